@@ -1,0 +1,56 @@
+package connect
+
+import (
+	"context"
+
+	"github.com/tributary-io/tributary/internal/config"
+)
+
+// PluginType is "source" or "sink", as Kafka Connect's /connector-plugins
+// reports it.
+type PluginType string
+
+const (
+	SourcePlugin PluginType = "source"
+	SinkPlugin   PluginType = "sink"
+)
+
+// Plugin describes a connector class. Plugins are listed explicitly by the
+// binary's main package rather than registered through init side effects.
+type Plugin struct {
+	Class   string   // e.g. io.debezium.connector.postgresql.PostgresConnector
+	Aliases []string // short names accepted in connector.class
+	Type    PluginType
+	Version string
+
+	// Config returns the connector's own properties. Runtime-owned keys
+	// (converters, transforms, errors.*, topic.creation.*) are added by the
+	// runtime.
+	Config func() *config.Def
+
+	// Validate performs checks that need the outside world (connectivity,
+	// server settings, privileges) after Config has parsed the properties.
+	// Optional.
+	Validate func(ctx context.Context, cfg *config.Values) error
+
+	NewSourceTask func(ctx context.Context, cfg *config.Values, tc TaskContext) (SourceTask, error)
+	NewSinkTask   func(ctx context.Context, cfg *config.Values, tc TaskContext) (SinkTask, error)
+}
+
+// Plugins is the set of connector classes a binary knows.
+type Plugins []*Plugin
+
+// Lookup finds a plugin by class name or alias.
+func (ps Plugins) Lookup(class string) (*Plugin, bool) {
+	for _, p := range ps {
+		if p.Class == class {
+			return p, true
+		}
+		for _, a := range p.Aliases {
+			if a == class {
+				return p, true
+			}
+		}
+	}
+	return nil, false
+}
