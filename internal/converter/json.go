@@ -1,0 +1,726 @@
+package converter
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/connect"
+)
+
+// JSON is Kafka Connect's JsonConverter. With schemas enabled each message
+// is {"schema": ..., "payload": ...}; the layout, field order and number
+// formatting match the Java converter so output is byte-identical.
+type JSON struct {
+	SchemasEnabled bool
+	// DecimalNumeric writes Decimals as JSON numbers (decimal.format=NUMERIC)
+	// instead of base64 of the unscaled value (BASE64, the default).
+	DecimalNumeric bool
+}
+
+// NewJSON configures a JsonConverter from its properties (without the
+// key.converter./value.converter. prefix).
+func NewJSON(props map[string]string) (*JSON, error) {
+	j := &JSON{SchemasEnabled: true}
+	for k, v := range props {
+		switch k {
+		case "schemas.enable":
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return nil, fmt.Errorf("schemas.enable=%q: not a boolean", v)
+			}
+			j.SchemasEnabled = b
+		case "decimal.format":
+			switch strings.ToUpper(strings.TrimSpace(v)) {
+			case "BASE64":
+			case "NUMERIC":
+				j.DecimalNumeric = true
+			default:
+				return nil, fmt.Errorf("decimal.format=%q: must be BASE64 or NUMERIC", v)
+			}
+		case "schemas.cache.size", "replace.null.with.default", "converter.type":
+		default:
+			return nil, fmt.Errorf("unknown JsonConverter property %q", k)
+		}
+	}
+	return j, nil
+}
+
+// FromConnect implements Converter. A nil value (tombstone) is written as a
+// null Kafka value, as the Java converter does.
+func (j *JSON) FromConnect(topic string, s *connect.Schema, v any) ([]byte, error) {
+	if s == nil && v == nil {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	if j.SchemasEnabled {
+		b.WriteString(`{"schema":`)
+		if s == nil {
+			b.WriteString("null")
+		} else {
+			j.writeSchema(&b, s, "")
+		}
+		b.WriteString(`,"payload":`)
+		if err := j.writeValue(&b, s, v, "payload"); err != nil {
+			return nil, fmt.Errorf("topic %s: %w", topic, err)
+		}
+		b.WriteByte('}')
+	} else {
+		if v == nil {
+			return nil, nil
+		}
+		if err := j.writeValue(&b, s, v, "value"); err != nil {
+			return nil, fmt.Errorf("topic %s: %w", topic, err)
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// SchemaJSON renders a Connect schema in JsonConverter's layout.
+func (j *JSON) SchemaJSON(s *connect.Schema) []byte {
+	var b bytes.Buffer
+	j.writeSchema(&b, s, "")
+	return b.Bytes()
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	// encoding/json escapes <, > and & by default; Jackson does not.
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	b.Truncate(b.Len() - 1) // Encode appends a newline
+}
+
+func (j *JSON) writeSchema(b *bytes.Buffer, s *connect.Schema, field string) {
+	b.WriteString(`{"type":"`)
+	b.WriteString(string(s.Type))
+	b.WriteByte('"')
+	switch s.Type {
+	case connect.Array:
+		b.WriteString(`,"items":`)
+		j.writeSchema(b, s.Value, "")
+	case connect.Map:
+		b.WriteString(`,"keys":`)
+		j.writeSchema(b, s.Key, "")
+		b.WriteString(`,"values":`)
+		j.writeSchema(b, s.Value, "")
+	case connect.Struct:
+		b.WriteString(`,"fields":[`)
+		for i, f := range s.Fields {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			j.writeSchema(b, f.Schema, f.Name)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteString(`,"optional":`)
+	b.WriteString(strconv.FormatBool(s.Optional))
+	if s.Name != "" {
+		b.WriteString(`,"name":`)
+		writeString(b, s.Name)
+	}
+	if s.Version != 0 {
+		b.WriteString(`,"version":`)
+		b.WriteString(strconv.Itoa(s.Version))
+	}
+	if s.Doc != "" {
+		b.WriteString(`,"doc":`)
+		writeString(b, s.Doc)
+	}
+	if len(s.Params) > 0 {
+		b.WriteString(`,"parameters":{`)
+		for i, p := range s.Params {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, p.Key)
+			b.WriteByte(':')
+			writeString(b, p.Value)
+		}
+		b.WriteByte('}')
+	}
+	if s.HasDefault && s.Default != nil {
+		b.WriteString(`,"default":`)
+		if err := j.writeValue(b, s, s.Default, "default"); err != nil {
+			b.WriteString("null")
+		}
+	}
+	if field != "" {
+		b.WriteString(`,"field":`)
+		writeString(b, field)
+	}
+	b.WriteByte('}')
+}
+
+func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string) error {
+	if v == nil {
+		if s != nil && s.HasDefault && s.Default != nil {
+			return j.writeValue(b, s, s.Default, path)
+		}
+		if s != nil && !s.Optional {
+			return fmt.Errorf("%s: null value for required field of type %s", path, s)
+		}
+		b.WriteString("null")
+		return nil
+	}
+	if s == nil {
+		return j.writeSchemaless(b, v, path)
+	}
+	switch s.Name {
+	case connect.DecimalName:
+		d, ok := v.(connect.Decimal)
+		if !ok {
+			return fmt.Errorf("%s: Decimal field holds %T", path, v)
+		}
+		if j.DecimalNumeric {
+			b.WriteString(d.String())
+		} else {
+			b.WriteByte('"')
+			b.WriteString(base64.StdEncoding.EncodeToString(connect.DecimalBytes(d.Unscaled)))
+			b.WriteByte('"')
+		}
+		return nil
+	case connect.DateName, connect.TimeName, connect.TimestampName:
+		if t, ok := v.(time.Time); ok {
+			v = logicalTimeValue(s.Name, t)
+		}
+	}
+	switch s.Type {
+	case connect.Int8, connect.Int16, connect.Int32, connect.Int64:
+		n, ok := asInt64(v)
+		if !ok {
+			return fmt.Errorf("%s: %s field holds %T", path, s.Type, v)
+		}
+		b.WriteString(strconv.FormatInt(n, 10))
+	case connect.Float32:
+		f, ok := v.(float32)
+		if !ok {
+			return fmt.Errorf("%s: float field holds %T", path, v)
+		}
+		b.WriteString(JavaFloat(float64(f), 32))
+	case connect.Float64:
+		f, ok := v.(float64)
+		if !ok {
+			return fmt.Errorf("%s: double field holds %T", path, v)
+		}
+		b.WriteString(JavaFloat(f, 64))
+	case connect.Boolean:
+		t, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("%s: boolean field holds %T", path, v)
+		}
+		b.WriteString(strconv.FormatBool(t))
+	case connect.String:
+		t, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s: string field holds %T", path, v)
+		}
+		writeString(b, t)
+	case connect.Bytes:
+		t, ok := v.([]byte)
+		if !ok {
+			return fmt.Errorf("%s: bytes field holds %T", path, v)
+		}
+		b.WriteByte('"')
+		b.WriteString(base64.StdEncoding.EncodeToString(t))
+		b.WriteByte('"')
+	case connect.Array:
+		arr, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s: array field holds %T", path, v)
+		}
+		b.WriteByte('[')
+		for i, e := range arr {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := j.writeValue(b, s.Value, e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case connect.Map:
+		m, ok := v.(connect.MapValue)
+		if !ok {
+			return fmt.Errorf("%s: map field holds %T", path, v)
+		}
+		if s.Key.Type == connect.String {
+			b.WriteByte('{')
+			for i, e := range m {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				k, _ := e.Key.(string)
+				writeString(b, k)
+				b.WriteByte(':')
+				if err := j.writeValue(b, s.Value, e.Value, path+"."+k); err != nil {
+					return err
+				}
+			}
+			b.WriteByte('}')
+			return nil
+		}
+		b.WriteByte('[')
+		for i, e := range m {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('[')
+			if err := j.writeValue(b, s.Key, e.Key, path+".key"); err != nil {
+				return err
+			}
+			b.WriteByte(',')
+			if err := j.writeValue(b, s.Value, e.Value, path+".value"); err != nil {
+				return err
+			}
+			b.WriteByte(']')
+		}
+		b.WriteByte(']')
+	case connect.Struct:
+		sv, ok := v.(*connect.StructValue)
+		if !ok {
+			return fmt.Errorf("%s: struct field holds %T", path, v)
+		}
+		b.WriteByte('{')
+		for i, f := range s.Fields {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, f.Name)
+			b.WriteByte(':')
+			var fv any
+			if i < len(sv.Values) {
+				fv = sv.Values[i]
+			}
+			if err := j.writeValue(b, f.Schema, fv, path+"."+f.Name); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	default:
+		return fmt.Errorf("%s: unknown schema type %q", path, s.Type)
+	}
+	return nil
+}
+
+func logicalTimeValue(name string, t time.Time) any {
+	switch name {
+	case connect.DateName:
+		return connect.EpochDays(t)
+	case connect.TimeName:
+		u := t.UTC()
+		return int32((u.Hour()*3600+u.Minute()*60+u.Second())*1000 + u.Nanosecond()/1e6)
+	}
+	return t.UnixMilli()
+}
+
+func (j *JSON) writeSchemaless(b *bytes.Buffer, v any, path string) error {
+	switch t := v.(type) {
+	case *connect.StructValue:
+		return j.writeValue(b, t.Schema, t, path)
+	case []byte:
+		b.WriteByte('"')
+		b.WriteString(base64.StdEncoding.EncodeToString(t))
+		b.WriteByte('"')
+		return nil
+	case float64:
+		b.WriteString(JavaFloat(t, 64))
+		return nil
+	case float32:
+		b.WriteString(JavaFloat(float64(t), 32))
+		return nil
+	case []any:
+		b.WriteByte('[')
+		for i, e := range t {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := j.writeSchemaless(b, e, path); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+		return nil
+	case connect.MapValue:
+		b.WriteByte('{')
+		for i, e := range t {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, fmt.Sprint(e.Key))
+			b.WriteByte(':')
+			if err := j.writeSchemaless(b, e.Value, path); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+		return nil
+	case map[string]any:
+		data, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		b.Write(data)
+		return nil
+	}
+	if n, ok := asInt64(v); ok {
+		b.WriteString(strconv.FormatInt(n, 10))
+		return nil
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	b.Write(data)
+	return nil
+}
+
+func asInt64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int8:
+		return int64(n), true
+	case int16:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case uint8:
+		return int64(n), true
+	case uint16:
+		return int64(n), true
+	case uint32:
+		return int64(n), true
+	}
+	return 0, false
+}
+
+// JavaFloat formats f as Java's Double.toString / Float.toString do, which
+// is what Jackson writes: plain notation with at least one fractional digit
+// for 1e-3 <= |f| < 1e7, computerised scientific notation ("1.0E10")
+// otherwise.
+func JavaFloat(f float64, bits int) string {
+	switch {
+	case math.IsNaN(f):
+		return `"NaN"`
+	case math.IsInf(f, 1):
+		return `"Infinity"`
+	case math.IsInf(f, -1):
+		return `"-Infinity"`
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	abs := math.Abs(f)
+	if abs >= 1e-3 && abs < 1e7 {
+		s := strconv.FormatFloat(f, 'f', -1, bits)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	s := strconv.FormatFloat(f, 'E', -1, bits) // e.g. 1.2345E+10, 1E-05
+	mant, exp, _ := strings.Cut(s, "E")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	e, _ := strconv.Atoi(exp)
+	return mant + "E" + strconv.Itoa(e)
+}
+
+// ToConnect implements Converter for sinks: it parses the envelope and
+// rebuilds schema and value. Without schemas, values come back as
+// map[string]any / []any / float64 / string / bool.
+func (j *JSON) ToConnect(topic string, data []byte) (*connect.Schema, any, error) {
+	if data == nil {
+		return nil, nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, nil, fmt.Errorf("topic %s: invalid JSON: %w", topic, err)
+	}
+	if !j.SchemasEnabled {
+		return nil, raw, nil
+	}
+	env, ok := raw.(map[string]any)
+	if !ok || len(env) != 2 {
+		return nil, nil, fmt.Errorf("topic %s: JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields", topic)
+	}
+	_, hasS := env["schema"]
+	payload, hasP := env["payload"]
+	if !hasS || !hasP {
+		return nil, nil, fmt.Errorf("topic %s: JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields", topic)
+	}
+	if env["schema"] == nil {
+		return nil, payload, nil
+	}
+	s, err := parseSchema(env["schema"], "schema")
+	if err != nil {
+		return nil, nil, fmt.Errorf("topic %s: %w", topic, err)
+	}
+	v, err := fromJSONValue(s, payload, "payload")
+	if err != nil {
+		return nil, nil, fmt.Errorf("topic %s: %w", topic, err)
+	}
+	return s, v, nil
+}
+
+func parseSchema(raw any, path string) (*connect.Schema, error) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: schema must be an object", path)
+	}
+	t, _ := m["type"].(string)
+	var b *connect.Builder
+	switch connect.Type(t) {
+	case connect.Int8, connect.Int16, connect.Int32, connect.Int64, connect.Float32, connect.Float64, connect.Boolean, connect.String, connect.Bytes:
+		b = connect.NewBuilder(connect.Type(t))
+	case connect.Array:
+		items, err := parseSchema(m["items"], path+".items")
+		if err != nil {
+			return nil, err
+		}
+		b = connect.ArrayOf(items)
+	case connect.Map:
+		k, err := parseSchema(m["keys"], path+".keys")
+		if err != nil {
+			return nil, err
+		}
+		v, err := parseSchema(m["values"], path+".values")
+		if err != nil {
+			return nil, err
+		}
+		b = connect.MapOf(k, v)
+	case connect.Struct:
+		b = connect.StructBuilder()
+		fields, _ := m["fields"].([]any)
+		for i, f := range fields {
+			fm, _ := f.(map[string]any)
+			name, _ := fm["field"].(string)
+			fs, err := parseSchema(f, fmt.Sprintf("%s.fields[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			b.Field(name, fs)
+		}
+	default:
+		return nil, fmt.Errorf("%s: unknown schema type %q", path, t)
+	}
+	if o, _ := m["optional"].(bool); o {
+		b.Optional()
+	}
+	if n, ok := m["name"].(string); ok {
+		b.Name(n)
+	}
+	if v, ok := m["version"].(json.Number); ok {
+		n, _ := v.Int64()
+		b.Version(int(n))
+	}
+	if d, ok := m["doc"].(string); ok {
+		b.Doc(d)
+	}
+	if ps, ok := m["parameters"].(map[string]any); ok {
+		// JSON objects lose order; sort for determinism.
+		keys := make([]string, 0, len(ps))
+		for k := range ps {
+			keys = append(keys, k)
+		}
+		sortStrings(keys)
+		for _, k := range keys {
+			s, _ := ps[k].(string)
+			b.Param(k, s)
+		}
+	}
+	s, err := b.Build()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if d, ok := m["default"]; ok && d != nil {
+		dv, err := fromJSONValue(s, d, path+".default")
+		if err != nil {
+			return nil, err
+		}
+		s.Default, s.HasDefault = dv, true
+	}
+	return s, nil
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
+	if raw == nil {
+		if !s.Optional && !s.HasDefault {
+			return nil, fmt.Errorf("%s: null for required %s", path, s)
+		}
+		return nil, nil
+	}
+	if s.Name == connect.DecimalName {
+		scale := int32(0)
+		if p, ok := s.Param(connect.DecimalScale); ok {
+			n, _ := strconv.Atoi(p)
+			scale = int32(n)
+		}
+		switch t := raw.(type) {
+		case string:
+			bs, err := base64.StdEncoding.DecodeString(t)
+			if err != nil {
+				return nil, fmt.Errorf("%s: invalid base64 decimal: %w", path, err)
+			}
+			return connect.Decimal{Unscaled: connect.DecimalFromBytes(bs), Scale: scale}, nil
+		case json.Number:
+			r, ok := new(big.Rat).SetString(t.String())
+			if !ok {
+				return nil, fmt.Errorf("%s: invalid decimal %s", path, t)
+			}
+			r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+			return connect.Decimal{Unscaled: new(big.Int).Quo(r.Num(), r.Denom()), Scale: scale}, nil
+		}
+	}
+	switch s.Type {
+	case connect.Int8, connect.Int16, connect.Int32, connect.Int64:
+		n, ok := raw.(json.Number)
+		if !ok {
+			return nil, fmt.Errorf("%s: expected a number for %s, got %T", path, s.Type, raw)
+		}
+		i, err := n.Int64()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		switch s.Type {
+		case connect.Int8:
+			return int8(i), nil
+		case connect.Int16:
+			return int16(i), nil
+		case connect.Int32:
+			return int32(i), nil
+		}
+		return i, nil
+	case connect.Float32, connect.Float64:
+		var f float64
+		switch t := raw.(type) {
+		case json.Number:
+			var err error
+			if f, err = t.Float64(); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+		case string:
+			switch t {
+			case "NaN":
+				f = math.NaN()
+			case "Infinity":
+				f = math.Inf(1)
+			case "-Infinity":
+				f = math.Inf(-1)
+			default:
+				return nil, fmt.Errorf("%s: expected a number, got %q", path, t)
+			}
+		default:
+			return nil, fmt.Errorf("%s: expected a number, got %T", path, raw)
+		}
+		if s.Type == connect.Float32 {
+			return float32(f), nil
+		}
+		return f, nil
+	case connect.Boolean:
+		b, ok := raw.(bool)
+		if !ok {
+			return nil, fmt.Errorf("%s: expected a boolean, got %T", path, raw)
+		}
+		return b, nil
+	case connect.String:
+		str, ok := raw.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: expected a string, got %T", path, raw)
+		}
+		return str, nil
+	case connect.Bytes:
+		str, ok := raw.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: expected base64 bytes, got %T", path, raw)
+		}
+		bs, err := base64.StdEncoding.DecodeString(str)
+		if err != nil {
+			return nil, fmt.Errorf("%s: invalid base64: %w", path, err)
+		}
+		return bs, nil
+	case connect.Array:
+		arr, ok := raw.([]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: expected an array, got %T", path, raw)
+		}
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			v, err := fromJSONValue(s.Value, e, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case connect.Map:
+		var out connect.MapValue
+		switch t := raw.(type) {
+		case map[string]any:
+			for k, e := range t {
+				v, err := fromJSONValue(s.Value, e, path+"."+k)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, connect.MapEntry{Key: k, Value: v})
+			}
+		case []any:
+			for i, e := range t {
+				pair, ok := e.([]any)
+				if !ok || len(pair) != 2 {
+					return nil, fmt.Errorf("%s[%d]: expected a [key, value] pair", path, i)
+				}
+				k, err := fromJSONValue(s.Key, pair[0], path+".key")
+				if err != nil {
+					return nil, err
+				}
+				v, err := fromJSONValue(s.Value, pair[1], path+".value")
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, connect.MapEntry{Key: k, Value: v})
+			}
+		default:
+			return nil, fmt.Errorf("%s: expected a map, got %T", path, raw)
+		}
+		return out, nil
+	case connect.Struct:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: expected an object, got %T", path, raw)
+		}
+		sv := connect.NewStruct(s)
+		for i, f := range s.Fields {
+			v, err := fromJSONValue(f.Schema, m[f.Name], path+"."+f.Name)
+			if err != nil {
+				return nil, err
+			}
+			sv.Values[i] = v
+		}
+		return sv, nil
+	}
+	return nil, fmt.Errorf("%s: unknown schema type %q", path, s.Type)
+}
