@@ -39,8 +39,12 @@ func ParseLevel(s string) (Level, error) {
 // rather than only the latest.
 func (l Level) Transitive() bool { return strings.HasSuffix(string(l), "_TRANSITIVE") }
 
-func (l Level) backward() bool { return strings.HasPrefix(string(l), "BACKWARD") || strings.HasPrefix(string(l), "FULL") }
-func (l Level) forward() bool  { return strings.HasPrefix(string(l), "FORWARD") || strings.HasPrefix(string(l), "FULL") }
+func (l Level) backward() bool {
+	return strings.HasPrefix(string(l), "BACKWARD") || strings.HasPrefix(string(l), "FULL")
+}
+func (l Level) forward() bool {
+	return strings.HasPrefix(string(l), "FORWARD") || strings.HasPrefix(string(l), "FULL")
+}
 
 // Direction says which schema played the reader.
 type Direction string
