@@ -1,0 +1,264 @@
+// Package offsets stores source offsets the way Kafka Connect does: keyed
+// by connector name and source partition, with the key serialised as the
+// JSON array ["<connector>", {partition}] and the value as the JSON offset
+// map, so offsets can move between Tributary and Kafka Connect.
+package offsets
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Entry is one committed offset.
+type Entry struct {
+	Partition map[string]any
+	Offset    map[string]any // nil deletes the partition's offset
+}
+
+// Store persists offsets. Put writes a batch atomically.
+type Store interface {
+	Get(ctx context.Context, connector string, partition map[string]any) (map[string]any, error)
+	Put(ctx context.Context, connector string, entries []Entry) error
+	// List returns every partition and offset of connector (KIP-875's GET /offsets).
+	List(ctx context.Context, connector string) ([]Entry, error)
+}
+
+// Key serialises a connector's partition as Kafka Connect's offset key.
+func Key(connector string, partition map[string]any) ([]byte, error) {
+	b, err := json.Marshal([]any{connector, partition})
+	if err != nil {
+		return nil, fmt.Errorf("encoding offset key for %s: %w", connector, err)
+	}
+	return b, nil
+}
+
+// ParseKey is the inverse of Key.
+func ParseKey(b []byte) (connector string, partition map[string]any, err error) {
+	var arr []json.RawMessage
+	if err := json.Unmarshal(b, &arr); err != nil || len(arr) != 2 {
+		return "", nil, fmt.Errorf("offset key %s: expected [\"connector\", {partition}]", b)
+	}
+	if err := json.Unmarshal(arr[0], &connector); err != nil {
+		return "", nil, fmt.Errorf("offset key %s: connector name: %w", b, err)
+	}
+	partition, err = DecodeMap(arr[1])
+	if err != nil {
+		return "", nil, fmt.Errorf("offset key %s: %w", b, err)
+	}
+	return connector, partition, nil
+}
+
+// DecodeMap decodes a JSON object keeping integers as int64 (LSNs and
+// binlog positions exceed float64's exact range).
+func DecodeMap(b []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(b)) == 0 || string(bytes.TrimSpace(b)) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return normalise(m).(map[string]any), nil
+}
+
+func normalise(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalise(e)
+		}
+		return t
+	case []any:
+		for i, e := range t {
+			t[i] = normalise(e)
+		}
+		return t
+	}
+	return v
+}
+
+// Memory is an in-memory Store for tests.
+type Memory struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory { return &Memory{m: map[string][]byte{}} }
+
+func (s *Memory) Get(_ context.Context, connector string, partition map[string]any) (map[string]any, error) {
+	k, err := Key(connector, partition)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return DecodeMap(s.m[string(k)])
+}
+
+func (s *Memory) Put(_ context.Context, connector string, entries []Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return putAll(s.m, connector, entries)
+}
+
+func (s *Memory) List(_ context.Context, connector string) ([]Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return list(s.m, connector)
+}
+
+func putAll(m map[string][]byte, connector string, entries []Entry) error {
+	for _, e := range entries {
+		k, err := Key(connector, e.Partition)
+		if err != nil {
+			return err
+		}
+		if e.Offset == nil {
+			delete(m, string(k))
+			continue
+		}
+		v, err := json.Marshal(e.Offset)
+		if err != nil {
+			return fmt.Errorf("encoding offset for %s %s: %w", connector, k, err)
+		}
+		m[string(k)] = v
+	}
+	return nil
+}
+
+func list(m map[string][]byte, connector string) ([]Entry, error) {
+	var out []Entry
+	for k, v := range m {
+		c, p, err := ParseKey([]byte(k))
+		if err != nil {
+			return nil, err
+		}
+		if c != connector {
+			continue
+		}
+		o, err := DecodeMap(v)
+		if err != nil {
+			return nil, fmt.Errorf("offset %s: %w", k, err)
+		}
+		out = append(out, Entry{Partition: p, Offset: o})
+	}
+	return out, nil
+}
+
+// File is Kafka Connect's standalone offset store
+// (offset.storage.file.filename). The file is JSON: an object mapping
+// each serialised key to its serialised offset, both as Kafka Connect
+// writes them, so they can be fed to its offsets topic. Every Put rewrites
+// the file atomically: write a temp file, fsync, rename, fsync the dir.
+type File struct {
+	path string
+	mu   sync.Mutex
+	m    map[string][]byte
+}
+
+// OpenFile loads (or creates on first Put) the offsets file at path.
+func OpenFile(path string) (*File, error) {
+	f := &File{path: path, m: map[string][]byte{}}
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading offsets file %s: %w", path, err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("offsets file %s is corrupt: %w", path, err)
+	}
+	for k, v := range raw {
+		f.m[k] = []byte(v)
+	}
+	return f, nil
+}
+
+func (f *File) Get(_ context.Context, connector string, partition map[string]any) (map[string]any, error) {
+	k, err := Key(connector, partition)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return DecodeMap(f.m[string(k)])
+}
+
+func (f *File) List(_ context.Context, connector string) ([]Entry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return list(f.m, connector)
+}
+
+func (f *File) Put(_ context.Context, connector string, entries []Entry) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := make(map[string][]byte, len(f.m)+len(entries))
+	for k, v := range f.m {
+		next[k] = v
+	}
+	if err := putAll(next, connector, entries); err != nil {
+		return err
+	}
+	raw := make(map[string]json.RawMessage, len(next))
+	for k, v := range next {
+		raw[k] = v
+	}
+	data, err := json.MarshalIndent(raw, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding offsets: %w", err)
+	}
+	if err := writeAtomic(f.path, data); err != nil {
+		return fmt.Errorf("writing offsets file %s: %w", f.path, err)
+	}
+	f.m = next
+	return nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
