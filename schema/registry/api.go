@@ -1,0 +1,143 @@
+// Package registry speaks Confluent Schema Registry's REST API: the wire
+// types and error codes shared by the client here and the server in
+// schema/registry/server.
+package registry
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ContentType is the media type Confluent's API uses for requests and replies.
+const ContentType = "application/vnd.schemaregistry.v1+json"
+
+// Error codes from Confluent Schema Registry. The HTTP status is the first
+// three digits (409 stands alone).
+const (
+	CodeSubjectNotFound              = 40401
+	CodeVersionNotFound              = 40402
+	CodeSchemaNotFound               = 40403
+	CodeSubjectSoftDeleted           = 40404
+	CodeSubjectNotSoftDeleted        = 40405
+	CodeSchemaVersionSoftDeleted     = 40406
+	CodeSchemaVersionNotSoftDeleted  = 40407
+	CodeSubjectCompatibilityNotFound = 40408
+	CodeSubjectModeNotFound          = 40409
+	CodeIncompatibleSchema           = 409
+	CodeInvalidSchema                = 42201
+	CodeInvalidVersion               = 42202
+	CodeInvalidCompatibilityLevel    = 42203
+	CodeInvalidMode                  = 42204
+	CodeOperationNotPermitted        = 42205
+	CodeInternalServerError          = 50001
+	CodeStoreError                   = 50002
+	CodeStoreTimeout                 = 50003
+)
+
+// Error is an error reply from the registry, carrying Confluent's error_code.
+type Error struct {
+	// Status is the HTTP status of the reply.
+	Status  int    `json:"-"`
+	Code    int    `json:"error_code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("schema registry error %d: %s", e.Code, e.Message)
+}
+
+// HTTPStatus derives the HTTP status Confluent pairs with an error code.
+func HTTPStatus(code int) int {
+	if code < 1000 {
+		return code
+	}
+	for code >= 1000 {
+		code /= 10
+	}
+	return code
+}
+
+// ErrorCode returns the Confluent error code in err's chain, or 0.
+func ErrorCode(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+// Reference is a schema reference; Tributary registers Avro schemas without
+// references but keeps the field so that requests carrying an empty list
+// round-trip.
+type Reference struct {
+	Name    string `json:"name"`
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+// RegisterRequest is the body of POST /subjects/{s}/versions and POST /subjects/{s}.
+type RegisterRequest struct {
+	Schema     string      `json:"schema"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	// ID and Version are honoured only in IMPORT mode.
+	ID      int `json:"id,omitempty"`
+	Version int `json:"version,omitempty"`
+}
+
+// RegisterResponse is the reply to a registration.
+type RegisterResponse struct {
+	ID int `json:"id"`
+}
+
+// SubjectVersion is one version of a subject as the API returns it.
+type SubjectVersion struct {
+	Subject    string      `json:"subject"`
+	Version    int         `json:"version"`
+	ID         int         `json:"id"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	Schema     string      `json:"schema"`
+}
+
+// SchemaResponse is the reply to GET /schemas/ids/{id}.
+type SchemaResponse struct {
+	Schema     string      `json:"schema"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	MaxID      *int        `json:"maxId,omitempty"`
+}
+
+// SubjectVersionRef names a version, as in GET /schemas/ids/{id}/versions.
+type SubjectVersionRef struct {
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+// ConfigRequest is the body of PUT /config and PUT /config/{s}, and its reply.
+type ConfigRequest struct {
+	Compatibility string `json:"compatibility"`
+}
+
+// ConfigResponse is the reply to GET /config and GET /config/{s}.
+type ConfigResponse struct {
+	CompatibilityLevel string `json:"compatibilityLevel"`
+}
+
+// ModeRequest is the body and reply of the /mode endpoints.
+type ModeRequest struct {
+	Mode string `json:"mode"`
+}
+
+// CompatibilityResponse is the reply to POST /compatibility/...
+type CompatibilityResponse struct {
+	IsCompatible bool     `json:"is_compatible"`
+	Messages     []string `json:"messages,omitempty"`
+}
+
+// Modes a registry or subject can be in.
+const (
+	ModeReadWrite = "READWRITE"
+	ModeReadOnly  = "READONLY"
+	ModeImport    = "IMPORT"
+)

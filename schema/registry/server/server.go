@@ -1,0 +1,845 @@
+// Package server implements Confluent Schema Registry's REST API for Avro
+// schemas on top of a Store: in memory for tests, or the Kafka _schemas topic
+// in Confluent's own record format, so that it can share that topic with
+// Confluent Schema Registry or Karapace.
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tributary-io/tributary/schema/avsc"
+	"github.com/tributary-io/tributary/schema/compat"
+	"github.com/tributary-io/tributary/schema/registry"
+)
+
+// DefaultCompatibility applies when neither the subject nor the registry has
+// a level configured, as in Confluent.
+const DefaultCompatibility = compat.Backward
+
+// Server is an http.Handler serving the Confluent Schema Registry API.
+type Server struct {
+	store Store
+	log   *slog.Logger
+	mux   *http.ServeMux
+	// writeMu makes "read state, decide, append" atomic for this instance.
+	// Several instances writing one topic at once could still race; Confluent
+	// avoids that with leader election, which Tributary does not implement.
+	writeMu sync.Mutex
+}
+
+// NewServer returns a registry serving store's content.
+func NewServer(store Store, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{store: store, log: logger, mux: http.NewServeMux()}
+	routes := map[string]http.HandlerFunc{
+		"GET /{$}":                                                  s.root,
+		"GET /subjects":                                             s.listSubjects,
+		"GET /subjects/{subject}/versions":                          s.listVersions,
+		"POST /subjects/{subject}/versions":                         s.register,
+		"GET /subjects/{subject}/versions/{version}":                s.getVersion,
+		"GET /subjects/{subject}/versions/{version}/schema":         s.getVersionSchema,
+		"GET /subjects/{subject}/versions/{version}/referencedby":   s.referencedBy,
+		"POST /subjects/{subject}":                                  s.lookup,
+		"DELETE /subjects/{subject}":                                s.deleteSubject,
+		"DELETE /subjects/{subject}/versions/{version}":             s.deleteVersion,
+		"GET /schemas/ids/{id}":                                     s.schemaByID,
+		"GET /schemas/ids/{id}/schema":                              s.rawSchemaByID,
+		"GET /schemas/ids/{id}/versions":                            s.idVersions,
+		"GET /schemas/ids/{id}/subjects":                            s.idSubjects,
+		"GET /schemas/types":                                        s.schemaTypes,
+		"GET /config":                                               s.getGlobalConfig,
+		"PUT /config":                                               s.putGlobalConfig,
+		"GET /config/{subject}":                                     s.getSubjectConfig,
+		"PUT /config/{subject}":                                     s.putSubjectConfig,
+		"DELETE /config/{subject}":                                  s.deleteSubjectConfig,
+		"POST /compatibility/subjects/{subject}/versions/{version}": s.testCompatibility,
+		"POST /compatibility/subjects/{subject}/versions":           s.testCompatibility,
+		"GET /mode":              s.getGlobalMode,
+		"PUT /mode":              s.putGlobalMode,
+		"GET /mode/{subject}":    s.getSubjectMode,
+		"PUT /mode/{subject}":    s.putSubjectMode,
+		"DELETE /mode/{subject}": s.deleteSubjectMode,
+		"/":                      s.notFound,
+	}
+	for pattern, h := range routes {
+		s.mux.HandleFunc(pattern, h)
+	}
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", registry.ContentType)
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.log.Debug("write reply", "err", err)
+	}
+}
+
+func (s *Server) ok(w http.ResponseWriter, v any) { s.reply(w, http.StatusOK, v) }
+
+func (s *Server) fail(w http.ResponseWriter, code int, format string, args ...any) {
+	s.reply(w, registry.HTTPStatus(code), registry.Error{Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+// storeFailed reports an Append error; they are the only 5xx this server gives.
+func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("schema registry store write failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	code := registry.CodeStoreError
+	if errors.Is(err, errStoreTimeout) {
+		code = registry.CodeStoreTimeout
+	}
+	s.fail(w, code, "Error while writing to the schema store: %v", err)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, http.StatusNotFound, "HTTP 404 Not Found")
+}
+
+func (s *Server) root(w http.ResponseWriter, r *http.Request) { s.ok(w, struct{}{}) }
+
+func flag(r *http.Request, name string) bool {
+	v, _ := strconv.ParseBool(r.URL.Query().Get(name))
+	return v
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
+		w.Header().Set("Content-Type", registry.ContentType)
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(registry.Error{Code: http.StatusBadRequest, Message: "Invalid request body: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// parseVersion accepts what Confluent accepts: "latest", -1 (also latest) or
+// a positive 32-bit number.
+func parseVersion(v string) (n int, latest bool, ok bool) {
+	if v == "latest" {
+		return 0, true, true
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i == 0 || i < -1 || i > math.MaxInt32 {
+		return 0, false, false
+	}
+	if i == -1 {
+		return 0, true, true
+	}
+	return i, false, true
+}
+
+func (s *Server) invalidVersion(w http.ResponseWriter, v string) {
+	s.fail(w, registry.CodeInvalidVersion,
+		"The specified version '%s' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"", v)
+}
+
+func (s *Server) subjectNotFound(w http.ResponseWriter, subject string) {
+	s.fail(w, registry.CodeSubjectNotFound, "Subject '%s' not found.", subject)
+}
+
+func versionResponse(st *State, v *SchemaValue) registry.SubjectVersion {
+	out := registry.SubjectVersion{Subject: v.Subject, Version: v.Version, ID: v.ID, Schema: v.Schema, References: v.References}
+	if !isAvro(v.SchemaType) {
+		out.SchemaType = v.SchemaType
+	}
+	if sch := st.schemas[v.ID]; sch != nil {
+		out.Schema = sch.text
+	}
+	return out
+}
+
+func (s *Server) listSubjects(w http.ResponseWriter, r *http.Request) {
+	var out []string
+	s.store.Read(func(st *State) { out = st.subjectNames(flag(r, "deleted")) })
+	s.ok(w, out)
+}
+
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
+	subject := r.PathValue("subject")
+	out := []int{}
+	s.store.Read(func(st *State) {
+		for _, v := range st.versions(subject, flag(r, "deleted")) {
+			out = append(out, v.Version)
+		}
+	})
+	if len(out) == 0 {
+		s.subjectNotFound(w, subject)
+		return
+	}
+	s.ok(w, out)
+}
+
+// findVersion resolves a version path parameter; on failure it has already
+// written the error reply.
+func (s *Server) findVersion(w http.ResponseWriter, st *State, subject, version string, deleted bool) *SchemaValue {
+	n, latest, ok := parseVersion(version)
+	if !ok {
+		s.invalidVersion(w, version)
+		return nil
+	}
+	vs := st.versions(subject, deleted)
+	if len(vs) == 0 {
+		s.subjectNotFound(w, subject)
+		return nil
+	}
+	if latest {
+		return vs[len(vs)-1]
+	}
+	for _, v := range vs {
+		if v.Version == n {
+			return v
+		}
+	}
+	s.fail(w, registry.CodeVersionNotFound, "Version %d not found.", n)
+	return nil
+}
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
+	s.store.Read(func(st *State) {
+		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), flag(r, "deleted")); v != nil {
+			s.ok(w, versionResponse(st, v))
+		}
+	})
+}
+
+func (s *Server) getVersionSchema(w http.ResponseWriter, r *http.Request) {
+	s.store.Read(func(st *State) {
+		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), flag(r, "deleted")); v != nil {
+			w.Header().Set("Content-Type", registry.ContentType)
+			_, _ = io.WriteString(w, versionResponse(st, v).Schema)
+		}
+	})
+}
+
+// referencedBy is always empty: Avro schemas registered here carry no references.
+func (s *Server) referencedBy(w http.ResponseWriter, r *http.Request) {
+	s.store.Read(func(st *State) {
+		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), false); v != nil {
+			s.ok(w, []int{})
+		}
+	})
+}
+
+// parseRequestSchema validates a registration or lookup body.
+func (s *Server) parseRequestSchema(w http.ResponseWriter, req *registry.RegisterRequest) *avsc.Schema {
+	if !isAvro(strings.ToUpper(req.SchemaType)) {
+		s.fail(w, registry.CodeInvalidSchema, "Invalid schema: schema type %s is not supported; this registry serves AVRO", req.SchemaType)
+		return nil
+	}
+	if len(req.References) > 0 {
+		s.fail(w, registry.CodeInvalidSchema, "Invalid schema: schema references are not supported")
+		return nil
+	}
+	if strings.TrimSpace(req.Schema) == "" {
+		s.fail(w, registry.CodeInvalidSchema, "Empty schema")
+		return nil
+	}
+	p, err := avsc.Parse(req.Schema)
+	if err != nil {
+		s.fail(w, registry.CodeInvalidSchema, "Invalid schema %s: %v", req.Schema, err)
+		return nil
+	}
+	return p
+}
+
+func modeOf(st *State, subject string) string {
+	if m, ok := st.modes[subject]; ok && subject != "" {
+		return m
+	}
+	if m, ok := st.modes[""]; ok {
+		return m
+	}
+	return registry.ModeReadWrite
+}
+
+func levelOf(st *State, subject string) compat.Level {
+	if l, ok := st.configs[subject]; ok && subject != "" {
+		return compat.Level(l)
+	}
+	if l, ok := st.configs[""]; ok {
+		return compat.Level(l)
+	}
+	return DefaultCompatibility
+}
+
+// compatibilityMessages renders violations the way Confluent's verbose
+// replies and 409 details do.
+func compatibilityMessages(level compat.Level, violations []compat.Violation, olds []*SchemaValue) []string {
+	var out []string
+	seen := map[int]bool{}
+	for _, v := range violations {
+		out = append(out, fmt.Sprintf("{errorType:'%s', description:'%s', additionalInfo:'%s'}", v.Type, v.Describe(), v.Message))
+		if old := olds[v.Previous]; !seen[old.Version] {
+			seen[old.Version] = true
+			out = append(out, fmt.Sprintf("{oldSchemaVersion: %d}", old.Version), fmt.Sprintf("{oldSchema: '%s'}", old.Schema))
+		}
+	}
+	if len(out) > 0 {
+		out = append(out, fmt.Sprintf("{compatibility: '%s'}", level))
+	}
+	return out
+}
+
+// checkAgainst runs the level's checks of cand against olds (oldest first),
+// skipping stored schemas this registry cannot parse.
+func checkAgainst(st *State, level compat.Level, cand *avsc.Schema, olds []*SchemaValue) ([]string, error) {
+	var parsed []*avsc.Schema
+	var kept []*SchemaValue
+	for _, o := range olds {
+		if sch := st.schemas[o.ID]; sch != nil && sch.parsed != nil {
+			parsed = append(parsed, sch.parsed)
+			kept = append(kept, o)
+		}
+	}
+	vs, err := compat.CheckLevel(level, cand, parsed)
+	if err != nil {
+		return nil, err
+	}
+	return compatibilityMessages(level, vs, kept), nil
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	subject := r.PathValue("subject")
+	var req registry.RegisterRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	parsed := s.parseRequestSchema(w, &req)
+	if parsed == nil {
+		return
+	}
+	canonical := parsed.Canonical()
+
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var (
+		rec      *SchemaValue
+		existing = -1
+		failed   bool
+	)
+	s.store.Read(func(st *State) {
+		mode := modeOf(st, subject)
+		if mode == registry.ModeReadOnly {
+			s.fail(w, registry.CodeOperationNotPermitted, "Subject %s is in read-only mode", subject)
+			failed = true
+			return
+		}
+		live := st.versions(subject, false)
+		for _, v := range live {
+			if sch := st.schemas[v.ID]; sch != nil && sch.canonical == canonical && (req.ID == 0 || req.ID == v.ID) {
+				existing = v.ID
+				return
+			}
+		}
+		if mode != registry.ModeImport {
+			if req.ID != 0 || req.Version != 0 {
+				s.fail(w, registry.CodeOperationNotPermitted, "Subject %s is not in import mode; id and version may not be given", subject)
+				failed = true
+				return
+			}
+			level := levelOf(st, subject)
+			msgs, err := checkAgainst(st, level, parsed, live)
+			if err != nil {
+				s.fail(w, registry.CodeInvalidCompatibilityLevel, "Invalid compatibility level %q configured for subject %s", level, subject)
+				failed = true
+				return
+			}
+			if len(msgs) > 0 {
+				s.fail(w, registry.CodeIncompatibleSchema,
+					"Schema being registered is incompatible with an earlier schema for subject \"%s\", details: [%s]", subject, strings.Join(msgs, ", "))
+				failed = true
+				return
+			}
+		}
+		rec = &SchemaValue{Subject: subject, Schema: canonical}
+		switch id, known := st.byCanonical[canonical]; {
+		case req.ID != 0:
+			if other := st.schemas[req.ID]; other != nil && other.canonical != canonical {
+				s.fail(w, registry.CodeOperationNotPermitted, "Overwrite new schema with id %d is not permitted.", req.ID)
+				failed = true
+				return
+			}
+			rec.ID = req.ID
+		case known:
+			rec.ID = id
+		default:
+			rec.ID = st.maxID + 1
+		}
+		if sch := st.schemas[rec.ID]; sch != nil {
+			// Keep one text per id, whichever registry wrote it first.
+			rec.Schema = sch.text
+		}
+		rec.Version = st.latestVersion(subject) + 1
+		if req.Version != 0 {
+			if _, taken := st.subjects[subject][req.Version]; taken {
+				s.fail(w, registry.CodeOperationNotPermitted, "Version %d of subject %s already exists", req.Version, subject)
+				failed = true
+				return
+			}
+			rec.Version = req.Version
+		}
+	})
+	if failed {
+		return
+	}
+	if existing >= 0 {
+		s.ok(w, registry.RegisterResponse{ID: existing})
+		return
+	}
+	if err := s.store.Append(r.Context(), Record{Key{KeySchema, strPtr(subject), rec.Version}, rec}); err != nil {
+		s.storeFailed(w, r, fmt.Errorf("register subject %s version %d: %w", subject, rec.Version, err))
+		return
+	}
+	s.log.Info("schema registered", "subject", subject, "version", rec.Version, "id", rec.ID)
+	s.ok(w, registry.RegisterResponse{ID: rec.ID})
+}
+
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
+	subject := r.PathValue("subject")
+	var req registry.RegisterRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	parsed := s.parseRequestSchema(w, &req)
+	if parsed == nil {
+		return
+	}
+	canonical := parsed.Canonical()
+	s.store.Read(func(st *State) {
+		vs := st.versions(subject, flag(r, "deleted"))
+		if len(vs) == 0 {
+			s.subjectNotFound(w, subject)
+			return
+		}
+		for i := len(vs) - 1; i >= 0; i-- {
+			if sch := st.schemas[vs[i].ID]; sch != nil && sch.canonical == canonical {
+				s.ok(w, versionResponse(st, vs[i]))
+				return
+			}
+		}
+		s.fail(w, registry.CodeSchemaNotFound, "Schema not found")
+	})
+}
+
+func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) {
+	subject := r.PathValue("subject")
+	permanent := flag(r, "permanent")
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var recs []Record
+	deleted := []int{}
+	failed := false
+	s.store.Read(func(st *State) {
+		all := st.versions(subject, true)
+		live := st.versions(subject, false)
+		switch {
+		case len(all) == 0:
+			s.subjectNotFound(w, subject)
+			failed = true
+			return
+		case modeOf(st, subject) == registry.ModeReadOnly:
+			s.fail(w, registry.CodeOperationNotPermitted, "Subject %s is in read-only mode", subject)
+			failed = true
+			return
+		case !permanent && len(live) == 0:
+			s.fail(w, registry.CodeSubjectSoftDeleted, "Subject '%s' was soft deleted.Set permanent=true to delete permanently", subject)
+			failed = true
+			return
+		case permanent && len(live) > 0:
+			s.fail(w, registry.CodeSubjectNotSoftDeleted, "Subject '%s' was not deleted first before being permanently deleted", subject)
+			failed = true
+			return
+		}
+		if !permanent {
+			for _, v := range live {
+				deleted = append(deleted, v.Version)
+				nv := *v
+				nv.Deleted = true
+				recs = append(recs, Record{Key{KeySchema, strPtr(subject), v.Version}, &nv})
+			}
+			recs = append(recs, Record{Key{KeyDeleteSubject, strPtr(subject), 0},
+				DeleteSubjectValue{Subject: subject, Version: all[len(all)-1].Version}})
+			return
+		}
+		for _, v := range all {
+			deleted = append(deleted, v.Version)
+			recs = append(recs, Record{Key{KeySchema, strPtr(subject), v.Version}, nil})
+		}
+		recs = append(recs, Record{Key{KeyClearSubject, strPtr(subject), 0}, ClearSubjectValue{Subject: subject}})
+		// A permanently deleted subject forgets its settings too.
+		if _, ok := st.configs[subject]; ok {
+			recs = append(recs, Record{Key{KeyConfig, strPtr(subject), 0}, nil})
+		}
+		if _, ok := st.modes[subject]; ok {
+			recs = append(recs, Record{Key{KeyMode, strPtr(subject), 0}, nil})
+		}
+	})
+	if failed {
+		return
+	}
+	if err := s.store.Append(r.Context(), recs...); err != nil {
+		s.storeFailed(w, r, fmt.Errorf("delete subject %s: %w", subject, err))
+		return
+	}
+	s.log.Info("subject deleted", "subject", subject, "permanent", permanent, "versions", deleted)
+	s.ok(w, deleted)
+}
+
+func (s *Server) deleteVersion(w http.ResponseWriter, r *http.Request) {
+	subject, version := r.PathValue("subject"), r.PathValue("version")
+	permanent := flag(r, "permanent")
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var rec Record
+	var target int
+	failed := true
+	s.store.Read(func(st *State) {
+		if modeOf(st, subject) == registry.ModeReadOnly {
+			s.fail(w, registry.CodeOperationNotPermitted, "Subject %s is in read-only mode", subject)
+			return
+		}
+		// Permanent deletion addresses soft-deleted versions, so it must see them.
+		v := s.findVersion(w, st, subject, version, permanent)
+		if v == nil {
+			return
+		}
+		target = v.Version
+		switch {
+		case !permanent && v.Deleted:
+			s.fail(w, registry.CodeSchemaVersionSoftDeleted, "Subject '%s' Version %d was soft deleted.Set permanent=true to delete permanently", subject, v.Version)
+			return
+		case permanent && !v.Deleted:
+			s.fail(w, registry.CodeSchemaVersionNotSoftDeleted, "Subject '%s' Version %d was not deleted first before being permanently deleted", subject, v.Version)
+			return
+		case permanent:
+			rec = Record{Key{KeySchema, strPtr(subject), v.Version}, nil}
+		default:
+			nv := *v
+			nv.Deleted = true
+			rec = Record{Key{KeySchema, strPtr(subject), v.Version}, &nv}
+		}
+		failed = false
+	})
+	if failed {
+		return
+	}
+	if err := s.store.Append(r.Context(), rec); err != nil {
+		s.storeFailed(w, r, fmt.Errorf("delete subject %s version %d: %w", subject, target, err))
+		return
+	}
+	s.log.Info("schema version deleted", "subject", subject, "version", target, "permanent", permanent)
+	s.ok(w, target)
+}
+
+// schemaForID resolves /schemas/ids/{id}; on failure it has replied.
+func (s *Server) schemaForID(w http.ResponseWriter, r *http.Request, st *State) *storedSchema {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		s.notFound(w, r)
+		return nil
+	}
+	sch := st.schemas[id]
+	users := st.idUsers(id, true)
+	if sub := r.URL.Query().Get("subject"); sub != "" {
+		kept := users[:0]
+		for _, u := range users {
+			if u.Subject == sub {
+				kept = append(kept, u)
+			}
+		}
+		users = kept
+	}
+	if sch == nil || len(users) == 0 {
+		s.fail(w, registry.CodeSchemaNotFound, "Schema %d not found", id)
+		return nil
+	}
+	return sch
+}
+
+func (s *Server) schemaByID(w http.ResponseWriter, r *http.Request) {
+	s.store.Read(func(st *State) {
+		sch := s.schemaForID(w, r, st)
+		if sch == nil {
+			return
+		}
+		out := registry.SchemaResponse{Schema: sch.text, References: sch.refs}
+		if !isAvro(sch.schemaType) {
+			out.SchemaType = sch.schemaType
+		}
+		if flag(r, "fetchMaxId") {
+			m := st.maxID
+			out.MaxID = &m
+		}
+		s.ok(w, out)
+	})
+}
+
+func (s *Server) rawSchemaByID(w http.ResponseWriter, r *http.Request) {
+	s.store.Read(func(st *State) {
+		if sch := s.schemaForID(w, r, st); sch != nil {
+			w.Header().Set("Content-Type", registry.ContentType)
+			_, _ = io.WriteString(w, sch.text)
+		}
+	})
+}
+
+func (s *Server) idVersions(w http.ResponseWriter, r *http.Request) {
+	s.store.Read(func(st *State) {
+		if sch := s.schemaForID(w, r, st); sch != nil {
+			out := st.idUsers(sch.id, flag(r, "deleted"))
+			if out == nil {
+				out = []registry.SubjectVersionRef{}
+			}
+			s.ok(w, out)
+		}
+	})
+}
+
+func (s *Server) idSubjects(w http.ResponseWriter, r *http.Request) {
+	s.store.Read(func(st *State) {
+		if sch := s.schemaForID(w, r, st); sch != nil {
+			out := []string{}
+			for _, u := range st.idUsers(sch.id, flag(r, "deleted")) {
+				if len(out) == 0 || out[len(out)-1] != u.Subject {
+					out = append(out, u.Subject)
+				}
+			}
+			s.ok(w, out)
+		}
+	})
+}
+
+func (s *Server) schemaTypes(w http.ResponseWriter, r *http.Request) {
+	s.ok(w, []string{"AVRO"})
+}
+
+func (s *Server) getGlobalConfig(w http.ResponseWriter, r *http.Request) {
+	var level compat.Level
+	s.store.Read(func(st *State) { level = levelOf(st, "") })
+	s.ok(w, registry.ConfigResponse{CompatibilityLevel: string(level)})
+}
+
+func (s *Server) putConfig(w http.ResponseWriter, r *http.Request, subject *string) {
+	var req registry.ConfigRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	level, err := compat.ParseLevel(req.Compatibility)
+	if err != nil {
+		s.fail(w, registry.CodeInvalidCompatibilityLevel,
+			"Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")
+		return
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.store.Append(r.Context(), Record{Key{KeyConfig, subject, 0}, ConfigValue{string(level)}}); err != nil {
+		s.storeFailed(w, r, fmt.Errorf("set compatibility level: %w", err))
+		return
+	}
+	s.ok(w, registry.ConfigRequest{Compatibility: string(level)})
+}
+
+func (s *Server) putGlobalConfig(w http.ResponseWriter, r *http.Request) { s.putConfig(w, r, nil) }
+
+func (s *Server) putSubjectConfig(w http.ResponseWriter, r *http.Request) {
+	s.putConfig(w, r, strPtr(r.PathValue("subject")))
+}
+
+func (s *Server) getSubjectConfig(w http.ResponseWriter, r *http.Request) {
+	subject := r.PathValue("subject")
+	s.store.Read(func(st *State) {
+		if l, ok := st.configs[subject]; ok {
+			s.ok(w, registry.ConfigResponse{CompatibilityLevel: l})
+			return
+		}
+		if flag(r, "defaultToGlobal") {
+			s.ok(w, registry.ConfigResponse{CompatibilityLevel: string(levelOf(st, ""))})
+			return
+		}
+		s.fail(w, registry.CodeSubjectCompatibilityNotFound, "Subject '%s' does not have subject-level compatibility configured", subject)
+	})
+}
+
+func (s *Server) deleteSubjectConfig(w http.ResponseWriter, r *http.Request) {
+	subject := r.PathValue("subject")
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var prev string
+	var found bool
+	s.store.Read(func(st *State) {
+		prev, found = st.configs[subject]
+		if !found && len(st.subjects[subject]) > 0 {
+			prev, found = string(levelOf(st, "")), true
+		}
+	})
+	if !found {
+		s.subjectNotFound(w, subject)
+		return
+	}
+	if err := s.store.Append(r.Context(), Record{Key{KeyConfig, strPtr(subject), 0}, nil}); err != nil {
+		s.storeFailed(w, r, fmt.Errorf("delete compatibility level of subject %s: %w", subject, err))
+		return
+	}
+	s.ok(w, registry.ConfigResponse{CompatibilityLevel: prev})
+}
+
+func (s *Server) testCompatibility(w http.ResponseWriter, r *http.Request) {
+	subject, version := r.PathValue("subject"), r.PathValue("version")
+	if version == "" {
+		// POST /compatibility/subjects/{s}/versions checks what a
+		// registration would: every version the level covers.
+		version = "latest"
+	}
+	n, latest, ok := parseVersion(version)
+	if !ok {
+		s.invalidVersion(w, version)
+		return
+	}
+	var req registry.RegisterRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	parsed := s.parseRequestSchema(w, &req)
+	if parsed == nil {
+		return
+	}
+	s.store.Read(func(st *State) {
+		live := st.versions(subject, false)
+		level := levelOf(st, subject)
+		olds := live
+		if !latest {
+			olds = nil
+			for _, v := range live {
+				if v.Version == n {
+					olds = []*SchemaValue{v}
+				}
+			}
+			switch {
+			case len(live) == 0:
+				s.subjectNotFound(w, subject)
+				return
+			case olds == nil:
+				s.fail(w, registry.CodeVersionNotFound, "Version %d not found.", n)
+				return
+			}
+		}
+		msgs, err := checkAgainst(st, level, parsed, olds)
+		if err != nil {
+			s.fail(w, registry.CodeInvalidCompatibilityLevel, "Invalid compatibility level %q configured for subject %s", level, subject)
+			return
+		}
+		out := registry.CompatibilityResponse{IsCompatible: len(msgs) == 0}
+		if flag(r, "verbose") {
+			out.Messages = msgs
+			if out.Messages == nil {
+				out.Messages = []string{}
+			}
+		}
+		s.ok(w, out)
+	})
+}
+
+var modes = []string{registry.ModeReadWrite, registry.ModeReadOnly, registry.ModeImport}
+
+func (s *Server) getGlobalMode(w http.ResponseWriter, r *http.Request) {
+	var m string
+	s.store.Read(func(st *State) { m = modeOf(st, "") })
+	s.ok(w, registry.ModeRequest{Mode: m})
+}
+
+func (s *Server) putMode(w http.ResponseWriter, r *http.Request, subject *string) {
+	var req registry.ModeRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	mode := strings.ToUpper(req.Mode)
+	valid := false
+	for _, m := range modes {
+		valid = valid || m == mode
+	}
+	if !valid {
+		s.fail(w, registry.CodeInvalidMode, "Invalid mode. Valid values are READWRITE, READONLY, IMPORT")
+		return
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if mode == registry.ModeImport && !flag(r, "force") {
+		// Importing over existing schemas could reuse their ids.
+		nonEmpty := false
+		s.store.Read(func(st *State) {
+			if subject == nil {
+				nonEmpty = len(st.subjects) > 0
+			} else {
+				nonEmpty = len(st.subjects[*subject]) > 0
+			}
+		})
+		if nonEmpty {
+			s.fail(w, registry.CodeOperationNotPermitted, "Cannot import since found existing subjects")
+			return
+		}
+	}
+	if err := s.store.Append(r.Context(), Record{Key{KeyMode, subject, 0}, ModeValue{mode}}); err != nil {
+		s.storeFailed(w, r, fmt.Errorf("set mode: %w", err))
+		return
+	}
+	s.ok(w, registry.ModeRequest{Mode: mode})
+}
+
+func (s *Server) putGlobalMode(w http.ResponseWriter, r *http.Request) { s.putMode(w, r, nil) }
+
+func (s *Server) putSubjectMode(w http.ResponseWriter, r *http.Request) {
+	s.putMode(w, r, strPtr(r.PathValue("subject")))
+}
+
+func (s *Server) getSubjectMode(w http.ResponseWriter, r *http.Request) {
+	subject := r.PathValue("subject")
+	s.store.Read(func(st *State) {
+		if m, ok := st.modes[subject]; ok {
+			s.ok(w, registry.ModeRequest{Mode: m})
+			return
+		}
+		if flag(r, "defaultToGlobal") {
+			s.ok(w, registry.ModeRequest{Mode: modeOf(st, "")})
+			return
+		}
+		s.fail(w, registry.CodeSubjectModeNotFound, "Subject '%s' does not have subject-level mode configured", subject)
+	})
+}
+
+func (s *Server) deleteSubjectMode(w http.ResponseWriter, r *http.Request) {
+	subject := r.PathValue("subject")
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var prev string
+	var found bool
+	s.store.Read(func(st *State) { prev, found = st.modes[subject] })
+	if !found {
+		s.fail(w, registry.CodeSubjectModeNotFound, "Subject '%s' does not have subject-level mode configured", subject)
+		return
+	}
+	if err := s.store.Append(r.Context(), Record{Key{KeyMode, strPtr(subject), 0}, nil}); err != nil {
+		s.storeFailed(w, r, fmt.Errorf("delete mode of subject %s: %w", subject, err))
+		return
+	}
+	s.ok(w, registry.ModeRequest{Mode: prev})
+}

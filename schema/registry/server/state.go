@@ -1,0 +1,321 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/tributary-io/tributary/schema/avsc"
+	"github.com/tributary-io/tributary/schema/registry"
+)
+
+// Key types of records in Confluent's _schemas topic.
+const (
+	KeySchema        = "SCHEMA"
+	KeyConfig        = "CONFIG"
+	KeyMode          = "MODE"
+	KeyDeleteSubject = "DELETE_SUBJECT"
+	KeyClearSubject  = "CLEAR_SUBJECT"
+	KeyNoop          = "NOOP"
+)
+
+// Key is a record key in Confluent's format. A nil Subject on CONFIG and MODE
+// keys means the global setting.
+type Key struct {
+	KeyType string
+	Subject *string
+	Version int
+}
+
+// MarshalJSON writes the key with Confluent's attribute order and magic
+// numbers (1 for SCHEMA keys, 0 otherwise); compaction keys on these exact
+// bytes, so a key written by Confluent or Karapace must match ours.
+func (k Key) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`{"keytype":`)
+	kt, _ := json.Marshal(k.KeyType)
+	b.Write(kt)
+	if k.KeyType != KeyNoop {
+		b.WriteString(`,"subject":`)
+		if k.Subject == nil {
+			b.WriteString("null")
+		} else {
+			s, _ := json.Marshal(*k.Subject)
+			b.Write(s)
+		}
+	}
+	if k.KeyType == KeySchema {
+		fmt.Fprintf(&b, `,"version":%d,"magic":1}`, k.Version)
+	} else {
+		b.WriteString(`,"magic":0}`)
+	}
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads any Confluent key.
+func (k *Key) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		KeyType string  `json:"keytype"`
+		Subject *string `json:"subject"`
+		Version int     `json:"version"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*k = Key{KeyType: raw.KeyType, Subject: raw.Subject, Version: raw.Version}
+	return nil
+}
+
+// SchemaValue is the value of a SCHEMA record.
+type SchemaValue struct {
+	Subject    string               `json:"subject"`
+	Version    int                  `json:"version"`
+	ID         int                  `json:"id"`
+	SchemaType string               `json:"schemaType,omitempty"`
+	References []registry.Reference `json:"references,omitempty"`
+	Schema     string               `json:"schema"`
+	Deleted    bool                 `json:"deleted"`
+}
+
+// ConfigValue is the value of a CONFIG record.
+type ConfigValue struct {
+	CompatibilityLevel string `json:"compatibilityLevel"`
+}
+
+// ModeValue is the value of a MODE record.
+type ModeValue struct {
+	Mode string `json:"mode"`
+}
+
+// DeleteSubjectValue soft-deletes every version up to Version.
+type DeleteSubjectValue struct {
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+// ClearSubjectValue drops a subject's soft-deleted versions.
+type ClearSubjectValue struct {
+	Subject string `json:"subject"`
+}
+
+// Record is one message of the log. A nil Value is a tombstone.
+type Record struct {
+	Key   Key
+	Value any
+}
+
+func (r Record) encode() (key, value []byte, err error) {
+	key, err = json.Marshal(r.Key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.Value == nil {
+		return key, nil, nil
+	}
+	value, err = json.Marshal(r.Value)
+	return key, value, err
+}
+
+func strPtr(s string) *string { return &s }
+
+// storedSchema is a schema text known by id, with the canonical form used to
+// recognise re-registrations of the same schema.
+type storedSchema struct {
+	id         int
+	text       string
+	schemaType string
+	refs       []registry.Reference
+	canonical  string
+	parsed     *avsc.Schema
+}
+
+// State is the registry's content, rebuilt by applying log records in order.
+// It is only ever read under the owning store's lock.
+type State struct {
+	subjects    map[string]map[int]*SchemaValue
+	schemas     map[int]*storedSchema
+	byCanonical map[string]int
+	configs     map[string]string // "" is the global level
+	modes       map[string]string // "" is the global mode
+	maxID       int
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{
+		subjects:    map[string]map[int]*SchemaValue{},
+		schemas:     map[int]*storedSchema{},
+		byCanonical: map[string]int{},
+		configs:     map[string]string{},
+		modes:       map[string]string{},
+	}
+}
+
+// Apply folds one raw record (as found in the topic) into the state. Records
+// this registry does not understand are reported and otherwise ignored, so a
+// topic shared with a newer Confluent version still loads.
+func (s *State) Apply(key, value []byte) error {
+	var k Key
+	if err := json.Unmarshal(key, &k); err != nil {
+		return fmt.Errorf("record key %q: %w", key, err)
+	}
+	subject := ""
+	if k.Subject != nil {
+		subject = *k.Subject
+	}
+	switch k.KeyType {
+	case KeySchema:
+		if value == nil {
+			s.dropVersion(subject, k.Version)
+			return nil
+		}
+		var v SchemaValue
+		if err := json.Unmarshal(value, &v); err != nil {
+			return fmt.Errorf("schema record for subject %q version %d: %w", subject, k.Version, err)
+		}
+		s.putVersion(&v)
+	case KeyConfig:
+		if value == nil {
+			delete(s.configs, subject)
+			return nil
+		}
+		var v ConfigValue
+		if err := json.Unmarshal(value, &v); err != nil {
+			return fmt.Errorf("config record for subject %q: %w", subject, err)
+		}
+		s.configs[subject] = v.CompatibilityLevel
+	case KeyMode:
+		if value == nil {
+			delete(s.modes, subject)
+			return nil
+		}
+		var v ModeValue
+		if err := json.Unmarshal(value, &v); err != nil {
+			return fmt.Errorf("mode record for subject %q: %w", subject, err)
+		}
+		s.modes[subject] = v.Mode
+	case KeyDeleteSubject:
+		if value == nil {
+			return nil
+		}
+		var v DeleteSubjectValue
+		if err := json.Unmarshal(value, &v); err != nil {
+			return fmt.Errorf("delete-subject record for %q: %w", subject, err)
+		}
+		for ver, sv := range s.subjects[v.Subject] {
+			if ver <= v.Version {
+				sv.Deleted = true
+			}
+		}
+	case KeyClearSubject:
+		if value == nil {
+			return nil
+		}
+		var v ClearSubjectValue
+		if err := json.Unmarshal(value, &v); err != nil {
+			return fmt.Errorf("clear-subject record for %q: %w", subject, err)
+		}
+		for ver, sv := range s.subjects[v.Subject] {
+			if sv.Deleted {
+				s.dropVersion(v.Subject, ver)
+			}
+		}
+	case KeyNoop:
+	default:
+		return fmt.Errorf("unknown record key type %q", k.KeyType)
+	}
+	return nil
+}
+
+func (s *State) putVersion(v *SchemaValue) {
+	vs := s.subjects[v.Subject]
+	if vs == nil {
+		vs = map[int]*SchemaValue{}
+		s.subjects[v.Subject] = vs
+	}
+	vs[v.Version] = v
+	if v.ID > s.maxID {
+		s.maxID = v.ID
+	}
+	if _, ok := s.schemas[v.ID]; ok {
+		return
+	}
+	st := &storedSchema{id: v.ID, text: v.Schema, schemaType: v.SchemaType, refs: v.References}
+	if isAvro(v.SchemaType) {
+		// Schemas another registry accepted but we cannot parse stay
+		// fetchable by id; they just never match a lookup by content.
+		if p, err := avsc.ParseOnly(v.Schema); err == nil {
+			st.parsed, st.canonical = p, p.Canonical()
+			if _, dup := s.byCanonical[st.canonical]; !dup {
+				s.byCanonical[st.canonical] = v.ID
+			}
+		}
+	}
+	s.schemas[v.ID] = st
+}
+
+func (s *State) dropVersion(subject string, version int) {
+	vs := s.subjects[subject]
+	delete(vs, version)
+	if len(vs) == 0 {
+		delete(s.subjects, subject)
+	}
+}
+
+func isAvro(schemaType string) bool { return schemaType == "" || schemaType == "AVRO" }
+
+// versions lists a subject's versions in order, optionally with soft-deleted ones.
+func (s *State) versions(subject string, deleted bool) []*SchemaValue {
+	var out []*SchemaValue
+	for _, v := range s.subjects[subject] {
+		if deleted || !v.Deleted {
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out
+}
+
+func (s *State) subjectNames(deleted bool) []string {
+	out := []string{}
+	for name := range s.subjects {
+		if len(s.versions(name, deleted)) > 0 {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// latestVersion is the highest version number ever used by the subject that
+// is still in the log, deleted or not; new versions continue after it.
+func (s *State) latestVersion(subject string) int {
+	max := 0
+	for v := range s.subjects[subject] {
+		if v > max {
+			max = v
+		}
+	}
+	return max
+}
+
+// idUsers lists the versions that use a schema id.
+func (s *State) idUsers(id int, deleted bool) []registry.SubjectVersionRef {
+	var out []registry.SubjectVersionRef
+	for name, vs := range s.subjects {
+		for _, v := range vs {
+			if v.ID == id && (deleted || !v.Deleted) {
+				out = append(out, registry.SubjectVersionRef{Subject: name, Version: v.Version})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Subject != out[j].Subject {
+			return out[i].Subject < out[j].Subject
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out
+}
