@@ -20,10 +20,10 @@ const DeletedField = "__deleted"
 type deleteMode int
 
 const (
-	deleteDrop          deleteMode = iota // removed from the stream
-	deleteNullValue                       // value null but value schema kept: a "flattened delete"
-	deleteToTombstone                     // value and value schema null
-	deleteRewrite                         // the before image with __deleted=true
+	deleteDrop        deleteMode = iota // removed from the stream
+	deleteNullValue                     // value null but value schema kept: a "flattened delete"
+	deleteToTombstone                   // value and value schema null
+	deleteRewrite                       // the before image with __deleted=true
 )
 
 // ExtractNewRecordState is io.debezium.transforms.ExtractNewRecordState as
