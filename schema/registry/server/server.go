@@ -113,7 +113,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) root(w http.ResponseWriter, r *http.Request) { s.ok(w, struct{}{}) }
 
-func flag(r *http.Request, name string) bool {
+func queryFlag(r *http.Request, name string) bool {
 	v, _ := strconv.ParseBool(r.URL.Query().Get(name))
 	return v
 }
@@ -170,7 +170,7 @@ func versionResponse(st *State, v *SchemaValue) registry.SubjectVersion {
 
 func (s *Server) listSubjects(w http.ResponseWriter, r *http.Request) {
 	var out []string
-	s.store.Read(func(st *State) { out = st.subjectNames(flag(r, "deleted")) })
+	s.store.Read(func(st *State) { out = st.subjectNames(queryFlag(r, "deleted")) })
 	s.ok(w, out)
 }
 
@@ -178,7 +178,7 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
 	out := []int{}
 	s.store.Read(func(st *State) {
-		for _, v := range st.versions(subject, flag(r, "deleted")) {
+		for _, v := range st.versions(subject, queryFlag(r, "deleted")) {
 			out = append(out, v.Version)
 		}
 	})
@@ -216,7 +216,7 @@ func (s *Server) findVersion(w http.ResponseWriter, st *State, subject, version 
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
 	s.store.Read(func(st *State) {
-		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), flag(r, "deleted")); v != nil {
+		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), queryFlag(r, "deleted")); v != nil {
 			s.ok(w, versionResponse(st, v))
 		}
 	})
@@ -224,7 +224,7 @@ func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getVersionSchema(w http.ResponseWriter, r *http.Request) {
 	s.store.Read(func(st *State) {
-		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), flag(r, "deleted")); v != nil {
+		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), queryFlag(r, "deleted")); v != nil {
 			w.Header().Set("Content-Type", registry.ContentType)
 			_, _ = io.WriteString(w, versionResponse(st, v).Schema)
 		}
@@ -426,7 +426,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	}
 	canonical := parsed.Canonical()
 	s.store.Read(func(st *State) {
-		vs := st.versions(subject, flag(r, "deleted"))
+		vs := st.versions(subject, queryFlag(r, "deleted"))
 		if len(vs) == 0 {
 			s.subjectNotFound(w, subject)
 			return
@@ -443,7 +443,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
-	permanent := flag(r, "permanent")
+	permanent := queryFlag(r, "permanent")
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var recs []Record
@@ -507,7 +507,7 @@ func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteVersion(w http.ResponseWriter, r *http.Request) {
 	subject, version := r.PathValue("subject"), r.PathValue("version")
-	permanent := flag(r, "permanent")
+	permanent := queryFlag(r, "permanent")
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var rec Record
@@ -518,8 +518,11 @@ func (s *Server) deleteVersion(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, registry.CodeOperationNotPermitted, "Subject %s is in read-only mode", subject)
 			return
 		}
-		// Permanent deletion addresses soft-deleted versions, so it must see them.
-		v := s.findVersion(w, st, subject, version, permanent)
+		// A numbered version is found even when soft-deleted, so that the
+		// reply can say so; "latest" means the latest live one unless the
+		// deletion is permanent.
+		_, latest, _ := parseVersion(version)
+		v := s.findVersion(w, st, subject, version, permanent || !latest)
 		if v == nil {
 			return
 		}
@@ -586,7 +589,7 @@ func (s *Server) schemaByID(w http.ResponseWriter, r *http.Request) {
 		if !isAvro(sch.schemaType) {
 			out.SchemaType = sch.schemaType
 		}
-		if flag(r, "fetchMaxId") {
+		if queryFlag(r, "fetchMaxId") {
 			m := st.maxID
 			out.MaxID = &m
 		}
@@ -606,7 +609,7 @@ func (s *Server) rawSchemaByID(w http.ResponseWriter, r *http.Request) {
 func (s *Server) idVersions(w http.ResponseWriter, r *http.Request) {
 	s.store.Read(func(st *State) {
 		if sch := s.schemaForID(w, r, st); sch != nil {
-			out := st.idUsers(sch.id, flag(r, "deleted"))
+			out := st.idUsers(sch.id, queryFlag(r, "deleted"))
 			if out == nil {
 				out = []registry.SubjectVersionRef{}
 			}
@@ -619,7 +622,7 @@ func (s *Server) idSubjects(w http.ResponseWriter, r *http.Request) {
 	s.store.Read(func(st *State) {
 		if sch := s.schemaForID(w, r, st); sch != nil {
 			out := []string{}
-			for _, u := range st.idUsers(sch.id, flag(r, "deleted")) {
+			for _, u := range st.idUsers(sch.id, queryFlag(r, "deleted")) {
 				if len(out) == 0 || out[len(out)-1] != u.Subject {
 					out = append(out, u.Subject)
 				}
@@ -672,7 +675,7 @@ func (s *Server) getSubjectConfig(w http.ResponseWriter, r *http.Request) {
 			s.ok(w, registry.ConfigResponse{CompatibilityLevel: l})
 			return
 		}
-		if flag(r, "defaultToGlobal") {
+		if queryFlag(r, "defaultToGlobal") {
 			s.ok(w, registry.ConfigResponse{CompatibilityLevel: string(levelOf(st, ""))})
 			return
 		}
@@ -748,14 +751,18 @@ func (s *Server) testCompatibility(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, registry.CodeInvalidCompatibilityLevel, "Invalid compatibility level %q configured for subject %s", level, subject)
 			return
 		}
-		out := registry.CompatibilityResponse{IsCompatible: len(msgs) == 0}
-		if flag(r, "verbose") {
-			out.Messages = msgs
-			if out.Messages == nil {
-				out.Messages = []string{}
-			}
+		if !queryFlag(r, "verbose") {
+			s.ok(w, registry.CompatibilityResponse{IsCompatible: len(msgs) == 0})
+			return
 		}
-		s.ok(w, out)
+		// Verbose replies carry "messages" even when empty, as Confluent's do.
+		if msgs == nil {
+			msgs = []string{}
+		}
+		s.ok(w, struct {
+			IsCompatible bool     `json:"is_compatible"`
+			Messages     []string `json:"messages"`
+		}{len(msgs) == 0, msgs})
 	})
 }
 
@@ -783,7 +790,7 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request, subject *string
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if mode == registry.ModeImport && !flag(r, "force") {
+	if mode == registry.ModeImport && !queryFlag(r, "force") {
 		// Importing over existing schemas could reuse their ids.
 		nonEmpty := false
 		s.store.Read(func(st *State) {
@@ -818,7 +825,7 @@ func (s *Server) getSubjectMode(w http.ResponseWriter, r *http.Request) {
 			s.ok(w, registry.ModeRequest{Mode: m})
 			return
 		}
-		if flag(r, "defaultToGlobal") {
+		if queryFlag(r, "defaultToGlobal") {
 			s.ok(w, registry.ModeRequest{Mode: modeOf(st, "")})
 			return
 		}
