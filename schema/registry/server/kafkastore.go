@@ -85,6 +85,9 @@ func NewKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, erro
 	conf.Producer.Idempotent = false
 	conf.Consumer.Return.Errors = true
 	conf.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// Every write waits to read itself back, so a long fetch wait would be
+	// paid on each registration.
+	conf.Consumer.MaxWaitTime = 50 * time.Millisecond
 
 	client, err := sarama.NewClient(cfg.Brokers, conf)
 	if err != nil {
@@ -119,17 +122,29 @@ func (s *KafkaStore) start(ctx context.Context, rf int16) error {
 		return fmt.Errorf("kafka schema store: consume %s: %w", s.topic, err)
 	}
 	go s.run()
+	if err := s.Sync(ctx); err != nil {
+		return fmt.Errorf("kafka schema store: load %s: %w", s.topic, err)
+	}
+	s.log.Info("schema store loaded", "topic", s.topic)
+	return nil
+}
+
+// Sync implements Store: it waits until the consumer has applied everything
+// up to the topic's current end.
+func (s *KafkaStore) Sync(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.writeTimeout)
+		defer cancel()
+	}
 	end, err := s.client.GetOffset(s.topic, 0, sarama.OffsetNewest)
 	if err != nil {
-		return fmt.Errorf("kafka schema store: end offset of %s: %w", s.topic, err)
+		return fmt.Errorf("end offset of %s: %w", s.topic, err)
 	}
-	if end > 0 {
-		if err := s.waitApplied(ctx, end-1); err != nil {
-			return fmt.Errorf("kafka schema store: load %s up to offset %d: %w", s.topic, end, err)
-		}
+	if end == 0 {
+		return nil
 	}
-	s.log.Info("schema store loaded", "topic", s.topic, "records", end)
-	return nil
+	return s.waitApplied(ctx, end-1)
 }
 
 func (s *KafkaStore) ensureTopic(rf int16) error {

@@ -107,6 +107,15 @@ func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error) 
 	s.fail(w, code, "Error while writing to the schema store: %v", err)
 }
 
+// sync brings the state up to the log's end before a write decision.
+func (s *Server) sync(w http.ResponseWriter, r *http.Request) bool {
+	if err := s.store.Sync(r.Context()); err != nil {
+		s.storeFailed(w, r, fmt.Errorf("catch up with the schema log: %w", err))
+		return false
+	}
+	return true
+}
+
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, http.StatusNotFound, "HTTP 404 Not Found")
 }
@@ -332,6 +341,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if !s.sync(w, r) {
+		return
+	}
 	var (
 		rec      *SchemaValue
 		existing = -1
@@ -446,6 +458,9 @@ func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) {
 	permanent := queryFlag(r, "permanent")
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if !s.sync(w, r) {
+		return
+	}
 	var recs []Record
 	deleted := []int{}
 	failed := false
@@ -510,6 +525,9 @@ func (s *Server) deleteVersion(w http.ResponseWriter, r *http.Request) {
 	permanent := queryFlag(r, "permanent")
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if !s.sync(w, r) {
+		return
+	}
 	var rec Record
 	var target int
 	failed := true
@@ -655,6 +673,9 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request, subject *stri
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if !s.sync(w, r) {
+		return
+	}
 	if err := s.store.Append(r.Context(), Record{Key{KeyConfig, subject, 0}, ConfigValue{string(level)}}); err != nil {
 		s.storeFailed(w, r, fmt.Errorf("set compatibility level: %w", err))
 		return
@@ -687,6 +708,9 @@ func (s *Server) deleteSubjectConfig(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if !s.sync(w, r) {
+		return
+	}
 	var prev string
 	var found bool
 	s.store.Read(func(st *State) {
@@ -790,6 +814,9 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request, subject *string
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if !s.sync(w, r) {
+		return
+	}
 	if mode == registry.ModeImport && !queryFlag(r, "force") {
 		// Importing over existing schemas could reuse their ids.
 		nonEmpty := false
@@ -837,6 +864,9 @@ func (s *Server) deleteSubjectMode(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if !s.sync(w, r) {
+		return
+	}
 	var prev string
 	var found bool
 	s.store.Read(func(st *State) { prev, found = st.modes[subject] })

@@ -11,6 +11,10 @@ import (
 // applied, so a read after a successful Append sees them.
 type Store interface {
 	Append(ctx context.Context, recs ...Record) error
+	// Sync returns once the state reflects every record already in the
+	// log, including ones other registries wrote; the server calls it
+	// before deciding a write, so ids and versions are not handed out twice.
+	Sync(ctx context.Context) error
 	// Read runs fn with the current state; fn must not keep references.
 	Read(fn func(*State))
 }
@@ -52,6 +56,9 @@ func (m *MemoryStore) Append(ctx context.Context, recs ...Record) error {
 	}
 	return nil
 }
+
+// Sync implements Store; a memory store is always in sync.
+func (m *MemoryStore) Sync(ctx context.Context) error { return ctx.Err() }
 
 // Read implements Store.
 func (m *MemoryStore) Read(fn func(*State)) {
