@@ -1,0 +1,180 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/transforms"
+)
+
+// ConnectorDef returns the runtime-owned connector properties of Kafka
+// Connect's ConnectorConfig / SourceConnectorConfig / SinkConnectorConfig.
+func ConnectorDef(t connect.PluginType) *config.Def {
+	d := config.NewDef()
+	d.Define(config.Key{Name: "connector.class", Required: true, Importance: config.High, Doc: "connector class or alias"})
+	d.Define(config.Key{Name: "name", Doc: "connector name"})
+	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
+	d.Define(config.Key{Name: "key.converter", Type: config.TypeClass})
+	d.Define(config.Key{Name: "value.converter", Type: config.TypeClass})
+	d.Define(config.Key{Name: "header.converter", Type: config.TypeClass})
+	d.Define(config.Key{Name: "config.action.reload", Default: "restart", OneOf: []string{"none", "restart"}})
+	d.Define(config.Key{Name: "errors.tolerance", Default: "none", OneOf: []string{"none", "all"}})
+	d.Define(config.Key{Name: "errors.retry.timeout", Type: config.TypeLong, Default: "0"})
+	d.Define(config.Key{Name: "errors.retry.delay.max.ms", Type: config.TypeLong, Default: "60000"})
+	d.Define(config.Key{Name: "errors.log.enable", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "errors.log.include.messages", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "offsets.storage.topic"})
+	d.Define(config.Key{Name: "exactly.once.support", Default: "requested", OneOf: []string{"requested", "required"}})
+	d.Define(config.Key{Name: "transaction.boundary", Default: "poll", OneOf: []string{"poll", "interval", "connector"}})
+	if t == connect.SinkPlugin {
+		d.Define(config.Key{Name: "topics", Type: config.TypeList})
+		d.Define(config.Key{Name: "topics.regex"})
+		d.Define(config.Key{Name: "errors.deadletterqueue.topic.name"})
+		d.Define(config.Key{Name: "errors.deadletterqueue.topic.replication.factor", Type: config.TypeInt, Default: "3"})
+		d.Define(config.Key{Name: "errors.deadletterqueue.context.headers.enable", Type: config.TypeBoolean, Default: "false"})
+	}
+	d.Merge(transforms.Def())
+	d.AllowPrefix("key.converter.", "value.converter.", "header.converter.", "topic.creation.", "producer.override.", "consumer.override.", "admin.override.")
+	return d
+}
+
+// Connector is a parsed, validated connector configuration.
+type Connector struct {
+	Name   string
+	Plugin *connect.Plugin
+	Values *config.Values
+}
+
+// ParseConnector resolves the plugin and validates every property, the
+// runtime's and the connector's, reporting all problems at once.
+func ParseConnector(plugins connect.Plugins, c config.Connector) (*Connector, error) {
+	class := strings.TrimSpace(c.Config["connector.class"])
+	if class == "" {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, config.Errors{{Name: "connector.class", Message: "missing required property"}})
+	}
+	p, ok := plugins.Lookup(class)
+	if !ok {
+		known := make([]string, 0, len(plugins))
+		for _, pl := range plugins {
+			known = append(known, pl.Class)
+		}
+		return nil, fmt.Errorf("connector %q: %w", c.Name, config.Errors{{Name: "connector.class", Value: class,
+			Message: "unknown connector class; known: " + strings.Join(known, ", ")}})
+	}
+	def := ConnectorDef(p.Type).Merge(p.Config())
+	vals, err := def.Parse(c.Config)
+	if err != nil {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+	}
+	return &Connector{Name: c.Name, Plugin: p, Values: vals}, nil
+}
+
+// Converters builds the key and value converters of a connector, falling
+// back to the worker's key.converter/value.converter (Kafka Connect's
+// precedence) and to JsonConverter with schemas when neither is set.
+func Converters(f *converter.Factory, c *Connector, worker map[string]string) (key, value converter.Converter, err error) {
+	build := func(side string, isKey bool) (converter.Converter, error) {
+		class := c.Values.String(side)
+		props := c.Values.WithPrefix(side + ".")
+		if class == "" {
+			class = worker[side]
+			props = prefixed(worker, side+".")
+		}
+		if class == "" {
+			class = converter.JSONClass
+		}
+		conv, err := f.New(class, props, isKey)
+		if err != nil {
+			return nil, fmt.Errorf("connector %q: %s: %w", c.Name, side, err)
+		}
+		return conv, nil
+	}
+	if key, err = build("key.converter", true); err != nil {
+		return nil, nil, err
+	}
+	if value, err = build("value.converter", false); err != nil {
+		return nil, nil, err
+	}
+	return key, value, nil
+}
+
+func prefixed(m map[string]string, p string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if strings.HasPrefix(k, p) {
+			out[strings.TrimPrefix(k, p)] = v
+		}
+	}
+	return out
+}
+
+// SourceDeps are the shared services a source connector runs against.
+type SourceDeps struct {
+	Producer   *kafka.Producer
+	Raw        *kafka.Raw
+	Converters *converter.Factory
+	Transforms transforms.Registry
+	Offsets    offsets.Store
+	Worker     map[string]string
+	Logger     *slog.Logger
+}
+
+// NewSource builds the runnable source for a parsed connector: converters,
+// transforms, topic creation and the task itself.
+func NewSource(ctx context.Context, c *Connector, deps SourceDeps) (*Source, error) {
+	if c.Plugin.Type != connect.SourcePlugin || c.Plugin.NewSourceTask == nil {
+		return nil, fmt.Errorf("connector %q: %s is not a source connector", c.Name, c.Plugin.Class)
+	}
+	kc, vc, err := Converters(deps.Converters, c, deps.Worker)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := deps.Transforms.Build(c.Values)
+	if err != nil {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+	}
+	groups, err := kafka.TopicCreationFromProps(c.Values.WithPrefix("topic.creation."))
+	if err != nil {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+	}
+	tc, err := kafka.NewTopicCreator(deps.Producer.Client(), groups)
+	if err != nil {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("connector", c.Name, "task", 0)
+	task, err := c.Plugin.NewSourceTask(ctx, c.Values, connect.TaskContext{
+		ConnectorName: c.Name,
+		Offsets:       OffsetReader{Store: deps.Offsets, Connector: c.Name},
+		Logger:        logger,
+		Producer:      deps.Raw,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+	}
+	flush := 1000
+	if v, ok := deps.Worker["offset.flush.interval.ms"]; ok {
+		if _, err := fmt.Sscan(v, &flush); err != nil || flush <= 0 {
+			return nil, fmt.Errorf("offset.flush.interval.ms=%q: not a positive integer", v)
+		}
+	}
+	return &Source{
+		Name: c.Name, Task: task, Producer: deps.Producer, Topics: tc, Offsets: deps.Offsets,
+		KeyConverter: kc, ValueConverter: vc, Transforms: chain,
+		ToleranceAll:  c.Values.Lower("errors.tolerance") == "all",
+		FlushInterval: time.Duration(flush) * time.Millisecond,
+		Logger:        logger,
+		Stats:         &Stats{},
+	}, nil
+}

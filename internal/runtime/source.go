@@ -1,0 +1,296 @@
+// Package runtime runs connectors: it drives source tasks, passes their
+// records through transforms and converters to Kafka, and commits source
+// offsets only once Kafka has acknowledged every record up to them.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/transforms"
+)
+
+var errDrainTimeout = errors.New("timed out waiting for Kafka to acknowledge in-flight records")
+
+// Sender is the part of the Kafka producer the runtime needs.
+type Sender interface {
+	Send(ctx context.Context, m *sarama.ProducerMessage) error
+}
+
+// TopicEnsurer creates topics before first use (topic.creation.*).
+type TopicEnsurer interface {
+	Ensure(ctx context.Context, topic string) error
+}
+
+// Source runs one source task.
+type Source struct {
+	Name           string
+	Task           connect.SourceTask
+	Producer       Sender
+	Topics         TopicEnsurer // optional
+	Offsets        offsets.Store
+	KeyConverter   converter.Converter
+	ValueConverter converter.Converter
+	Transforms     transforms.Chain
+	// ToleranceAll skips records whose transform or conversion fails
+	// (errors.tolerance=all) instead of failing the task.
+	ToleranceAll bool
+	// FlushInterval is offset.flush.interval.ms.
+	FlushInterval time.Duration
+	// MaxInFlight bounds records handed to Kafka but not yet acknowledged.
+	MaxInFlight int
+	// ShutdownTimeout bounds the wait for acknowledgements on stop
+	// (offset.flush.timeout.ms / task.shutdown.graceful.timeout.ms).
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	Stats           *Stats
+}
+
+// Stats are the counters behind Kafka Connect's source task metrics.
+type Stats struct {
+	Polled       atomic.Int64 // records received from the task
+	Written      atomic.Int64 // records acknowledged by Kafka
+	Filtered     atomic.Int64 // dropped by transforms
+	Skipped      atomic.Int64 // dropped by errors.tolerance=all
+	Commits      atomic.Int64
+	CommitNanos  atomic.Int64 // duration of the last offset commit
+	LastCommitMs atomic.Int64
+	// LastEventMs is the source timestamp of the newest acknowledged
+	// record, for lag (now - LastEventMs).
+	LastEventMs atomic.Int64
+}
+
+// Run drives the task until ctx ends or something fails. On a clean stop it
+// waits for Kafka to acknowledge every in-flight record, commits offsets
+// and returns nil.
+func (s *Source) Run(ctx context.Context) error {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Stats == nil {
+		s.Stats = &Stats{}
+	}
+	if s.FlushInterval <= 0 {
+		s.FlushInterval = time.Second
+	}
+	if s.MaxInFlight <= 0 {
+		s.MaxInFlight = 65536
+	}
+	if s.ShutdownTimeout <= 0 {
+		s.ShutdownTimeout = 30 * time.Second
+	}
+	log := s.Logger.With("connector", s.Name)
+	tr := newTracker(s.MaxInFlight)
+	taskCtx, cancelTask := context.WithCancel(ctx)
+	defer cancelTask()
+
+	w := &writer{s: s, tr: tr}
+	taskErr := make(chan error, 1)
+	go func() { taskErr <- s.Task.Run(taskCtx, w) }()
+
+	var commitMu sync.Mutex
+	commit := func(cctx context.Context) error {
+		commitMu.Lock()
+		defer commitMu.Unlock()
+		return s.commit(cctx, tr, log)
+	}
+
+	ticker := time.NewTicker(s.FlushInterval)
+	defer ticker.Stop()
+	var runErr error
+loop:
+	for {
+		select {
+		case err := <-taskErr:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				runErr = fmt.Errorf("connector %s task failed: %w", s.Name, err)
+			}
+			break loop
+		case <-ticker.C:
+			if err := tr.err(); err != nil {
+				runErr = fmt.Errorf("connector %s: %w", s.Name, err)
+				cancelTask()
+				<-taskErr
+				break loop
+			}
+			if err := commit(ctx); err != nil {
+				runErr = err
+				cancelTask()
+				<-taskErr
+				break loop
+			}
+		}
+	}
+	cancelTask()
+	// Whatever happened, store what Kafka durably has: a failed task must
+	// still resume from its last acknowledged record.
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ShutdownTimeout)
+	defer cancel()
+	if runErr == nil {
+		if err := tr.drain(stopCtx.Done()); err != nil {
+			runErr = fmt.Errorf("connector %s: %w", s.Name, err)
+		}
+	}
+	if err := commit(stopCtx); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr == nil {
+		log.Info("connector stopped cleanly", "records", s.Stats.Written.Load())
+	}
+	return runErr
+}
+
+func (s *Source) commit(ctx context.Context, tr *tracker, log *slog.Logger) error {
+	entries := tr.committable()
+	if len(entries) == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := s.Offsets.Put(ctx, s.Name, entries); err != nil {
+		return fmt.Errorf("connector %s: committing offsets: %w", s.Name, err)
+	}
+	s.Stats.Commits.Add(1)
+	s.Stats.CommitNanos.Store(int64(time.Since(start)))
+	s.Stats.LastCommitMs.Store(time.Now().UnixMilli())
+	if l, ok := s.Task.(connect.OffsetCommitListener); ok {
+		for _, e := range entries {
+			if err := l.OffsetsCommitted(ctx, e.Partition, e.Offset); err != nil {
+				// The offset is stored; failing to tell the source (e.g. to
+				// confirm an LSN) only delays log release, so keep going.
+				log.Warn("source could not acknowledge committed offset", "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+// writer is the RecordWriter handed to the task.
+type writer struct {
+	s  *Source
+	tr *tracker
+}
+
+func (w *writer) Write(ctx context.Context, recs []*connect.Record) error {
+	s := w.s
+	for _, rec := range recs {
+		s.Stats.Polled.Add(1)
+		sub, err := w.tr.submit(rec.SourcePartition, rec.SourceOffset)
+		if err != nil {
+			return err
+		}
+		msg, err := w.convert(rec)
+		if err != nil {
+			if !s.ToleranceAll {
+				// Left unacknowledged: its offset is never committed, so a
+				// restart retries this record.
+				return err
+			}
+			s.Logger.Warn("skipping record (errors.tolerance=all)", "connector", s.Name, "topic", rec.Topic, "error", err)
+			s.Stats.Skipped.Add(1)
+			w.tr.ack(sub, nil)
+			continue
+		}
+		if msg == nil {
+			s.Stats.Filtered.Add(1)
+			w.tr.ack(sub, nil)
+			continue
+		}
+		if s.Topics != nil {
+			if err := s.Topics.Ensure(ctx, msg.Topic); err != nil {
+				return err
+			}
+		}
+		ts := rec.Timestamp
+		part := rec.Partition
+		if part < 0 {
+			part = -1
+		}
+		msg.Metadata = &kafka.Pending{Partition: part, Ack: func(err error) {
+			if err == nil {
+				s.Stats.Written.Add(1)
+				if !ts.IsZero() {
+					s.Stats.LastEventMs.Store(ts.UnixMilli())
+				}
+			}
+			w.tr.ack(sub, err)
+		}}
+		if err := s.Producer.Send(ctx, msg); err != nil {
+			return err
+		}
+	}
+	return w.tr.err()
+}
+
+// convert applies transforms and converters; nil means filtered out.
+func (w *writer) convert(rec *connect.Record) (*sarama.ProducerMessage, error) {
+	s := w.s
+	out := rec
+	if len(s.Transforms) > 0 {
+		var err error
+		if out, err = s.Transforms.Apply(rec); err != nil {
+			return nil, fmt.Errorf("record for topic %s at offset %v: %w", rec.Topic, rec.SourceOffset, err)
+		}
+		if out == nil {
+			return nil, nil
+		}
+	}
+	key, err := s.KeyConverter.FromConnect(out.Topic, out.KeySchema, out.Key)
+	if err != nil {
+		return nil, fmt.Errorf("converting key of record for topic %s at offset %v: %w", out.Topic, out.SourceOffset, err)
+	}
+	val, err := s.ValueConverter.FromConnect(out.Topic, out.ValueSchema, out.Value)
+	if err != nil {
+		return nil, fmt.Errorf("converting value of record for topic %s at offset %v: %w", out.Topic, out.SourceOffset, err)
+	}
+	m := &sarama.ProducerMessage{Topic: out.Topic, Timestamp: out.Timestamp}
+	if key != nil {
+		m.Key = sarama.ByteEncoder(key)
+	}
+	if val != nil {
+		m.Value = sarama.ByteEncoder(val)
+	}
+	for _, h := range out.Headers {
+		hv, err := headerBytes(h)
+		if err != nil {
+			return nil, fmt.Errorf("header %q of record for topic %s: %w", h.Key, out.Topic, err)
+		}
+		m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: hv})
+	}
+	return m, nil
+}
+
+// headerBytes renders a header as Kafka Connect's SimpleHeaderConverter
+// does for primitives: the string form; structs as JSON.
+func headerBytes(h connect.Header) ([]byte, error) {
+	switch v := h.Value.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []byte(v), nil
+	case []byte:
+		return v, nil
+	case *connect.StructValue:
+		return (&converter.JSON{}).FromConnect("", h.Schema, v)
+	}
+	return []byte(fmt.Sprint(h.Value)), nil
+}
+
+// OffsetReader adapts a Store to a task's view of its own offsets.
+type OffsetReader struct {
+	Store     offsets.Store
+	Connector string
+}
+
+func (r OffsetReader) Offset(ctx context.Context, partition map[string]any) (map[string]any, error) {
+	return r.Store.Get(ctx, r.Connector, partition)
+}

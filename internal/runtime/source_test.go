@@ -1,0 +1,194 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/offsets"
+)
+
+// countingTask emits n records, resuming after the stored offset, then
+// waits for cancellation like a streaming source.
+type countingTask struct {
+	n        int
+	offsets  connect.OffsetReader
+	mu       sync.Mutex
+	lastSeen int64
+	failAt   int
+}
+
+var part = map[string]any{"server": "t"}
+
+func (c *countingTask) Run(ctx context.Context, w connect.RecordWriter) error {
+	start := int64(0)
+	off, err := c.offsets.Offset(ctx, part)
+	if err != nil {
+		return err
+	}
+	if off != nil {
+		start = off["pos"].(int64) + 1
+	}
+	ks := connect.StructBuilder().Name("k").Field("id", connect.Prim(connect.Int64)).MustBuild()
+	for i := start; i < int64(c.n); i++ {
+		if c.failAt > 0 && int(i) == c.failAt {
+			return errors.New("boom")
+		}
+		rec := &connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": i},
+			Topic: fmt.Sprintf("topic%d", i%3), Partition: -1, KeySchema: ks, Key: connect.NewStruct(ks).Set("id", i%10),
+			ValueSchema: connect.Prim(connect.Int64), Value: i, Timestamp: time.Now()}
+		if err := w.Write(ctx, []*connect.Record{rec}); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (c *countingTask) OffsetsCommitted(_ context.Context, _, offset map[string]any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastSeen = offset["pos"].(int64)
+	return nil
+}
+
+func newTestSource(t *testing.T, broker *kafka.Embedded, store offsets.Store, task connect.SourceTask) (*Source, *kafka.Producer) {
+	sc, err := kafka.ClientConfig{Brokers: broker.Addrs()}.SaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := kafka.NewProducer(broker.Addrs(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &converter.JSON{SchemasEnabled: true}
+	return &Source{Name: "c", Task: task, Producer: p, Offsets: store, KeyConverter: j, ValueConverter: j, FlushInterval: 20 * time.Millisecond, Stats: &Stats{}}, p
+}
+
+func TestSourceCommitsAfterAckAndResumes(t *testing.T) {
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	store := offsets.NewMemory()
+	task := &countingTask{n: 1000}
+	task.offsets = OffsetReader{Store: store, Connector: "c"}
+	src, p := newTestSource(t, broker, store, task)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for src.Stats.Written.Load() < 1000 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	off, _ := store.Get(context.Background(), "c", part)
+	if off["pos"] != int64(999) {
+		t.Fatalf("committed offset %v, want pos 999", off)
+	}
+	if task.lastSeen != 999 {
+		t.Fatalf("task told of offset %d, want 999", task.lastSeen)
+	}
+
+	// Resume: a new task continues after the committed offset.
+	task2 := &countingTask{n: 1500}
+	task2.offsets = OffsetReader{Store: store, Connector: "c"}
+	src2, p2 := newTestSource(t, broker, store, task2)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() { done <- src2.Run(ctx2) }()
+	for src2.Stats.Written.Load() < 500 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel2()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	p2.Close()
+	if got := src2.Stats.Written.Load(); got != 500 {
+		t.Fatalf("resumed task wrote %d records, want 500", got)
+	}
+	raw, _ := kafka.NewRaw(broker.Addrs(), mustConfig(t, broker))
+	defer raw.Close()
+	total := 0
+	for i := 0; i < 3; i++ {
+		kvs, err := raw.ReadAll(context.Background(), fmt.Sprintf("topic%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(kvs)
+	}
+	if total != 1500 {
+		t.Fatalf("%d records in Kafka, want 1500 (no loss, no duplicates on clean restart)", total)
+	}
+}
+
+func TestSourceTaskFailureKeepsAckedOffsets(t *testing.T) {
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	store := offsets.NewMemory()
+	task := &countingTask{n: 100, failAt: 50}
+	task.offsets = OffsetReader{Store: store, Connector: "c"}
+	src, p := newTestSource(t, broker, store, task)
+	defer p.Close()
+	err = src.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Run = %v, want the task's error", err)
+	}
+	off, _ := store.Get(context.Background(), "c", part)
+	if pos, _ := off["pos"].(int64); pos > 49 {
+		t.Fatalf("committed pos %d beyond the last written record", pos)
+	}
+}
+
+func TestConvertErrorNamesTopicAndIsNotCommitted(t *testing.T) {
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	store := offsets.NewMemory()
+	bad := connect.StructBuilder().Name("k").Field("id", connect.Prim(connect.Int64)).MustBuild()
+	task := taskFunc(func(ctx context.Context, w connect.RecordWriter) error {
+		return w.Write(ctx, []*connect.Record{{SourcePartition: part, SourceOffset: map[string]any{"pos": int64(1)}, Topic: "bad.topic",
+			KeySchema: bad, Key: connect.NewStruct(bad)}}) // required id is null
+	})
+	src, p := newTestSource(t, broker, store, task)
+	defer p.Close()
+	err = src.Run(context.Background())
+	if err == nil || !contains(err.Error(), "bad.topic") {
+		t.Fatalf("Run = %v, want an error naming the topic", err)
+	}
+	if off, _ := store.Get(context.Background(), "c", part); off != nil {
+		t.Fatalf("offset %v committed for a record that never reached Kafka", off)
+	}
+}
+
+type taskFunc func(ctx context.Context, w connect.RecordWriter) error
+
+func (f taskFunc) Run(ctx context.Context, w connect.RecordWriter) error { return f(ctx, w) }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func mustConfig(t *testing.T, b *kafka.Embedded) *sarama.Config {
+	sc, err := kafka.ClientConfig{Brokers: b.Addrs()}.SaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
