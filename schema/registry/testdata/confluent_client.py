@@ -1,0 +1,53 @@
+"""Drives confluent-kafka-python's schema registry client against a registry.
+
+Usage: confluent_client.py URL. Prints one JSON object with what the client
+saw; the Go test checks it. Any client error propagates as a non-zero exit.
+"""
+import json
+import sys
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+V1 = '{"type":"record","name":"Py","fields":[{"name":"id","type":"long"}]}'
+V2 = ('{"type":"record","name":"Py","fields":[{"name":"id","type":"long"},'
+      '{"name":"tag","type":"string","default":""}]}')
+V3 = ('{"type":"record","name":"Py","fields":[{"name":"id","type":"long"},'
+      '{"name":"n","type":"int"}]}')
+
+
+def main(url):
+    c = SchemaRegistryClient({"url": url})
+    out = {}
+    out["id1"] = c.register_schema("py-value", Schema(V1, "AVRO"))
+    out["id2"] = c.register_schema("py-value", Schema(V2, "AVRO"))
+    out["id1_other_subject"] = c.register_schema("py-other", Schema(V1, "AVRO"))
+    try:
+        c.register_schema("py-value", Schema(V3, "AVRO"))
+        out["incompatible_error"] = None
+    except SchemaRegistryError as e:
+        out["incompatible_error"] = [e.http_status_code, e.error_code]
+    fetched = c.get_schema(out["id1"])
+    out["fetched_type"] = fetched.schema_type
+    out["fetched_fields"] = [f["name"] for f in json.loads(fetched.schema_str)["fields"]]
+    latest = c.get_latest_version("py-value")
+    out["latest"] = [latest.schema_id, latest.version, latest.subject]
+    looked = c.lookup_schema("py-value", Schema(V1, "AVRO"))
+    out["lookup"] = [looked.schema_id, looked.version]
+    out["versions"] = c.get_versions("py-value")
+    out["subjects"] = sorted(c.get_subjects())
+    out["compatible_v3"] = c.test_compatibility("py-value", Schema(V3, "AVRO"))
+    out["set_level"] = c.set_compatibility("py-value", "FULL")
+    out["level"] = c.get_compatibility("py-value")
+    try:
+        c.get_version("py-value", 42)
+        out["missing_version_error"] = None
+    except SchemaRegistryError as e:
+        out["missing_version_error"] = [e.http_status_code, e.error_code]
+    out["deleted"] = c.delete_subject("py-other")
+    out["subjects_after_delete"] = sorted(c.get_subjects())
+    print(json.dumps(out, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
