@@ -1,0 +1,155 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/runtime"
+)
+
+func debeziumVersion() string { return debezium.Version }
+
+// loadFiles merges several config files: worker properties from all, every
+// connector once.
+func loadFiles(paths []string) (*config.File, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no configuration: pass -c FILE")
+	}
+	out := &config.File{Worker: map[string]string{}}
+	for _, p := range paths {
+		f, err := config.LoadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range f.Worker {
+			if old, ok := out.Worker[k]; ok && old != v {
+				return nil, fmt.Errorf("%s: worker property %q conflicts with an earlier file", p, k)
+			}
+			out.Worker[k] = v
+		}
+		out.Connectors = append(out.Connectors, f.Connectors...)
+	}
+	return out, nil
+}
+
+func newRunCmd(g *globalFlags) *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "run -c CONFIG [-c CONFIG...]",
+		Short: "Run source connectors (standalone mode, file offsets)",
+		Long: `Run the connectors defined in the given YAML or JSON files until interrupted.
+
+A file holds one connector ({name, config}) or several (connectors: [...]) and
+optionally worker properties (worker: {bootstrap.servers: ..., offset.storage.file.filename: ...}).
+Without bootstrap.servers an embedded in-process Kafka broker is started (development only).
+On SIGINT/SIGTERM the connectors stop reading, Kafka is flushed, offsets are committed and the
+process exits 0.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			file, err := loadFiles(files)
+			if err != nil {
+				return err
+			}
+			w := newStandalone(log)
+			return w.Run(cmd.Context(), file)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "connector/worker configuration file (YAML or JSON)")
+	return cmd
+}
+
+func newStandalone(log *slog.Logger) *runtime.Standalone {
+	return &runtime.Standalone{
+		Plugins:    plugins(),
+		Converters: converters(),
+		Transforms: transformRegistry(),
+		Logger:     log,
+	}
+}
+
+func newValidateCmd(g *globalFlags) *cobra.Command {
+	var files []string
+	var offline bool
+	cmd := &cobra.Command{
+		Use:   "validate -c CONFIG",
+		Short: "Check connector and worker properties (and, unless --offline, connectivity and server settings)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			file, err := loadFiles(files)
+			if err != nil {
+				return err
+			}
+			var problems []string
+			if _, err := runtime.WorkerDef().Parse(file.Worker); err != nil {
+				problems = append(problems, "worker: "+err.Error())
+			}
+			for _, c := range file.Connectors {
+				pc, err := runtime.ParseConnector(plugins(), c)
+				if err != nil {
+					problems = append(problems, err.Error())
+					continue
+				}
+				if _, _, err := runtime.Converters(converters(), pc, file.Worker); err != nil {
+					problems = append(problems, err.Error())
+					continue
+				}
+				if _, err := transformRegistry().Build(pc.Values); err != nil {
+					problems = append(problems, fmt.Sprintf("connector %q: %v", c.Name, err))
+					continue
+				}
+				if !offline && pc.Plugin.Validate != nil {
+					if err := pc.Plugin.Validate(cmd.Context(), pc.Values); err != nil {
+						problems = append(problems, fmt.Sprintf("connector %q: %v", c.Name, err))
+						continue
+					}
+				}
+				log.Info("connector configuration is valid", "connector", c.Name, "class", pc.Plugin.Class)
+			}
+			if len(problems) > 0 {
+				for _, p := range problems {
+					fmt.Fprintln(cmd.ErrOrStderr(), p)
+				}
+				return &exitError{code: 1, err: fmt.Errorf("%d configuration problem(s)", len(problems))}
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "configuration is valid")
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "configuration file (YAML or JSON)")
+	cmd.Flags().BoolVar(&offline, "offline", false, "check properties only; do not connect to databases")
+	return cmd
+}
+
+func newPluginsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "plugins",
+		Short: "List connector classes and transforms",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			for _, p := range plugins() {
+				fmt.Fprintf(out, "%-6s %s (aliases: %s)\n", p.Type, p.Class, strings.Join(p.Aliases, ", "))
+			}
+			var ts []string
+			for name := range transformRegistry() {
+				ts = append(ts, name)
+			}
+			sort.Strings(ts)
+			for _, t := range ts {
+				fmt.Fprintf(out, "transform %s\n", t)
+			}
+			return nil
+		},
+	}
+}

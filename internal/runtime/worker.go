@@ -1,0 +1,164 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/transforms"
+)
+
+// WorkerDef returns the worker properties Tributary understands: Kafka
+// Connect's worker settings plus a few of its own for the embedded broker.
+func WorkerDef() *config.Def {
+	d := config.NewDef()
+	d.Define(config.Key{Name: "bootstrap.servers", Type: config.TypeList, Doc: "Kafka brokers; empty starts the embedded development broker"})
+	d.Define(config.Key{Name: "offset.storage.file.filename", Default: "tributary-offsets.json"})
+	d.Define(config.Key{Name: "offset.flush.interval.ms", Type: config.TypeLong, Default: "1000"})
+	d.Define(config.Key{Name: "offset.flush.timeout.ms", Type: config.TypeLong, Default: "5000"})
+	d.Define(config.Key{Name: "task.shutdown.graceful.timeout.ms", Type: config.TypeLong, Default: "30000"})
+	d.Define(config.Key{Name: "key.converter", Type: config.TypeClass, Default: converter.JSONClass})
+	d.Define(config.Key{Name: "value.converter", Type: config.TypeClass, Default: converter.JSONClass})
+	d.Define(config.Key{Name: "header.converter", Type: config.TypeClass})
+	d.Define(config.Key{Name: "client.id"})
+	d.Define(config.Key{Name: "plugin.path", Doc: "accepted for compatibility; connectors are built in"})
+	d.Define(config.Key{Name: "listeners"})
+	d.Define(config.Key{Name: "rest.port", Type: config.TypeInt})
+	d.Define(config.Key{Name: "rest.advertised.host.name"})
+	d.Define(config.Key{Name: "group.id"})
+	d.Define(config.Key{Name: "config.storage.topic"})
+	d.Define(config.Key{Name: "offset.storage.topic"})
+	d.Define(config.Key{Name: "status.storage.topic"})
+	d.Define(config.Key{Name: "config.storage.replication.factor", Type: config.TypeInt})
+	d.Define(config.Key{Name: "offset.storage.replication.factor", Type: config.TypeInt})
+	d.Define(config.Key{Name: "status.storage.replication.factor", Type: config.TypeInt})
+	d.Define(config.Key{Name: "offset.storage.partitions", Type: config.TypeInt})
+	d.Define(config.Key{Name: "status.storage.partitions", Type: config.TypeInt})
+	d.Define(config.Key{Name: "scheduled.rebalance.max.delay.ms", Type: config.TypeInt, Default: "300000"})
+	d.Define(config.Key{Name: "embedded.broker.port", Type: config.TypeInt, Default: "0"})
+	d.Define(config.Key{Name: "embedded.broker.data.dir"})
+	d.Define(config.Key{Name: "embedded.registry.port", Type: config.TypeInt})
+	d.Define(config.Key{Name: "metrics.port", Type: config.TypeInt})
+	d.Define(config.Key{Name: "topic.creation.enable", Type: config.TypeBoolean, Default: "true"})
+	d.AllowPrefix("key.converter.", "value.converter.", "header.converter.", "producer.", "consumer.", "admin.",
+		"security.", "ssl.", "sasl.", "config.providers")
+	return d
+}
+
+// Standalone runs connectors in one process with file offsets, like
+// Kafka Connect's connect-standalone.
+type Standalone struct {
+	Plugins    connect.Plugins
+	Converters *converter.Factory
+	Transforms transforms.Registry
+	Logger     *slog.Logger
+	// Offsets overrides the file store (tests).
+	Offsets offsets.Store
+	// OnStarted is called with the bootstrap servers once Kafka is
+	// reachable (the demo uses it to read events back).
+	OnStarted func(brokers []string)
+}
+
+// Run validates every connector, connects to Kafka (or starts the
+// embedded broker), then runs the connectors until ctx ends. It returns
+// the joined errors of connectors that failed.
+func (w *Standalone) Run(ctx context.Context, file *config.File) error {
+	log := w.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	wv, err := WorkerDef().Parse(file.Worker)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	if len(file.Connectors) == 0 {
+		return errors.New("no connectors configured")
+	}
+	var conns []*Connector
+	for _, c := range file.Connectors {
+		pc, err := ParseConnector(w.Plugins, c)
+		if err != nil {
+			return err
+		}
+		if pc.Plugin.Type != connect.SourcePlugin {
+			return fmt.Errorf("connector %q: %s is a sink; run sinks with 'tributary sink'", c.Name, pc.Plugin.Class)
+		}
+		conns = append(conns, pc)
+	}
+	brokers := wv.List("bootstrap.servers")
+	if len(brokers) == 0 {
+		emb, err := kafka.StartEmbedded(int(wv.Int("embedded.broker.port")), wv.String("embedded.broker.data.dir"), log)
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		brokers = emb.Addrs()
+	}
+	store := w.Offsets
+	if store == nil {
+		fs, err := offsets.OpenFile(wv.String("offset.storage.file.filename"))
+		if err != nil {
+			return err
+		}
+		store = fs
+	}
+	producerProps := wv.WithPrefix("producer.")
+	for _, k := range []string{"security.protocol", "sasl.mechanism", "sasl.username", "sasl.password", "ssl.truststore.location", "ssl.keystore.location", "ssl.key.location"} {
+		if v, ok := wv.Raw()[k]; ok {
+			if _, set := producerProps[k]; !set {
+				producerProps[k] = v
+			}
+		}
+	}
+	sc, err := kafka.ClientConfig{Brokers: brokers, ClientID: wv.String("client.id"), Props: producerProps}.SaramaConfig()
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	raw, err := kafka.NewRaw(brokers, sc)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	if w.OnStarted != nil {
+		w.OnStarted(brokers)
+	}
+	log.Info("worker started", "bootstrap.servers", strings.Join(brokers, ","), "connectors", len(conns))
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(conns))
+	for i, c := range conns {
+		producer, err := kafka.NewProducer(brokers, sc)
+		if err != nil {
+			return err
+		}
+		src, err := NewSource(ctx, c, SourceDeps{Producer: producer, Raw: raw, Converters: w.Converters, Transforms: w.Transforms,
+			Offsets: store, Worker: file.Worker, Logger: log})
+		if err != nil {
+			producer.Close()
+			return err
+		}
+		src.ShutdownTimeout = wv.Millis("task.shutdown.graceful.timeout.ms")
+		wg.Add(1)
+		go func(i int, src *Source, producer *kafka.Producer) {
+			defer wg.Done()
+			log.Info("connector starting", "connector", src.Name, "class", c.Plugin.Class)
+			errs[i] = src.Run(ctx)
+			if cerr := producer.Close(); cerr != nil && errs[i] == nil {
+				errs[i] = fmt.Errorf("connector %s: closing producer: %w", src.Name, cerr)
+			}
+			if errs[i] != nil {
+				log.Error("connector failed", "connector", src.Name, "error", errs[i])
+			}
+		}(i, src, producer)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
