@@ -428,13 +428,17 @@ func (g *gen) mutate(root map[string]any) (name string, newReadsUnion, oldReadsU
 		// The old schema now reads a union with a non-union reader.
 		return "wrap-in-union", false, true
 	case 11: // ["null", T] becomes T
-		fs := fieldSlots(root)
-		f := fs[g.r.IntN(len(fs))]
-		u, isUnion := f["type"].([]any)
-		if !isUnion || len(u) != 2 || u[0] != "null" || isRef(u[1]) {
+		var cands []map[string]any
+		for _, f := range fieldSlots(root) {
+			if u, ok := f["type"].([]any); ok && len(u) == 2 && u[0] == "null" && !isRef(u[1]) {
+				cands = append(cands, f)
+			}
+		}
+		if len(cands) == 0 {
 			return "noop", false, false
 		}
-		f["type"] = u[1]
+		f := cands[g.r.IntN(len(cands))]
+		f["type"] = f["type"].([]any)[1]
 		return "unwrap-union", true, false
 	case 12: // fixed changes size
 		xs := ofType(root, "fixed")

@@ -156,6 +156,20 @@ func TestDifferentialAgainstAvroJava(t *testing.T) {
 	if compatible < len(cases)/5 || compatible > len(cases)*4/5 {
 		t.Errorf("corpus is lopsided: %d of %d compatible", compatible, len(cases))
 	}
+	kinds := map[string]int{}
+	for _, p := range corpus {
+		for _, m := range p.mutations {
+			kinds[m]++
+		}
+	}
+	for _, k := range []string{"add-field-default", "add-field-no-default", "remove-field", "change-type", "promote",
+		"enum-add-symbol", "enum-remove-symbol", "union-widen", "union-narrow", "wrap-in-union", "unwrap-union",
+		"fixed-resize", "rename-type", "rename-type-alias", "rename-field", "rename-field-alias", "container-element-change"} {
+		if kinds[k] < 40 {
+			t.Errorf("mutation %s occurs only %d times in the corpus", k, kinds[k])
+		}
+	}
+	t.Logf("mutations: %v", kinds)
 	t.Logf("%d of %d reader/writer checks (from %d schema pairs) agree with Avro Java 1.8.2; %d compatible",
 		agree, len(cases), len(corpus), compatible)
 	fmt.Fprintf(os.Stderr, "compat: %d/%d checks agree with Avro Java\n", agree, len(cases))
