@@ -140,9 +140,3 @@ func (t *tracker) err() error {
 	defer t.mu.Unlock()
 	return t.failed
 }
-
-func (t *tracker) pending() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.inflight
-}
