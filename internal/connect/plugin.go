@@ -33,6 +33,11 @@ type Plugin struct {
 	// Optional.
 	Validate func(ctx context.Context, cfg *config.Values) error
 
+	// DescribeSchemas returns the key and value schemas the connector
+	// would produce for every captured table right now, by reading the
+	// source's catalog. `tributary schema check/export` uses it. Optional.
+	DescribeSchemas func(ctx context.Context, cfg *config.Values) ([]TopicSchema, error)
+
 	NewSourceTask func(ctx context.Context, cfg *config.Values, tc TaskContext) (SourceTask, error)
 	NewSinkTask   func(ctx context.Context, cfg *config.Values, tc TaskContext) (SinkTask, error)
 }
@@ -53,4 +58,11 @@ func (ps Plugins) Lookup(class string) (*Plugin, bool) {
 		}
 	}
 	return nil, false
+}
+
+// TopicSchema is the key and value schema of one topic a source writes.
+type TopicSchema struct {
+	Topic string
+	Key   *Schema
+	Value *Schema
 }
