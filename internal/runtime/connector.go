@@ -12,6 +12,7 @@ import (
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/sinkrunner"
 	"github.com/tributary-io/tributary/internal/transforms"
 )
 
@@ -40,6 +41,9 @@ func ConnectorDef(t connect.PluginType) *config.Def {
 		d.Define(config.Key{Name: "errors.deadletterqueue.topic.name"})
 		d.Define(config.Key{Name: "errors.deadletterqueue.topic.replication.factor", Type: config.TypeInt, Default: "3"})
 		d.Define(config.Key{Name: "errors.deadletterqueue.context.headers.enable", Type: config.TypeBoolean, Default: "false"})
+	}
+	if t == connect.SinkPlugin {
+		d.Merge(sinkrunner.Def())
 	}
 	d.Merge(transforms.Def())
 	d.AllowPrefix("key.converter.", "value.converter.", "header.converter.", "topic.creation.", "producer.override.", "consumer.override.", "admin.override.")

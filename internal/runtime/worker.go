@@ -8,11 +8,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/IBM/sarama"
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/sinkrunner"
 	"github.com/tributary-io/tributary/internal/transforms"
 )
 
@@ -65,6 +67,9 @@ type Standalone struct {
 	// OnStarted is called with the bootstrap servers once Kafka is
 	// reachable (the demo uses it to read events back).
 	OnStarted func(brokers []string)
+
+	mu      sync.Mutex
+	sources map[string]*Source
 }
 
 // Run validates every connector, connects to Kafka (or starts the
@@ -87,9 +92,6 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 		pc, err := ParseConnector(w.Plugins, c)
 		if err != nil {
 			return err
-		}
-		if pc.Plugin.Type != connect.SourcePlugin {
-			return fmt.Errorf("connector %q: %s is a sink; run sinks with 'tributary sink'", c.Name, pc.Plugin.Class)
 		}
 		conns = append(conns, pc)
 	}
@@ -135,30 +137,102 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(conns))
 	for i, c := range conns {
-		producer, err := kafka.NewProducer(brokers, sc)
+		run, err := w.prepare(ctx, c, brokers, sc, raw, store, file.Worker, wv, log)
 		if err != nil {
 			return err
 		}
-		src, err := NewSource(ctx, c, SourceDeps{Producer: producer, Raw: raw, Converters: w.Converters, Transforms: w.Transforms,
-			Offsets: store, Worker: file.Worker, Logger: log})
-		if err != nil {
-			producer.Close()
-			return err
-		}
-		src.ShutdownTimeout = wv.Millis("task.shutdown.graceful.timeout.ms")
 		wg.Add(1)
-		go func(i int, src *Source, producer *kafka.Producer) {
+		go func(i int, c *Connector) {
 			defer wg.Done()
-			log.Info("connector starting", "connector", src.Name, "class", c.Plugin.Class)
-			errs[i] = src.Run(ctx)
-			if cerr := producer.Close(); cerr != nil && errs[i] == nil {
-				errs[i] = fmt.Errorf("connector %s: closing producer: %w", src.Name, cerr)
-			}
+			log.Info("connector starting", "connector", c.Name, "class", c.Plugin.Class, "type", c.Plugin.Type)
+			errs[i] = run(ctx)
 			if errs[i] != nil {
-				log.Error("connector failed", "connector", src.Name, "error", errs[i])
+				log.Error("connector failed", "connector", c.Name, "error", errs[i])
 			}
-		}(i, src, producer)
+		}(i, c)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// prepare builds a connector's task and returns the function that runs it
+// until ctx ends.
+func (w *Standalone) prepare(ctx context.Context, c *Connector, brokers []string, sc *sarama.Config, raw *kafka.Raw,
+	store offsets.Store, worker map[string]string, wv *config.Values, log *slog.Logger) (func(context.Context) error, error) {
+	if c.Plugin.Type == connect.SinkPlugin {
+		return w.prepareSink(ctx, c, brokers, sc, worker, log)
+	}
+	producer, err := kafka.NewProducer(brokers, sc)
+	if err != nil {
+		return nil, err
+	}
+	src, err := NewSource(ctx, c, SourceDeps{Producer: producer, Raw: raw, Converters: w.Converters, Transforms: w.Transforms,
+		Offsets: store, Worker: worker, Logger: log})
+	if err != nil {
+		producer.Close()
+		return nil, err
+	}
+	src.ShutdownTimeout = wv.Millis("task.shutdown.graceful.timeout.ms")
+	w.mu.Lock()
+	if w.sources == nil {
+		w.sources = map[string]*Source{}
+	}
+	w.sources[c.Name] = src
+	w.mu.Unlock()
+	return func(ctx context.Context) error {
+		err := src.Run(ctx)
+		if cerr := producer.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("connector %s: closing producer: %w", src.Name, cerr)
+		}
+		return err
+	}, nil
+}
+
+func (w *Standalone) prepareSink(ctx context.Context, c *Connector, brokers []string, sc *sarama.Config, worker map[string]string, log *slog.Logger) (func(context.Context) error, error) {
+	if c.Plugin.NewSinkTask == nil {
+		return nil, fmt.Errorf("connector %q: %s is not a sink connector", c.Name, c.Plugin.Class)
+	}
+	kc, vc, err := Converters(w.Converters, c, worker)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := w.Transforms.Build(c.Values)
+	if err != nil {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+	}
+	logger := log.With("connector", c.Name, "task", 0)
+	task, err := c.Plugin.NewSinkTask(ctx, c.Values, connect.TaskContext{ConnectorName: c.Name, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+	}
+	return func(ctx context.Context) error {
+		defer task.Close()
+		return sinkrunner.Run(ctx, sinkrunner.Config{
+			Brokers: brokers, SaramaConfig: sc, ConnectorName: c.Name, Props: c.Values, Task: task,
+			TaskClass: c.Plugin.Class, KeyConverter: kc, ValueConverter: vc,
+			KeyConverterClass: converterClass(c, worker, "key.converter"), ValueConverterClass: converterClass(c, worker, "value.converter"),
+			Transforms: chain, Logger: logger,
+		})
+	}, nil
+}
+
+func converterClass(c *Connector, worker map[string]string, side string) string {
+	if v := c.Values.String(side); v != "" {
+		return v
+	}
+	if v := worker[side]; v != "" {
+		return v
+	}
+	return converter.JSONClass
+}
+
+// SourceStats returns the counters of a running source connector.
+func (w *Standalone) SourceStats(name string) (*Stats, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.sources[name]
+	if !ok {
+		return nil, false
+	}
+	return s.Stats, true
 }
