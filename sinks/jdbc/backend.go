@@ -1,0 +1,99 @@
+package jdbc
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// colInfo is an existing target column.
+type colInfo struct {
+	name string // as stored in the catalog
+	// typ is the column's full type (e.g. numeric(10,2)); cast is the type
+	// values are parsed as before assignment (PostgreSQL only): the base
+	// type without modifiers, so that the assignment to the column, not an
+	// explicit cast, decides about length and precision (explicit casts
+	// truncate silently, assignments fail).
+	typ, cast string
+}
+
+// tableInfo is an existing target table.
+type tableInfo struct {
+	id   tableID
+	cols map[string]*colInfo // by lookup key (see backend.colKey)
+}
+
+// run is a sequence of same-shaped changes for one table, written by one
+// statement (or a few, when chunked).
+type run struct {
+	table *tableInfo
+	op    op
+	mode  insertMode // for op == opUpsert
+	cols  []column
+	info  []*colInfo // target column of each of cols
+	rows  [][]any
+}
+
+func (r *run) keyCols() []int {
+	var out []int
+	for i, c := range r.cols {
+		if c.key {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (r *run) valueCols() []int {
+	var out []int
+	for i, c := range r.cols {
+		if !c.key {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// backend is one target database.
+type backend interface {
+	// describe returns the table, or nil when it does not exist.
+	describe(ctx context.Context, id tableID) (*tableInfo, error)
+	// colKey is how column names are compared (MySQL: case-insensitive).
+	colKey(name string) string
+	// createTable and addColumns run DDL outside the data transaction.
+	createTable(ctx context.Context, id tableID, cols []column, pk bool) error
+	addColumns(ctx context.Context, id tableID, cols []column) error
+	begin(ctx context.Context) (txn, error)
+	// retriable reports errors that are not the records' fault.
+	retriable(err error) bool
+	// describeError adds what the database said about an error.
+	close() error
+}
+
+type txn interface {
+	write(ctx context.Context, r *run) error
+	truncate(ctx context.Context, t *tableInfo) error
+	commit(ctx context.Context) error
+	rollback(ctx context.Context) error
+}
+
+// retriableError marks errors the runtime should retry as a whole batch
+// instead of blaming a record (sinkrunner checks for Retriable()).
+type retriableError struct{ err error }
+
+func (e *retriableError) Error() string   { return e.err.Error() }
+func (e *retriableError) Unwrap() error   { return e.err }
+func (e *retriableError) Retriable() bool { return true }
+
+func joinMap[T any](xs []T, sep string, f func(T) string) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = f(x)
+	}
+	return strings.Join(parts, sep)
+}
+
+// columnTypeError names the column whose value could not be rendered.
+func columnTypeError(t tableID, c column, err error) error {
+	return fmt.Errorf("table %s column %s (field %q, %s): %w", t, c.name, c.field, c.schema, err)
+}
