@@ -1,0 +1,297 @@
+package postgres
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/debezium"
+)
+
+// Class is Debezium's connector class, accepted unchanged in connector.class.
+const Class = "io.debezium.connector.postgresql.PostgresConnector"
+
+func oneOf(prop string, allowed ...string) func(string) error {
+	return func(v string) error {
+		for _, a := range allowed {
+			if strings.EqualFold(strings.TrimSpace(v), a) {
+				return nil
+			}
+		}
+		return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+// Def returns the connector's properties: Debezium's common ones plus
+// PostgresConnectorConfig's. Properties not defined here are rejected.
+func Def() *config.Def {
+	d := config.NewDef().Merge(debezium.CommonDef())
+	d.Define(config.Key{Name: "database.port", Type: config.TypeInt, Default: "5432", Importance: config.High, Doc: "PostgreSQL port"})
+	d.Define(config.Key{Name: "database.dbname", Required: true, Importance: config.High, Doc: "database to capture"})
+	d.Define(config.Key{Name: "database.sslmode", Default: "prefer", OneOf: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}})
+	d.Define(config.Key{Name: "database.sslrootcert"})
+	d.Define(config.Key{Name: "database.sslcert"})
+	d.Define(config.Key{Name: "database.sslkey"})
+	d.Define(config.Key{Name: "database.tcpKeepAlive", Type: config.TypeBoolean, Default: "true"})
+	d.Define(config.Key{Name: "plugin.name", Default: "pgoutput", Validate: func(v string) error {
+		if strings.EqualFold(strings.TrimSpace(v), "pgoutput") {
+			return nil
+		}
+		return fmt.Errorf("only the pgoutput logical decoding plugin is supported (decoderbufs needs a server extension Tributary does not implement)")
+	}})
+	d.Define(config.Key{Name: "slot.name", Default: "debezium", Validate: func(v string) error {
+		if !regexp.MustCompile(`^[a-z0-9_]{1,63}$`).MatchString(v) {
+			return fmt.Errorf("slot names may contain only lower-case letters, digits and underscores, at most 63 characters")
+		}
+		return nil
+	}})
+	d.Define(config.Key{Name: "slot.drop.on.stop", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "slot.max.retries", Type: config.TypeInt, Default: "6"})
+	d.Define(config.Key{Name: "slot.retry.delay.ms", Type: config.TypeLong, Default: "10000"})
+	d.Define(config.Key{Name: "publication.name", Default: "dbz_publication"})
+	d.Define(config.Key{Name: "publication.autocreate.mode", Default: "all_tables", OneOf: []string{"all_tables", "disabled", "filtered", "no_tables"}})
+	d.Define(config.Key{Name: "publish.via.partition.root", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "snapshot.mode", Default: "initial",
+		Validate: oneOf("snapshot.mode", "always", "initial", "initial_only", "no_data", "when_needed", "never")})
+	d.Define(config.Key{Name: "hstore.handling.mode", Default: "json", OneOf: []string{"json", "map"}})
+	d.Define(config.Key{Name: "interval.handling.mode", Default: "numeric", OneOf: []string{"numeric", "string"}})
+	d.Define(config.Key{Name: "status.update.interval.ms", Type: config.TypeInt, Default: "10000", Validate: positive})
+	d.Define(config.Key{Name: "money.fraction.digits", Type: config.TypeInt, Default: "2"})
+	d.Define(config.Key{Name: "unavailable.value.placeholder", Default: "__debezium_unavailable_value"})
+	d.Define(config.Key{Name: "xmin.fetch.interval.ms", Type: config.TypeLong, Default: "0"})
+	d.Define(config.Key{Name: "message.prefix.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
+	d.Define(config.Key{Name: "message.prefix.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
+	d.Define(config.Key{Name: "topic.heartbeat.name"})
+	return d
+}
+
+func positive(v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return fmt.Errorf("must be a positive integer")
+	}
+	return nil
+}
+
+// pgConfig is the parsed connector configuration.
+type pgConfig struct {
+	host, user, password, dbname, sslmode string
+	sslRootCert, sslCert, sslKey          string
+	port                                  int
+	initialStatements                     []string
+
+	topicPrefix      string
+	delimiter        string
+	heartbeatTopic   string
+	transactionTopic string
+
+	slotName          string
+	dropSlotOnStop    bool
+	publication       string
+	pubMode           string
+	pubViaRoot        bool
+	snapshotMode      string
+	snapshotTables    []*regexp.Regexp
+	fetchSize         int
+	heartbeatInterval time.Duration
+	heartbeatQuery    string
+	tombstones        bool
+	provideTx         bool
+	skipped           map[debezium.Op]bool
+	skippedExplicit   bool
+	statusInterval    time.Duration
+	xminInterval      time.Duration
+	maxBatch          int
+	retries           int
+	retryDelay        time.Duration
+
+	tables          *debezium.Filter
+	msgPrefixes     *debezium.Filter
+	values          valueOptions
+	schemas         schemaBuilder
+	schemaAdjust    string
+	snapshotNoticed []string // configuration notices to log once
+}
+
+func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
+	c := &pgConfig{
+		host:        v.String("database.hostname"),
+		user:        v.String("database.user"),
+		password:    v.String("database.password"),
+		dbname:      v.String("database.dbname"),
+		sslmode:     v.Lower("database.sslmode"),
+		sslRootCert: v.String("database.sslrootcert"),
+		sslCert:     v.String("database.sslcert"),
+		sslKey:      v.String("database.sslkey"),
+		port:        int(v.Int("database.port")),
+
+		topicPrefix:       v.String("topic.prefix"),
+		delimiter:         v.String("topic.delimiter"),
+		slotName:          v.String("slot.name"),
+		dropSlotOnStop:    v.Bool("slot.drop.on.stop"),
+		publication:       v.String("publication.name"),
+		pubMode:           v.Lower("publication.autocreate.mode"),
+		pubViaRoot:        v.Bool("publish.via.partition.root"),
+		snapshotMode:      v.Lower("snapshot.mode"),
+		fetchSize:         int(v.Int("snapshot.fetch.size")),
+		heartbeatInterval: v.Millis("heartbeat.interval.ms"),
+		heartbeatQuery:    v.String("heartbeat.action.query"),
+		tombstones:        v.Bool("tombstones.on.delete"),
+		provideTx:         v.Bool("provide.transaction.metadata"),
+		statusInterval:    v.Millis("status.update.interval.ms"),
+		xminInterval:      v.Millis("xmin.fetch.interval.ms"),
+		maxBatch:          int(v.Int("max.batch.size")),
+		retries:           int(v.Int("slot.max.retries")),
+		retryDelay:        v.Millis("slot.retry.delay.ms"),
+		schemaAdjust:      v.Lower("schema.name.adjustment.mode"),
+	}
+	if c.delimiter == "" {
+		c.delimiter = "."
+	}
+	if c.fetchSize <= 0 {
+		c.fetchSize = 10240
+	}
+	if c.maxBatch <= 0 {
+		c.maxBatch = 2048
+	}
+	if c.snapshotMode == "never" {
+		// Debezium 3.6.1 rejects 'never' (renamed no_data in 2.x); accept it
+		// as the old alias so old configurations keep working.
+		c.snapshotMode = "no_data"
+		c.snapshotNoticed = append(c.snapshotNoticed, "snapshot.mode=never is deprecated and treated as no_data (Debezium 3.6.1 rejects it)")
+	}
+	if s := v.Raw()["database.initial.statements"]; strings.TrimSpace(s) != "" {
+		for _, st := range splitStatements(s) {
+			c.initialStatements = append(c.initialStatements, st)
+		}
+	}
+	c.heartbeatTopic = v.String("topic.heartbeat.name")
+	if c.heartbeatTopic == "" {
+		c.heartbeatTopic = v.String("topic.heartbeat.prefix") + c.delimiter + c.topicPrefix
+	}
+	c.transactionTopic = c.topicPrefix + c.delimiter + v.String("topic.transaction")
+
+	var err error
+	var columns *debezium.Filter
+	if c.tables, columns, err = debezium.FiltersFrom(v); err != nil {
+		return nil, err
+	}
+	if c.msgPrefixes, err = debezium.NewFilter("message.prefix.include.list", v.List("message.prefix.include.list"),
+		"message.prefix.exclude.list", v.List("message.prefix.exclude.list")); err != nil {
+		return nil, err
+	}
+	if c.skipped, err = debezium.SkippedOps(v); err != nil {
+		return nil, err
+	}
+	c.skippedExplicit = v.IsSet("skipped.operations")
+	if s := v.List("snapshot.include.collection.list"); len(s) > 0 {
+		if c.snapshotTables, err = compilePatterns("snapshot.include.collection.list", strings.Join(s, ",")); err != nil {
+			return nil, err
+		}
+	}
+	digits := v.Int("money.fraction.digits")
+	if digits < 0 {
+		return nil, fmt.Errorf("money.fraction.digits: must not be negative")
+	}
+	c.values = valueOptions{
+		decimalMode:    v.Lower("decimal.handling.mode"),
+		timeMode:       v.Lower("time.precision.mode"),
+		binaryMode:     v.Lower("binary.handling.mode"),
+		hstoreMode:     v.Lower("hstore.handling.mode"),
+		intervalMode:   v.Lower("interval.handling.mode"),
+		moneyDigits:    int32(digits),
+		placeholder:    v.String("unavailable.value.placeholder"),
+		includeUnknown: v.Bool("include.unknown.datatypes"),
+	}
+	keyRules, err := parseKeyColumns(v.String("message.key.columns"))
+	if err != nil {
+		return nil, err
+	}
+	raw := v.Raw()
+	propagate, err := compilePatterns("column.propagate.source.type", raw["column.propagate.source.type"])
+	if err != nil {
+		return nil, err
+	}
+	propagateType, err := compilePatterns("datatype.propagate.source.type", raw["datatype.propagate.source.type"])
+	if err != nil {
+		return nil, err
+	}
+	c.schemas = schemaBuilder{
+		topicPrefix:   c.topicPrefix,
+		delimiter:     c.delimiter,
+		schemaAdjust:  c.schemaAdjust,
+		fieldAdjust:   v.Lower("field.name.adjustment.mode"),
+		columns:       columns,
+		keyRules:      keyRules,
+		propagate:     propagate,
+		propagateType: propagateType,
+		values:        &c.values,
+		source:        sourceSchema(c.schemaAdjust),
+		log:           log,
+	}
+	return c, nil
+}
+
+// splitStatements splits database.initial.statements on ';' (';;' is a
+// literal semicolon, as in Debezium).
+func splitStatements(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == ';' {
+			if i+1 < len(s) && s[i+1] == ';' {
+				cur.WriteByte(';')
+				i++
+				continue
+			}
+			if t := strings.TrimSpace(cur.String()); t != "" {
+				out = append(out, t)
+			}
+			cur.Reset()
+			continue
+		}
+		cur.WriteByte(s[i])
+	}
+	if t := strings.TrimSpace(cur.String()); t != "" {
+		out = append(out, t)
+	}
+	return out
+}
+
+// dsn builds a libpq URL. Session settings pin the text formats the value
+// converters parse (ISO dates, postgres intervals, hex bytea, UTC).
+func (c *pgConfig) dsn(replication bool) string {
+	u := url.URL{Scheme: "postgres", Host: fmt.Sprintf("%s:%d", c.host, c.port), Path: "/" + c.dbname}
+	if c.password != "" {
+		u.User = url.UserPassword(c.user, c.password)
+	} else {
+		u.User = url.User(c.user)
+	}
+	q := url.Values{}
+	q.Set("sslmode", c.sslmode)
+	if c.sslRootCert != "" {
+		q.Set("sslrootcert", c.sslRootCert)
+	}
+	if c.sslCert != "" {
+		q.Set("sslcert", c.sslCert)
+	}
+	if c.sslKey != "" {
+		q.Set("sslkey", c.sslKey)
+	}
+	q.Set("application_name", "tributary")
+	q.Set("DateStyle", "ISO")
+	q.Set("IntervalStyle", "postgres")
+	q.Set("TimeZone", "UTC")
+	q.Set("bytea_output", "hex")
+	q.Set("extra_float_digits", "3")
+	if replication {
+		q.Set("replication", "database")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

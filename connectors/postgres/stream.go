@@ -1,0 +1,638 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/debezium"
+)
+
+// relation is what a pgoutput Relation message told us about a table.
+type relation struct {
+	id       tableID
+	captured bool
+	ts       *tableSchema
+}
+
+// streamer consumes the replication stream of one task run.
+type streamer struct {
+	t      *pgTask
+	w      connect.RecordWriter
+	off    *offsetState
+	resume *offsetState // stored offset to resume after; nil once passed
+	repl   *pgconn.PgConn
+
+	relations map[uint32]*relation
+	byTable   map[tableID]*table
+	batch     []*connect.Record
+
+	inTx       bool
+	xid        uint32
+	commitTime time.Time
+	skipTx     bool
+	resumeMid  bool
+
+	received      pglogrepl.LSN // last WAL position received
+	walEnd        pglogrepl.LSN // server's sent position from keepalives while idle
+	lastStatus    time.Time
+	lastHeartbeat time.Time
+	lastXmin      time.Time
+
+	msgKey, msgValue, msgBlock *connect.Schema
+}
+
+func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offsetState, resume *offsetState) error {
+	s := &streamer{t: t, w: w, off: off, resume: resume, relations: map[uint32]*relation{}, byTable: map[tableID]*table{},
+		lastHeartbeat: time.Now()}
+	s.msgKey, s.msgBlock, s.msgValue = messageSchemas(t.cfg)
+	start := off.lsnCommit
+	if start == 0 {
+		start = off.lsnProc
+	}
+	if start == 0 {
+		start = off.lsn
+	}
+	repl, err := t.cfg.replConn(ctx)
+	if err != nil {
+		return err
+	}
+	s.repl = repl
+	defer func() {
+		_ = repl.Close(context.WithoutCancel(ctx))
+		if t.cfg.dropSlotOnStop && t.conn != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := dropSlot(cctx, t.conn, t.cfg.slotName, 10*time.Second); err != nil {
+				t.log.Warn("slot.drop.on.stop: could not drop the replication slot", "slot", t.cfg.slotName, "error", err)
+			}
+		}
+	}()
+	args := []string{"proto_version '1'", "publication_names '" + escapeLiteral(t.cfg.publication) + "'"}
+	if v, _ := strconv.Atoi(repl.ParameterStatus("server_version_num")); v >= 140000 || v == 0 {
+		args = append(args, "messages 'true'")
+	}
+	t.log.Info("starting replication", "slot", t.cfg.slotName, "start_lsn", start.String(), "publication", t.cfg.publication)
+	if err := pglogrepl.StartReplication(ctx, repl, t.cfg.slotName, start,
+		pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args}); err != nil {
+		msg := fmt.Sprintf("start replication from slot %q at %s", t.cfg.slotName, start)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55006" {
+			msg += "; the slot is in use by another connection (when several connectors share a server, each needs its own slot.name)"
+		}
+		return fmt.Errorf("%s: %w", msg, err)
+	}
+	return s.loop(ctx)
+}
+
+func escapeLiteral(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func (s *streamer) loop(ctx context.Context) error {
+	cfg := s.t.cfg
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		now := time.Now()
+		if now.Sub(s.lastStatus) >= cfg.statusInterval {
+			if err := s.sendStatus(); err != nil {
+				return err
+			}
+		}
+		deadline := s.lastStatus.Add(cfg.statusInterval)
+		if d := now.Add(time.Second); d.Before(deadline) {
+			deadline = d
+		}
+		if cfg.heartbeatInterval > 0 {
+			if hb := s.lastHeartbeat.Add(cfg.heartbeatInterval); hb.Before(deadline) {
+				deadline = hb
+			}
+		}
+		rctx, cancel := context.WithDeadline(ctx, deadline)
+		raw, err := s.repl.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if pgconn.Timeout(err) {
+				if err := s.idle(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			return fmt.Errorf("replication stream from slot %q: %w", cfg.slotName, err)
+		}
+		switch m := raw.(type) {
+		case *pgproto3.CopyData:
+			if len(m.Data) == 0 {
+				continue
+			}
+			switch m.Data[0] {
+			case pglogrepl.PrimaryKeepaliveMessageByteID:
+				ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(m.Data[1:])
+				if err != nil {
+					return fmt.Errorf("replication stream: %w", err)
+				}
+				if !s.inTx && len(s.batch) == 0 && ka.ServerWALEnd > s.walEnd {
+					s.walEnd = ka.ServerWALEnd
+				}
+				if ka.ReplyRequested {
+					if err := s.sendStatus(); err != nil {
+						return err
+					}
+				}
+			case pglogrepl.XLogDataByteID:
+				xld, err := pglogrepl.ParseXLogData(m.Data[1:])
+				if err != nil {
+					return fmt.Errorf("replication stream: %w", err)
+				}
+				if xld.WALStart > s.received {
+					s.received = xld.WALStart
+				}
+				if err := s.handle(ctx, xld); err != nil {
+					return err
+				}
+			}
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("replication stream from slot %q: %w", cfg.slotName, pgconn.ErrorResponseToPgError(m))
+		case *pgproto3.CopyDone:
+			return fmt.Errorf("replication stream from slot %q ended by the server", cfg.slotName)
+		}
+		if len(s.batch) >= cfg.maxBatch {
+			if err := s.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sendStatus confirms the LSN the runtime has committed. It is the only
+// place the server learns it may release WAL.
+func (s *streamer) sendStatus() error {
+	lsn := pglogrepl.LSN(s.t.flushable.Load())
+	s.lastStatus = time.Now()
+	if err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.repl,
+		pglogrepl.StandbyStatusUpdate{WALWritePosition: lsn, WALFlushPosition: lsn, WALApplyPosition: lsn}); err != nil {
+		return fmt.Errorf("send status update to slot %q: %w", s.t.cfg.slotName, err)
+	}
+	return nil
+}
+
+func (s *streamer) flush(ctx context.Context) error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	err := s.w.Write(ctx, s.batch)
+	s.batch = nil
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// idle runs when no message arrived for a while: pending records go out
+// and a heartbeat is due check runs. Between transactions the heartbeat
+// offset is advanced to the server's sent position, so the slot of an
+// idle or fully filtered database keeps moving (the server has sent every
+// transaction that committed before it).
+func (s *streamer) idle(ctx context.Context) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
+	if !s.inTx && s.walEnd > s.off.lsnCommit && s.walEnd > s.off.lsnProc && s.t.cfg.heartbeatInterval > 0 &&
+		time.Since(s.lastHeartbeat) >= s.t.cfg.heartbeatInterval {
+		s.off.lsn, s.off.lsnProc, s.off.lsnCommit = s.walEnd, s.walEnd, s.walEnd
+		if s.resume != nil && s.resume.lsnCommit < s.walEnd {
+			s.resume = nil
+		}
+	}
+	if err := s.maybeHeartbeat(ctx); err != nil {
+		return err
+	}
+	return s.flush(ctx)
+}
+
+// maybeHeartbeat emits a heartbeat carrying the current offset when
+// heartbeat.interval.ms has elapsed, and runs heartbeat.action.query.
+func (s *streamer) maybeHeartbeat(ctx context.Context) error {
+	cfg := s.t.cfg
+	if cfg.heartbeatInterval <= 0 || time.Since(s.lastHeartbeat) < cfg.heartbeatInterval {
+		return nil
+	}
+	s.lastHeartbeat = time.Now()
+	if cfg.heartbeatQuery != "" {
+		if _, err := s.t.conn.Exec(ctx, cfg.heartbeatQuery); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "57P01") {
+				return fmt.Errorf("heartbeat.action.query %q: %w", cfg.heartbeatQuery, err)
+			}
+			s.t.log.Error("could not execute heartbeat action query", "query", cfg.heartbeatQuery, "error", err)
+		}
+	}
+	if s.off.lsn == 0 && s.off.lsnProc == 0 && s.off.ts.IsZero() {
+		return nil // Debezium sends no heartbeat before it has an offset
+	}
+	s.batch = append(s.batch, s.t.heartbeatRecord(s.off))
+	return nil
+}
+
+func (t *pgTask) heartbeatRecord(off *offsetState) *connect.Record {
+	r := debezium.HeartbeatRecord(t.cfg.heartbeatTopic, t.cfg.topicPrefix, t.partition, off.offsetMap(), time.Now())
+	// HeartbeatImpl sends to partition 0 explicitly.
+	r.Partition = 0
+	return r
+}
+
+func (s *streamer) xmin(ctx context.Context) *int64 {
+	cfg := s.t.cfg
+	if cfg.xminInterval <= 0 {
+		return nil
+	}
+	if s.off.xmin == nil || time.Since(s.lastXmin) >= cfg.xminInterval {
+		if x, err := slotXmin(ctx, s.t.conn, cfg.slotName); err == nil {
+			s.off.xmin = x
+			s.lastXmin = time.Now()
+		} else {
+			s.t.log.Warn("could not read slot xmin", "error", err)
+		}
+	}
+	return s.off.xmin
+}
+
+func parseMessage(data []byte) (msg pglogrepl.Message, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg, err = nil, fmt.Errorf("malformed pgoutput message type %q: %v", data[0], r)
+		}
+	}()
+	if len(data) == 0 {
+		return nil, fmt.Errorf("empty pgoutput message")
+	}
+	return pglogrepl.Parse(data)
+}
+
+// update is PostgresOffsetContext.updateWalPosition.
+func (s *streamer) update(ctx context.Context, lsn pglogrepl.LSN, proc bool, ts time.Time, xid *int64, msgType string) {
+	if proc {
+		s.off.lsnProc = lsn
+	}
+	s.off.lsn = lsn
+	if !ts.IsZero() {
+		s.off.ts = ts
+	}
+	s.off.txID = xid
+	s.off.xmin = s.xmin(ctx)
+	if msgType != "" {
+		s.off.msgType = msgType
+	}
+}
+
+func (s *streamer) xidPtr() *int64 {
+	v := int64(s.xid)
+	return &v
+}
+
+func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
+	lsn := xld.WALStart
+	msg, err := parseMessage(xld.WALData)
+	if err != nil {
+		return fmt.Errorf("at LSN %s: %w", lsn, err)
+	}
+	cfg := s.t.cfg
+	switch m := msg.(type) {
+	case *pglogrepl.RelationMessage:
+		return s.relation(ctx, m)
+	case *pglogrepl.TypeMessage:
+		return nil
+	case *pglogrepl.OriginMessage:
+		s.off.originName, s.off.originLSN = m.Name, m.CommitLSN
+		return nil
+	case *pglogrepl.BeginMessage:
+		s.inTx, s.xid, s.commitTime = true, m.Xid, m.CommitTime.UTC()
+		s.skipTx = s.resume != nil && s.resume.lsnCommit != 0 && m.FinalLSN < s.resume.lsnCommit
+		s.resumeMid = !s.skipTx && s.resume != nil && s.resume.txID != nil && *s.resume.txID == int64(m.Xid) &&
+			s.resume.msgType != "COMMIT" && s.resume.lsnProc != 0
+		if s.skipTx {
+			return nil
+		}
+		s.off.originName, s.off.originLSN = "", 0
+		s.update(ctx, lsn, false, s.commitTime, s.xidPtr(), "BEGIN")
+		if cfg.provideTx {
+			id := strconv.FormatUint(uint64(m.Xid), 10)
+			if s.off.txInProgress == id && s.resume != nil {
+				// Restored from offsets: the BEGIN event was already sent.
+				return nil
+			}
+			s.beginTx(id)
+			s.batch = append(s.batch, s.txRecord(true))
+		}
+		return nil
+	case *pglogrepl.CommitMessage:
+		s.inTx = false
+		if s.skipTx {
+			s.skipTx = false
+			return nil
+		}
+		s.resumeMid = false
+		s.resume = nil
+		s.update(ctx, lsn, true, m.CommitTime.UTC(), s.xidPtr(), "COMMIT")
+		s.off.lsnCommit = lsn
+		if err := s.maybeHeartbeat(ctx); err != nil {
+			return err
+		}
+		if cfg.provideTx && s.off.txInProgress != "" {
+			s.batch = append(s.batch, s.txRecord(false))
+			s.endTx()
+		}
+		return s.flush(ctx)
+	case *pglogrepl.InsertMessage:
+		if s.skipChange(lsn) {
+			return nil
+		}
+		return s.change(ctx, lsn, m.RelationID, debezium.OpCreate, nil, 0, m.Tuple)
+	case *pglogrepl.UpdateMessage:
+		if s.skipChange(lsn) {
+			return nil
+		}
+		return s.change(ctx, lsn, m.RelationID, debezium.OpUpdate, m.OldTuple, m.OldTupleType, m.NewTuple)
+	case *pglogrepl.DeleteMessage:
+		if s.skipChange(lsn) {
+			return nil
+		}
+		return s.change(ctx, lsn, m.RelationID, debezium.OpDelete, m.OldTuple, m.OldTupleType, nil)
+	case *pglogrepl.TruncateMessage:
+		if s.skipChange(lsn) || cfg.skipped[debezium.OpTruncate] {
+			// Debezium's decoder drops truncate messages when 't' is skipped.
+			return nil
+		}
+		return s.truncate(ctx, lsn, m)
+	case *pglogrepl.LogicalDecodingMessage:
+		return s.message(ctx, lsn, m)
+	}
+	return nil
+}
+
+// skipChange reports a change inside a transaction already processed
+// before the restart.
+func (s *streamer) skipChange(lsn pglogrepl.LSN) bool {
+	if s.skipTx {
+		return true
+	}
+	return s.resumeMid && lsn <= s.resume.lsnProc
+}
+
+// relation (re)builds a table's schema from a Relation message: pgoutput
+// sends one before the first change of a table in a session and after
+// every change of its structure, so later events use the new schema.
+func (s *streamer) relation(ctx context.Context, m *pglogrepl.RelationMessage) error {
+	id := tableID{Schema: m.Namespace, Table: m.RelationName}
+	rel := &relation{id: id, captured: s.t.captured(id)}
+	s.relations[m.RelationID] = rel
+	if !rel.captured {
+		return nil
+	}
+	current, err := s.t.cat.readTable(ctx, id, false)
+	if err != nil {
+		// The table may have been dropped or renamed since; the relation
+		// message alone still describes the rows that follow.
+		s.t.log.Warn("could not read table metadata for relation message; columns default to optional", "table", id.String(), "error", err)
+		current = &table{ID: id}
+	}
+	tbl := &table{ID: id, OID: m.RelationID, ReplicaIdentity: m.ReplicaIdentity}
+	names := map[string]bool{}
+	seenLower := map[string]bool{}
+	for _, rc := range m.Columns {
+		lower := toLower(rc.Name)
+		if seenLower[lower] {
+			return fmt.Errorf("table %s has columns that differ only by case (%q); Debezium rejects such tables because it cannot tell them apart", id, rc.Name)
+		}
+		seenLower[lower] = true
+		typ, err := s.t.types.get(ctx, s.t.conn, rc.DataType)
+		if err != nil {
+			return fmt.Errorf("table %s column %s: %w", id, rc.Name, err)
+		}
+		c := &column{Name: rc.Name, Type: typ, TypMod: rc.TypeModifier, Optional: true}
+		c.Length, c.Scale = lengthScale(typ, rc.TypeModifier)
+		if _, cc := current.column(rc.Name); cc != nil {
+			c.Optional = cc.Optional
+			c.HasDefault, c.DefaultExpr = cc.HasDefault, cc.DefaultExpr
+		}
+		names[rc.Name] = true
+		tbl.Columns = append(tbl.Columns, c)
+	}
+	// Key columns read out of band may come "from the future" (a later
+	// ALTER TABLE); keep only those this relation has.
+	for _, k := range current.PK {
+		if names[k] {
+			tbl.PK = append(tbl.PK, k)
+		}
+	}
+	if len(current.PK) == 0 {
+		if old := s.byTable[id]; old != nil {
+			for _, k := range old.PK {
+				if names[k] {
+					tbl.PK = append(tbl.PK, k)
+				}
+			}
+		}
+	}
+	s.byTable[id] = tbl
+	rel.ts, err = s.t.cfg.schemas.build(tbl)
+	return err
+}
+
+func toLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+func tupleCells(td *pglogrepl.TupleData) []*cell {
+	if td == nil {
+		return nil
+	}
+	cells := make([]*cell, len(td.Columns))
+	for i, c := range td.Columns {
+		switch c.DataType {
+		case pglogrepl.TupleDataTypeNull:
+			cells[i] = &cell{null: true}
+		case pglogrepl.TupleDataTypeToast:
+			cells[i] = &cell{unchanged: true}
+		default:
+			cells[i] = &cell{text: string(c.Data)}
+		}
+	}
+	return cells
+}
+
+func opMessageType(op debezium.Op) string {
+	switch op {
+	case debezium.OpCreate:
+		return "INSERT"
+	case debezium.OpUpdate:
+		return "UPDATE"
+	case debezium.OpDelete:
+		return "DELETE"
+	case debezium.OpTruncate:
+		return "TRUNCATE"
+	}
+	return ""
+}
+
+func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, op debezium.Op,
+	oldTuple *pglogrepl.TupleData, oldType uint8, newTuple *pglogrepl.TupleData) error {
+	rel := s.relations[relID]
+	if rel == nil {
+		return fmt.Errorf("change at LSN %s for relation %d that no Relation message described", lsn, relID)
+	}
+	s.update(ctx, lsn, true, s.commitTime, s.xidPtr(), opMessageType(op))
+	if !rel.captured {
+		return s.maybeHeartbeat(ctx)
+	}
+	ts := rel.ts
+	oldCells := tupleCells(oldTuple)
+	newCells := tupleCells(newTuple)
+	// An unchanged TOASTed column takes its value from the old tuple when
+	// REPLICA IDENTITY FULL sent one (Debezium's cachedOldToastedValues).
+	for i, c := range newCells {
+		if c != nil && c.unchanged && i < len(oldCells) && oldCells[i] != nil && !oldCells[i].unchanged && !oldCells[i].null {
+			newCells[i] = oldCells[i]
+		}
+	}
+	switch op {
+	case debezium.OpCreate:
+		if len(newCells) == 0 {
+			return nil
+		}
+		key, err := ts.keyStruct(newCells)
+		if err != nil {
+			return err
+		}
+		after, err := ts.valueStruct(newCells)
+		if err != nil {
+			return err
+		}
+		return s.emit(ts, op, key, nil, after, nil)
+	case debezium.OpUpdate:
+		if len(newCells) == 0 {
+			return nil
+		}
+		newKey, err := ts.keyStruct(newCells)
+		if err != nil {
+			return err
+		}
+		after, err := ts.valueStruct(newCells)
+		if err != nil {
+			return err
+		}
+		var oldKey, before *connect.StructValue
+		if oldCells != nil {
+			if oldKey, err = ts.keyStruct(oldCells); err != nil {
+				return err
+			}
+			if before, err = ts.valueStruct(oldCells); err != nil {
+				return err
+			}
+		}
+		if oldKey == nil || structEqual(oldKey, newKey) {
+			return s.emit(ts, op, newKey, before, after, nil)
+		}
+		// A key change is a delete of the old key and a create of the new.
+		if err := s.emit(ts, debezium.OpDelete, oldKey, before, nil,
+			[]connect.Header{{Key: "__debezium.newkey", Schema: ts.key, Value: newKey}}); err != nil {
+			return err
+		}
+		return s.emit(ts, debezium.OpCreate, newKey, nil, after,
+			[]connect.Header{{Key: "__debezium.oldkey", Schema: ts.key, Value: oldKey}})
+	case debezium.OpDelete:
+		if len(oldCells) == 0 {
+			return nil
+		}
+		key, err := ts.keyStruct(oldCells)
+		if err != nil {
+			return err
+		}
+		before, err := ts.valueStruct(oldCells)
+		if err != nil {
+			return err
+		}
+		return s.emit(ts, op, key, before, nil, nil)
+	}
+	return nil
+}
+
+// emit builds the change record(s) for one event, applying
+// skipped.operations, transaction metadata and tombstones.
+func (s *streamer) emit(ts *tableSchema, op debezium.Op, key, before, after *connect.StructValue, headers []connect.Header) error {
+	cfg := s.t.cfg
+	if cfg.skipped[op] {
+		return nil
+	}
+	src := s.off.sourceStruct(cfg.schemas.source, cfg.topicPrefix, cfg.dbname, ts.table.ID, "")
+	var tx *debezium.Transaction
+	if cfg.provideTx {
+		tx = s.txEvent(ts.table.ID.String())
+	}
+	env := debezium.NewEnvelope(ts.envelope, op, before, after, src, tx, time.Now())
+	r := s.t.dataRecord(ts, key, env, s.off.offsetMap())
+	r.Headers = headers
+	s.batch = append(s.batch, r)
+	if op == debezium.OpDelete && cfg.tombstones {
+		tomb := &connect.Record{SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset, Topic: r.Topic, Partition: -1,
+			KeySchema: r.KeySchema, Key: r.Key, Headers: headers}
+		s.batch = append(s.batch, tomb)
+	}
+	return nil
+}
+
+func (s *streamer) truncate(ctx context.Context, lsn pglogrepl.LSN, m *pglogrepl.TruncateMessage) error {
+	var tables []*relation
+	for _, id := range m.RelationIDs {
+		if rel := s.relations[id]; rel != nil && rel.captured {
+			tables = append(tables, rel)
+		}
+	}
+	cfg := s.t.cfg
+	for i, rel := range tables {
+		// Only the last table of a truncate completes its LSN.
+		s.update(ctx, lsn, i == len(tables)-1, s.commitTime, s.xidPtr(), "TRUNCATE")
+		ts := rel.ts
+		if cfg.skipped[debezium.OpTruncate] {
+			continue
+		}
+		src := s.off.sourceStruct(cfg.schemas.source, cfg.topicPrefix, cfg.dbname, rel.id, "")
+		var tx *debezium.Transaction
+		if cfg.provideTx {
+			tx = s.txEvent(rel.id.String())
+		}
+		env := debezium.NewEnvelope(ts.envelope, debezium.OpTruncate, nil, nil, src, tx, time.Now())
+		r := s.t.dataRecord(ts, nil, env, s.off.offsetMap())
+		r.KeySchema = nil
+		s.batch = append(s.batch, r)
+	}
+	return nil
+}
