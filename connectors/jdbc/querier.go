@@ -538,12 +538,13 @@ func (q *querier) pageSQL(d db, end *time.Time, limit int) (string, []any, error
 			case q.t.s.mode == modeTimestampIncrementing:
 				conds = append(conds, ts+" >= "+q.tsParam(b, *q.off.ts))
 			case len(q.tieCols) > 0 && len(q.off.tie) == len(q.tieCols):
+				// Placeholders are bound in textual order ("?" dialects).
+				p1 := q.tsParam(b, *q.off.ts)
+				p2 := q.tsParam(b, *q.off.ts)
 				tie, err := q.tieCond(b, q.off.tie)
 				if err != nil {
 					return "", nil, err
 				}
-				p1 := q.tsParam(b, *q.off.ts)
-				p2 := q.tsParam(b, *q.off.ts)
 				conds = append(conds, "("+ts+" > "+p1+" OR ("+ts+" = "+p2+" AND ("+tie+")))")
 			default:
 				conds = append(conds, ts+" > "+q.tsParam(b, *q.off.ts))
@@ -702,6 +703,7 @@ func (q *querier) emit(ctx context.Context, w connect.RecordWriter, rows []pageR
 // readPage runs a page query and converts its rows; held reports that an
 // unsettled row stopped it, n how many rows the query returned before that.
 func (q *querier) readPage(ctx context.Context, d db, sql string, args []any, limit int) (out []pageRow, held bool, n int, err error) {
+	q.t.log.Debug("page query", "source", q.name(), "sql", q.redact(sql), "args", args)
 	it, err := d.query(ctx, sql, args)
 	if err != nil {
 		return nil, false, 0, &queryError{source: q.name(), sql: q.redact(sql), err: err}
@@ -712,7 +714,7 @@ func (q *querier) readPage(ctx context.Context, d db, sql string, args []any, li
 		return nil, false, 0, err
 	}
 	off := q.off
-	now := time.Now()
+	now := q.t.clock()
 	for it.next() {
 		vals, err := it.values()
 		if err != nil {
@@ -768,7 +770,7 @@ func (q *querier) pollGroup(ctx context.Context, d db, w connect.RecordWriter, t
 		batch = nil
 		return err
 	}
-	now := time.Now()
+	now := q.t.clock()
 	for it.next() {
 		vals, err := it.values()
 		if err != nil {
@@ -817,7 +819,7 @@ func (q *querier) pollBulk(ctx context.Context, d db, w connect.RecordWriter) er
 		return err
 	}
 	var batch []*connect.Record
-	now := time.Now()
+	now := q.t.clock()
 	for it.next() {
 		vals, err := it.values()
 		if err != nil {

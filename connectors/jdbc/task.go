@@ -45,6 +45,9 @@ type task struct {
 	pollOK     bool // a poll succeeded since the last failure
 	nextTables time.Time
 	sleep      func(ctx context.Context, d time.Duration) error
+	// clock stamps envelopes and non-timestamp source blocks; tests fix it
+	// for golden files.
+	clock func() time.Time
 }
 
 // SourceSchema is the source block of Tributary's JDBC source:
@@ -72,6 +75,7 @@ func newTask(s *settings, tc connect.TaskContext) *task {
 		sourceSchema: SourceSchema(),
 		queriers:     map[string]*querier{},
 		sleep:        sleepCtx,
+		clock:        time.Now,
 	}
 }
 
@@ -156,7 +160,8 @@ func (t *task) connect(ctx context.Context) error {
 	return &queryError{source: t.s.url.redacted(), sql: "(connect)", err: err}
 }
 
-func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
+// start connects and, the first time, resolves the tables or query.
+func (t *task) start(ctx context.Context) error {
 	if t.d == nil {
 		if err := t.connect(ctx); err != nil {
 			return err
@@ -180,6 +185,37 @@ func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
 			return err
 		}
 		t.started = true
+	}
+	return nil
+}
+
+// pollAll polls every querier once, refreshing the table list first when
+// table.poll.interval.ms has passed.
+func (t *task) pollAll(ctx context.Context, w connect.RecordWriter) error {
+	if err := t.start(ctx); err != nil {
+		return err
+	}
+	if t.s.query == "" && !time.Now().Before(t.nextTables) {
+		if err := t.refreshTables(ctx, false); err != nil {
+			return err
+		}
+	}
+	keys := make([]string, 0, len(t.queriers))
+	for k := range t.queriers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := t.queriers[k].poll(ctx, t.d, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
+	if err := t.start(ctx); err != nil {
+		return err
 	}
 	for {
 		if t.s.query == "" && !time.Now().Before(t.nextTables) {
