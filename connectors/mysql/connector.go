@@ -1,0 +1,437 @@
+// Package mysql is the MySQL and MariaDB binlog source connector,
+// compatible with Debezium 3.6.1's io.debezium.connector.mysql.MySqlConnector
+// and io.debezium.connector.mariadb.MariaDbConnector: the same properties,
+// topics, event schemas, offsets and schema history records.
+//
+// A task takes a consistent snapshot (FLUSH TABLES WITH READ LOCK held only
+// while the binlog position is read and a REPEATABLE READ consistent
+// snapshot transaction starts), then streams row events from the binlog.
+// Table structures are tracked by parsing DDL from the binlog, and every
+// change is recorded in the schema history topic, from which a restarted
+// task rebuilds its table model up to its stored offset.
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/debezium"
+)
+
+// Plugin is the MySQL connector (io.debezium.connector.mysql.MySqlConnector).
+func Plugin() *connect.Plugin { return pluginFor(mysqlFlavor) }
+
+// MariaDBPlugin is the MariaDB connector
+// (io.debezium.connector.mariadb.MariaDbConnector).
+func MariaDBPlugin() *connect.Plugin { return pluginFor(mariadbFlavor) }
+
+func pluginFor(f flavor) *connect.Plugin {
+	return &connect.Plugin{
+		Class:   f.class,
+		Aliases: f.aliases,
+		Type:    connect.SourcePlugin,
+		Version: debezium.Version,
+		Config:  func() *config.Def { return connectorDef(f) },
+		Validate: func(ctx context.Context, v *config.Values) error {
+			s, err := parseSettings(f, v)
+			if err != nil {
+				return err
+			}
+			db, err := s.openDB()
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			_, err = checkServer(ctx, db, s, s.lockingMode != "none")
+			return err
+		},
+		NewSourceTask: func(ctx context.Context, v *config.Values, tc connect.TaskContext) (connect.SourceTask, error) {
+			return newTask(f, v, tc)
+		},
+	}
+}
+
+// connectorState is what snapshot and streaming share: settings, filters,
+// the table model and the Connect schemas built from it.
+type connectorState struct {
+	cfg          *settings
+	tc           connect.TaskContext
+	log          *slog.Logger
+	partition    map[string]any
+	sourceSchema *connect.Schema
+	scKeyS       *connect.Schema
+	scValueS     *connect.Schema
+	changeS      *connect.Schema
+	tableFilter  *debezium.Filter
+	dbFilter     *debezium.Filter
+	columns      *debezium.Filter
+	mappers      []columnMapper
+	model        *schemaModel
+	schemas      map[TableID]*tableSchema
+	now          func() time.Time
+	topicRe      *regexp.Regexp
+}
+
+func newConnectorState(f flavor, v *config.Values, tc connect.TaskContext) (*connectorState, error) {
+	s, err := parseSettings(f, v)
+	if err != nil {
+		return nil, err
+	}
+	c := &connectorState{cfg: s, tc: tc, log: tc.Logger, now: time.Now,
+		partition: map[string]any{"server": s.topicPrefix}, schemas: map[TableID]*tableSchema{},
+		model: newSchemaModel(), topicRe: regexp.MustCompile(`[^a-zA-Z0-9._-]`)}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.log = c.log.With("connector", tc.ConnectorName, "task", tc.TaskID)
+	c.sourceSchema = sourceSchema(f)
+	c.scKeyS, c.scValueS, c.changeS = schemaChangeSchemas(f, c.sourceSchema)
+	if c.tableFilter, c.columns, err = debezium.FiltersFrom(v); err != nil {
+		return nil, err
+	}
+	if c.dbFilter, err = debezium.NewFilter("database.include.list", v.List("database.include.list"), "database.exclude.list", v.List("database.exclude.list")); err != nil {
+		return nil, err
+	}
+	if c.mappers, err = parseMappers(v.Raw()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var builtinDBs = map[string]bool{"mysql": true, "performance_schema": true, "sys": true, "information_schema": true}
+
+// captured is the data collection filter: the table's changes are emitted.
+func (c *connectorState) captured(id TableID) bool {
+	if c.cfg.ignoreBuiltin && builtinDBs[strings.ToLower(id.DB)] {
+		return false
+	}
+	return c.dbFilter.Match(id.DB) && c.tableFilter.Match(id.DB+"."+id.Table)
+}
+
+// schemaEligible says whether a table's structure is captured in the
+// snapshot's schema history.
+func (c *connectorState) schemaEligible(id TableID) bool {
+	if c.cfg.ignoreBuiltin && builtinDBs[strings.ToLower(id.DB)] {
+		return false
+	}
+	switch {
+	case c.cfg.storeOnlyTables:
+		return c.captured(id)
+	case c.cfg.storeOnlyDBs:
+		return c.dbFilter.Match(id.DB)
+	}
+	return true
+}
+
+func (c *connectorState) topicFor(id TableID) string {
+	d := c.cfg.topicDelimiter
+	return c.topicRe.ReplaceAllString(c.cfg.topicPrefix+d+id.DB+d+id.Table, "_")
+}
+
+// keyColumns are the table's key: message.key.columns or the primary key.
+func (c *connectorState) keyColumns(t *Table) []string {
+	for _, ko := range c.cfg.keyColumns {
+		if ko.table.MatchString(t.ID.DB + "." + t.ID.Table) {
+			return ko.cols
+		}
+	}
+	return t.PK
+}
+
+// schemaFor returns the Connect schemas of a captured table, building them
+// on first use after a structure change.
+func (c *connectorState) schemaFor(id TableID) (*tableSchema, error) {
+	if ts, ok := c.schemas[id]; ok {
+		return ts, nil
+	}
+	t := c.model.table(id)
+	if t == nil {
+		return nil, nil
+	}
+	ts, err := c.buildTableSchema(t)
+	if err != nil {
+		return nil, err
+	}
+	c.schemas[id] = ts
+	return ts, nil
+}
+
+// emitter batches records for the RecordWriter. While a snapshot runs it
+// holds back the newest record so that the last one can be marked
+// (BinlogSnapshotChangeEventSource.postSnapshot).
+type emitter struct {
+	w       connect.RecordWriter
+	buf     []*connect.Record
+	max     int
+	holding bool
+	held    *connect.Record
+}
+
+func (e *emitter) emit(ctx context.Context, r *connect.Record) error {
+	if e.holding {
+		if e.held != nil {
+			e.buf = append(e.buf, e.held)
+		}
+		e.held = r
+	} else {
+		e.buf = append(e.buf, r)
+	}
+	if len(e.buf) >= e.max {
+		return e.flush(ctx)
+	}
+	return nil
+}
+
+func (e *emitter) flush(ctx context.Context) error {
+	if len(e.buf) == 0 {
+		return nil
+	}
+	recs := e.buf
+	e.buf = nil
+	return e.w.Write(ctx, recs)
+}
+
+// releaseHeld ends holding; mark (if not nil) edits the held record first.
+func (e *emitter) releaseHeld(ctx context.Context, mark func(*connect.Record)) error {
+	e.holding = false
+	if e.held != nil {
+		if mark != nil {
+			mark(e.held)
+		}
+		e.buf = append(e.buf, e.held)
+		e.held = nil
+	}
+	return e.flush(ctx)
+}
+
+// handleDDL processes one DDL statement as BinlogDatabaseSchema.parseDdl
+// and EventDispatcher.dispatchSchemaChangeEvent do: apply it to the model,
+// record it in the schema history and emit schema change events. It
+// returns truncate events for the caller to emit.
+func (c *connectorState) handleDDL(ctx context.Context, em *emitter, o *offsetState, sql, db string, ts time.Time, snapshot bool) ([]TableID, error) {
+	events, err := c.model.applyDDL(sql, db)
+	if err != nil {
+		var de *ddlError
+		if errors.As(err, &de) && c.cfg.skipUnparseable {
+			c.log.Warn("ignoring unparseable DDL statement", "ddl", truncateForLog(sql), "error", de.err)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%w (set schema.history.internal.skip.unparseable.ddl=true to skip it)", err)
+	}
+	if !isTruncate(sql) && c.cfg.ddlFiltered(sql) {
+		return nil, nil
+	}
+	anyCaptured := false
+	for _, ev := range events {
+		if ev.table != nil && c.captured(*ev.table) {
+			anyCaptured = true
+		}
+	}
+	if c.cfg.storeOnlyTables && !anyCaptured && !isGlobalSet(sql) {
+		return nil, nil
+	}
+	if len(events) == 0 {
+		events = []ddlEvent{{kind: changeDatabase, db: db, ddl: strings.TrimSpace(sql)}}
+	}
+	var truncates []TableID
+	for _, ev := range events {
+		if c.cfg.storeOnlyTables && ev.db != "" && !c.dbFilter.Match(ev.db) {
+			continue
+		}
+		if c.cfg.storeOnlyDBs && ev.db != "" && !c.dbFilter.Match(ev.db) {
+			continue
+		}
+		o.tableEvent(ev.db, ev.tables, ts)
+		if ev.kind == changeTruncate {
+			if ev.table != nil && c.captured(*ev.table) && !snapshot {
+				truncates = append(truncates, *ev.table)
+			}
+			continue
+		}
+		if ev.table != nil && !c.captured(*ev.table) && c.cfg.storeOnlyTables {
+			continue
+		}
+		var changes []tableChange
+		switch ev.kind {
+		case changeCreate, changeAlter:
+			if ev.table != nil {
+				if t := c.model.table(*ev.table); t != nil {
+					changes = append(changes, tableChange{typ: ev.kind, id: *ev.table, prevID: ev.prevID, table: t.clone()})
+				}
+			}
+		case changeDrop:
+			changes = append(changes, tableChange{typ: changeDrop, id: *ev.table})
+		}
+		// the table's schemas are rebuilt on their next use
+		if ev.table != nil {
+			delete(c.schemas, *ev.table)
+		}
+		if ev.prevID != nil {
+			delete(c.schemas, *ev.prevID)
+		}
+		if err := c.recordSchemaChange(ctx, em, o, ev.db, ev.ddl, changes); err != nil {
+			return nil, err
+		}
+	}
+	return truncates, nil
+}
+
+func isTruncate(sql string) bool {
+	return truncatePattern.MatchString(sql)
+}
+
+var truncatePattern = regexp.MustCompile(`(?is)^(SET STATEMENT .*)?\s*TRUNCATE\s+(TABLE\s+)?.*`)
+
+func isGlobalSet(sql string) bool {
+	u := strings.ToUpper(strings.TrimSpace(sql))
+	return strings.HasPrefix(u, "SET ") && !strings.Contains(u, "@@SESSION")
+}
+
+// recordSchemaChange writes the history record and emits the schema change
+// event of one change.
+func (c *connectorState) recordSchemaChange(ctx context.Context, em *emitter, o *offsetState, db, ddl string, changes []tableChange) error {
+	now := c.now()
+	off := o.offset()
+	rec := c.historyRecord(o, db, ddl, changes, now)
+	if err := c.tc.Producer.ProduceSync(ctx, c.cfg.historyTopic, nil, rec); err != nil {
+		return fmt.Errorf("write schema history topic %q: %w", c.cfg.historyTopic, err)
+	}
+	if !c.cfg.includeSchemaChange {
+		return nil
+	}
+	src := c.sourceStruct(o)
+	key := connect.NewStruct(c.scKeyS).Set("databaseName", db)
+	val := connect.NewStruct(c.scValueS)
+	val.Set("source", src)
+	val.Set("ts_ms", now.UnixMilli())
+	val.Set("databaseName", db)
+	if ddl != "" {
+		val.Set("ddl", ddl)
+	}
+	val.Set("tableChanges", c.changesStruct(changes))
+	return em.emit(ctx, &connect.Record{
+		SourcePartition: c.partition, SourceOffset: off, Topic: c.cfg.topicPrefix, Partition: 0,
+		KeySchema: c.scKeyS, Key: key, ValueSchema: c.scValueS, Value: val, Timestamp: now,
+	})
+}
+
+// dataRecords builds the records of one row change: for an update that
+// changes the key, a delete (plus tombstone) and a create, as Debezium's
+// RelationalChangeRecordEmitter does.
+func (c *connectorState) dataRecords(ts *tableSchema, op debezium.Op, beforeKey, before, afterKey, after *connect.StructValue, o *offsetState, tx *txTracker) []*connect.Record {
+	now := c.now()
+	src := c.sourceStruct(o)
+	off := o.offset()
+	mk := func(op debezium.Op, key *connect.StructValue, b, a *connect.StructValue, headers []connect.Header) []*connect.Record {
+		var txb *debezium.Transaction
+		if tx != nil {
+			txb = tx.dataEvent(ts.table.ID)
+			off = o.offset()
+		}
+		env := debezium.NewEnvelope(ts.envelope, op, b, a, src, txb, now)
+		var keyAny any
+		var keyS *connect.Schema
+		if ts.keyS != nil {
+			keyAny, keyS = key, ts.keyS
+		}
+		r := &connect.Record{SourcePartition: c.partition, SourceOffset: off, Topic: ts.topic, Partition: -1,
+			KeySchema: keyS, Key: keyAny, ValueSchema: ts.envelope, Value: env, Timestamp: now, Headers: headers}
+		out := []*connect.Record{r}
+		if op == debezium.OpDelete && c.cfg.tombstones {
+			out = append(out, &connect.Record{SourcePartition: c.partition, SourceOffset: off, Topic: ts.topic, Partition: -1,
+				KeySchema: keyS, Key: keyAny, Timestamp: now, Headers: headers})
+		}
+		return out
+	}
+	switch op {
+	case debezium.OpUpdate:
+		if ts.keyS != nil && beforeKey != nil && !structEqual(beforeKey, afterKey) {
+			recs := mk(debezium.OpDelete, beforeKey, before, nil, []connect.Header{{Key: "__debezium.newkey", Schema: ts.keyS, Value: afterKey}})
+			return append(recs, mk(debezium.OpCreate, afterKey, nil, after, []connect.Header{{Key: "__debezium.oldkey", Schema: ts.keyS, Value: beforeKey}})...)
+		}
+		return mk(op, afterKey, before, after, nil)
+	case debezium.OpDelete:
+		return mk(op, beforeKey, before, nil, nil)
+	default:
+		return mk(op, afterKey, nil, after, nil)
+	}
+}
+
+func structEqual(a, b *connect.StructValue) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if len(a.Values) != len(b.Values) {
+		return false
+	}
+	for i := range a.Values {
+		if fmt.Sprintf("%#v", a.Values[i]) != fmt.Sprintf("%#v", b.Values[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// txTracker is the TransactionMonitor of provide.transaction.metadata.
+type txTracker struct {
+	c *connectorState
+	o *offsetState
+}
+
+func (t *txTracker) dataEvent(id TableID) *debezium.Transaction {
+	o := t.o
+	name := id.String()
+	if _, ok := o.txCounts[name]; !ok {
+		o.txOrder = append(o.txOrder, name)
+	}
+	o.txCounts[name]++
+	o.txTotal++
+	return &debezium.Transaction{ID: o.txCtxID, TotalOrder: o.txTotal, DataCollectionOrder: o.txCounts[name]}
+}
+
+func (t *txTracker) begin(ctx context.Context, em *emitter, ts time.Time) error {
+	o := t.o
+	if o.txCtxID != "" && o.txCtxID == o.txID {
+		return nil // restored from offsets after a restart
+	}
+	o.txCtxID = o.txID
+	o.txCounts = map[string]int64{}
+	o.txOrder = nil
+	o.txTotal = 0
+	return em.emit(ctx, debezium.TransactionRecord(t.c.cfg.txTopic, o.txCtxID, true, 0, nil, ts, t.c.partition, o.offset()))
+}
+
+func (t *txTracker) end(ctx context.Context, em *emitter, ts time.Time) error {
+	o := t.o
+	if o.txCtxID == "" {
+		return nil
+	}
+	var counts []debezium.CollectionCount
+	for _, name := range javaHashMapOrder(o.txOrder) {
+		counts = append(counts, debezium.CollectionCount{Collection: name, Count: o.txCounts[name]})
+	}
+	rec := debezium.TransactionRecord(t.c.cfg.txTopic, o.txCtxID, false, o.txTotal, counts, ts, t.c.partition, o.offset())
+	o.txCtxID = ""
+	o.txCounts = map[string]int64{}
+	o.txOrder = nil
+	o.txTotal = 0
+	return em.emit(ctx, rec)
+}
+
+func sortedTableIDs(ids []TableID) []TableID {
+	sort.Slice(ids, func(i, j int) bool {
+		if ids[i].DB != ids[j].DB {
+			return ids[i].DB < ids[j].DB
+		}
+		return ids[i].Table < ids[j].Table
+	})
+	return ids
+}

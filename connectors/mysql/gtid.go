@@ -1,0 +1,218 @@
+package mysql
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// gtidSet is a set of executed GTIDs in MySQL ("uuid:1-5:7,uuid2:1-3") or
+// MariaDB ("domain-server-seq,...") form.
+type gtidSet interface {
+	add(gtid string) error
+	String() string
+	// contains reports whether every GTID of o is in the set.
+	contains(o gtidSet) bool
+}
+
+func parseGtidSet(mariadb bool, s string) (gtidSet, error) {
+	if mariadb {
+		return parseMariaGtidSet(s)
+	}
+	return parseMySQLGtidSet(s)
+}
+
+type interval struct{ start, end int64 }
+
+// mysqlGtidSet keeps intervals per source UUID; String sorts by UUID as
+// Debezium's GtidSet does.
+type mysqlGtidSet struct {
+	sets map[string][]interval
+}
+
+func parseMySQLGtidSet(s string) (*mysqlGtidSet, error) {
+	g := &mysqlGtidSet{sets: map[string][]interval{}}
+	s = strings.NewReplacer("\n", "", "\r", "", " ", "").Replace(s)
+	if s == "" {
+		return g, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		fields := strings.Split(part, ":")
+		if len(fields) < 2 {
+			return nil, fmt.Errorf("invalid GTID set %q: %q has no intervals", s, part)
+		}
+		uuid := strings.ToLower(fields[0])
+		for _, iv := range fields[1:] {
+			a, b, found := strings.Cut(iv, "-")
+			start, err := strconv.ParseInt(a, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("invalid GTID set %q: interval %q", s, iv)
+			}
+			end := start
+			if found {
+				if end, err = strconv.ParseInt(b, 10, 64); err != nil {
+					return nil, fmt.Errorf("invalid GTID set %q: interval %q", s, iv)
+				}
+			}
+			g.addInterval(uuid, interval{start, end})
+		}
+	}
+	return g, nil
+}
+
+func (g *mysqlGtidSet) addInterval(uuid string, iv interval) {
+	ivs := append(g.sets[uuid], iv)
+	sort.Slice(ivs, func(i, j int) bool { return ivs[i].start < ivs[j].start })
+	merged := ivs[:0]
+	for _, x := range ivs {
+		if n := len(merged); n > 0 && x.start <= merged[n-1].end+1 {
+			if x.end > merged[n-1].end {
+				merged[n-1].end = x.end
+			}
+			continue
+		}
+		merged = append(merged, x)
+	}
+	g.sets[uuid] = merged
+}
+
+func (g *mysqlGtidSet) add(gtid string) error {
+	uuid, seq, ok := strings.Cut(gtid, ":")
+	if !ok {
+		return fmt.Errorf("invalid MySQL GTID %q", gtid)
+	}
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if err != nil {
+		return fmt.Errorf("invalid MySQL GTID %q", gtid)
+	}
+	g.addInterval(strings.ToLower(uuid), interval{n, n})
+	return nil
+}
+
+func (g *mysqlGtidSet) String() string {
+	uuids := make([]string, 0, len(g.sets))
+	for u := range g.sets {
+		uuids = append(uuids, u)
+	}
+	sort.Strings(uuids)
+	parts := make([]string, 0, len(uuids))
+	for _, u := range uuids {
+		var b strings.Builder
+		b.WriteString(u)
+		for _, iv := range g.sets[u] {
+			fmt.Fprintf(&b, ":%d-%d", iv.start, iv.end)
+		}
+		parts = append(parts, b.String())
+	}
+	return strings.Join(parts, ",")
+}
+
+func (g *mysqlGtidSet) contains(o gtidSet) bool {
+	other, ok := o.(*mysqlGtidSet)
+	if !ok {
+		return false
+	}
+	for u, ivs := range other.sets {
+		mine := g.sets[u]
+		for _, iv := range ivs {
+			found := false
+			for _, m := range mine {
+				if iv.start >= m.start && iv.end <= m.end {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// mariaGtidSet keeps the latest GTID per replication domain, in the order
+// the domains were first seen.
+type mariaGtidSet struct {
+	order []uint32
+	byDom map[uint32]mariaGtid
+}
+
+type mariaGtid struct {
+	domain, server uint32
+	seq            uint64
+}
+
+func (m mariaGtid) String() string { return fmt.Sprintf("%d-%d-%d", m.domain, m.server, m.seq) }
+
+func parseMariaGtid(s string) (mariaGtid, error) {
+	p := strings.Split(strings.TrimSpace(s), "-")
+	if len(p) != 3 {
+		return mariaGtid{}, fmt.Errorf("invalid MariaDB GTID %q (want domain-server-sequence)", s)
+	}
+	d, err1 := strconv.ParseUint(p[0], 10, 32)
+	sv, err2 := strconv.ParseUint(p[1], 10, 32)
+	q, err3 := strconv.ParseUint(p[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return mariaGtid{}, fmt.Errorf("invalid MariaDB GTID %q", s)
+	}
+	return mariaGtid{uint32(d), uint32(sv), q}, nil
+}
+
+func parseMariaGtidSet(s string) (*mariaGtidSet, error) {
+	g := &mariaGtidSet{byDom: map[uint32]mariaGtid{}}
+	for _, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		if err := g.add(part); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+func (g *mariaGtidSet) add(s string) error {
+	m, err := parseMariaGtid(s)
+	if err != nil {
+		return err
+	}
+	if _, ok := g.byDom[m.domain]; !ok {
+		g.order = append(g.order, m.domain)
+	}
+	g.byDom[m.domain] = m
+	return nil
+}
+
+func (g *mariaGtidSet) String() string {
+	parts := make([]string, 0, len(g.order))
+	for _, d := range g.order {
+		parts = append(parts, g.byDom[d].String())
+	}
+	return strings.Join(parts, ",")
+}
+
+func (g *mariaGtidSet) contains(o gtidSet) bool {
+	other, ok := o.(*mariaGtidSet)
+	if !ok {
+		return false
+	}
+	for d, og := range other.byDom {
+		mine, ok := g.byDom[d]
+		if !ok || mine.seq < og.seq {
+			return false
+		}
+	}
+	return true
+}
+
+// binlogIndex extracts the numeric suffix of a binlog file name
+// (mysql-bin.000003 -> 3), for ordering positions across files.
+func binlogIndex(file string) int64 {
+	if i := strings.LastIndexByte(file, '.'); i >= 0 {
+		if n, err := strconv.ParseInt(file[i+1:], 10, 64); err == nil {
+			return n
+		}
+	}
+	return 0
+}

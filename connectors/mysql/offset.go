@@ -1,0 +1,373 @@
+package mysql
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/debezium"
+)
+
+// Offset keys, as BinlogOffsetContext and BinlogSourceInfo store them.
+const (
+	offServerID         = "server_id"
+	offGtids            = "gtids"
+	offFile             = "file"
+	offPos              = "pos"
+	offEvent            = "event"
+	offRow              = "row"
+	offTsSec            = "ts_sec"
+	offSnapshot         = "snapshot"
+	offSnapshotComplete = "snapshot_completed"
+	offTxID             = "transaction_id"
+	offTxCountPrefix    = "transaction_data_collection_order_"
+)
+
+// offsetState is BinlogOffsetContext together with its BinlogSourceInfo
+// and TransactionContext: where in the binlog the connector is, and where
+// it would have to restart.
+type offsetState struct {
+	// source info (the current event)
+	gtid       string
+	file       string
+	pos        int64
+	row        int
+	serverID   int64
+	sourceTime time.Time
+	threadID   int64
+	query      *string
+	db         string
+	tables     []TableID
+	snapshotRc string // source.snapshot marker; "" means false
+
+	// restart position
+	restartGtidSet string
+	currentGtidSet string
+	restartFile    string
+	restartPos     int64
+	restartRows    int
+	restartEvents  int64
+	curEventLen    int64
+	inTx           bool
+	txID           string
+
+	snapshotType      string // "INITIAL" while an initial snapshot runs
+	snapshotCompleted bool
+
+	// transaction metadata context
+	txCtxID     string
+	txCounts    map[string]int64
+	txOrder     []string
+	txTotal     int64
+	txMetadata  bool
+	includeTxID bool
+}
+
+func newOffsetState() *offsetState {
+	return &offsetState{threadID: -1, txCounts: map[string]int64{}}
+}
+
+func (o *offsetState) setBinlogStartPoint(file string, pos int64) {
+	if file != "" {
+		o.file = file
+		o.restartFile = file
+	}
+	o.pos = pos
+	o.row = 0
+	o.restartPos = pos
+	o.restartRows = 0
+	o.restartEvents = 0
+}
+
+func (o *offsetState) setCompletedGtidSet(s string) {
+	s = strings.NewReplacer("\n", "", "\r", "").Replace(s)
+	if strings.TrimSpace(s) != "" {
+		o.currentGtidSet = s
+		o.restartGtidSet = s
+	}
+}
+
+func (o *offsetState) startGtid(gtid, set string) {
+	o.gtid = gtid
+	set = strings.NewReplacer("\n", "", "\r", "").Replace(set)
+	if strings.TrimSpace(set) != "" {
+		if strings.TrimSpace(o.currentGtidSet) != "" {
+			o.restartGtidSet = o.currentGtidSet
+		} else {
+			o.restartGtidSet = set
+		}
+		o.currentGtidSet = set
+	}
+}
+
+func (o *offsetState) startNextTransaction() {
+	o.restartRows = 0
+	o.restartEvents = 0
+	o.restartFile = o.file
+	o.restartPos = o.pos
+	o.inTx = true
+	if o.gtid != "" {
+		o.txID = o.gtid
+	} else {
+		o.txID = fmt.Sprintf("file=%s,pos=%d", o.restartFile, o.restartPos)
+	}
+}
+
+func (o *offsetState) commitTransaction() {
+	o.restartGtidSet = o.currentGtidSet
+	o.restartFile = o.file
+	o.restartPos = o.pos + o.curEventLen
+	o.restartRows = 0
+	o.restartEvents = 0
+	o.inTx = false
+	o.query = nil
+	o.txID = ""
+}
+
+func (o *offsetState) completeEvent() { o.restartEvents++ }
+
+func (o *offsetState) setEventPosition(pos, length int64) {
+	o.pos = pos
+	o.curEventLen = length
+	if !o.inTx {
+		o.restartPos = pos + length
+		o.restartRows = 0
+		o.restartEvents = 0
+	}
+}
+
+func (o *offsetState) setRowNumber(row, total int) {
+	o.row = row
+	if row < total-1 {
+		o.restartRows = row + 1
+	} else {
+		o.restartRows = total
+	}
+}
+
+func (o *offsetState) changeEventCompleted() { o.restartRows = 0 }
+
+func (o *offsetState) tableEvent(db string, ids []TableID, ts time.Time) {
+	o.sourceTime = ts
+	o.db = db
+	o.tables = ids
+}
+
+func (o *offsetState) isSnapshotRecord() bool {
+	return o.snapshotRc != "" && o.snapshotRc != debezium.SnapshotFalse
+}
+
+// offset is BinlogOffsetContext.getOffset.
+func (o *offsetState) offset() map[string]any {
+	m := map[string]any{}
+	if o.serverID != 0 {
+		m[offServerID] = o.serverID
+	}
+	if o.restartGtidSet != "" {
+		m[offGtids] = o.restartGtidSet
+	}
+	m[offFile] = o.restartFile
+	m[offPos] = o.restartPos
+	if o.restartEvents != 0 {
+		m[offEvent] = o.restartEvents
+	}
+	if o.restartRows != 0 {
+		m[offRow] = int64(o.restartRows)
+	}
+	if !o.sourceTime.IsZero() {
+		m[offTsSec] = o.sourceTime.Unix()
+	}
+	if o.snapshotType != "" {
+		m[offSnapshot] = o.snapshotType
+	}
+	if !o.isSnapshotRecord() && o.txMetadata {
+		if o.txCtxID != "" {
+			m[offTxID] = o.txCtxID
+		}
+		for k, v := range o.txCounts {
+			m[offTxCountPrefix+k] = v
+		}
+	}
+	return m
+}
+
+// offsetKeysInOrder lists offset() keys in the order Debezium's HashMap
+// iterates them, for the schema history's position document.
+func (o *offsetState) offsetDoc() jdoc {
+	m := o.offset()
+	var ins []string
+	for _, k := range []string{offServerID, offGtids, offFile, offPos, offEvent, offRow, offTsSec, offSnapshot, offTxID} {
+		if _, ok := m[k]; ok {
+			ins = append(ins, k)
+		}
+	}
+	var extra []string
+	for k := range m {
+		if strings.HasPrefix(k, offTxCountPrefix) {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	ins = append(ins, extra...)
+	var d jdoc
+	for _, k := range javaHashMapOrder(ins) {
+		d.set(k, m[k])
+	}
+	return d
+}
+
+// loadOffset is the OffsetContext.Loader: it restores a stored offset,
+// including one written by Debezium.
+func loadOffset(m map[string]any) (*offsetState, error) {
+	o := newOffsetState()
+	file, ok := m[offFile].(string)
+	if !ok {
+		return nil, fmt.Errorf("source offset %q parameter is missing", offFile)
+	}
+	pos, err := offsetInt(m, offPos)
+	if err != nil {
+		return nil, err
+	}
+	o.setBinlogStartPoint(file, pos)
+	ev, err := offsetInt(m, offEvent)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := offsetInt(m, offRow)
+	if err != nil {
+		return nil, err
+	}
+	o.restartEvents, o.restartRows = ev, int(rows)
+	if g, ok := m[offGtids].(string); ok {
+		o.setCompletedGtidSet(g)
+	}
+	if sid, err := offsetInt(m, offServerID); err == nil && sid != 0 {
+		o.serverID = sid
+	}
+	switch s := m[offSnapshot].(type) {
+	case bool:
+		if s {
+			o.snapshotType = "INITIAL"
+		}
+	case string:
+		if s == "true" {
+			o.snapshotType = "INITIAL"
+		} else if s != "" && s != "false" {
+			o.snapshotType = s
+		}
+	}
+	switch c := m[offSnapshotComplete].(type) {
+	case bool:
+		o.snapshotCompleted = c
+	case string:
+		o.snapshotCompleted = c == "true"
+	}
+	if o.snapshotCompleted {
+		o.snapshotType = ""
+	}
+	if id, ok := m[offTxID].(string); ok {
+		o.txCtxID = id
+	}
+	for k, v := range m {
+		if strings.HasPrefix(k, offTxCountPrefix) {
+			n, err := toInt64(v)
+			if err != nil {
+				return nil, fmt.Errorf("source offset %q: %w", k, err)
+			}
+			table := strings.TrimPrefix(k, offTxCountPrefix)
+			o.txCounts[table] = n
+			o.txOrder = append(o.txOrder, table)
+			o.txTotal += n
+		}
+	}
+	sort.Strings(o.txOrder)
+	return o, nil
+}
+
+// initialSnapshotRunning is OffsetContext.isInitialSnapshotRunning.
+func (o *offsetState) initialSnapshotRunning() bool {
+	return o.snapshotType == "INITIAL" && !o.snapshotCompleted
+}
+
+func offsetInt(m map[string]any, k string) (int64, error) {
+	v, ok := m[k]
+	if !ok || v == nil {
+		return 0, nil
+	}
+	n, err := toInt64(v)
+	if err != nil {
+		return 0, fmt.Errorf("source offset %q: %w", k, err)
+	}
+	return n, nil
+}
+
+func toInt64(v any) (int64, error) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case float64:
+		return int64(x), nil
+	case json.Number:
+		return x.Int64()
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("not a number: %v (%T)", v, v)
+}
+
+// sourceSchema builds the flavor's source block schema
+// (BinlogSourceInfoStructMaker).
+func sourceSchema(f flavor) *connect.Schema {
+	return debezium.SourceSchemaBuilder().Name(f.sourceSchemaName()).
+		Field("table", connect.OptionalPrim(connect.String)).
+		Field("server_id", connect.Prim(connect.Int64)).
+		Field("gtid", connect.OptionalPrim(connect.String)).
+		Field("file", connect.Prim(connect.String)).
+		Field("pos", connect.Prim(connect.Int64)).
+		Field("row", connect.Prim(connect.Int32)).
+		Field("thread", connect.OptionalPrim(connect.Int64)).
+		Field("query", connect.OptionalPrim(connect.String)).
+		MustBuild()
+}
+
+// sourceStruct is BinlogSourceInfoStructMaker.struct.
+func (c *connectorState) sourceStruct(o *offsetState) *connect.StructValue {
+	s := connect.NewStruct(c.sourceSchema)
+	db := o.db
+	if len(o.tables) > 0 {
+		db = o.tables[0].DB
+	}
+	debezium.FillSource(s, debezium.SourceCommon{
+		Connector: c.cfg.flavor.connector, Name: c.cfg.topicPrefix, TS: o.sourceTime,
+		Snapshot: o.snapshotRc, DB: db,
+	})
+	s.Set("server_id", o.serverID)
+	if o.gtid != "" {
+		s.Set("gtid", o.gtid)
+	}
+	s.Set("file", o.file)
+	s.Set("pos", o.pos)
+	s.Set("row", int32(o.row))
+	if o.threadID >= 0 {
+		s.Set("thread", o.threadID)
+	}
+	if len(o.tables) > 0 {
+		names := make([]string, len(o.tables))
+		for i, t := range o.tables {
+			names[i] = t.Table
+		}
+		s.Set("table", strings.Join(names, ","))
+	}
+	if o.query != nil {
+		s.Set("query", *o.query)
+	}
+	return s
+}
