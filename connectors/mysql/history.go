@@ -385,9 +385,9 @@ func schemaChangeSchemas(f flavor, source *connect.Schema) (key, value, change *
 		Field("id", connect.Prim(connect.String)).
 		Field("table", table).
 		MustBuild()
-	key = connect.StructBuilder().Name("io.debezium.connector." + f.connector + ".SchemaChangeKey").Version(1).
+	key = connect.StructBuilder().Name("io.debezium.connector."+f.connector+".SchemaChangeKey").Version(1).
 		Field("databaseName", connect.Prim(connect.String)).MustBuild()
-	value = connect.StructBuilder().Name("io.debezium.connector." + f.connector + ".SchemaChangeValue").Version(1).
+	value = connect.StructBuilder().Name("io.debezium.connector."+f.connector+".SchemaChangeValue").Version(1).
 		Field("source", source).
 		Field("ts_ms", connect.Prim(connect.Int64)).
 		Field("databaseName", connect.OptionalPrim(connect.String)).
