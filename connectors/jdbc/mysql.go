@@ -419,11 +419,9 @@ func normaliseMySQL(v any, c *column, year bool) (any, error) {
 			return parseMySQLTime(string(x))
 		case kInt:
 			if c.typeName == "BIT" || strings.HasPrefix(strings.ToLower(c.typeName), "bit") {
-				var n int64
-				for _, b := range x {
-					n = n<<8 | int64(b)
-				}
-				return n, nil
+				// BIT(1) maps to INT8 and wider BIT columns to bytes;
+				// which one is decided by the table's column type.
+				return bitString{bytes: x, n: 8 * len(x)}, nil
 			}
 			if c.unsigned {
 				u, err := strconv.ParseUint(string(x), 10, 64)

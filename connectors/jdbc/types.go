@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tributary-io/tributary/internal/connect"
@@ -17,15 +18,15 @@ const (
 	decimalPrecisionParam   = "connect.decimal.precision"
 )
 
-// converter turns a normalised value (see dialect.go) into its Connect
+// valueConv turns a normalised value (see dialect.go) into its Connect
 // representation; it is never called with nil.
-type converter func(v any) (any, error)
+type valueConv func(v any) (any, error)
 
 // fieldMapping is one column's place in the value struct.
 type fieldMapping struct {
 	col    column
 	schema *connect.Schema
-	conv   converter
+	conv   valueConv
 }
 
 // typeMapper holds the settings that influence type mapping.
@@ -38,7 +39,7 @@ type typeMapper struct {
 
 // mapColumn returns the schema and converter for c, or ok=false for types
 // Confluent skips (arrays, intervals, geometric and network types...).
-func (m typeMapper) mapColumn(c column) (*connect.Schema, converter, bool) {
+func (m typeMapper) mapColumn(c column) (*connect.Schema, valueConv, bool) {
 	b, conv := m.builder(c)
 	if b == nil {
 		return nil, nil, false
@@ -47,7 +48,7 @@ func (m typeMapper) mapColumn(c column) (*connect.Schema, converter, bool) {
 	return b.MustBuild(), conv, true
 }
 
-func (m typeMapper) builder(c column) (*connect.Builder, converter) {
+func (m typeMapper) builder(c column) (*connect.Builder, valueConv) {
 	switch c.kind {
 	case kBool:
 		return connect.NewBuilder(connect.Boolean), convBool
@@ -78,6 +79,13 @@ func (m typeMapper) builder(c column) (*connect.Builder, converter) {
 	case kDate:
 		return connect.DateSchema(), m.convDate
 	case kTime:
+		if c.typeName == "timetz" || strings.HasSuffix(c.typeName, "with time zone") {
+			// timetz carries its own offset, which pgjdbc applies instead
+			// of the db.timezone calendar.
+			utc := m
+			utc.zone = time.UTC
+			return connect.TimeSchema(), utc.convTime
+		}
 		return connect.TimeSchema(), m.convTime
 	case kTimestamp, kTimestampTZ:
 		return m.timestamp(c)
@@ -115,7 +123,7 @@ func integerBits(precision int) int {
 // columns too (Connector/J reports them as Types.DECIMAL, which Confluent
 // never maps), and represents unconstrained PostgreSQL numeric as a string
 // rather than a scale-0 Decimal that would round every value.
-func (m typeMapper) decimal(c column) (*connect.Builder, converter) {
+func (m typeMapper) decimal(c column) (*connect.Builder, valueConv) {
 	p, s := c.precision, c.scale
 	if p == 0 {
 		return connect.NewBuilder(connect.String), convDecimalString
@@ -148,7 +156,7 @@ func (m typeMapper) decimal(c column) (*connect.Builder, converter) {
 	return connect.DecimalSchema(s).Param(decimalPrecisionParam, strconv.Itoa(p)), convDecimal(c, s)
 }
 
-func (m typeMapper) timestamp(c column) (*connect.Builder, converter) {
+func (m typeMapper) timestamp(c column) (*connect.Builder, valueConv) {
 	abs := func(v any) (time.Time, error) {
 		t, ok := v.(time.Time)
 		if !ok {
@@ -304,7 +312,7 @@ func convBitsBytes(v any) (any, error) {
 	return append([]byte(nil), b.bytes...), nil
 }
 
-func convInt(c column, bits int) converter {
+func convInt(c column, bits int) valueConv {
 	return func(v any) (any, error) {
 		var n int64
 		switch x := v.(type) {
@@ -318,6 +326,10 @@ func convInt(c column, bits int) converter {
 		case bool:
 			if x {
 				n = 1
+			}
+		case bitString:
+			for _, b := range x.bytes {
+				n = n<<8 | int64(b)
 			}
 		case string:
 			var err error
@@ -390,6 +402,8 @@ func convBytes(v any) (any, error) {
 		return x, nil
 	case string:
 		return []byte(x), nil
+	case bitString:
+		return x.bytes, nil
 	}
 	return nil, fmt.Errorf("expected bytes, got %T", v)
 }
@@ -427,7 +441,7 @@ func rescale(d decimal, scale int) *big.Int {
 	return q
 }
 
-func convDecimal(c column, scale int) converter {
+func convDecimal(c column, scale int) valueConv {
 	return func(v any) (any, error) {
 		d, err := asDecimal(v)
 		if err != nil {
@@ -437,7 +451,7 @@ func convDecimal(c column, scale int) converter {
 	}
 }
 
-func convDecimalInt(c column, bits int) converter {
+func convDecimalInt(c column, bits int) valueConv {
 	return func(v any) (any, error) {
 		d, err := asDecimal(v)
 		if err != nil {
