@@ -3,14 +3,25 @@ package main
 import (
 	"log/slog"
 
+	jdbcsource "github.com/tributary-io/tributary/connectors/jdbc"
+	"github.com/tributary-io/tributary/connectors/mysql"
+	"github.com/tributary-io/tributary/connectors/postgres"
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/transforms"
+	jdbcsink "github.com/tributary-io/tributary/sinks/jdbc"
 )
 
 // plugins lists every connector class built into the binary.
 func plugins() connect.Plugins {
-	return connect.Plugins{}
+	return connect.Plugins{
+		postgres.Plugin(),
+		mysql.Plugin(),
+		mysql.MariaDBPlugin(),
+		jdbcsource.Plugin(),
+		jdbcsink.Plugin(),
+		jdbcsink.ConfluentPlugin(),
+	}
 }
 
 // converters knows the built-in converter classes.
