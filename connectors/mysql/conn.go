@@ -80,7 +80,7 @@ func (s *settings) openDB() (*sql.DB, error) {
 	c.Timeout = s.connectTimeout
 	c.ParseTime = false
 	c.AllowNativePasswords = true
-	c.Params = map[string]string{"charset": "utf8mb4"}
+	c.Collation = "utf8mb4_general_ci"
 	tc, preferred, err := s.tlsConfig()
 	if err != nil {
 		return nil, err
