@@ -105,6 +105,9 @@ func Def() *config.Def {
 	return d
 }
 
+// maxFetchWait caps sarama's Consumer.MaxWaitTime (see Run).
+const maxFetchWait = 50 * time.Millisecond
+
 // Dead letter queue header names, as Kafka Connect's DeadLetterQueueReporter.
 const (
 	HeaderPrefix             = "__connect.errors."
@@ -286,6 +289,13 @@ func Run(ctx context.Context, cfg Config) error {
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll
+	// sarama sends the offset commit over the same broker connection as
+	// the fetch long-poll and waits for the fetch to return first; with the
+	// default 500ms every synchronous commit (and so every batch) would
+	// wait up to that long.
+	if sc.Consumer.MaxWaitTime > maxFetchWait {
+		sc.Consumer.MaxWaitTime = maxFetchWait
+	}
 
 	client, err := sarama.NewClient(cfg.Brokers, sc)
 	if err != nil {
@@ -511,10 +521,15 @@ func (r *runner) processBatch(sess sarama.ConsumerGroupSession, batch []*sarama.
 		return nil // revoked before we started: leave the batch uncommitted
 	}
 	items := make([]pending, 0, len(batch))
+	var convErr error
 	for _, m := range batch {
 		rec, err := r.convert(ctx, m)
 		if err != nil {
-			return err
+			// Deliver what precedes the bad record first, so that the
+			// task fails on the first bad record in offset order and
+			// everything before it is applied and committed.
+			convErr = err
+			break
 		}
 		items = append(items, pending{msg: m, rec: rec})
 	}
@@ -522,19 +537,20 @@ func (r *runner) processBatch(sess sarama.ConsumerGroupSession, batch []*sarama.
 	if err != nil {
 		return err
 	}
-	if !committed {
-		return nil
+	if !committed || len(items) == 0 {
+		return convErr
 	}
+	batch = batch[:len(items)]
 	if ctx.Err() != nil {
 		// The session ended (rebalance or shutdown) while Put ran. The
 		// records are durable but the partition may belong to another
 		// member now; leave the offsets to be replayed.
-		return nil
+		return convErr
 	}
 	last := batch[len(batch)-1]
 	sess.MarkOffset(last.Topic, last.Partition, last.Offset+1, "")
 	sess.Commit()
-	return nil
+	return convErr
 }
 
 // convert decodes and transforms one message. A tolerated failure returns

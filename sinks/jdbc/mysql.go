@@ -248,7 +248,9 @@ func (b *myBackend) createTable(ctx context.Context, id tableID, cols []column, 
 	if pk && len(keys) > 0 {
 		defs = append(defs, "PRIMARY KEY ("+strings.Join(keys, ", ")+")")
 	}
-	q := "CREATE TABLE IF NOT EXISTS " + b.qualified(id) + " (" + strings.Join(defs, ", ") + ")"
+	// utf8mb4 whatever the database default: change events carry any
+	// Unicode text, and latin1/utf8mb3 columns reject or mangle it.
+	q := "CREATE TABLE IF NOT EXISTS " + b.qualified(id) + " (" + strings.Join(defs, ", ") + ") DEFAULT CHARSET=utf8mb4"
 	if _, err := b.db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
 	}
