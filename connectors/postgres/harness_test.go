@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -281,4 +282,23 @@ func checkGolden(t *testing.T, name, got string) {
 			}
 		}
 	}
+}
+
+// waitSlotActive waits until the task streams from its slot.
+func waitSlotActive(t *testing.T, e *env) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
+		if err == nil {
+			var active bool
+			err = conn.QueryRow(context.Background(), "SELECT active FROM pg_replication_slots WHERE slot_name = 'debezium'").Scan(&active)
+			conn.Close(context.Background())
+			if err == nil && active {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("replication slot never became active")
 }

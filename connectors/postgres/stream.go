@@ -66,7 +66,7 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 	}
 	s.repl = repl
 	defer func() {
-		_ = repl.Close(context.WithoutCancel(ctx))
+		_ = s.repl.Close(context.WithoutCancel(ctx))
 		if t.cfg.dropSlotOnStop && t.conn != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
@@ -76,18 +76,41 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 		}
 	}()
 	args := []string{"proto_version '1'", "publication_names '" + escapeLiteral(t.cfg.publication) + "'"}
-	if v, _ := strconv.Atoi(repl.ParameterStatus("server_version_num")); v >= 140000 || v == 0 {
+	if v, _ := strconv.Atoi(s.repl.ParameterStatus("server_version_num")); v >= 140000 || v == 0 {
 		args = append(args, "messages 'true'")
 	}
 	t.log.Info("starting replication", "slot", t.cfg.slotName, "start_lsn", start.String(), "publication", t.cfg.publication)
-	if err := pglogrepl.StartReplication(ctx, repl, t.cfg.slotName, start,
-		pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args}); err != nil {
-		msg := fmt.Sprintf("start replication from slot %q at %s", t.cfg.slotName, start)
-		if errors.Is(err, context.Canceled) {
+	for attempt := 0; ; attempt++ {
+		err := pglogrepl.StartReplication(ctx, s.repl, t.cfg.slotName, start,
+			pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
 			return nil
 		}
+		msg := fmt.Sprintf("start replication from slot %q at %s", t.cfg.slotName, start)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "55006" {
+			// The walsender of a previous run may not have exited yet
+			// (slot.max.retries, slot.retry.delay.ms); retry soon first.
+			if attempt < t.cfg.retries+20 {
+				delay := 250 * time.Millisecond
+				if attempt >= 20 {
+					delay = t.cfg.retryDelay
+				}
+				t.log.Warn("replication slot is in use, retrying", "slot", t.cfg.slotName, "attempt", attempt+1, "delay", delay)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(delay):
+				}
+				_ = s.repl.Close(context.WithoutCancel(ctx))
+				if s.repl, err = t.cfg.replConn(ctx); err != nil {
+					return err
+				}
+				continue
+			}
 			msg += "; the slot is in use by another connection (when several connectors share a server, each needs its own slot.name)"
 		}
 		return fmt.Errorf("%s: %w", msg, err)
