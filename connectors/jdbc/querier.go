@@ -532,20 +532,32 @@ func (q *querier) pageSQL(d db, end *time.Time, limit int) (string, []any, error
 		if q.off.ts != nil {
 			switch {
 			case q.t.s.mode == modeTimestampIncrementing && q.off.inc != nil:
-				p1 := q.tsParam(b, *q.off.ts)
-				p2 := q.tsParam(b, *q.off.ts)
-				conds = append(conds, "("+ts+" > "+p1+" OR ("+ts+" = "+p2+" AND "+q.colRef(d, q.incCol)+" > "+b.arg(*q.off.inc)+"))")
+				inc := *q.off.inc
+				conds = append(conds, q.keyset(b, []string{ts, q.colRef(d, q.incCol)}, func(i int) string {
+					if i == 0 {
+						return q.tsParam(b, *q.off.ts)
+					}
+					return b.arg(inc)
+				}))
 			case q.t.s.mode == modeTimestampIncrementing:
 				conds = append(conds, ts+" >= "+q.tsParam(b, *q.off.ts))
 			case len(q.tieCols) > 0 && len(q.off.tie) == len(q.tieCols):
-				// Placeholders are bound in textual order ("?" dialects).
-				p1 := q.tsParam(b, *q.off.ts)
-				p2 := q.tsParam(b, *q.off.ts)
-				tie, err := q.tieCond(b, q.off.tie)
-				if err != nil {
-					return "", nil, err
+				exprs := []string{ts}
+				cols := []*column{nil}
+				for _, name := range q.tieCols {
+					c := q.colInfo(name)
+					if c == nil {
+						return "", nil, fmt.Errorf("key column %s of %s is unknown", name, q.name())
+					}
+					exprs = append(exprs, q.colRef(d, name))
+					cols = append(cols, c)
 				}
-				conds = append(conds, "("+ts+" > "+p1+" OR ("+ts+" = "+p2+" AND ("+tie+")))")
+				conds = append(conds, q.keyset(b, exprs, func(i int) string {
+					if i == 0 {
+						return q.tsParam(b, *q.off.ts)
+					}
+					return q.tieParam(b, cols[i], q.off.tie[i-1])
+				}))
 			default:
 				conds = append(conds, ts+" > "+q.tsParam(b, *q.off.ts))
 			}
@@ -570,26 +582,34 @@ func (q *querier) pageSQL(d db, end *time.Time, limit int) (string, []any, error
 	return b.b.String(), b.args, nil
 }
 
-// tieCond is (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ..., spelled out rather
-// than as a row comparison so every dialect evaluates it the same way.
-func (q *querier) tieCond(b *sqlBuilder, vals []string) (string, error) {
+// keyset is the condition "(e0, e1, ...) > (p0, p1, ...)" for resuming
+// after the last delivered row. PostgreSQL compares rows natively and
+// seeks a btree index on the same columns straight to the position.
+// MySQL/MariaDB get the expanded form behind a sargable "e0 >= p0", so an
+// index on the leading column bounds the scan. param(i) binds the i-th
+// value and is called in textual order, as "?" placeholders require.
+func (q *querier) keyset(b *sqlBuilder, exprs []string, param func(i int) string) string {
+	if b.d.dialect() == dialectPostgres {
+		ps := make([]string, len(exprs))
+		for i := range exprs {
+			ps[i] = param(i)
+		}
+		return "(" + strings.Join(exprs, ", ") + ") > (" + strings.Join(ps, ", ") + ")"
+	}
+	lead := exprs[0] + " >= " + param(0)
 	var ors []string
-	for i := range q.tieCols {
+	for i := range exprs {
 		var ands []string
 		for j := 0; j <= i; j++ {
-			c := q.colInfo(q.tieCols[j])
-			if c == nil {
-				return "", fmt.Errorf("key column %s of %s is unknown", q.tieCols[j], q.name())
-			}
 			op := " = "
 			if j == i {
 				op = " > "
 			}
-			ands = append(ands, q.colRef(b.d, q.tieCols[j])+op+q.tieParam(b, c, vals[j]))
+			ands = append(ands, exprs[j]+op+param(j))
 		}
 		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
 	}
-	return strings.Join(ors, " OR "), nil
+	return lead + " AND (" + strings.Join(ors, " OR ") + ")"
 }
 
 func (q *querier) tieParam(b *sqlBuilder, c *column, v string) string {

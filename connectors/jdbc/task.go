@@ -69,7 +69,7 @@ func newTask(s *settings, tc connect.TaskContext) *task {
 		name = s.topicPrefix
 	}
 	return &task{
-		s: s, name: name, log: s.log, offsets: tc.Offsets,
+		s: s, name: name, log: s.logger(), offsets: tc.Offsets,
 		mapper: typeMapper{numeric: s.numericMapping, granularity: s.granularity, zone: s.zone,
 			legacyDates: s.legacyDates},
 		sourceSchema: SourceSchema(),

@@ -232,9 +232,9 @@ func TestPageSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `SELECT t.* FROM "public"."items" t WHERE t."updated" < CAST($1::text AS timestamp without time zone) AND ` +
-		`(t."updated" > CAST($2::text AS timestamp without time zone) OR (t."updated" = CAST($3::text AS timestamp without time zone) AND t."id" > $4)) ` +
+		`(t."updated", t."id") > (CAST($2::text AS timestamp without time zone), $3) ` +
 		`ORDER BY t."updated", t."id" LIMIT 100`
-	if sql != want || !reflect.DeepEqual(args, []any{"2024-01-01 01:00:02", "2024-01-01 00:00:02", "2024-01-01 00:00:02", int64(7)}) {
+	if sql != want || !reflect.DeepEqual(args, []any{"2024-01-01 01:00:02", "2024-01-01 00:00:02", int64(7)}) {
 		t.Fatalf("got\n%s\n%v", sql, args)
 	}
 	// Timestamp mode with a two-column key, MySQL placeholders bound in
@@ -249,9 +249,12 @@ func TestPageSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = "SELECT t.* FROM `shop`.`items` t WHERE t.`updated` < CAST(? AS DATETIME(6)) AND " +
-		"(t.`updated` > CAST(? AS DATETIME(6)) OR (t.`updated` = CAST(? AS DATETIME(6)) AND " +
-		"((t.`region` > ?) OR (t.`region` = ? AND t.`id` > CAST(? AS SIGNED))))) ORDER BY t.`updated`, t.`region`, t.`id` LIMIT 10"
-	if sql != want || !reflect.DeepEqual(args, []any{"2024-01-01 01:00:02", "2024-01-01 00:00:02", "2024-01-01 00:00:02", "eu", "eu", "7"}) {
+		"t.`updated` >= CAST(? AS DATETIME(6)) AND ((t.`updated` > CAST(? AS DATETIME(6))) OR " +
+		"(t.`updated` = CAST(? AS DATETIME(6)) AND t.`region` > ?) OR " +
+		"(t.`updated` = CAST(? AS DATETIME(6)) AND t.`region` = ? AND t.`id` > CAST(? AS SIGNED))) " +
+		"ORDER BY t.`updated`, t.`region`, t.`id` LIMIT 10"
+	ts0 := "2024-01-01 00:00:02"
+	if sql != want || !reflect.DeepEqual(args, []any{"2024-01-01 01:00:02", ts0, ts0, ts0, "eu", ts0, "eu", "7"}) {
 		t.Fatalf("got\n%s\n%v", sql, args)
 	}
 }
