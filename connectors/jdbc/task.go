@@ -157,6 +157,11 @@ func (t *task) connect(ctx context.Context) error {
 			}
 		}
 	}
+	if !t.started {
+		// As Confluent: a task that never connected fails after
+		// connection.attempts; a running one keeps retrying.
+		return fmt.Errorf("connect after %d attempts (connection.attempts): %w", t.s.attempts, err)
+	}
 	return &queryError{source: t.s.url.redacted(), sql: "(connect)", err: err}
 }
 
