@@ -182,8 +182,10 @@ func HeartbeatRecord(topic, serverName string, partition, offset map[string]any,
 	ks, vs := HeartbeatKeySchema(), HeartbeatValueSchema()
 	k := connect.NewStruct(ks).Set("serverName", serverName)
 	v := connect.NewStruct(vs).Set("ts_ms", now.UnixMilli())
+	// HeartbeatImpl sends heartbeats to partition 0 explicitly rather than
+	// by key hash.
 	return &connect.Record{
-		SourcePartition: partition, SourceOffset: offset, Topic: topic, Partition: -1,
+		SourcePartition: partition, SourceOffset: offset, Topic: topic, Partition: 0,
 		KeySchema: ks, Key: k, ValueSchema: vs, Value: v, Timestamp: now,
 	}
 }
