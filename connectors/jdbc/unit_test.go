@@ -1,11 +1,15 @@
 package jdbc
 
 import (
+	"context"
 	"math/big"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tributary-io/tributary/internal/connect"
 )
 
 func TestParseURL(t *testing.T) {
@@ -256,5 +260,26 @@ func TestPageSQL(t *testing.T) {
 	ts0 := "2024-01-01 00:00:02"
 	if sql != want || !reflect.DeepEqual(args, []any{"2024-01-01 01:00:02", ts0, ts0, ts0, "eu", ts0, "eu", "7"}) {
 		t.Fatalf("got\n%s\n%v", sql, args)
+	}
+}
+
+func TestConnectFailureEndsTask(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	for _, url := range []string{"jdbc:postgresql://" + addr + "/db", "jdbc:mysql://" + addr + "/db"} {
+		s, err := parseProps(map[string]string{"connection.url": url, "mode": "bulk",
+			"connection.attempts": "2", "connection.backoff.ms": "10"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk := newTask(s, connect.TaskContext{})
+		err = tk.Run(context.Background(), &capture{offsets: newOffsets()})
+		if err == nil || !strings.Contains(err.Error(), "after 2 attempts") {
+			t.Fatalf("%s: Run returned %v", url, err)
+		}
 	}
 }
