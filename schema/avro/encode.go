@@ -18,6 +18,7 @@ import (
 type encoder struct {
 	kind    encKind
 	cs      *connect.Schema // the Connect schema this node encodes
+	alt     *connect.Schema // the optional twin of cs, which struct values of optional fields carry
 	fixed   int
 	symbols map[string]int
 	elem    *encoder // array element, map value, union value branch
@@ -214,6 +215,7 @@ func compileUnion(cs *connect.Schema, w *Schema, opts *Options, path string) (*e
 	if err != nil {
 		return nil, err
 	}
+	elem.alt = cs
 	e.valIdx, e.elem = idx, elem
 	return e, nil
 }
@@ -472,7 +474,7 @@ func (e *encoder) encode(b []byte, v any) ([]byte, error) {
 		if !ok {
 			return nil, typeErr(e.cs, v)
 		}
-		if sv.Schema != e.cs && !connectEqual(sv.Schema, e.cs) {
+		if sv.Schema != e.cs && sv.Schema != e.alt && !connectEqual(sv.Schema, e.cs) && (e.alt == nil || !connectEqual(sv.Schema, e.alt)) {
 			return nil, fmt.Errorf("mismatching struct schema: value has %s, schema is %s", sv.Schema, e.cs)
 		}
 		for _, f := range e.fields {
@@ -502,6 +504,10 @@ func intFits(t connect.Type, n int64) bool {
 func typeErr(s *connect.Schema, v any) error {
 	return fmt.Errorf("invalid Java-equivalent type for %s: %T", s, v)
 }
+
+// ConnectEqual reports whether two Connect schemas are equal as Kafka
+// Connect's ConnectSchema.equals decides.
+func ConnectEqual(a, b *connect.Schema) bool { return connectEqual(a, b) }
 
 // connectEqual is ConnectSchema.equals: type, optionality, default, name,
 // version, doc, parameters (as a map) and nested schemas.
