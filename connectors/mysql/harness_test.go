@@ -27,11 +27,11 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/mys
 // capture is a RecordWriter that keeps every record and treats each batch
 // as committed, as the runtime does once Kafka acknowledged it.
 type capture struct {
-	mu     sync.Mutex
-	recs   []*connect.Record
-	stored map[string]any
-	failAt int // fail the Write that would exceed this many records (0: never)
-	taskErr error
+	mu        sync.Mutex
+	recs      []*connect.Record
+	stored    map[string]any
+	failAt    int // fail the Write that would exceed this many records (0: never)
+	taskErr   error
 	taskEnded bool
 }
 
@@ -160,16 +160,22 @@ func (e *env) props(extra map[string]string) map[string]string {
 // running is a task running in the background.
 type running struct {
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{}
+	err    error
 }
 
 func (r *running) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
+	return r.wait(t)
+}
+
+func (r *running) wait(t *testing.T) error {
+	t.Helper()
 	select {
-	case err := <-r.done:
-		return err
-	case <-time.After(30 * time.Second):
+	case <-r.done:
+		return r.err
+	case <-time.After(60 * time.Second):
 		t.Fatal("task did not stop")
 	}
 	return nil
@@ -190,13 +196,17 @@ func (e *env) start(t *testing.T, plugin *connect.Plugin, props map[string]strin
 		cancel()
 		t.Fatalf("new task: %v", err)
 	}
-	r := &running{cancel: cancel, done: make(chan error, 1)}
+	c.mu.Lock()
+	c.taskEnded, c.taskErr = false, nil
+	c.mu.Unlock()
+	r := &running{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		err := task.Run(ctx, c)
 		c.mu.Lock()
 		c.taskEnded, c.taskErr = true, err
 		c.mu.Unlock()
-		r.done <- err
+		r.err = err
+		close(r.done)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -129,14 +129,19 @@ func newConverter(tableID TableID, col *Column, o *typeOptions) (*converter, err
 			}
 		case jdbcSmallint:
 			cv.kind, cv.intTyp = kInt, connect.Int16
+			b = connect.NewBuilder(cv.intTyp)
 		case jdbcInteger:
 			cv.kind, cv.intTyp = kInt, connect.Int32
+			b = connect.NewBuilder(cv.intTyp)
 		case jdbcBigint:
 			cv.kind, cv.intTyp = kInt, connect.Int64
+			b = connect.NewBuilder(cv.intTyp)
 		case jdbcReal:
 			cv.kind = kFloat32
+			b = connect.NewBuilder(connect.Float32)
 		case jdbcFloat, jdbcDouble:
 			cv.kind = kFloat64
+			b = connect.NewBuilder(connect.Float64)
 		case jdbcDecimal, jdbcNumeric:
 			cv.kind = kDecimal
 			if col.Scale != nil {
@@ -203,7 +208,7 @@ func newConverter(tableID TableID, col *Column, o *typeOptions) (*converter, err
 		b = connect.NewBuilder(connect.Float32)
 	}
 	if b == nil {
-		b = connect.NewBuilder(cv.intTyp)
+		return nil, fmt.Errorf("table %s column %q: data type %s is not supported", tableID, col.Name, col.TypeName)
 	}
 	cv.schema = b.MustBuild()
 	return cv, nil
