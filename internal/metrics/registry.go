@@ -1,0 +1,386 @@
+package metrics
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"net/http"
+	goruntime "runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/runtime"
+)
+
+// ConnectorSummary is a connector's status for the worker metrics.
+type ConnectorSummary struct {
+	Name  string
+	Type  string
+	State string // RUNNING, PAUSED, STOPPED, FAILED, UNASSIGNED...
+	// Tasks counts the connector's tasks by state.
+	Tasks map[string]int
+}
+
+type taskKey struct {
+	connector string
+	task      int
+}
+
+type taskEntry struct {
+	t    *Task
+	src  *runtime.Stats
+	rate rater
+}
+
+// Registry collects a worker's metrics and serves them in the Prometheus
+// text exposition format. Names follow the Prometheus JMX exporter's
+// rendering of Kafka Connect's and Debezium's MBeans
+// (kafka.connect:type=source-task-metrics becomes
+// kafka_connect_source_task_metrics_...), so existing dashboards keep
+// working.
+type Registry struct {
+	mu     sync.Mutex
+	tasks  map[taskKey]*taskEntry
+	status func() []ConnectorSummary
+	start  time.Time
+	now    func() time.Time
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{tasks: map[taskKey]*taskEntry{}, start: time.Now(), now: time.Now}
+}
+
+// SetStatus registers the source of connector and task statuses.
+func (r *Registry) SetStatus(fn func() []ConnectorSummary) {
+	r.mu.Lock()
+	r.status = fn
+	r.mu.Unlock()
+}
+
+// AddSourceTask starts reporting a source task; the returned function
+// stops it.
+func (r *Registry) AddSourceTask(t *Task, stats *runtime.Stats) func() {
+	return r.add(&taskEntry{t: t, src: stats})
+}
+
+// AddSinkTask starts reporting a sink task.
+func (r *Registry) AddSinkTask(t *Task) func() {
+	return r.add(&taskEntry{t: t})
+}
+
+func (r *Registry) add(e *taskEntry) func() {
+	k := taskKey{e.t.Connector, e.t.TaskID}
+	r.mu.Lock()
+	r.tasks[k] = e
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		if r.tasks[k] == e {
+			delete(r.tasks, k)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// rater turns counters into Kafka Connect's windowed rates (per second
+// over the last minute of scrapes).
+type rater struct {
+	samples []rateSample
+}
+
+type rateSample struct {
+	at     time.Time
+	counts [2]int64
+}
+
+func (r *rater) observe(now time.Time, counts [2]int64) [2]float64 {
+	r.samples = append(r.samples, rateSample{now, counts})
+	cut := 0
+	for cut < len(r.samples)-2 && now.Sub(r.samples[cut+1].at) >= time.Minute {
+		cut++
+	}
+	r.samples = r.samples[cut:]
+	first := r.samples[0]
+	secs := now.Sub(first.at).Seconds()
+	var out [2]float64
+	if secs <= 0 {
+		return out
+	}
+	for i := range out {
+		out[i] = float64(counts[i]-first.counts[i]) / secs
+	}
+	return out
+}
+
+type metricKind string
+
+const (
+	gaugeKind   metricKind = "gauge"
+	counterKind metricKind = "counter"
+)
+
+type metricDef struct {
+	name, help string
+	kind       metricKind
+}
+
+var (
+	mPollTotal   = metricDef{"kafka_connect_source_task_metrics_source_record_poll_total", "Records produced or polled by the task, before transformations.", counterKind}
+	mPollRate    = metricDef{"kafka_connect_source_task_metrics_source_record_poll_rate", "Average per-second number of records polled over the last minute.", gaugeKind}
+	mWriteTotal  = metricDef{"kafka_connect_source_task_metrics_source_record_write_total", "Records written to Kafka (acknowledged) after transformations.", counterKind}
+	mWriteRate   = metricDef{"kafka_connect_source_task_metrics_source_record_write_rate", "Average per-second number of records written to Kafka over the last minute.", gaugeKind}
+	mActive      = metricDef{"kafka_connect_source_task_metrics_source_record_active_count", "Records polled but not yet acknowledged by Kafka or filtered.", gaugeKind}
+	mCommitTotal = metricDef{"kafka_connect_connector_task_metrics_offset_commit_completion_total", "Offset commits completed.", counterKind}
+	mCommitTime  = metricDef{"kafka_connect_connector_task_metrics_offset_commit_last_time_ms", "Time the last offset commit took, in milliseconds.", gaugeKind}
+	mCommitAge   = metricDef{"kafka_connect_connector_task_metrics_offset_commit_age_ms", "Milliseconds since the last offset commit.", gaugeKind}
+	mSkipped     = metricDef{"kafka_connect_task_error_metrics_total_records_skipped", "Records skipped because of errors (errors.tolerance=all).", counterKind}
+	mLag         = metricDef{"debezium_metrics_milliseconds_behind_source", "Milliseconds between the source database change and its processing (streaming).", gaugeKind}
+	mConnected   = metricDef{"debezium_metrics_connected", "Whether the task is connected to its source database (1) or not (0).", gaugeKind}
+	mSnapRun     = metricDef{"debezium_metrics_snapshot_running", "1 while a snapshot is running.", gaugeKind}
+	mSnapDone    = metricDef{"debezium_metrics_snapshot_completed", "1 once the snapshot completed.", gaugeKind}
+	mSnapAbort   = metricDef{"debezium_metrics_snapshot_aborted", "1 if the snapshot was aborted.", gaugeKind}
+	mSnapDur     = metricDef{"debezium_metrics_snapshot_duration_in_seconds", "Seconds the snapshot has taken so far (or took).", gaugeKind}
+	mTotalTbl    = metricDef{"debezium_metrics_total_table_count", "Tables included in the snapshot.", gaugeKind}
+	mRemainTbl   = metricDef{"debezium_metrics_remaining_table_count", "Tables the snapshot has yet to copy.", gaugeKind}
+	mRows        = metricDef{"debezium_metrics_rows_scanned", "Rows scanned so far per table during the snapshot.", gaugeKind}
+	mSinkRead    = metricDef{"kafka_connect_sink_task_metrics_sink_record_read_total", "Records read from Kafka by the sink task.", counterKind}
+	mSinkSend    = metricDef{"kafka_connect_sink_task_metrics_sink_record_send_total", "Records put into the sink target.", counterKind}
+	mSinkRate    = metricDef{"kafka_connect_sink_task_metrics_sink_record_send_rate", "Average per-second number of records put over the last minute.", gaugeKind}
+	mSinkLag     = metricDef{"tributary_sink_task_record_lag_ms", "Age of the newest record put into the sink target, in milliseconds.", gaugeKind}
+	mSinkPut     = metricDef{"kafka_connect_sink_task_metrics_put_batch_last_time_ms", "Time the last put took, in milliseconds.", gaugeKind}
+	mConnStatus  = metricDef{"kafka_connect_connector_status", "1 for the connector's current status (Kafka Connect's connector-metrics status).", gaugeKind}
+	mConnCount   = metricDef{"kafka_connect_connect_worker_metrics_connector_count", "Connectors in the cluster known to this worker.", gaugeKind}
+	mGoroutines  = metricDef{"go_goroutines", "Number of goroutines that currently exist.", gaugeKind}
+	mHeap        = metricDef{"go_memstats_heap_alloc_bytes", "Number of heap bytes allocated and still in use.", gaugeKind}
+	mStart       = metricDef{"process_start_time_seconds", "Start time of the process since unix epoch in seconds.", gaugeKind}
+	taskStates   = []string{"running", "paused", "failed", "unassigned", "destroyed", "restarting"}
+)
+
+func taskCountDef(state string) metricDef {
+	return metricDef{"kafka_connect_connect_worker_metrics_connector_" + state + "_task_count",
+		fmt.Sprintf("Tasks of the connector in the %s state.", strings.ToUpper(state)), gaugeKind}
+}
+
+type label struct{ name, value string }
+
+type sample struct {
+	labels []label
+	value  float64
+}
+
+type family struct {
+	def     metricDef
+	samples []sample
+}
+
+type exposition map[string]*family
+
+func (e exposition) add(d metricDef, v float64, labels ...label) {
+	f := e[d.name]
+	if f == nil {
+		f = &family{def: d}
+		e[d.name] = f
+	}
+	f.samples = append(f.samples, sample{labels, v})
+}
+
+func (e exposition) write(w *bufio.Writer) {
+	names := make([]string, 0, len(e))
+	for n := range e {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f := e[n]
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", n, escapeHelp(f.def.help), n, f.def.kind)
+		for _, s := range f.samples {
+			w.WriteString(n)
+			if len(s.labels) > 0 {
+				w.WriteByte('{')
+				for i, l := range s.labels {
+					if i > 0 {
+						w.WriteByte(',')
+					}
+					fmt.Fprintf(w, "%s=\"%s\"", l.name, escapeLabel(l.value))
+				}
+				w.WriteByte('}')
+			}
+			w.WriteByte(' ')
+			w.WriteString(formatFloat(s.value))
+			w.WriteByte('\n')
+		}
+	}
+}
+
+func escapeHelp(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
+}
+
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s)
+}
+
+func formatFloat(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case math.IsNaN(v):
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// Handler serves /metrics.
+func (r *Registry) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		bw := bufio.NewWriter(w)
+		r.gather().write(bw)
+		bw.Flush()
+	})
+}
+
+func (r *Registry) gather() exposition {
+	e := exposition{}
+	r.mu.Lock()
+	entries := make([]*taskEntry, 0, len(r.tasks))
+	for _, t := range r.tasks {
+		entries = append(entries, t)
+	}
+	sort.Slice(entries, func(i, j int) bool {
+		if entries[i].t.Connector != entries[j].t.Connector {
+			return entries[i].t.Connector < entries[j].t.Connector
+		}
+		return entries[i].t.TaskID < entries[j].t.TaskID
+	})
+	status := r.status
+	now := r.now()
+	rates := make([][2]float64, len(entries))
+	for i, en := range entries {
+		var c [2]int64
+		if en.src != nil {
+			c = [2]int64{en.src.Polled.Load(), en.src.Written.Load()}
+		} else {
+			c = [2]int64{en.t.sinkRead.Load(), en.t.sinkPut.Load()}
+		}
+		rates[i] = en.rate.observe(now, c)
+	}
+	r.mu.Unlock()
+
+	for i, en := range entries {
+		t := en.t
+		lv := []label{{"connector", t.Connector}, {"task", strconv.Itoa(t.TaskID)}}
+		add := func(d metricDef, v float64, extra ...label) {
+			e.add(d, v, append(append([]label{}, lv...), extra...)...)
+		}
+		if en.src == nil {
+			add(mSinkRead, float64(t.sinkRead.Load()))
+			add(mSinkSend, float64(t.sinkPut.Load()))
+			add(mSinkRate, rates[i][1])
+			add(mSinkPut, float64(t.sinkPutNanos.Load())/1e6)
+			if t.sinkLagSet.Load() {
+				add(mSinkLag, float64(t.sinkLagMs.Load()))
+			}
+			continue
+		}
+		s := en.src
+		add(mPollTotal, float64(s.Polled.Load()))
+		add(mPollRate, rates[i][0])
+		add(mWriteTotal, float64(s.Written.Load()))
+		add(mWriteRate, rates[i][1])
+		add(mActive, float64(max(s.Polled.Load()-s.Written.Load()-s.Filtered.Load()-s.Skipped.Load(), 0)))
+		add(mCommitTotal, float64(s.Commits.Load()))
+		add(mCommitTime, float64(s.CommitNanos.Load())/1e6)
+		if last := s.LastCommitMs.Load(); last > 0 {
+			add(mCommitAge, float64(now.UnixMilli()-last))
+		}
+		add(mSkipped, float64(s.Skipped.Load()))
+		switch {
+		case t.lagSet.Load():
+			add(mLag, float64(t.lagMs.Load()))
+		case s.LastEventMs.Load() > 0:
+			add(mLag, float64(now.UnixMilli()-s.LastEventMs.Load()))
+		}
+		if c := t.connected.Load(); c != 0 {
+			add(mConnected, boolf(c == 1))
+		}
+		if start := t.snapshotStartMs.Load(); start > 0 {
+			add(mSnapRun, boolf(t.snapshotRunning.Load()))
+			add(mSnapDone, boolf(t.snapshotCompleted.Load()))
+			add(mSnapAbort, boolf(t.snapshotAborted.Load()))
+			end := t.snapshotEndMs.Load()
+			if end == 0 {
+				end = now.UnixMilli()
+			}
+			add(mSnapDur, float64(end-start)/1000)
+			total := t.totalTables.Load()
+			add(mTotalTbl, float64(total))
+			add(mRemainTbl, float64(max(total-t.completedTables.Load(), 0)))
+			names, vals := t.rowsScanned()
+			for k, n := range names {
+				add(mRows, float64(vals[k]), label{"table", n})
+			}
+		}
+	}
+
+	if status != nil {
+		sums := status()
+		sort.Slice(sums, func(i, j int) bool { return sums[i].Name < sums[j].Name })
+		e.add(mConnCount, float64(len(sums)))
+		for _, s := range sums {
+			e.add(mConnStatus, 1, label{"connector", s.Name}, label{"type", s.Type}, label{"status", strings.ToLower(s.State)})
+			total := 0
+			for _, st := range taskStates {
+				n := s.Tasks[strings.ToUpper(st)]
+				total += n
+				e.add(taskCountDef(st), float64(n), label{"connector", s.Name})
+			}
+			e.add(taskCountDef("total"), float64(total), label{"connector", s.Name})
+		}
+	}
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	e.add(mGoroutines, float64(goruntime.NumGoroutine()))
+	e.add(mHeap, float64(ms.HeapAlloc))
+	e.add(mStart, float64(r.start.UnixNano())/1e9)
+	return e
+}
+
+func boolf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Probes serves Kubernetes liveness and readiness checks.
+type Probes struct {
+	// Ready reports whether the worker should receive traffic.
+	Ready func() (bool, string)
+}
+
+// Healthz answers 200 while the process serves HTTP (liveness).
+func (p Probes) Healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// Readyz answers 200 once the worker joined its group and every task it
+// was assigned runs, 503 with the reason otherwise.
+func (p Probes) Readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ok, why := true, "ok"
+	if p.Ready != nil {
+		ok, why = p.Ready()
+	}
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	w.Write([]byte(why + "\n"))
+}
