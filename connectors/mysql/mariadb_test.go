@@ -115,3 +115,121 @@ func TestTypes(t *testing.T) {
 		t.Errorf("snapshot and binlog values differ:\nsnapshot: %s\nbinlog:   %s", a, b)
 	}
 }
+
+// afterFields summarises data events as "op key field=value ..." lines.
+func summarize(t *testing.T, recs []*connect.Record) []string {
+	t.Helper()
+	var out []string
+	for _, r := range recs {
+		if r.Topic == "mariadb1" || strings.HasPrefix(r.Topic, "__debezium") {
+			continue
+		}
+		if r.Value == nil {
+			out = append(out, r.Topic+" tombstone")
+			continue
+		}
+		env := r.Value.(*connect.StructValue)
+		row := env.Get("after")
+		if row == nil {
+			row = env.Get("before")
+		}
+		var fs []string
+		if sv, ok := row.(*connect.StructValue); ok {
+			for i, f := range sv.Schema.Fields {
+				fs = append(fs, fmt.Sprintf("%s=%v", f.Name, sv.Values[i]))
+			}
+		}
+		out = append(out, fmt.Sprintf("%s %s %s", r.Topic, env.Get("op"), strings.Join(fs, " ")))
+	}
+	return out
+}
+
+// TestSchemaChangesAndRestart alters a table mid-stream (rows before and
+// after each change must decode with the structure of their time), then
+// restarts the task from its stored offset (GTID, then file/pos), which
+// rebuilds the table model from the schema history topic.
+func TestSchemaChangesAndRestart(t *testing.T) {
+	e := newEnv(t)
+	e.db.Exec(t, "", inventorySQL)
+	c := &capture{}
+	r := e.start(t, MariaDBPlugin(), e.props(nil), c)
+	c.waitFor(t, 4, onTopic("mariadb1.inventory.customers"))
+	c.reset()
+	e.db.Exec(t, "inventory",
+		`INSERT INTO customers VALUES (2001, 'A', 'a', 'a@x')`,
+		`ALTER TABLE customers ADD COLUMN phone VARCHAR(20) NOT NULL DEFAULT 'none' AFTER last_name`,
+		`INSERT INTO customers VALUES (2002, 'B', 'b', '555', 'b@x')`,
+		`ALTER TABLE customers DROP COLUMN email, MODIFY first_name VARCHAR(100) NULL`,
+		`INSERT INTO customers VALUES (2003, NULL, 'c', '556')`,
+		`ALTER TABLE customers CHANGE COLUMN last_name surname VARCHAR(50) NOT NULL`,
+		`RENAME TABLE customers TO clients`,
+		`INSERT INTO clients VALUES (2004, 'D', 'd', '557')`,
+	)
+	c.waitFor(t, 1, onTopic("mariadb1.inventory.clients"))
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	got := summarize(t, c.records())
+	want := []string{
+		"mariadb1.inventory.customers c id=2001 first_name=A last_name=a email=a@x",
+		"mariadb1.inventory.customers c id=2002 first_name=B last_name=b phone=555 email=b@x",
+		"mariadb1.inventory.customers c id=2003 first_name=<nil> last_name=c phone=556",
+		"mariadb1.inventory.clients c id=2004 first_name=D surname=d phone=557",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var ddls []string
+	for _, rec := range c.records() {
+		if rec.Topic == "mariadb1" {
+			v := rec.Value.(*connect.StructValue)
+			ddls = append(ddls, v.Get("ddl").(string))
+		}
+	}
+	if len(ddls) != 4 || !strings.HasPrefix(ddls[3], "RENAME TABLE") {
+		t.Errorf("schema change events: %q", ddls)
+	}
+
+	// changes while the connector is down, including a schema change
+	e.db.Exec(t, "inventory",
+		`INSERT INTO clients VALUES (2005, 'E', 'e', '558')`,
+		`ALTER TABLE clients ADD COLUMN vip BOOLEAN NOT NULL DEFAULT FALSE`,
+		`INSERT INTO clients VALUES (2006, 'F', 'f', '559', TRUE)`)
+	c.reset()
+	r = e.start(t, MariaDBPlugin(), e.props(nil), c)
+	c.waitFor(t, 2, onTopic("mariadb1.inventory.clients"))
+	e.db.Exec(t, "inventory", `INSERT INTO clients VALUES (2007, 'G', 'g', '560', FALSE)`)
+	c.waitFor(t, 3, onTopic("mariadb1.inventory.clients"))
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	got = summarize(t, c.records())
+	want = []string{
+		"mariadb1.inventory.clients c id=2005 first_name=E surname=e phone=558",
+		"mariadb1.inventory.clients c id=2006 first_name=F surname=f phone=559 vip=true",
+		"mariadb1.inventory.clients c id=2007 first_name=G surname=g phone=560 vip=false",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("after GTID restart:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// and from file/pos instead of the GTID set
+	e.db.Exec(t, "inventory", `UPDATE clients SET vip = TRUE WHERE id = 2007`)
+	c.reset()
+	r = e.start(t, MariaDBPlugin(), e.props(map[string]string{"gtid.ignore.on.recovery": "true"}), c)
+	c.waitFor(t, 1, onTopic("mariadb1.inventory.clients"))
+	e.db.Exec(t, "inventory", `DELETE FROM clients WHERE id = 2001`)
+	c.waitFor(t, 3, onTopic("mariadb1.inventory.clients"))
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	got = summarize(t, c.records())
+	want = []string{
+		"mariadb1.inventory.clients u id=2007 first_name=G surname=g phone=560 vip=true",
+		"mariadb1.inventory.clients d id=2001 first_name=A surname=a phone=none vip=false",
+		"mariadb1.inventory.clients tombstone",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("after file/pos restart:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
