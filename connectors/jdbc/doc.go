@@ -35,10 +35,10 @@
 // Every poll reads pages of at most batch.max.rows rows with keyset
 // pagination: WHERE ts < end AND (ts > T OR (ts = T AND id > I)) ORDER BY
 // ts, id LIMIT n, where (T, I) is the last delivered row and id is the
-// incrementing column (timestamp+incrementing) or the key (timestamp
+// incrementing column (timestamp+incrementing) or the primary key (timestamp
 // mode). Any number of rows may share a timestamp: each is delivered once,
 // including across restarts, and a page is the only thing held in memory.
-// Timestamp mode on a table without a key falls back to reading a
+// Timestamp mode on a table without a primary key falls back to reading a
 // timestamp that fills a whole page in one streamed query; after a crash
 // inside such a group the group is delivered again (never lost).
 //

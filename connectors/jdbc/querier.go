@@ -143,16 +143,16 @@ func (t *task) newTableQuerier(ctx context.Context, d db, id tableID) (*querier,
 	case modeTimestampIncrementing:
 		q.tieCols = []string{q.incCol}
 	case modeTimestamp:
-		// A unique key orders rows sharing a timestamp; a nullable
-		// key.columns choice cannot, since NULLs do not compare.
-		unique := len(info.pk) > 0
-		for _, k := range q.keyCols {
-			if c := info.column(k); c == nil || c.nullable || tieText(nil, c) == "" {
-				unique = false
+		// The primary key orders rows sharing a timestamp. key.columns
+		// cannot: nothing makes them unique or non-null.
+		usable := len(info.pk) > 0
+		for _, k := range info.pk {
+			if c := info.column(k); c == nil || tieText(nil, c) == "" {
+				usable = false
 			}
 		}
-		if unique {
-			q.tieCols = q.keyCols
+		if usable {
+			q.tieCols = info.pk
 		}
 	}
 	if s.softDeleteCol != "" && info.column(s.softDeleteCol) == nil {
