@@ -31,7 +31,7 @@ type countingRegistry struct {
 	requests []string
 }
 
-func newCountingRegistry(t *testing.T) *countingRegistry {
+func newCountingRegistry(t testing.TB) *countingRegistry {
 	t.Helper()
 	cr := &countingRegistry{}
 	h := server.NewServer(server.NewMemoryStore(), nil)
