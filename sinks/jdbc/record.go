@@ -93,6 +93,13 @@ func (in *interpreter) interpret(r *connect.Record) (*change, error) {
 			return nil, fmt.Errorf("%s: envelope value is %T, not a struct", coords(r), r.Value)
 		}
 	}
+	if tombstone && env == nil && strings.Contains(in.s.tableFormat, "${source.") {
+		// A tombstone carries no source block to name the table by; the
+		// delete event before it already removed the row (Debezium skips
+		// it too).
+		ch.op, ch.reason = opSkip, "tombstone cannot be routed with "+in.s.tableFormat
+		return ch, nil
+	}
 	table, err := in.tableName(r, env)
 	if err != nil {
 		return nil, err

@@ -87,6 +87,7 @@ func sinkProps(t testing.TB, kv map[string]string) *config.Values {
 
 // sink is one run of the connector: a task and the runtime around it.
 type sink struct {
+	name   string
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -112,7 +113,7 @@ func startSink(t testing.TB, c *kfake.Cluster, name string, props *config.Values
 func startSinkWith(t testing.TB, c *kfake.Cluster, name string, props *config.Values, wrap func(connect.SinkTask, context.CancelFunc) connect.SinkTask) *sink {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &sink{cancel: cancel, done: make(chan struct{})}
+	s := &sink{name: name, cancel: cancel, done: make(chan struct{})}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	task, err := NewTask(ctx, DebeziumClass, props, logger)
 	if err != nil {
