@@ -77,7 +77,7 @@ func (m *schemaModel) applyDDL(sql, currentDB string) ([]ddlEvent, error) {
 	var out []ddlEvent
 	for _, st := range stmts {
 		text := strings.TrimSpace(st.Text())
-		if len(stmts) == 1 && sql == rewritten {
+		if len(stmts) == 1 {
 			text = strings.TrimSpace(sql)
 		}
 		text = strings.TrimSpace(strings.TrimSuffix(text, ";"))
