@@ -96,7 +96,7 @@ func TestDDLColumnTypes(t *testing.T) {
 		t.Fatalf("table %+v", tb)
 	}
 	type want struct {
-		name, typ string
+		name, typ    string
 		jdbc, length int
 		scale        string
 		optional     bool
