@@ -202,37 +202,58 @@ func (h *Herder) StopConnector(ctx context.Context, name string) error {
 	return h.o.Configs.PutTargetState(ctx, name, TargetStopped)
 }
 
-// RestartConnector is POST /connectors/{name}/restart. For a plain restart
-// (neither includeTasks nor onlyFailed) it returns nil state info.
+// RestartConnector is POST /connectors/{name}/restart. A plain restart
+// (neither includeTasks nor onlyFailed) happens on the worker owning the
+// connector before the call returns, and returns nil state info; the
+// others are recorded in the config topic (KIP-745) for every worker to
+// act on, and return the planned states.
 func (h *Herder) RestartConnector(ctx context.Context, r RestartRequest) (*ConnectorStateInfo, error) {
+	cc := h.o.Configs.Snapshot()
+	if r.forceConnectorOnly() {
+		props, ok := cc.Connectors[r.Connector]
+		if !ok {
+			return nil, notFound("Unknown connector: %s", r.Connector)
+		}
+		it := workItem{r.Connector, connectorTaskMarker}
+		h.mu.Lock()
+		mine := h.owned[it]
+		leader := h.joined && h.memberID == h.leaderID
+		h.mu.Unlock()
+		switch {
+		case mine:
+			return nil, h.do(ctx, func() {
+				h.log.Info("restarting connector", "connector", r.Connector)
+				h.mu.Lock()
+				delete(h.conns, r.Connector)
+				h.mu.Unlock()
+				h.ensureConnector(ctx, r.Connector, props, cc.Target(r.Connector))
+			})
+		case leader:
+			return nil, &RequestTargetError{Msg: "Cannot restart connector since it is not assigned to this member", URL: h.ownerURL(it)}
+		}
+		return nil, h.requireLeader("Only the leader can process restart requests.")
+	}
 	if err := h.requireLeader("Only the leader can process restart requests."); err != nil {
 		return nil, err
 	}
-	cc := h.o.Configs.Snapshot()
 	if !cc.Contains(r.Connector) {
-		if r.forceConnectorOnly() {
-			return nil, notFound("Connector %s not found", r.Connector)
-		}
 		return nil, notFound("Unknown connector: %s", r.Connector)
 	}
-	var plan *ConnectorStateInfo
-	if !r.forceConnectorOnly() {
-		st, ok := h.o.Status.Connector(r.Connector)
-		if !ok {
-			return nil, notFound("Status for connector %s not found", r.Connector)
-		}
-		plan = &ConnectorStateInfo{Name: r.Connector, Type: h.typeOf(cc.Connectors[r.Connector]),
-			Connector: ConnectorState{State: st.State, WorkerID: st.WorkerID, Trace: st.Trace}}
-		if !r.OnlyFailed || st.State == StateFailed {
-			plan.Connector.State = StateRestarting
-		}
-		plan.Tasks = h.taskStates(r.Connector, func(s Status) State {
-			if r.IncludeTasks && (!r.OnlyFailed || s.State == StateFailed) {
-				return StateRestarting
-			}
-			return s.State
-		})
+	st, ok := h.o.Status.Connector(r.Connector)
+	if !ok {
+		return nil, notFound("Status for connector %s not found", r.Connector)
 	}
+	plan := &ConnectorStateInfo{Name: r.Connector, Type: h.typeOf(cc.Connectors[r.Connector]),
+		Connector: ConnectorState{State: st.State, WorkerID: st.WorkerID, Trace: st.Trace}}
+	if !r.OnlyFailed || st.State == StateFailed {
+		plan.Connector.State = StateRestarting
+	}
+	plan.Tasks = h.taskStates(r.Connector, func(s Status) State {
+		if r.IncludeTasks && (!r.OnlyFailed || s.State == StateFailed) {
+			return StateRestarting
+		}
+		return s.State
+	})
 	if err := h.o.Configs.PutRestartRequest(ctx, r); err != nil {
 		return nil, err
 	}

@@ -157,6 +157,13 @@ func Listen(cfg ServerConfig, h http.Handler) (*Server, error) {
 	return s, nil
 }
 
+// SetHandler sets the handler of every listener; call before Serve.
+func (s *Server) SetHandler(h http.Handler) {
+	for _, srv := range s.servers {
+		srv.Handler = h
+	}
+}
+
 // Addr returns the scheme and bound address of listener i.
 func (s *Server) Addr(i int) (scheme string, addr net.Addr) { return s.schemes[i], s.lns[i].Addr() }
 

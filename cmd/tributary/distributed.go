@@ -1,0 +1,64 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newStandaloneCmd(g *globalFlags) *cobra.Command {
+	var files []string
+	var restAddr string
+	cmd := &cobra.Command{
+		Use:   "standalone -c CONFIG [-c CONFIG...] [--rest HOST:PORT]",
+		Short: "Run connectors in one process with file offsets and Kafka Connect's REST API",
+		Long: `Run the connectors defined in the given files like Kafka Connect's connect-standalone:
+offsets in offset.storage.file.filename, and (with --rest or the listeners worker property)
+Kafka Connect's REST API, through which connectors can be added, changed, paused, stopped,
+restarted and deleted. Changes made through the API last as long as the process, as in
+Kafka Connect standalone; the files are the lasting configuration.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := newWorkerEnv(g)
+			if err != nil {
+				return err
+			}
+			file, err := loadWorkerFiles(files)
+			if err != nil {
+				return err
+			}
+			if restAddr != "" {
+				file.Worker["listeners"] = "http://" + restAddr
+			}
+			_, rest := file.Worker["listeners"]
+			return runWorker(cmd.Context(), env, file, false, rest || restAddr != "")
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "worker/connector configuration file (YAML, JSON or worker .properties)")
+	cmd.Flags().StringVar(&restAddr, "rest", "", "serve the REST API on HOST:PORT (same as listeners=http://HOST:PORT)")
+	return cmd
+}
+
+func newDistributedCmd(g *globalFlags) *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "distributed -c WORKER_CONFIG",
+		Short: "Run a worker of a distributed cluster (Kafka Connect's connect-distributed)",
+		Long: `Run a distributed worker. Workers sharing group.id form a cluster through Kafka's group
+membership protocol and keep connector configurations, offsets and statuses in the topics
+config.storage.topic, offset.storage.topic and status.storage.topic, in Kafka Connect's own
+record formats: a Tributary cluster can take over the topics of a Kafka Connect cluster.
+Connectors are managed through the REST API on any worker (listeners, default http://:8083).
+The worker configuration may be a Kafka Connect connect-distributed.properties file.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := newWorkerEnv(g)
+			if err != nil {
+				return err
+			}
+			file, err := loadWorkerFiles(files)
+			if err != nil {
+				return err
+			}
+			return runWorker(cmd.Context(), env, file, true, true)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "worker configuration file (YAML, JSON or .properties)")
+	return cmd
+}

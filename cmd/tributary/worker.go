@@ -1,0 +1,473 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/herder"
+	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/metrics"
+	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/rest"
+	"github.com/tributary-io/tributary/internal/runtime"
+	"github.com/tributary-io/tributary/internal/transforms"
+)
+
+// workerDef is the worker properties of the standalone and distributed
+// workers: the runtime's plus Kafka Connect's group, REST and status
+// settings.
+func workerDef() *config.Def {
+	d := runtime.WorkerDef()
+	def := func(name string, t config.Type, dflt, doc string) {
+		d.Define(config.Key{Name: name, Type: t, Default: dflt, Doc: doc})
+	}
+	def("session.timeout.ms", config.TypeInt, "10000", "group session timeout")
+	def("heartbeat.interval.ms", config.TypeInt, "3000", "group heartbeat interval")
+	def("rebalance.timeout.ms", config.TypeInt, "60000", "how long the group waits for every worker to rejoin")
+	def("rest.host.name", config.TypeString, "", "deprecated: host of the REST listener (use listeners)")
+	def("rest.advertised.port", config.TypeInt, "", "port other workers reach this one at")
+	def("rest.advertised.listener", config.TypeString, "", "http or https: which listener to advertise")
+	def("rest.auth.basic.file", config.TypeString, "", "require HTTP Basic auth; file of \"user: password\" lines")
+	def("topic.tracking.enable", config.TypeBoolean, "true", "record the topics connectors use (GET /connectors/{name}/topics)")
+	def("topic.tracking.allow.reset", config.TypeBoolean, "true", "allow PUT /connectors/{name}/topics/reset")
+	def("task.restart.backoff.ms", config.TypeLong, "1000", "first pause before restarting a failed task")
+	def("task.restart.backoff.max.ms", config.TypeLong, "60000", "longest pause between restarts of a failed task")
+	def("connect.protocol", config.TypeString, "compatible", "accepted for compatibility: Tributary speaks the compatible protocol")
+	for _, n := range []string{"exactly.once.source.support", "connector.client.config.override.policy", "rest.extension.classes",
+		"admin.listeners", "response.http.headers.config", "access.control.allow.origin", "access.control.allow.methods",
+		"worker.sync.timeout.ms", "worker.unsync.backoff.ms", "internal.key.converter", "internal.value.converter",
+		"config.providers", "metadata.max.age.ms", "reconnect.backoff.ms", "retry.backoff.ms", "request.timeout.ms"} {
+		if _, ok := d.Lookup(n); !ok {
+			def(n, config.TypeString, "", "accepted for compatibility with Kafka Connect worker configurations")
+		}
+	}
+	d.AllowPrefix("listeners.https.", "listeners.http.", "inter.worker.", "metric.", "internal.key.converter.",
+		"internal.value.converter.", "config.storage.", "offset.storage.", "status.storage.", "config.providers.")
+	return d
+}
+
+// loadWorkerFiles reads worker and connector files: YAML/JSON as `run -c`
+// takes, or a Kafka Connect .properties worker file
+// (connect-distributed.properties) as is.
+func loadWorkerFiles(paths []string) (*config.File, error) {
+	var yamls []string
+	out := &config.File{Worker: map[string]string{}}
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".properties") {
+			props, err := readPropertiesFile(p)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range props {
+				out.Worker[k] = v
+			}
+			continue
+		}
+		yamls = append(yamls, p)
+	}
+	if len(yamls) > 0 {
+		f, err := loadFiles(yamls)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range f.Worker {
+			if old, ok := out.Worker[k]; ok && old != v {
+				return nil, fmt.Errorf("worker property %q is given different values", k)
+			}
+			out.Worker[k] = v
+		}
+		out.Connectors = f.Connectors
+	}
+	if len(paths) == 0 {
+		return nil, errors.New("no configuration: pass -c FILE")
+	}
+	return out, nil
+}
+
+// readPropertiesFile reads a Java properties file, resolving ${env:...}
+// and ${file:...} references.
+func readPropertiesFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	var cont string
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if cont != "" {
+			line = cont + line
+			cont = ""
+		}
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		if strings.HasSuffix(line, `\`) && !strings.HasSuffix(line, `\\`) {
+			cont = strings.TrimSuffix(line, `\`)
+			continue
+		}
+		i := strings.IndexAny(line, "=:")
+		key, val := line, ""
+		if i >= 0 {
+			key, val = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
+		}
+		r, err := config.Resolve(val, filepath.Dir(path))
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %s: %w", path, n, key, err)
+		}
+		out[key] = r
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// workerEnv is what the worker is built from.
+type workerEnv struct {
+	plugins    connect.Plugins
+	converters *converter.Factory
+	transforms transforms.Registry
+	log        *slog.Logger
+	loggers    *rest.Loggers
+	// onReady, when set, receives the worker's REST URL once it serves.
+	onReady func(url string)
+}
+
+func newWorkerEnv(g *globalFlags) (*workerEnv, error) {
+	log, loggers, err := g.workerLogger()
+	if err != nil {
+		return nil, err
+	}
+	return &workerEnv{plugins: plugins(), converters: converters(), transforms: transformRegistry(), log: log, loggers: loggers}, nil
+}
+
+// workerLogger is the configured logger behind /admin/loggers' levels.
+func (g *globalFlags) workerLogger() (*slog.Logger, *rest.Loggers, error) {
+	lvl, ok := rest.ParseLevel(g.logLevel)
+	if !ok {
+		var sl slog.Level
+		if err := sl.UnmarshalText([]byte(g.logLevel)); err != nil {
+			return nil, nil, fmt.Errorf("--log-level %q: %w", g.logLevel, err)
+		}
+		lvl = sl
+	}
+	root := new(slog.LevelVar)
+	root.Set(lvl)
+	loggers := rest.NewLoggers(root)
+	opts := &slog.HandlerOptions{Level: slog.Level(math.MinInt32)}
+	var inner slog.Handler
+	switch g.logFormat {
+	case "json":
+		inner = slog.NewJSONHandler(os.Stderr, opts)
+	case "text":
+		inner = slog.NewTextHandler(os.Stderr, opts)
+	default:
+		return nil, nil, fmt.Errorf("--log-format %q: must be text or json", g.logFormat)
+	}
+	return slog.New(loggers.Handler(inner)), loggers, nil
+}
+
+// runWorker runs a standalone (distributed false) or distributed worker
+// until ctx ends.
+func runWorker(ctx context.Context, env *workerEnv, file *config.File, distributed, restEnabled bool) error {
+	log := env.log
+	wv, err := workerDef().Parse(file.Worker)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	if distributed {
+		var missing []string
+		for _, k := range []string{"bootstrap.servers", "group.id", "config.storage.topic", "offset.storage.topic", "status.storage.topic"} {
+			if wv.String(k) == "" {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("worker: distributed mode needs %s", strings.Join(missing, ", "))
+		}
+		if len(file.Connectors) > 0 {
+			return errors.New("distributed workers take connectors through the REST API (POST /connectors), not from configuration files")
+		}
+	}
+	for _, c := range file.Connectors {
+		// Fail fast on a broken file, as `run` does.
+		if _, err := runtime.ParseConnector(env.plugins, c); err != nil {
+			return err
+		}
+	}
+
+	brokers := wv.List("bootstrap.servers")
+	if len(brokers) == 0 {
+		emb, err := kafka.StartEmbedded(int(wv.Int("embedded.broker.port")), wv.String("embedded.broker.data.dir"), log)
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		brokers = emb.Addrs()
+	}
+	props := wv.WithPrefix("producer.")
+	for _, k := range []string{"security.protocol", "sasl.mechanism", "sasl.username", "sasl.password", "ssl.truststore.location", "ssl.keystore.location", "ssl.key.location", "client.id"} {
+		if v, ok := wv.Raw()[k]; ok {
+			if _, set := props[k]; !set {
+				props[k] = v
+			}
+		}
+	}
+	sc, err := kafka.ClientConfig{Brokers: brokers, ClientID: wv.String("client.id"), Props: props}.SaramaConfig()
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	raw, err := kafka.NewRaw(brokers, sc)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	clusterID := kafkaClusterID(raw.Client())
+
+	// REST first: the advertised URL is the worker's identity.
+	var srv *rest.Server
+	workerURL := ""
+	tlsFiles := rest.TLSFiles{
+		CertFile:   firstSet(wv, "listeners.https.ssl.keystore.location", "ssl.keystore.location"),
+		KeyFile:    firstSet(wv, "listeners.https.ssl.key.location", "ssl.key.location"),
+		CAFile:     firstSet(wv, "listeners.https.ssl.truststore.location", "ssl.truststore.location"),
+		ClientAuth: firstSet(wv, "listeners.https.ssl.client.auth", "ssl.client.auth"),
+	}
+	if distributed || restEnabled {
+		listeners := wv.String("listeners")
+		if listeners == "" {
+			host := wv.String("rest.host.name")
+			port := 8083
+			if wv.IsSet("rest.port") {
+				port = int(wv.Int("rest.port"))
+			}
+			listeners = "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+		}
+		srv, err = rest.Listen(rest.ServerConfig{Listeners: listeners, TLS: tlsFiles, Logger: log}, nil)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		adv := 0
+		if wv.IsSet("rest.advertised.port") {
+			adv = int(wv.Int("rest.advertised.port"))
+		}
+		workerURL = srv.AdvertisedURL(wv.String("rest.advertised.listener"), wv.String("rest.advertised.host.name"), adv)
+	}
+	workerID := "standalone"
+	if workerURL != "" {
+		workerID = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(workerURL, "http://"), "https://"), "/")
+	}
+
+	var (
+		configs herder.ConfigStore
+		status  herder.StatusStore
+		store   offsets.Store
+		group   *herder.GroupOptions
+	)
+	if distributed {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		kc, err := herder.OpenKafkaConfigStore(sctx, brokers, sc, wv.String("config.storage.topic"), log)
+		if err != nil {
+			return err
+		}
+		defer kc.Close()
+		ks, err := herder.OpenKafkaStatusStore(sctx, brokers, sc, wv.String("status.storage.topic"), int32(intOr(wv, "status.storage.partitions", 5)), log)
+		if err != nil {
+			return err
+		}
+		defer ks.Close()
+		ko, err := offsets.OpenKafka(sctx, offsets.KafkaOptions{Brokers: brokers, Config: sc, Topic: wv.String("offset.storage.topic"),
+			Partitions: int32(intOr(wv, "offset.storage.partitions", 25)), Logger: log})
+		if err != nil {
+			return err
+		}
+		defer ko.Close()
+		configs, status, store = kc, ks, ko
+		group = &herder.GroupOptions{Brokers: brokers, Config: sc, GroupID: wv.String("group.id"),
+			SessionTimeout:    wv.Millis("session.timeout.ms"),
+			HeartbeatInterval: wv.Millis("heartbeat.interval.ms"),
+			RebalanceTimeout:  wv.Millis("rebalance.timeout.ms"), Logger: log}
+	} else {
+		configs = herder.NewMemoryConfigStore(log)
+		status = herder.NewMemoryStatusStore(log)
+		fs, err := offsets.OpenFile(wv.String("offset.storage.file.filename"))
+		if err != nil {
+			return err
+		}
+		store = fs
+	}
+
+	reg := metrics.NewRegistry()
+	runner := &herder.KafkaRunner{Brokers: brokers, Sarama: sc, Raw: raw, Converters: env.converters, Transforms: env.transforms,
+		Offsets: store, Worker: file.Worker, ShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"), Metrics: reg, Logger: log}
+	var extra []herder.PluginInfo
+	tnames := make([]string, 0, len(env.transforms))
+	for n := range env.transforms {
+		if strings.Contains(n, ".") {
+			tnames = append(tnames, n)
+		}
+	}
+	sort.Strings(tnames)
+	for _, n := range tnames {
+		extra = append(extra, herder.PluginInfo{Class: n, Type: "transformation", Version: version})
+	}
+	for _, c := range []string{converter.ByteArrayClass, converter.JSONClass, converter.StringClass, converter.AvroClass} {
+		extra = append(extra, herder.PluginInfo{Class: c, Type: "converter", Version: version})
+	}
+	h, err := herder.New(herder.Options{WorkerID: workerID, URL: workerURL, Plugins: env.plugins, Converters: env.converters,
+		Transforms: env.transforms, Worker: file.Worker, ExtraPlugins: extra, Runner: runner, Configs: configs, Status: status,
+		Offsets: store, Group: group, ScheduledRebalanceMaxDelay: wv.Millis("scheduled.rebalance.max.delay.ms"),
+		RestartBackoff: wv.Millis("task.restart.backoff.ms"), RestartBackoffMax: wv.Millis("task.restart.backoff.max.ms"),
+		TaskShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"),
+		TopicTracking:       wv.Bool("topic.tracking.enable"), TopicTrackingReset: wv.Bool("topic.tracking.allow.reset"),
+		Loggers: env.loggers, ClusterID: clusterID, Logger: log})
+	if err != nil {
+		return err
+	}
+	reg.SetStatus(h.StatusSummary)
+	probes := metrics.Probes{Ready: h.Ready}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	if srv != nil {
+		var auth *rest.BasicAuth
+		if f := wv.String("rest.auth.basic.file"); f != "" {
+			if auth, err = rest.LoadBasicAuth(f); err != nil {
+				return err
+			}
+		}
+		client, err := rest.ForwardingClient(tlsFiles, 90*time.Second)
+		if err != nil {
+			return err
+		}
+		handler := rest.NewHandler(rest.Options{Herder: h, Version: version, Commit: commit(), Loggers: env.loggers,
+			Metrics: reg.Handler(), Probes: probes, Auth: auth, Client: client, Logger: log})
+		srv.SetHandler(handler)
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- srv.Serve(runCtx) }()
+	}
+	if wv.IsSet("metrics.port") {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", reg.Handler())
+		mux.HandleFunc("/healthz", probes.Healthz)
+		mux.HandleFunc("/readyz", probes.Readyz)
+		ms, err := rest.Listen(rest.ServerConfig{Listeners: fmt.Sprintf("http://:%d", wv.Int("metrics.port")), Logger: log}, mux)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- ms.Serve(runCtx) }()
+	}
+	herderDone := make(chan error, 1)
+	go func() { herderDone <- h.Run(runCtx) }()
+
+	if !distributed && len(file.Connectors) > 0 {
+		jctx, jcancel := context.WithTimeout(runCtx, time.Minute)
+		err := h.WaitJoined(jctx, true)
+		jcancel()
+		if err == nil {
+			for _, c := range file.Connectors {
+				cfg := make(map[string]string, len(c.Config)+1)
+				for k, v := range c.Config {
+					cfg[k] = v
+				}
+				cfg["name"] = c.Name
+				if _, _, err = h.PutConnectorConfig(runCtx, c.Name, cfg, true, ""); err != nil {
+					err = fmt.Errorf("connector %q: %w", c.Name, err)
+					break
+				}
+			}
+		}
+		if err != nil {
+			cancel()
+			<-herderDone
+			wg.Wait()
+			return err
+		}
+	}
+	if env.onReady != nil {
+		env.onReady(workerURL)
+	}
+	var runErr error
+	select {
+	case runErr = <-herderDone:
+		cancel()
+	case runErr = <-errs:
+		cancel()
+		if herr := <-herderDone; runErr == nil {
+			runErr = herr
+		}
+	case <-ctx.Done():
+		runErr = <-herderDone
+	}
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+func firstSet(v *config.Values, names ...string) string {
+	for _, n := range names {
+		if s := v.String(n); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func intOr(v *config.Values, name string, d int64) int64 {
+	if v.IsSet(name) {
+		return v.Int(name)
+	}
+	return d
+}
+
+// kafkaClusterID asks a broker for the cluster id (GET / reports it).
+func kafkaClusterID(c sarama.Client) string {
+	for _, b := range c.Brokers() {
+		if ok, _ := b.Connected(); !ok {
+			if err := b.Open(c.Config()); err != nil && !errors.Is(err, sarama.ErrAlreadyConnected) {
+				continue
+			}
+		}
+		resp, err := b.GetMetadata(&sarama.MetadataRequest{Version: 4})
+		if err == nil && resp.ClusterID != nil {
+			return *resp.ClusterID
+		}
+	}
+	return ""
+}
+
+// commit is the VCS revision the binary was built from, when known.
+func commit() string {
+	if c := buildCommit; c != "" {
+		return c
+	}
+	return "unknown"
+}
+
+// buildCommit is set with -ldflags "-X main.buildCommit=...".
+var buildCommit string

@@ -1,0 +1,121 @@
+// Package herdertest provides a tiny source connector for tests of the
+// herder, the REST API and distributed mode: it counts. Every record
+// carries the next sequence number of its source partition, so a consumer
+// can check that nothing was lost across restarts, rebalances and worker
+// crashes (duplicates are allowed: delivery is at least once).
+package herdertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/connect"
+)
+
+// CounterClass is the connector class of the counting source.
+const CounterClass = "io.tributary.test.CounterSourceConnector"
+
+// CounterPlugin returns the counting source connector.
+//
+// Properties: topic (required); counter.interval.ms (default 20) between
+// records; counter.batch (default 1) records per write; counter.server
+// (default: the connector name) names the source partition
+// {"server": ...}; counter.fail.file makes the task fail at start while
+// that file exists (to test FAILED statuses and automatic restarts);
+// counter.unreachable=true makes validation fail as a connector whose
+// database cannot be reached does.
+func CounterPlugin() *connect.Plugin {
+	return &connect.Plugin{
+		Class:   CounterClass,
+		Aliases: []string{"counter"},
+		Type:    connect.SourcePlugin,
+		Version: "1.0.0",
+		Config: func() *config.Def {
+			d := config.NewDef()
+			d.Define(config.Key{Name: "topic", Required: true, Importance: config.High, Doc: "topic to write to", Group: "Counter"})
+			d.Define(config.Key{Name: "counter.interval.ms", Type: config.TypeLong, Default: "20", Group: "Counter", Doc: "pause between writes"})
+			d.Define(config.Key{Name: "counter.batch", Type: config.TypeInt, Default: "1", Group: "Counter", Doc: "records per write"})
+			d.Define(config.Key{Name: "counter.server", Group: "Counter", Doc: "source partition name"})
+			d.Define(config.Key{Name: "counter.fail.file", Group: "Counter", Doc: "fail at start while this file exists"})
+			d.Define(config.Key{Name: "counter.unreachable", Type: config.TypeBoolean, Default: "false", Group: "Counter", Doc: "fail validation"})
+			d.Define(config.Key{Name: "counter.password", Type: config.TypePassword, Group: "Counter", Doc: "a secret"})
+			return d
+		},
+		Validate: func(_ context.Context, v *config.Values) error {
+			if v.Bool("counter.unreachable") {
+				return errors.New("Unable to connect: connection refused")
+			}
+			return nil
+		},
+		NewSourceTask: func(_ context.Context, v *config.Values, tc connect.TaskContext) (connect.SourceTask, error) {
+			server := v.String("counter.server")
+			if server == "" {
+				server = tc.ConnectorName
+			}
+			return &counterTask{topic: v.String("topic"), interval: v.Millis("counter.interval.ms"), batch: int(v.Int("counter.batch")),
+				partition: map[string]any{"server": server}, failFile: v.String("counter.fail.file"), offsets: tc.Offsets}, nil
+		},
+	}
+}
+
+type counterTask struct {
+	topic     string
+	interval  time.Duration
+	batch     int
+	partition map[string]any
+	failFile  string
+	offsets   connect.OffsetReader
+}
+
+var valueSchema = connect.Prim(connect.Int64)
+var keySchema = connect.Prim(connect.String)
+
+func (t *counterTask) Run(ctx context.Context, w connect.RecordWriter) error {
+	if t.failFile != "" {
+		if _, err := os.Stat(t.failFile); err == nil {
+			return fmt.Errorf("counter: cannot start while %s exists", t.failFile)
+		}
+	}
+	next := int64(0)
+	off, err := t.offsets.Offset(ctx, t.partition)
+	if err != nil {
+		return fmt.Errorf("counter: reading offset: %w", err)
+	}
+	if off != nil {
+		seq, ok := off["seq"].(int64)
+		if !ok {
+			return fmt.Errorf("counter: offset %v has no integer seq", off)
+		}
+		next = seq + 1
+	}
+	if t.batch < 1 {
+		t.batch = 1
+	}
+	server, _ := t.partition["server"].(string)
+	tick := time.NewTicker(t.interval)
+	defer tick.Stop()
+	for {
+		recs := make([]*connect.Record, 0, t.batch)
+		for i := 0; i < t.batch; i++ {
+			recs = append(recs, &connect.Record{SourcePartition: t.partition, SourceOffset: map[string]any{"seq": next},
+				Topic: t.topic, Partition: -1, KeySchema: keySchema, Key: server, ValueSchema: valueSchema, Value: next,
+				Timestamp: time.Now()})
+			next++
+		}
+		if err := w.Write(ctx, recs); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
