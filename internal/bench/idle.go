@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// idle runs `tributary run` as its own process with one connector whose
+// tables do not change and measures that process: its resident set after
+// the connector has settled and its CPU time over an idle window.
+func (e *env) idle(ctx context.Context) error {
+	if e.cfg.TributaryBinary == "" {
+		e.report.Skipped = append(e.report.Skipped, "idle: no tributary binary to run (Config.TributaryBinary)")
+		e.progress("   skipped: no tributary binary")
+		return nil
+	}
+	if err := e.ensurePG(ctx); err != nil {
+		return err
+	}
+	if err := e.pg.ExecContext(ctx, pgDB, "DROP TABLE IF EXISTS idle", "CREATE TABLE idle (id int PRIMARY KEY, v text)",
+		"INSERT INTO idle SELECT g, 'row ' || g FROM generate_series(1, 10) g"); err != nil {
+		return err
+	}
+	pgConn := map[string]string{
+		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
+		"database.hostname": e.pg.Host, "database.port": strconv.Itoa(e.pg.Port),
+		"database.user": "postgres", "database.password": "", "database.dbname": pgDB, "database.sslmode": "disable",
+		"topic.prefix": "idlepg", "table.include.list": "public.idle", "slot.name": "idle_slot", "slot.drop.on.stop": "true",
+		"publication.name": "idle_pub", "publication.autocreate.mode": "filtered",
+	}
+	err := e.idleRun(ctx, "PostgreSQL connector, no changes", "idle-pg", pgConn, "idlepg.public.idle")
+	e.pgDropSlots(ctx, "idle_slot")
+	if err != nil {
+		return err
+	}
+	if err := e.ensureMy(ctx); err != nil {
+		return err
+	}
+	if err := e.my.ExecContext(ctx, "bench", "DROP TABLE IF EXISTS idle", "CREATE TABLE idle (id int PRIMARY KEY, v text)",
+		"INSERT INTO idle SELECT seq, CONCAT('row ', seq) FROM seq_1_to_10"); err != nil {
+		return err
+	}
+	myConn := e.mySourceProps("idlemy", 5410)
+	myConn["table.include.list"] = "bench.idle"
+	return e.idleRun(ctx, "MariaDB connector, no changes", "idle-mariadb", myConn, "idlemy.bench.idle")
+}
+
+const (
+	idleSettle = 3 * time.Second
+	idleWindow = 10 * time.Second
+)
+
+func (e *env) idleRun(ctx context.Context, caseName, name string, conn map[string]string, topic string) error {
+	dir := filepath.Join(e.dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cfg := map[string]any{
+		"worker": map[string]string{
+			"bootstrap.servers":            e.brokers[0],
+			"offset.storage.file.filename": filepath.Join(dir, "offsets.json"),
+		},
+		"connectors": []map[string]any{{"name": name, "config": conn}},
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		return err
+	}
+	cmd := exec.Command(e.cfg.TributaryBinary, "run", "-c", file, "--log-level", "warn")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	logf, err := os.Create(filepath.Join(dir, "log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s run: %w", e.cfg.TributaryBinary, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() error {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			return err
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("%s did not stop within 30s of SIGTERM; killed", name)
+		}
+	}
+	fail := func(err error) error {
+		_ = stop()
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		return fmt.Errorf("%w\n%s log:\n%s", err, name, tail(string(log), 2000))
+	}
+	// Settled: the 10-row snapshot is in Kafka, the connector streams.
+	if err := e.waitTopic(ctx, topic, 10, time.Minute, exited); err != nil {
+		return fail(err)
+	}
+	select {
+	case <-time.After(idleSettle):
+	case err := <-exited:
+		return fail(fmt.Errorf("%s exited: %v", name, err))
+	}
+	pid := cmd.Process.Pid
+	t0, err := procCPUTicks(pid)
+	if err != nil {
+		return fail(err)
+	}
+	start := time.Now()
+	select {
+	case <-time.After(idleWindow):
+	case err := <-exited:
+		return fail(fmt.Errorf("%s exited: %v", name, err))
+	}
+	t1, err := procCPUTicks(pid)
+	if err != nil {
+		return fail(err)
+	}
+	secs := time.Since(start).Seconds()
+	rss, hwm, err := procStatus(strconv.Itoa(pid))
+	if err != nil {
+		return fail(err)
+	}
+	if err := stop(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	cpu := float64(t1-t0) / clockTicks
+	e.add(Result{Scenario: Idle, Case: caseName, Name: "tributary run (separate process)", Seconds: secs,
+		CPUSeconds: ptr(cpu), PeakRSSMB: ptr(float64(rss) / 1024),
+		Note: fmt.Sprintf("RSS after settling; peak since start %.1f MB; CPU %.2f%% of a core", float64(hwm)/1024, cpu/secs*100)})
+	return nil
+}
+
+// waitTopic waits until topic holds at least n messages.
+func (e *env) waitTopic(ctx context.Context, topic string, n int64, timeout time.Duration, exited <-chan error) error {
+	sc, err := e.saramaConfig()
+	if err != nil {
+		return err
+	}
+	client, err := sarama.NewClient(e.brokers, sc)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		if hw, err := client.GetOffset(topic, 0, sarama.OffsetNewest); err == nil && hw >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s did not receive %d messages within %s", topic, n, timeout)
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("tributary run exited: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		_ = client.RefreshMetadata(topic)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
