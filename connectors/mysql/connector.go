@@ -12,10 +12,12 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -373,11 +375,28 @@ func structEqual(a, b *connect.StructValue) bool {
 		return false
 	}
 	for i := range a.Values {
-		if fmt.Sprintf("%#v", a.Values[i]) != fmt.Sprintf("%#v", b.Values[i]) {
+		if !valueEqual(a.Values[i], b.Values[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func valueEqual(x, y any) bool {
+	switch xv := x.(type) {
+	case []byte:
+		yv, ok := y.([]byte)
+		return ok && bytes.Equal(xv, yv)
+	case connect.Decimal:
+		yv, ok := y.(connect.Decimal)
+		return ok && xv.Scale == yv.Scale && xv.Unscaled.Cmp(yv.Unscaled) == 0
+	case *connect.StructValue:
+		yv, ok := y.(*connect.StructValue)
+		return ok && structEqual(xv, yv)
+	case string, bool, int8, int16, int32, int64, float32, float64, nil:
+		return x == y
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // txTracker is the TransactionMonitor of provide.transaction.metadata.

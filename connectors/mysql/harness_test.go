@@ -115,7 +115,9 @@ type env struct {
 	raw    *kafka.Raw
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	e := &env{db: testdb.StartMariaDB(t)}
 	b, err := kafka.StartEmbedded(0, "", nil)

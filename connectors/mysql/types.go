@@ -540,18 +540,33 @@ func (cv *converter) decimalValue(s string) (any, error) {
 		}
 		return f, nil
 	}
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		return nil, fmt.Errorf("invalid DECIMAL %q", s)
-	}
 	scale := cv.scale
-	unscaled := new(big.Int).Mul(r.Num(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
-	unscaled.Quo(unscaled, r.Denom())
+	unscaled, ok := plainDecimal(s, int(scale))
+	if !ok {
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			return nil, fmt.Errorf("invalid DECIMAL %q", s)
+		}
+		unscaled = new(big.Int).Mul(r.Num(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
+		unscaled.Quo(unscaled, r.Denom())
+	}
 	d := connect.Decimal{Unscaled: unscaled, Scale: scale}
 	if cv.opts.decimalMode == "string" {
 		return d.String(), nil
 	}
 	return d, nil
+}
+
+// plainDecimal converts "[-]digits[.digits]" with at most scale fraction
+// digits to its unscaled integer without big.Rat arithmetic.
+func plainDecimal(s string, scale int) (*big.Int, bool) {
+	intPart, frac, _ := strings.Cut(s, ".")
+	if len(frac) > scale || strings.ContainsAny(s, "eE") {
+		return nil, false
+	}
+	digits := intPart + frac + strings.Repeat("0", scale-len(frac))
+	x, ok := new(big.Int).SetString(digits, 10)
+	return x, ok
 }
 
 func (cv *converter) binaryValue(b []byte) any {
