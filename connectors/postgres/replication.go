@@ -100,7 +100,8 @@ func createSlot(ctx context.Context, conn *pgconn.PgConn, name string, export bo
 // dropSlot drops the slot, waiting briefly for a previous session of this
 // connector (killed, its walsender not yet gone) to release it.
 func dropSlot(ctx context.Context, conn *pgx.Conn, name string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
+	start := time.Now()
+	deadline := start.Add(wait)
 	for {
 		_, err := conn.Exec(ctx, "SELECT pg_catalog.pg_drop_replication_slot($1)", name)
 		if err == nil {
@@ -108,10 +109,14 @@ func dropSlot(ctx context.Context, conn *pgx.Conn, name string, wait time.Durati
 		}
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "55006" && time.Now().Before(deadline) { // object_in_use
-			// A walsender from a crashed run may still hold the slot.
-			_, _ = conn.Exec(ctx, `SELECT pg_catalog.pg_terminate_backend(active_pid) FROM pg_catalog.pg_replication_slots
+			// A walsender of a crashed run of this connector may still hold
+			// the slot until it notices its client is gone; after a grace
+			// period end it (only Tributary's own sessions).
+			if time.Since(start) > 5*time.Second {
+				_, _ = conn.Exec(ctx, `SELECT pg_catalog.pg_terminate_backend(active_pid) FROM pg_catalog.pg_replication_slots
 				WHERE slot_name = $1 AND active_pid IS NOT NULL AND active_pid IN
 				(SELECT pid FROM pg_catalog.pg_stat_activity WHERE application_name = 'tributary')`, name)
+			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

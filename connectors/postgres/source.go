@@ -3,7 +3,9 @@ package postgres
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -180,6 +182,21 @@ func loadOffset(m map[string]any) (*offsetState, error) {
 	}
 	if id, ok := m[keyTransactionID].(string); ok && id != "" {
 		o.txInProgress = id
+		var names []string
+		for k := range m {
+			if strings.HasPrefix(k, keyTxTablePrefix) {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			n, ok, err := offsetInt(m, k)
+			if err != nil || !ok {
+				continue
+			}
+			o.txCounts = append(o.txCounts, debezium.CollectionCount{Collection: strings.TrimPrefix(k, keyTxTablePrefix), Count: n})
+			o.txTotal += n
+		}
 	}
 	return o, nil
 }

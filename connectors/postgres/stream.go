@@ -76,7 +76,8 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 		}
 	}()
 	args := []string{"proto_version '1'", "publication_names '" + escapeLiteral(t.cfg.publication) + "'"}
-	if v, _ := strconv.Atoi(s.repl.ParameterStatus("server_version_num")); v >= 140000 || v == 0 {
+	// Logical decoding messages need PostgreSQL 14+ (DBZ-4374).
+	if serverMajor(s.repl.ParameterStatus("server_version")) >= 14 {
 		args = append(args, "messages 'true'")
 	}
 	t.log.Info("starting replication", "slot", t.cfg.slotName, "start_lsn", start.String(), "publication", t.cfg.publication)
@@ -658,4 +659,14 @@ func (s *streamer) truncate(ctx context.Context, lsn pglogrepl.LSN, m *pglogrepl
 		s.batch = append(s.batch, r)
 	}
 	return nil
+}
+
+// serverMajor parses the major version from server_version ("15.4 (Debian ...)").
+func serverMajor(v string) int {
+	end := 0
+	for end < len(v) && v[end] >= '0' && v[end] <= '9' {
+		end++
+	}
+	n, _ := strconv.Atoi(v[:end])
+	return n
 }

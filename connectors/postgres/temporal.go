@@ -429,9 +429,24 @@ func parseInterval(s string) (interval, error) {
 // multiply-adds, which would change the rounding).
 func (iv interval) microDuration() int64 {
 	const daysPerMonth = 365.25 / 12.0
-	numberOfDays := float64(float64(iv.years*12+iv.months)*daysPerMonth) + float64(iv.days)
+	months := int32(iv.years)*12 + int32(iv.months) // Java int arithmetic
+	numberOfDays := float64(float64(months)*daysPerMonth) + float64(iv.days)
 	numberOfSeconds := float64(float64(float64(float64(float64(numberOfDays*24)+float64(iv.hours))*60)+float64(iv.minutes))*60) + iv.seconds()
-	return int64(float64(numberOfSeconds*1e6) + 0)
+	return javaLong(float64(numberOfSeconds*1e6) + 0)
+}
+
+// javaLong is Java's (long) cast of a double: truncation toward zero,
+// saturating at the long range, NaN as 0.
+func javaLong(f float64) int64 {
+	switch {
+	case math.IsNaN(f):
+		return 0
+	case f >= 9.223372036854775807e18:
+		return math.MaxInt64
+	case f <= -9.223372036854775808e18:
+		return math.MinInt64
+	}
+	return int64(f)
 }
 
 // isoString is Debezium's Interval.toIsoString.
