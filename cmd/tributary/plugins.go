@@ -26,7 +26,10 @@ func plugins() connect.Plugins {
 
 // converters knows the built-in converter classes.
 func converters() *converter.Factory {
-	return &converter.Factory{}
+	return &converter.Factory{Extra: map[string]func(map[string]string, bool) (converter.Converter, error){
+		converter.AvroClass: avroConverter,
+		"avro":              avroConverter,
+	}}
 }
 
 func transformRegistry() transforms.Registry {

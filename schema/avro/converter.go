@@ -107,6 +107,17 @@ var ignoredProps = map[string]bool{
 // ParseConfig reads the converter's properties (without the
 // key.converter./value.converter. prefix), with Confluent's defaults.
 func ParseConfig(props map[string]string) (Config, error) {
+	return parseConfig(props, true)
+}
+
+// ParseMappingConfig reads the same properties for work that needs no
+// registry connection (computing the schemas the converter would
+// register), so schema.registry.url may be absent.
+func ParseMappingConfig(props map[string]string) (Config, error) {
+	return parseConfig(props, false)
+}
+
+func parseConfig(props map[string]string, needRegistry bool) (Config, error) {
 	c := Config{
 		AutoRegister:       true,
 		LatestCompatStrict: true,
@@ -199,7 +210,7 @@ func ParseConfig(props map[string]string) (Config, error) {
 		}
 	}
 	rc, err := registry.ConfigFromProperties(props)
-	if err != nil {
+	if err != nil && needRegistry {
 		errs = append(errs, err.Error())
 	}
 	rc.Timeout = c.Timeout
