@@ -145,6 +145,26 @@ func startSinkWith(t testing.TB, c *kfake.Cluster, name string, props *config.Va
 	return s
 }
 
+// waitKilledOrDrained waits for the sink to be killed; if it consumes the
+// whole stream first, it stops it normally and reports false.
+func waitKilledOrDrained(t testing.TB, c *kfake.Cluster, s *sink, end int64) bool {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return true
+		case <-time.After(100 * time.Millisecond):
+		}
+		if committedOffset(t, c, "connect-"+s.name, everythingTopic) >= end {
+			s.stop(t)
+			return false
+		}
+	}
+	t.Fatal("sink neither killed nor done")
+	return false
+}
+
 // crashingTask kills the sink while a Put is in flight: after a random
 // number of Puts it cancels the run a random few milliseconds into the
 // next one, so the database transaction is cut off mid-batch (or, if it
@@ -327,17 +347,17 @@ func TestRecordedStream(t *testing.T) {
 // stream: no lost and no phantom rows. TRIBUTARY_LONG_TESTS=1 runs 20
 // iterations instead of 3.
 func TestCrashConvergence(t *testing.T) {
-	iterations := 3
+	iterations, copies := 3, 3
 	if os.Getenv("TRIBUTARY_LONG_TESTS") == "1" {
-		iterations = 20
+		iterations, copies = 20, 20
 	}
 	db := startPostgresTarget(t)
 	c := startKafka(t)
-	// A longer stream: the recording three times over, so crashes land in
-	// every phase (snapshot, truncate, updates, schema change).
+	// A longer stream: the recording several times over, so crashes land
+	// in every phase (snapshot, truncate, updates, schema change).
 	base := readRecording(t, everythingPath)
 	var msgs []kafkaMsg
-	for i := 0; i < 3; i++ {
+	for i := 0; i < copies; i++ {
 		msgs = append(msgs, base...)
 	}
 	produceMsgs(t, c, everythingTopic, msgs)
@@ -349,16 +369,16 @@ func TestCrashConvergence(t *testing.T) {
 			ct.SinkTask, ct.kill = task, kill
 			return ct
 		})
-		select {
-		case <-s.done:
-		case <-time.After(time.Minute):
-			t.Fatalf("iteration %d: sink was not killed", i)
-		}
+		killed := waitKilledOrDrained(t, c, s, int64(len(msgs)))
 		if s.err != nil {
 			t.Fatalf("iteration %d: sink failed: %v", i, s.err)
 		}
-		t.Logf("iteration %d: killed %v into Put #%d, committed offset %d of %d", i, ct.delay, ct.after,
-			committedOffset(t, c, "connect-crash", everythingTopic), len(msgs))
+		off := committedOffset(t, c, "connect-crash", everythingTopic)
+		if killed {
+			t.Logf("iteration %d: killed %v into Put #%d, committed offset %d of %d", i, ct.delay, ct.after, off, len(msgs))
+		} else {
+			t.Logf("iteration %d: stream drained before Put #%d, stopped normally at offset %d", i, ct.after, off)
+		}
 	}
 	s := startSink(t, c, "crash", props)
 	waitCommitted(t, c, s, "connect-crash", everythingTopic, int64(len(msgs)))
