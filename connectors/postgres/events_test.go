@@ -371,3 +371,76 @@ func TestUnsupportedValueFailsClearly(t *testing.T) {
 	var fe config.Errors
 	_ = errors.As(nil, &fe)
 }
+
+func slotExists(t *testing.T, e *env) bool {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name='debezium'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+func TestSnapshotModes(t *testing.T) {
+	e := newEnv(t)
+	e.exec(t, `CREATE TABLE t (id int PRIMARY KEY)`, `INSERT INTO t VALUES (1), (2)`)
+
+	// initial_only: snapshot, then the task ends without creating a slot.
+	r := startTask(t, e.props("snapshot.mode", "initial_only"), nil, nil)
+	select {
+	case err := <-r.done:
+		r.cancel = nil
+		if err != nil {
+			t.Fatalf("initial_only: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("initial_only did not finish")
+	}
+	if n := len(r.cap.waitFor(t, 2, isData("dbserver1"))); n != 2 || slotExists(t, e) {
+		t.Fatalf("initial_only: %d records, slot exists %v", n, slotExists(t, e))
+	}
+
+	// no_data: nothing read, changes streamed; slot.drop.on.stop removes the slot.
+	r = startTask(t, e.props("snapshot.mode", "no_data", "slot.drop.on.stop", "true"), nil, nil)
+	waitSlotActive(t, e)
+	e.exec(t, `INSERT INTO t VALUES (3)`)
+	recs := r.cap.waitFor(t, 1, isData("dbserver1"))
+	if len(recs) != 1 || recs[0].Value.(*connect.StructValue).Get("op") != "c" {
+		t.Fatalf("no_data: %s", renderRecords(t, recs))
+	}
+	stored := recs[0].SourceOffset
+	_ = r.stop(t)
+	if slotExists(t, e) {
+		t.Fatal("slot.drop.on.stop=true left the slot")
+	}
+
+	// when_needed: the slot is gone, so a stored offset is not enough: snapshot again.
+	r = startTask(t, e.props("snapshot.mode", "when_needed"), stored, nil)
+	if n := len(r.cap.waitFor(t, 3, isData("dbserver1"))); n != 3 {
+		t.Fatalf("when_needed re-snapshot: %d records", n)
+	}
+	waitSlotActive(t, e)
+	stored = r.cap.records()[len(r.cap.records())-1].SourceOffset
+	_ = r.stop(t)
+
+	// initial with a completed snapshot: no snapshot, streaming resumes.
+	r = startTask(t, e.props(), stored, nil)
+	waitSlotActive(t, e)
+	e.exec(t, `INSERT INTO t VALUES (4)`)
+	recs = r.cap.waitFor(t, 1, isData("dbserver1"))
+	if len(recs) != 1 || recs[0].Value.(*connect.StructValue).Get("op") != "c" {
+		t.Fatalf("initial after completed snapshot: %s", renderRecords(t, recs))
+	}
+	_ = r.stop(t)
+
+	// always: snapshot on every start, even with an offset.
+	r = startTask(t, e.props("snapshot.mode", "always"), stored, nil)
+	if n := len(r.cap.waitFor(t, 4, isData("dbserver1"))); n != 4 {
+		t.Fatalf("always: %d records", n)
+	}
+}
