@@ -72,6 +72,7 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 	sc := *o.Config
 	sc.Consumer.Return.Errors = true
 	sc.Consumer.Offsets.AutoCommit.Enable = false
+	sc.Consumer.MaxWaitTime = 100 * time.Millisecond
 	client, err := sarama.NewClient(o.Brokers, &sc)
 	if err != nil {
 		return nil, fmt.Errorf("topic %s: connecting to kafka: %w", o.Topic, err)
