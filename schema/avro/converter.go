@@ -236,10 +236,9 @@ type Converter struct {
 
 // plan is everything needed to write values of one Connect schema.
 type plan struct {
-	cs     *connect.Schema
-	avro   *Schema
-	text   string
-	parsed *avsc.Schema // lazily, for compatibility checks
+	cs   *connect.Schema
+	avro *Schema
+	text string
 
 	mu      sync.RWMutex
 	targets map[string]*target // by subject

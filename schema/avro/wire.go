@@ -1,9 +1,13 @@
-// Package avro frames Avro data in Confluent's wire format (a zero magic
-// byte, the 4-byte big-endian schema id, then Avro binary) and encodes and
-// decodes it through a schema registry, caching one codec per schema.
+// Package avro is Confluent's AvroConverter for Tributary: it maps Kafka
+// Connect schemas to Avro exactly as Confluent's AvroData does (FromConnect,
+// Schema.String renders the text Avro Java registers), encodes Connect
+// values to Avro binary with an encoder compiled per schema, frames them in
+// Confluent's wire format (a zero magic byte, the 4-byte big-endian schema
+// id, then Avro binary), registers schemas through a schema registry with
+// Confluent's subject name strategies, and reads framed data back into
+// Connect schemas and values (ToConnect) for sinks.
 //
-// Mapping Kafka Connect schemas to Avro the way Confluent's AvroConverter
-// does is not here yet; this package works on goavro's native values.
+// Serde is a lower-level goavro-based codec for goavro native values.
 package avro
 
 import (
