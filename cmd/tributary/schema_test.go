@@ -59,7 +59,7 @@ const shopConfig = `name: shop
 config:
   connector.class: io.debezium.connector.postgresql.PostgresConnector
   database.hostname: 127.0.0.1
-  database.port: "5432"
+  database.port: "1"
   database.user: postgres
   database.dbname: shop
   topic.prefix: shop
