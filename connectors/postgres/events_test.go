@@ -444,3 +444,61 @@ func TestSnapshotModes(t *testing.T) {
 		t.Fatalf("always: %d records", n)
 	}
 }
+
+// slowWriter blocks its first Write for a while, as the runtime does under
+// back-pressure.
+type slowWriter struct {
+	*capture
+	delay time.Duration
+	once  bool
+}
+
+func (s *slowWriter) Write(ctx context.Context, recs []*connect.Record) error {
+	if !s.once {
+		s.once = true
+		select {
+		case <-time.After(s.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.capture.Write(ctx, recs)
+}
+
+// TestBackPressureKeepsConnection blocks the writer for longer than the
+// server's wal_sender_timeout: keep-alive status updates must keep the
+// replication connection open.
+func TestBackPressureKeepsConnection(t *testing.T) {
+	e := newEnv(t)
+	e.db = "postgres"
+	e.exec(t, `ALTER SYSTEM SET wal_sender_timeout = '2s'`, `SELECT pg_reload_conf()`, `CREATE TABLE t (id int PRIMARY KEY)`)
+	vals, err := Def().Parse(e.props("snapshot.mode", "no_data", "status.update.interval.ms", "500"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := newTask(vals, connect.TaskContext{Offsets: memOffsets{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cap := newCapture()
+	cap.task = task
+	w := &slowWriter{capture: cap, delay: 6 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- task.Run(ctx, w) }()
+	waitSlotActive(t, e)
+	e.exec(t, `INSERT INTO t VALUES (1)`)
+	time.Sleep(7 * time.Second)
+	e.exec(t, `INSERT INTO t VALUES (2)`)
+	cap.waitFor(t, 2, isData("dbserver1"))
+	select {
+	case err := <-done:
+		t.Fatalf("task ended during back-pressure: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -42,7 +44,9 @@ type streamer struct {
 
 	received      pglogrepl.LSN // last WAL position received
 	walEnd        pglogrepl.LSN // server's sent position from keepalives while idle
-	lastStatus    time.Time
+	lastStatus    atomic.Int64  // unix nanos of the last status update
+	sendMu        sync.Mutex    // serialises writes to the replication connection
+	writing       atomic.Bool   // the task is blocked handing records to the runtime
 	lastHeartbeat time.Time
 	lastXmin      time.Time
 
@@ -116,7 +120,31 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 		}
 		return fmt.Errorf("%s: %w", msg, err)
 	}
+	// While the runtime applies back-pressure the loop cannot answer the
+	// server; keep confirming so wal_sender_timeout does not end the
+	// connection (Debezium's keep-alive thread does the same).
+	kctx, stopKeepalive := context.WithCancel(ctx)
+	defer stopKeepalive()
+	go s.keepalive(kctx)
 	return s.loop(ctx)
+}
+
+func (s *streamer) keepalive(ctx context.Context) {
+	interval := s.t.cfg.statusInterval
+	tick := time.NewTicker(max(interval/2, 100*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if s.writing.Load() && time.Since(s.lastStatusTime()) >= interval {
+				if err := s.sendStatus(); err != nil {
+					s.t.log.Warn("keep-alive status update failed", "error", err)
+				}
+			}
+		}
+	}
 }
 
 func escapeLiteral(s string) string {
@@ -137,12 +165,12 @@ func (s *streamer) loop(ctx context.Context) error {
 			return nil
 		}
 		now := time.Now()
-		if now.Sub(s.lastStatus) >= cfg.statusInterval {
+		if now.Sub(s.lastStatusTime()) >= cfg.statusInterval {
 			if err := s.sendStatus(); err != nil {
 				return err
 			}
 		}
-		deadline := s.lastStatus.Add(cfg.statusInterval)
+		deadline := s.lastStatusTime().Add(cfg.statusInterval)
 		if d := now.Add(time.Second); d.Before(deadline) {
 			deadline = d
 		}
@@ -212,9 +240,13 @@ func (s *streamer) loop(ctx context.Context) error {
 
 // sendStatus confirms the LSN the runtime has committed. It is the only
 // place the server learns it may release WAL.
+func (s *streamer) lastStatusTime() time.Time { return time.Unix(0, s.lastStatus.Load()) }
+
 func (s *streamer) sendStatus() error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
 	lsn := pglogrepl.LSN(s.t.flushable.Load())
-	s.lastStatus = time.Now()
+	s.lastStatus.Store(time.Now().UnixNano())
 	if err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.repl,
 		pglogrepl.StandbyStatusUpdate{WALWritePosition: lsn, WALFlushPosition: lsn, WALApplyPosition: lsn}); err != nil {
 		return fmt.Errorf("send status update to slot %q: %w", s.t.cfg.slotName, err)
@@ -226,7 +258,9 @@ func (s *streamer) flush(ctx context.Context) error {
 	if len(s.batch) == 0 {
 		return nil
 	}
+	s.writing.Store(true)
 	err := s.w.Write(ctx, s.batch)
+	s.writing.Store(false)
 	s.batch = nil
 	if err != nil && ctx.Err() == nil {
 		return err
