@@ -242,15 +242,13 @@ WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum`, schema, t.name)
 	}
 	info := &tableInfo{id: tableID{schema: schema, name: t.name}}
 	type raw struct {
-		oid      uint32
-		typOID   uint32
-		typmod   int32
-		format   string
-		notNull  bool
-		autoInc  bool
-		name     string
-		relOID   uint32
-		resolved column
+		typOID  uint32
+		typmod  int32
+		format  string
+		notNull bool
+		autoInc bool
+		name    string
+		relOID  uint32
 	}
 	var raws []raw
 	for rows.Next() {

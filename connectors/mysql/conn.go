@@ -109,11 +109,9 @@ func (s *settings) openDB() (*sql.DB, error) {
 
 // serverInfo is what the connector learns about the server at start.
 type serverInfo struct {
-	version    string
-	mariadb    bool
-	gtidMode   bool
-	binlogPos  string
-	gtidStatus string
+	version  string
+	mariadb  bool
+	gtidMode bool
 }
 
 // checkServer verifies the settings Debezium requires for binlog capture

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
 	connconv "github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/kafka"
@@ -227,15 +226,6 @@ func (w testWriter) Write(b []byte) (int, error) {
 		w.t.Log(strings.TrimSpace(string(b)))
 	}
 	return len(b), nil
-}
-
-func mustParse(t *testing.T, def *config.Def, props map[string]string) *config.Values {
-	t.Helper()
-	v, err := def.Parse(props)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 // eventJSON renders a record as Kafka Connect's JsonConverter would

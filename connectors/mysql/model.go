@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -149,20 +148,6 @@ func newSchemaModel() *schemaModel {
 }
 
 func (m *schemaModel) table(id TableID) *Table { return m.tables[id] }
-
-func (m *schemaModel) tableIDs() []TableID {
-	ids := make([]TableID, 0, len(m.tables))
-	for id := range m.tables {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		if ids[i].DB != ids[j].DB {
-			return ids[i].DB < ids[j].DB
-		}
-		return ids[i].Table < ids[j].Table
-	})
-	return ids
-}
 
 // charsetFor returns the default charset a new table in db gets.
 func (m *schemaModel) charsetFor(db string) string {

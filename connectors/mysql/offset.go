@@ -59,12 +59,11 @@ type offsetState struct {
 	snapshotCompleted bool
 
 	// transaction metadata context
-	txCtxID     string
-	txCounts    map[string]int64
-	txOrder     []string
-	txTotal     int64
-	txMetadata  bool
-	includeTxID bool
+	txCtxID    string
+	txCounts   map[string]int64
+	txOrder    []string
+	txTotal    int64
+	txMetadata bool
 }
 
 func newOffsetState() *offsetState {

@@ -105,14 +105,6 @@ func newEverythingStream() *everythingStream {
 	return s
 }
 
-func bigDec(s string) *big.Int {
-	n, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		panic(s)
-	}
-	return n
-}
-
 // row fills a row deterministically from id and version v; ids divisible
 // by 7 get NULL in every nullable column.
 func (s *everythingStream) row(schema *connect.Schema, id, v int) *connect.StructValue {

@@ -236,14 +236,13 @@ func waitCommitted(t testing.TB, c *kfake.Cluster, s *sink, group, topic string,
 }
 
 type targetDB struct {
-	name     string
-	url      string
-	q        querier
-	exprOf   func(string, kind, *connect.Schema) string
-	table    func(base string) string // how to name the table in SQL
-	exec     func(t testing.TB, sql string)
-	execErr  func(sql string) error
-	finalize func()
+	name    string
+	url     string
+	q       querier
+	exprOf  func(string, kind, *connect.Schema) string
+	table   func(base string) string // how to name the table in SQL
+	exec    func(t testing.TB, sql string)
+	execErr func(sql string) error
 }
 
 func startPostgresTarget(t testing.TB) *targetDB {
