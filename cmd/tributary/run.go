@@ -60,6 +60,11 @@ process exits 0.`,
 				return err
 			}
 			w := newStandalone(log)
+			_, stopRegistry, err := startEmbeddedRegistry(cmd.Context(), w, file.Worker, log)
+			if err != nil {
+				return err
+			}
+			defer stopRegistry()
 			return w.Run(cmd.Context(), file)
 		},
 	}
