@@ -471,7 +471,7 @@ func (s *slowWriter) Write(ctx context.Context, recs []*connect.Record) error {
 func TestBackPressureKeepsConnection(t *testing.T) {
 	e := newEnv(t)
 	e.db = "postgres"
-	e.exec(t, `ALTER SYSTEM SET wal_sender_timeout = '2s'`, `SELECT pg_reload_conf()`, `CREATE TABLE t (id int PRIMARY KEY)`)
+	e.exec(t, `ALTER SYSTEM SET wal_sender_timeout = '1s'`, `SELECT pg_reload_conf()`, `CREATE TABLE t (id int PRIMARY KEY)`)
 	vals, err := Def().Parse(e.props("snapshot.mode", "no_data", "status.update.interval.ms", "500"))
 	if err != nil {
 		t.Fatal(err)
@@ -482,14 +482,14 @@ func TestBackPressureKeepsConnection(t *testing.T) {
 	}
 	cap := newCapture()
 	cap.task = task
-	w := &slowWriter{capture: cap, delay: 6 * time.Second}
+	w := &slowWriter{capture: cap, delay: 3 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- task.Run(ctx, w) }()
 	waitSlotActive(t, e)
 	e.exec(t, `INSERT INTO t VALUES (1)`)
-	time.Sleep(7 * time.Second)
+	time.Sleep(4 * time.Second)
 	e.exec(t, `INSERT INTO t VALUES (2)`)
 	cap.waitFor(t, 2, isData("dbserver1"))
 	select {
