@@ -338,7 +338,7 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	}
 	h, err := herder.New(herder.Options{WorkerID: workerID, URL: workerURL, Plugins: env.plugins, Converters: env.converters,
 		Transforms: env.transforms, Worker: file.Worker, ExtraPlugins: extra, Runner: runner, Configs: configs, Status: status,
-		Offsets: store, Group: group, ScheduledRebalanceMaxDelay: wv.Millis("scheduled.rebalance.max.delay.ms"),
+		Offsets: store, SinkOffsets: &herder.KafkaSinkOffsets{Client: raw.Client()}, Group: group, ScheduledRebalanceMaxDelay: wv.Millis("scheduled.rebalance.max.delay.ms"),
 		RestartBackoff: wv.Millis("task.restart.backoff.ms"), RestartBackoffMax: wv.Millis("task.restart.backoff.max.ms"),
 		TaskShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"),
 		TopicTracking:       wv.Bool("topic.tracking.enable"), TopicTrackingReset: wv.Bool("topic.tracking.allow.reset"),

@@ -419,7 +419,7 @@ func (h *Herder) AlterOffsets(ctx context.Context, name string, offs []Connector
 		if err := h.o.SinkOffsets.Alter(ctx, name, props, offs); err != nil {
 			return nil, err
 		}
-		return &Message{Message: "The offsets for this connector have been altered successfully"}, nil
+		return modifiedMessage("altered"), nil
 	}
 	entries := make([]offsets.Entry, 0, len(offs))
 	for _, o := range offs {
@@ -456,7 +456,7 @@ func (h *Herder) ResetOffsets(ctx context.Context, name string) (*Message, error
 		if err := h.o.SinkOffsets.Reset(ctx, name, props); err != nil {
 			return nil, err
 		}
-		return &Message{Message: "The offsets for this connector have been reset successfully"}, nil
+		return modifiedMessage("reset"), nil
 	}
 	entries, err := h.o.Offsets.List(ctx, name)
 	if err != nil {

@@ -35,6 +35,8 @@ type worker struct {
 	client  *http.Client
 	user    string
 	pass    string
+	// collector receives what sink connectors of class CollectorClass put.
+	collector *herdertest.Collector
 }
 
 type workerOpts struct {
@@ -65,6 +67,7 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	}
 	t.Cleanup(func() { raw.Close() })
 	store := offsets.NewMemory()
+	collector := herdertest.NewCollector()
 	workerProps := map[string]string{
 		"key.converter":                  converter.StringClass,
 		"value.converter":                converter.JSONClass,
@@ -76,12 +79,12 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	runner := &herder.KafkaRunner{Brokers: emb.Addrs(), Sarama: sc, Raw: raw, Converters: &converter.Factory{}, Transforms: tr,
 		Offsets: store, Worker: workerProps, ShutdownTimeout: 5 * time.Second, Metrics: reg, Logger: testLogger}
 	loggers := NewLoggers(nil)
-	h, err := herder.New(herder.Options{WorkerID: testWorkerID, Plugins: connect.Plugins{herdertest.CounterPlugin()},
+	h, err := herder.New(herder.Options{WorkerID: testWorkerID, Plugins: connect.Plugins{herdertest.CounterPlugin(), collector.Plugin()},
 		Converters: &converter.Factory{}, Transforms: tr, Worker: workerProps,
 		ExtraPlugins: []herder.PluginInfo{{Class: transforms.ExtractNewRecordStateClass, Type: "transformation", Version: "test"},
 			{Class: converter.JSONClass, Type: "converter", Version: "test"}},
 		Runner: runner, Configs: herder.NewMemoryConfigStore(testLogger), Status: herder.NewMemoryStatusStore(testLogger),
-		Offsets: store, RestartBackoff: 50 * time.Millisecond, RestartBackoffMax: 200 * time.Millisecond,
+		Offsets: store, SinkOffsets: &herder.KafkaSinkOffsets{Client: raw.Client()}, RestartBackoff: 50 * time.Millisecond, RestartBackoffMax: 200 * time.Millisecond,
 		TaskShutdownTimeout: 5 * time.Second, TopicTracking: true, TopicTrackingReset: true, Loggers: loggers,
 		ClusterID: "test-cluster", Logger: testLogger})
 	if err != nil {
@@ -111,7 +114,7 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	if err := h.WaitJoined(jctx, true); err != nil {
 		t.Fatal(err)
 	}
-	w := &worker{url: srv.URL, h: h, brokers: emb.Addrs(), offsets: store, loggers: loggers, client: srv.Client()}
+	w := &worker{url: srv.URL, h: h, brokers: emb.Addrs(), offsets: store, loggers: loggers, client: srv.Client(), collector: collector}
 	for u, p := range wo.auth {
 		w.user, w.pass = u, p
 	}

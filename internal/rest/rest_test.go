@@ -380,3 +380,57 @@ func TestMetrics(t *testing.T) {
 		return !strings.Contains(body, `source_record_write_total{connector="m",task="0"} 0`+"\n"), body
 	})
 }
+
+func TestSinkConnectorAndItsOffsets(t *testing.T) {
+	w := startWorker(t, workerOpts{})
+	expect(t, w.call(t, "POST", "/connectors", counterConfig("src", "numbers")), 201, "")
+	w.waitStatus(t, "src", "RUNNING", "RUNNING")
+	r := w.call(t, "POST", "/connectors", `{"name":"sink","config":{"connector.class":"collector","topics":"numbers",`+
+		`"key.converter":"org.apache.kafka.connect.storage.StringConverter","value.converter":"org.apache.kafka.connect.json.JsonConverter",`+
+		`"value.converter.schemas.enable":"false"}}`)
+	expect(t, r, 201, "")
+	var info herder.ConnectorInfo
+	r.json(t, &info)
+	if info.Type != "sink" {
+		t.Fatalf("type %q", info.Type)
+	}
+	w.waitStatus(t, "sink", "RUNNING", "RUNNING")
+	eventually(t, 20*time.Second, "records in the sink", func() (bool, string) {
+		n := len(w.collector.Records("sink"))
+		return n >= 5, fmt.Sprint(n, " records")
+	})
+	if v := w.collector.Records("sink")[0].Value; fmt.Sprint(v) != "0" {
+		t.Fatalf("first record value %#v", v)
+	}
+	eventually(t, 20*time.Second, "sink offsets", func() (bool, string) {
+		r := w.call(t, "GET", "/connectors/sink/offsets", "")
+		return strings.HasPrefix(string(r.body), `{"offsets":[{"partition":{"kafka_partition":0,"kafka_topic":"numbers"},"offset":{"kafka_offset":`), string(r.body)
+	})
+	eventually(t, 10*time.Second, "sink active topics", func() (bool, string) {
+		r := w.call(t, "GET", "/connectors/sink/topics", "")
+		return string(r.body) == `{"sink":{"topics":["numbers"]}}`, string(r.body)
+	})
+	expect(t, w.call(t, "PUT", "/connectors/sink/stop", ""), 204, "")
+	w.waitStatus(t, "sink", "STOPPED")
+	expect(t, w.call(t, "PATCH", "/connectors/sink/offsets", `{"offsets":[{"partition":{"kafka_topic":"numbers"},"offset":{"kafka_offset":1}}]}`), 400,
+		`{"error_code":400,"message":"The partition for a sink connector offset must contain the keys 'kafka_topic' and 'kafka_partition'"}`)
+	expect(t, w.call(t, "PATCH", "/connectors/sink/offsets", `{"offsets":[{"partition":{"kafka_topic":"numbers","kafka_partition":"zero"},"offset":{"kafka_offset":1}}]}`), 400,
+		`{"error_code":400,"message":"Failed to parse the following Kafka partition value in the provided offsets: 'zero'. Partition values for sink connectors need to be integers."}`)
+	expect(t, w.call(t, "PATCH", "/connectors/sink/offsets", `{"offsets":[{"partition":{"kafka_topic":"numbers","kafka_partition":0},"offset":{"kafka_offset":"3"}}]}`), 200, "")
+	expect(t, w.call(t, "GET", "/connectors/sink/offsets", ""), 200,
+		`{"offsets":[{"partition":{"kafka_partition":0,"kafka_topic":"numbers"},"offset":{"kafka_offset":3}}]}`)
+	// Resumed, the sink re-reads from the altered offset.
+	before := len(w.collector.Records("sink"))
+	expect(t, w.call(t, "PUT", "/connectors/sink/resume", ""), 202, "")
+	eventually(t, 20*time.Second, "re-read from offset 3", func() (bool, string) {
+		recs := w.collector.Records("sink")
+		if len(recs) <= before {
+			return false, "nothing new"
+		}
+		return fmt.Sprint(recs[before].Value) == "3", fmt.Sprint(recs[before].Value)
+	})
+	expect(t, w.call(t, "PUT", "/connectors/sink/stop", ""), 204, "")
+	w.waitStatus(t, "sink", "STOPPED")
+	expect(t, w.call(t, "DELETE", "/connectors/sink/offsets", ""), 200, "")
+	expect(t, w.call(t, "GET", "/connectors/sink/offsets", ""), 200, `{"offsets":[]}`)
+}

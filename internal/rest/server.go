@@ -133,7 +133,7 @@ func Listen(cfg ServerConfig, h http.Handler) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("listeners: %q is not of the form http://host:port or https://host:port", l)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		if u.Scheme == "https" {
 			tc, err := ServerTLSConfig(cfg.TLS)
 			if err != nil {
