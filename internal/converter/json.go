@@ -9,6 +9,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-io/tributary/internal/connect"
@@ -22,12 +24,46 @@ type JSON struct {
 	// DecimalNumeric writes Decimals as JSON numbers (decimal.format=NUMERIC)
 	// instead of base64 of the unscaled value (BASE64, the default).
 	DecimalNumeric bool
+
+	// schemas caches the rendered JSON of each schema (as the Java
+	// converter's schemas.cache.size cache does): the schema is most of
+	// every message and the same few schemas recur. Set by NewJSON; a
+	// literal JSON{} renders every time. Schemas are immutable once
+	// built, and the cache holds them, so a pointer key cannot be reused.
+	schemas *schemaCache
+	// sizeHint is the last message size, to allocate the buffer once.
+	sizeHint atomic.Int64
+}
+
+// schemaCache maps *connect.Schema to its rendered JSON. It is emptied
+// when it reaches max entries, which only happens if schemas are built
+// per record (then caching cannot help anyway).
+type schemaCache struct {
+	m   sync.Map
+	n   atomic.Int64
+	max int64
+}
+
+func (c *schemaCache) get(j *JSON, s *connect.Schema) []byte {
+	if v, ok := c.m.Load(s); ok {
+		return v.([]byte)
+	}
+	var b bytes.Buffer
+	j.writeSchema(&b, s, "")
+	out := b.Bytes()
+	if c.n.Add(1) > c.max {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(s, out)
+	return out
 }
 
 // NewJSON configures a JsonConverter from its properties (without the
 // key.converter./value.converter. prefix).
 func NewJSON(props map[string]string) (*JSON, error) {
 	j := &JSON{SchemasEnabled: true}
+	cacheSize := int64(1000)
 	for k, v := range props {
 		switch k {
 		case "schemas.enable":
@@ -44,10 +80,19 @@ func NewJSON(props map[string]string) (*JSON, error) {
 			default:
 				return nil, fmt.Errorf("decimal.format=%q: must be BASE64 or NUMERIC", v)
 			}
-		case "schemas.cache.size", "replace.null.with.default", "converter.type":
+		case "schemas.cache.size":
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("schemas.cache.size=%q: not a non-negative integer", v)
+			}
+			cacheSize = n
+		case "replace.null.with.default", "converter.type":
 		default:
 			return nil, fmt.Errorf("unknown JsonConverter property %q", k)
 		}
+	}
+	if cacheSize > 0 {
+		j.schemas = &schemaCache{max: cacheSize}
 	}
 	return j, nil
 }
@@ -59,15 +104,20 @@ func (j *JSON) FromConnect(topic string, s *connect.Schema, v any) ([]byte, erro
 		return nil, nil
 	}
 	var b bytes.Buffer
+	b.Grow(int(j.sizeHint.Load()) + 64)
+	defer func() { j.sizeHint.Store(int64(b.Len())) }()
 	if j.SchemasEnabled {
 		b.WriteString(`{"schema":`)
-		if s == nil {
+		switch {
+		case s == nil:
 			b.WriteString("null")
-		} else {
+		case j.schemas != nil:
+			b.Write(j.schemas.get(j, s))
+		default:
 			j.writeSchema(&b, s, "")
 		}
 		b.WriteString(`,"payload":`)
-		if err := j.writeValue(&b, s, v, "payload"); err != nil {
+		if err := j.writeValue(&b, s, v, rootPath("payload")); err != nil {
 			return nil, fmt.Errorf("topic %s: %w", topic, err)
 		}
 		b.WriteByte('}')
@@ -75,7 +125,7 @@ func (j *JSON) FromConnect(topic string, s *connect.Schema, v any) ([]byte, erro
 		if v == nil {
 			return nil, nil
 		}
-		if err := j.writeValue(&b, s, v, "value"); err != nil {
+		if err := j.writeValue(&b, s, v, rootPath("value")); err != nil {
 			return nil, fmt.Errorf("topic %s: %w", topic, err)
 		}
 	}
@@ -90,6 +140,23 @@ func (j *JSON) SchemaJSON(s *connect.Schema) []byte {
 }
 
 func writeString(b *bytes.Buffer, s string) {
+	// Fast path: printable ASCII without quote or backslash needs no
+	// escaping, which is nearly every name and most values. Building an
+	// encoder per string was a quarter of the CPU of a snapshot.
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		b.Grow(len(s) + 2)
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+		return
+	}
 	// encoding/json escapes <, > and & by default; Jackson does not.
 	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)
@@ -148,7 +215,7 @@ func (j *JSON) writeSchema(b *bytes.Buffer, s *connect.Schema, field string) {
 	}
 	if s.HasDefault && s.Default != nil {
 		b.WriteString(`,"default":`)
-		if err := j.writeValue(b, s, s.Default, "default"); err != nil {
+		if err := j.writeValue(b, s, s.Default, rootPath("default")); err != nil {
 			b.WriteString("null")
 		}
 	}
@@ -159,13 +226,36 @@ func (j *JSON) writeSchema(b *bytes.Buffer, s *connect.Schema, field string) {
 	b.WriteByte('}')
 }
 
-func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string) error {
+// jpath names the value being written, for error messages. The full
+// path string is only built for composite values (a few per message) and
+// on error, never for each leaf field.
+type jpath struct {
+	parent string // path of the enclosing value; "" at the root
+	name   string // field name or map key, when index < 0
+	index  int    // array index, when >= 0
+}
+
+func rootPath(name string) jpath              { return jpath{name: name, index: -1} }
+func fieldPath(parent, name string) jpath     { return jpath{parent: parent, name: name, index: -1} }
+func elemPath(parent string, index int) jpath { return jpath{parent: parent, index: index} }
+
+func (p jpath) String() string {
+	switch {
+	case p.index >= 0:
+		return p.parent + "[" + strconv.Itoa(p.index) + "]"
+	case p.parent == "":
+		return p.name
+	}
+	return p.parent + "." + p.name
+}
+
+func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath) error {
 	if v == nil {
 		if s != nil && s.HasDefault && s.Default != nil {
 			return j.writeValue(b, s, s.Default, path)
 		}
 		if s != nil && !s.Optional {
-			return fmt.Errorf("%s: null value for required field of type %s", path, s)
+			return fmt.Errorf("%s: null value for required field of type %s", path.String(), s)
 		}
 		b.WriteString("null")
 		return nil
@@ -177,7 +267,7 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string
 	case connect.DecimalName:
 		d, ok := v.(connect.Decimal)
 		if !ok {
-			return fmt.Errorf("%s: Decimal field holds %T", path, v)
+			return fmt.Errorf("%s: Decimal field holds %T", path.String(), v)
 		}
 		if j.DecimalNumeric {
 			b.WriteString(d.String())
@@ -196,37 +286,37 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string
 	case connect.Int8, connect.Int16, connect.Int32, connect.Int64:
 		n, ok := asInt64(v)
 		if !ok {
-			return fmt.Errorf("%s: %s field holds %T", path, s.Type, v)
+			return fmt.Errorf("%s: %s field holds %T", path.String(), s.Type, v)
 		}
 		b.WriteString(strconv.FormatInt(n, 10))
 	case connect.Float32:
 		f, ok := v.(float32)
 		if !ok {
-			return fmt.Errorf("%s: float field holds %T", path, v)
+			return fmt.Errorf("%s: float field holds %T", path.String(), v)
 		}
 		b.WriteString(JavaFloat(float64(f), 32))
 	case connect.Float64:
 		f, ok := v.(float64)
 		if !ok {
-			return fmt.Errorf("%s: double field holds %T", path, v)
+			return fmt.Errorf("%s: double field holds %T", path.String(), v)
 		}
 		b.WriteString(JavaFloat(f, 64))
 	case connect.Boolean:
 		t, ok := v.(bool)
 		if !ok {
-			return fmt.Errorf("%s: boolean field holds %T", path, v)
+			return fmt.Errorf("%s: boolean field holds %T", path.String(), v)
 		}
 		b.WriteString(strconv.FormatBool(t))
 	case connect.String:
 		t, ok := v.(string)
 		if !ok {
-			return fmt.Errorf("%s: string field holds %T", path, v)
+			return fmt.Errorf("%s: string field holds %T", path.String(), v)
 		}
 		writeString(b, t)
 	case connect.Bytes:
 		t, ok := v.([]byte)
 		if !ok {
-			return fmt.Errorf("%s: bytes field holds %T", path, v)
+			return fmt.Errorf("%s: bytes field holds %T", path.String(), v)
 		}
 		b.WriteByte('"')
 		b.WriteString(base64.StdEncoding.EncodeToString(t))
@@ -234,14 +324,15 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string
 	case connect.Array:
 		arr, ok := v.([]any)
 		if !ok {
-			return fmt.Errorf("%s: array field holds %T", path, v)
+			return fmt.Errorf("%s: array field holds %T", path.String(), v)
 		}
+		ps := path.String()
 		b.WriteByte('[')
 		for i, e := range arr {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := j.writeValue(b, s.Value, e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := j.writeValue(b, s.Value, e, elemPath(ps, i)); err != nil {
 				return err
 			}
 		}
@@ -249,8 +340,9 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string
 	case connect.Map:
 		m, ok := v.(connect.MapValue)
 		if !ok {
-			return fmt.Errorf("%s: map field holds %T", path, v)
+			return fmt.Errorf("%s: map field holds %T", path.String(), v)
 		}
+		ps := path.String()
 		if s.Key.Type == connect.String {
 			b.WriteByte('{')
 			for i, e := range m {
@@ -260,7 +352,7 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string
 				k, _ := e.Key.(string)
 				writeString(b, k)
 				b.WriteByte(':')
-				if err := j.writeValue(b, s.Value, e.Value, path+"."+k); err != nil {
+				if err := j.writeValue(b, s.Value, e.Value, fieldPath(ps, k)); err != nil {
 					return err
 				}
 			}
@@ -273,11 +365,11 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string
 				b.WriteByte(',')
 			}
 			b.WriteByte('[')
-			if err := j.writeValue(b, s.Key, e.Key, path+".key"); err != nil {
+			if err := j.writeValue(b, s.Key, e.Key, fieldPath(ps, "key")); err != nil {
 				return err
 			}
 			b.WriteByte(',')
-			if err := j.writeValue(b, s.Value, e.Value, path+".value"); err != nil {
+			if err := j.writeValue(b, s.Value, e.Value, fieldPath(ps, "value")); err != nil {
 				return err
 			}
 			b.WriteByte(']')
@@ -286,8 +378,9 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string
 	case connect.Struct:
 		sv, ok := v.(*connect.StructValue)
 		if !ok {
-			return fmt.Errorf("%s: struct field holds %T", path, v)
+			return fmt.Errorf("%s: struct field holds %T", path.String(), v)
 		}
+		ps := path.String()
 		b.WriteByte('{')
 		for i, f := range s.Fields {
 			if i > 0 {
@@ -299,13 +392,13 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path string
 			if i < len(sv.Values) {
 				fv = sv.Values[i]
 			}
-			if err := j.writeValue(b, f.Schema, fv, path+"."+f.Name); err != nil {
+			if err := j.writeValue(b, f.Schema, fv, fieldPath(ps, f.Name)); err != nil {
 				return err
 			}
 		}
 		b.WriteByte('}')
 	default:
-		return fmt.Errorf("%s: unknown schema type %q", path, s.Type)
+		return fmt.Errorf("%s: unknown schema type %q", path.String(), s.Type)
 	}
 	return nil
 }
@@ -321,7 +414,7 @@ func logicalTimeValue(name string, t time.Time) any {
 	return t.UnixMilli()
 }
 
-func (j *JSON) writeSchemaless(b *bytes.Buffer, v any, path string) error {
+func (j *JSON) writeSchemaless(b *bytes.Buffer, v any, path jpath) error {
 	switch t := v.(type) {
 	case *connect.StructValue:
 		return j.writeValue(b, t.Schema, t, path)
@@ -365,7 +458,7 @@ func (j *JSON) writeSchemaless(b *bytes.Buffer, v any, path string) error {
 	case map[string]any:
 		data, err := json.Marshal(t)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: %w", path.String(), err)
 		}
 		b.Write(data)
 		return nil
@@ -376,7 +469,7 @@ func (j *JSON) writeSchemaless(b *bytes.Buffer, v any, path string) error {
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path.String(), err)
 	}
 	b.Write(data)
 	return nil

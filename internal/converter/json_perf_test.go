@@ -1,0 +1,114 @@
+package converter
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/tributary-io/tributary/internal/connect"
+)
+
+// The fast path of writeString must write exactly what the encoder-based
+// path writes, for every byte value and for the characters encoding/json
+// treats specially.
+func TestWriteStringMatchesEncoder(t *testing.T) {
+	inputs := []string{"", "plain", "with space", `quote"`, `back\slash`, "tab\t", "nl\n", "<b>&amp;</b>", "del\x7f",
+		"é", "日本", "\u2028\u2029", "bad\xffutf8", strings.Repeat("x", 300)}
+	for c := 0; c < 256; c++ {
+		inputs = append(inputs, "a"+string([]byte{byte(c)})+"z")
+	}
+	for _, in := range inputs {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(in); err != nil {
+			t.Fatal(err)
+		}
+		want.Truncate(want.Len() - 1)
+		var got bytes.Buffer
+		writeString(&got, in)
+		if got.String() != want.String() {
+			t.Errorf("writeString(%q) = %s, want %s", in, got.String(), want.String())
+		}
+	}
+}
+
+func cacheTestSchema() (*connect.Schema, *connect.StructValue) {
+	row := connect.StructBuilder().Name("srv.public.t.Value").Optional().
+		Field("id", connect.Prim(connect.Int64)).
+		Field("price", connect.DecimalSchema(2).Optional().Default(connect.Decimal{Unscaled: big.NewInt(100), Scale: 2}).MustBuild()).
+		Field("tags", connect.ArrayOf(connect.Prim(connect.String)).Optional().MustBuild()).
+		Field("note", connect.NewBuilder(connect.String).Doc(`a "doc"`).Param("k", "v").Optional().MustBuild()).
+		MustBuild()
+	env := connect.StructBuilder().Name("srv.public.t.Envelope").Version(2).
+		Field("before", row).Field("after", row).Field("op", connect.Prim(connect.String)).MustBuild()
+	after := connect.NewStruct(row).Set("id", int64(7)).Set("tags", []any{"a", "b"}).Set("note", "n")
+	return env, connect.NewStruct(env).Set("after", after).Set("op", "c")
+}
+
+// A converter from NewJSON caches rendered schemas; its output must be
+// the uncached output, for every decimal format, also after the cache was
+// emptied for being full.
+func TestSchemaCacheOutputUnchanged(t *testing.T) {
+	env, v := cacheTestSchema()
+	for _, props := range []map[string]string{nil, {"decimal.format": "NUMERIC"}, {"schemas.cache.size": "1"}, {"schemas.cache.size": "0"}} {
+		cached, err := NewJSON(props)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := &JSON{SchemasEnabled: true, DecimalNumeric: cached.DecimalNumeric}
+		want, err := plain.FromConnect("t", env, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := connect.StructBuilder().Name("other").Field("x", connect.Prim(connect.Int32)).MustBuild()
+		for i := 0; i < 3; i++ {
+			got, err := cached.FromConnect("t", env, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("props %v, round %d:\n got %s\nwant %s", props, i, got, want)
+			}
+			// Another schema in between evicts with schemas.cache.size=1.
+			if _, err := cached.FromConnect("t", other, connect.NewStruct(other).Set("x", int32(1))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if props["schemas.cache.size"] == "0" && cached.schemas != nil {
+			t.Error("schemas.cache.size=0 should disable the cache")
+		}
+		if props["schemas.cache.size"] == "1" && cached.schemas.n.Load() > 1 {
+			t.Errorf("cache holds %d entries, max 1", cached.schemas.n.Load())
+		}
+	}
+	if _, err := NewJSON(map[string]string{"schemas.cache.size": "-1"}); err == nil {
+		t.Error("schemas.cache.size=-1 accepted")
+	}
+}
+
+// Errors still name the full path of the bad value.
+func TestErrorPaths(t *testing.T) {
+	inner := connect.StructBuilder().Name("inner").Field("req", connect.Prim(connect.Int32)).MustBuild()
+	s := connect.StructBuilder().Name("outer").
+		Field("list", connect.ArrayOf(inner).MustBuild()).
+		Field("m", connect.MapOf(connect.Prim(connect.String), inner).Optional().MustBuild()).
+		MustBuild()
+	for _, tc := range []struct {
+		v    *connect.StructValue
+		want string
+	}{
+		{connect.NewStruct(s).Set("list", []any{connect.NewStruct(inner).Set("req", int32(1)), connect.NewStruct(inner)}),
+			"payload.list[1].req: null value for required field"},
+		{connect.NewStruct(s).Set("list", []any{}).Set("m", connect.MapValue{{Key: "k1", Value: connect.NewStruct(inner).Set("req", "x")}}),
+			"payload.m.k1.req: int32 field holds string"},
+	} {
+		j, _ := NewJSON(nil)
+		_, err := j.FromConnect("t", s, tc.v)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error = %v, want it to contain %q", err, tc.want)
+		}
+	}
+}
