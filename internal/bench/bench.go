@@ -134,13 +134,17 @@ type Report struct {
 
 // Machine describes where the numbers were taken.
 type Machine struct {
-	CPUs      int    `json:"cpus"`
-	CPUModel  string `json:"cpu_model"`
-	MemoryMB  int64  `json:"memory_mb"`
-	Kernel    string `json:"kernel"`
-	GoVersion string `json:"go_version"`
-	Postgres  string `json:"postgres,omitempty"`
-	MariaDB   string `json:"mariadb,omitempty"`
+	CPUs     int    `json:"cpus"`
+	CPUModel string `json:"cpu_model"`
+	MemoryMB int64  `json:"memory_mb"`
+	Kernel   string `json:"kernel"`
+	// LoadAvg is /proc/loadavg at the start and the end of the run: the
+	// machine may be shared, and other work skews latency most.
+	LoadAvgStart string `json:"loadavg_start"`
+	LoadAvgEnd   string `json:"loadavg_end,omitempty"`
+	GoVersion    string `json:"go_version"`
+	Postgres     string `json:"postgres,omitempty"`
+	MariaDB      string `json:"mariadb,omitempty"`
 }
 
 // env holds the servers and clients shared by the scenarios; each is
@@ -229,6 +233,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		e.progress("   %s done in %s", s, time.Since(began).Round(100*time.Millisecond))
 	}
 	rep.Seconds = time.Since(rep.Started).Seconds()
+	rep.Machine.LoadAvgEnd = loadAvg()
 	rep.Goals = goals(rep)
 	return rep, nil
 }
@@ -404,7 +409,21 @@ func describeMachine() Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
+	m.LoadAvgStart = loadAvg()
 	return m
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -20,6 +20,10 @@ const (
 // PrintTable writes the results as an aligned text table, or as a
 // Markdown table when markdown is set.
 func (r *Report) PrintTable(w io.Writer, markdown bool) {
+	m := r.Machine
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %d MB, Linux %s, %s, PostgreSQL %s, MariaDB %s; load average %s at start, %s at end\n",
+		m.CPUs, m.CPUModel, m.MemoryMB, m.Kernel, m.GoVersion, m.Postgres, m.MariaDB, m.LoadAvgStart, m.LoadAvgEnd)
+	fmt.Fprintf(w, "N = %d rows; run took %.0f s\n\n", r.Rows, r.Seconds)
 	head := []string{"scenario", "case", "measured by", "events", "seconds", "events/s", "MB/s", "p50 ms", "p99 ms", "CPU s", "peak RSS MB", "tributary / limit"}
 	var rows [][]string
 	for _, x := range r.Results {
