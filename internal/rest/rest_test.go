@@ -44,7 +44,7 @@ func TestRootAndErrors(t *testing.T) {
 		{"POST", "/connectors", `{"name":"x","config":`, 500, ""},
 		{"POST", "/connectors", `{"name":"x","config":{},"bogus":1}`, 500, `{"error_code":500,"message":"Unrecognized field \"bogus\", not marked as ignorable"}`},
 		{"POST", "/connectors", `{"name":"x","config":{"connector.class":"NoSuchConnector"}}`, 500,
-			`{"error_code":500,"message":"Failed to find any class that implements Connector and which name matches NoSuchConnector, available connectors are: ` + herdertest.CounterClass + `"}`},
+			`{"error_code":500,"message":"Failed to find any class that implements Connector and which name matches NoSuchConnector, available connectors are: ` + herdertest.CounterClass + `, ` + herdertest.CollectorClass + `"}`},
 		{"POST", "/connectors", `{"name":"x","config":{"topic":"t"}}`, 400,
 			`{"error_code":400,"message":"Connector config {name=x, topic=t} contains no connector type"}`},
 		{"POST", "/connectors", `{"name":"x","config":{"name":"y","connector.class":"counter"}}`, 400,
@@ -295,7 +295,7 @@ config:
 
 func TestPluginsAndValidate(t *testing.T) {
 	w := startWorker(t, workerOpts{})
-	expect(t, w.call(t, "GET", "/connector-plugins", ""), 200, `[{"class":"`+herdertest.CounterClass+`","type":"source","version":"1.0.0"}]`)
+	expect(t, w.call(t, "GET", "/connector-plugins", ""), 200, `[{"class":"`+herdertest.CollectorClass+`","type":"sink","version":"1.0.0"},{"class":"`+herdertest.CounterClass+`","type":"source","version":"1.0.0"}]`)
 	r := w.call(t, "GET", "/connector-plugins?connectorsOnly=false", "")
 	expect(t, r, 200, "")
 	golden(t, "plugins_all.json", r.body)
