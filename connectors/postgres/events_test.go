@@ -502,3 +502,24 @@ func TestBackPressureKeepsConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestResumeAfterPartialKeyChange: a key-changing update is a delete and a
+// create; if only the delete was acknowledged, the restart must still
+// deliver the create.
+func TestResumeAfterPartialKeyChange(t *testing.T) {
+	e := newEnv(t)
+	e.exec(t, `CREATE TABLE k (id int PRIMARY KEY, v text)`, `INSERT INTO k VALUES (1, 'a')`)
+	cap1 := newCapture()
+	r := startTask(t, e.props("snapshot.mode", "no_data"), nil, cap1)
+	waitSlotActive(t, e)
+	e.exec(t, `UPDATE k SET id = 2 WHERE id = 1`)
+	recs := cap1.waitFor(t, 3, isData("dbserver1")) // delete, tombstone, create
+	_ = r.stop(t)
+	cap2 := newCapture()
+	startTask(t, e.props("snapshot.mode", "no_data"), recs[1].SourceOffset, cap2) // tombstone acknowledged, create not
+	got := cap2.waitFor(t, 3, isData("dbserver1"))
+	last := got[len(got)-1].Value.(*connect.StructValue)
+	if last.Get("op") != "c" || last.Get("after").(*connect.StructValue).Get("id") != int32(2) {
+		t.Fatalf("create of the new key not redelivered: %s", renderRecords(t, got))
+	}
+}

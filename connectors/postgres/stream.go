@@ -54,8 +54,13 @@ type streamer struct {
 }
 
 func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offsetState, resume *offsetState) error {
-	s := &streamer{t: t, w: w, off: off, resume: resume, relations: map[uint32]*relation{}, byTable: map[tableID]*table{},
+	s := &streamer{t: t, w: w, off: off, relations: map[uint32]*relation{}, byTable: map[tableID]*table{},
 		lastHeartbeat: time.Now()}
+	if resume != nil {
+		// off starts as the same stored offset and moves on; resume must not.
+		r := *resume
+		s.resume = &r
+	}
 	s.msgKey, s.msgBlock, s.msgValue = messageSchemas(t.cfg)
 	start := off.lsnCommit
 	if start == 0 {
@@ -388,8 +393,11 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 	case *pglogrepl.BeginMessage:
 		s.inTx, s.xid, s.commitTime = true, m.Xid, m.CommitTime.UTC()
 		s.skipTx = s.resume != nil && s.resume.lsnCommit != 0 && m.FinalLSN < s.resume.lsnCommit
+		// The stored offset is inside this transaction when it names its
+		// xid and a change: changes up to that change's LSN were handed to
+		// Kafka already (changes of a transaction arrive in LSN order).
 		s.resumeMid = !s.skipTx && s.resume != nil && s.resume.txID != nil && *s.resume.txID == int64(m.Xid) &&
-			s.resume.msgType != "COMMIT" && s.resume.lsnProc != 0
+			isChangeType(s.resume.msgType) && s.resume.lsn != 0
 		if s.skipTx {
 			return nil
 		}
@@ -456,7 +464,23 @@ func (s *streamer) skipChange(lsn pglogrepl.LSN) bool {
 	if s.skipTx {
 		return true
 	}
-	return s.resumeMid && lsn <= s.resume.lsnProc
+	if !s.resumeMid {
+		return false
+	}
+	if s.resume.msgType == "TRUNCATE" {
+		// A truncate of several tables shares one LSN and only some of its
+		// events may have been acknowledged: send it again.
+		return lsn < s.resume.lsn
+	}
+	return lsn <= s.resume.lsn
+}
+
+func isChangeType(t string) bool {
+	switch t {
+	case "INSERT", "UPDATE", "DELETE", "TRUNCATE", "MESSAGE":
+		return true
+	}
+	return false
 }
 
 // relation (re)builds a table's schema from a Relation message: pgoutput
@@ -567,6 +591,10 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 	if rel == nil {
 		return fmt.Errorf("change at LSN %s for relation %d that no Relation message described", lsn, relID)
 	}
+	// A key-changing update becomes two events; the first carries the
+	// offset from before this change, so that if only it reaches Kafka
+	// the restart emits both again instead of losing the second.
+	prevOffset := s.off.offsetMap()
 	s.update(ctx, lsn, true, s.commitTime, s.xidPtr(), opMessageType(op))
 	if !rel.captured {
 		return s.maybeHeartbeat(ctx)
@@ -620,9 +648,15 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 			return s.emit(ts, op, newKey, before, after, nil)
 		}
 		// A key change is a delete of the old key and a create of the new.
+		n := len(s.batch)
 		if err := s.emit(ts, debezium.OpDelete, oldKey, before, nil,
 			[]connect.Header{{Key: "__debezium.newkey", Schema: ts.key, Value: newKey}}); err != nil {
 			return err
+		}
+		for _, r := range s.batch[n:] {
+			if r.Topic == ts.topic {
+				r.SourceOffset = prevOffset
+			}
 		}
 		return s.emit(ts, debezium.OpCreate, newKey, nil, after,
 			[]connect.Header{{Key: "__debezium.oldkey", Schema: ts.key, Value: oldKey}})
