@@ -68,7 +68,7 @@ func TestDebeziumTestSuiteExpectations(t *testing.T) {
 		"ttz": "11:51:30.123789Z", "tptz": "11:51:30.123Z", "it": interval,
 		"ts_large": large*1000 + 123456, "ts_large_us": large*1000 + 123457, "ts_large_ms": large + 124,
 		"tz_large": "+21016-11-04T06:51:30.123456Z",
-		"ts_max": int64(9223371331200000000 - 1), "ts_min": int64(-210831897600000001),
+		"ts_max":   int64(9223371331200000000 - 1), "ts_min": int64(-210831897600000001),
 		"tz_max": "+294247-01-01T23:59:59.999999Z", "tz_min": "-4713-12-31T23:59:59.999999Z",
 		"ts_pinf": int64(9223372036825200000), "ts_ninf": int64(-9223372036832400000),
 		"tz_pinf": "infinity", "tz_ninf": "-infinity", "tz_zero": "+21016-11-04T06:51:30.000000Z",
