@@ -55,6 +55,9 @@ func pluginFor(f flavor) *connect.Plugin {
 			_, err = checkServer(ctx, db, s, s.lockingMode != "none")
 			return err
 		},
+		DescribeSchemas: func(ctx context.Context, v *config.Values) ([]connect.TopicSchema, error) {
+			return describeSchemas(ctx, f, v)
+		},
 		NewSourceTask: func(ctx context.Context, v *config.Values, tc connect.TaskContext) (connect.SourceTask, error) {
 			return newTask(f, v, tc)
 		},
