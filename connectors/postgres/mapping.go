@@ -159,7 +159,9 @@ func (o *valueOptions) mapType(t *pgType, length, scale int, declared *pgType) (
 				if o.binaryMode == "hex" {
 					return o.placeholder, nil
 				}
-				return binaryValue(o.binaryMode, []byte(o.placeholder)), nil
+				// Debezium's base64 converters do not recognise the
+				// unchanged-TOAST marker and emit null.
+				return nil, nil
 			}}, nil
 	case oidNumeric:
 		return o.numericMapping(length, scale), nil
