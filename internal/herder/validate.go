@@ -153,7 +153,15 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (*Config
 				case errors.As(err, &ve):
 					addErr(ve.Name, fieldMessage(ve))
 				default:
-					addErr("connector.class", err.Error())
+					// Connectors name the property at fault as "prop: message".
+					msg := err.Error()
+					target := "connector.class"
+					if i := strings.Index(msg, ": "); i > 0 {
+						if _, ok := def.Lookup(msg[:i]); ok {
+							target = msg[:i]
+						}
+					}
+					addErr(target, msg)
 				}
 			}
 		}

@@ -183,7 +183,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			errc <- err
 		}()
-		s.log.Info("REST API listening", "url", fmt.Sprintf("%s://%s/", s.schemes[i], s.lns[i].Addr()))
+		s.log.Info("HTTP listener started", "url", fmt.Sprintf("%s://%s/", s.schemes[i], s.lns[i].Addr()))
 	}
 	select {
 	case <-ctx.Done():
