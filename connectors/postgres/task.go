@@ -57,6 +57,7 @@ func Plugin() *connect.Plugin {
 			}
 			return validate(ctx, c)
 		},
+		DescribeSchemas: DescribeSchemas,
 		NewSourceTask: func(ctx context.Context, cfg *config.Values, tc connect.TaskContext) (connect.SourceTask, error) {
 			return newTask(cfg, tc)
 		},

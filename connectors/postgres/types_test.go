@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -128,4 +129,30 @@ func afterJSON(t *testing.T, r *connect.Record) map[string]any {
 func schemaEqual(a, b *connect.Schema) bool {
 	j := &converter.JSON{SchemasEnabled: true}
 	return string(j.SchemaJSON(a.Field("after").Schema)) == string(j.SchemaJSON(b.Field("after").Schema))
+}
+
+// TestDescribeSchemasMatchesEvents checks that the schemas the plugin
+// describes (tributary schema check) are those of the events it emits.
+func TestDescribeSchemasMatchesEvents(t *testing.T) {
+	e := newEnv(t)
+	e.exec(t, typesDDL, typesRow)
+	props := e.props("table.include.list", "public.alltypes")
+	vals, err := Def().Parse(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	described, err := Plugin().DescribeSchemas(context.Background(), vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startTask(t, props, nil, nil)
+	rec := r.cap.waitFor(t, 1, isData("dbserver1"))[0]
+	if len(described) != 1 || described[0].Topic != rec.Topic {
+		t.Fatalf("described %d topics (%v), event topic %s", len(described), described, rec.Topic)
+	}
+	j := &converter.JSON{SchemasEnabled: true}
+	if string(j.SchemaJSON(described[0].Value)) != string(j.SchemaJSON(rec.ValueSchema)) ||
+		string(j.SchemaJSON(described[0].Key)) != string(j.SchemaJSON(rec.KeySchema)) {
+		t.Fatal("described schemas differ from the emitted ones")
+	}
 }
