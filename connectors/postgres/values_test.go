@@ -317,3 +317,41 @@ func TestOffsetRoundTrip(t *testing.T) {
 		t.Error("malformed offset accepted")
 	}
 }
+
+func TestTimePrecisionModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode, typ string
+		oid       uint32
+		scale     int
+		in        string
+		name      string
+		want      any
+	}{
+		{"connect", "date", oidDate, 0, "2024-02-29", "org.apache.kafka.connect.data.Date", int32(19782)},
+		{"connect", "time", oidTime, 6, "13:51:30.123456", "org.apache.kafka.connect.data.Time", int32(49890123)},
+		{"connect", "ts", oidTimestamp, 6, "2016-11-04 13:51:30.123456", "org.apache.kafka.connect.data.Timestamp", int64(1478267490123)},
+		{"adaptive_time_microseconds", "time", oidTime, 0, "13:51:30", "io.debezium.time.MicroTime", int64(49890000000)},
+		{"adaptive_time_microseconds", "ts", oidTimestamp, 3, "2016-11-04 13:51:30.123", "io.debezium.time.Timestamp", int64(1478267490123)},
+		{"adaptive", "ts", oidTimestamp, 6, "2016-11-04 13:51:30.123456", "io.debezium.time.MicroTimestamp", int64(1478267490123456)},
+		{"microseconds", "time", oidTime, 0, "00:00:01", "io.debezium.time.MicroTime", int64(1000000)},
+		{"nanoseconds", "ts", oidTimestamp, 6, "1970-01-01 00:00:01.5", "io.debezium.time.NanoTimestamp", int64(1500000000)},
+		{"isostring", "date", oidDate, 0, "2024-02-29", "io.debezium.time.IsoDate", "2024-02-29Z"},
+		{"isostring", "ts", oidTimestamp, 6, "2024-02-29 10:00:00.5", "io.debezium.time.IsoTimestamp", "2024-02-29T10:00:00.5Z"},
+	} {
+		o := &valueOptions{timeMode: tc.mode}
+		m := must(o.mapType(&pgType{OID: tc.oid}, 0, tc.scale, nil))
+		s := m.schema.MustBuild()
+		v, err := m.convert(tc.in)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.mode, tc.typ, err)
+		}
+		if s.Name != tc.name || fmt.Sprintf("%T %v", v, v) != fmt.Sprintf("%T %v", tc.want, tc.want) {
+			t.Errorf("%s %s(%d) %s = %s %T %v, want %s %T %v", tc.mode, tc.typ, tc.scale, tc.in, s.Name, v, v, tc.name, tc.want, tc.want)
+		}
+	}
+	// connect mode rejects times past midnight like Debezium
+	o := &valueOptions{timeMode: "connect"}
+	if _, err := must(o.mapType(&pgType{OID: oidTime}, 0, 6, nil)).convert("24:00:00.000001"); err == nil {
+		t.Error("connect mode accepted a time past 24:00:00")
+	}
+}
