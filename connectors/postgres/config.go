@@ -213,6 +213,15 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 		return nil, err
 	}
 	raw := v.Raw()
+	for k := range raw {
+		switch {
+		case strings.HasPrefix(k, "column.mask.with."), strings.HasPrefix(k, "column.mask.hash."), strings.HasPrefix(k, "column.truncate.to."):
+			// Ignoring a mask would publish the data it is meant to hide.
+			return nil, fmt.Errorf("%s: column masking and truncation are not supported by the PostgreSQL connector", k)
+		case strings.HasPrefix(k, "signal."), strings.HasPrefix(k, "notification."), strings.HasPrefix(k, "incremental.snapshot."), strings.HasPrefix(k, "driver."):
+			log.Warn("property is accepted for compatibility but has no effect (signals, notifications, incremental snapshots and JDBC driver settings are not implemented)", "property", k)
+		}
+	}
 	propagate, err := compilePatterns("column.propagate.source.type", raw["column.propagate.source.type"])
 	if err != nil {
 		return nil, err

@@ -288,6 +288,8 @@ func TestBadConfig(t *testing.T) {
 		{"bad autocreate", map[string]string{"publication.autocreate.mode": "some"}, "publication.autocreate.mode"},
 		{"missing dbname", map[string]string{"database.dbname": ""}, "database.dbname"},
 		{"both lists", map[string]string{"table.include.list": "a", "table.exclude.list": "b"}, "cannot both be set"},
+		{"masking", map[string]string{"column.mask.with.5.chars": "public.t.ssn"}, "masking"},
+		{"bad key columns", map[string]string{"message.key.columns": "public.t"}, "message.key.columns"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := map[string]string{"database.hostname": "127.0.0.1", "database.user": "u", "database.dbname": "d", "topic.prefix": "x"}
