@@ -8,12 +8,14 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tributary-io/tributary/connectors/mysql"
 	"github.com/tributary-io/tributary/connectors/postgres"
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
@@ -400,9 +402,14 @@ func (s *schemaSource) throwawayDatabase(ctx context.Context, file *config.File,
 		if !ok {
 			continue
 		}
-		k := "postgres"
-		if p.Class != postgres.Class {
+		var k string
+		switch p.Class {
+		case postgres.Class:
+			k = "postgres"
+		case mysql.Plugin().Class, mysql.MariaDBPlugin().Class:
 			k = "mariadb"
+		default:
+			continue // sinks and other sources use no throwaway database
 		}
 		if kind != "" && kind != k {
 			return nil, errors.New("--ddl: the configs mix PostgreSQL and MySQL/MariaDB connectors; check them separately")
@@ -448,17 +455,35 @@ func (s *schemaSource) throwawayDatabase(ctx context.Context, file *config.File,
 		log.Info("applied DDL to a throwaway PostgreSQL", "files", len(ddl), "port", pg.Port)
 		return func() { _ = pg.Close() }, nil
 	case "mariadb":
+		// Each file is split into statements here, so that an error names
+		// the failing statement and DELIMITER (a client command) works.
+		stmts := make([][]string, len(ddl))
+		for i, f := range ddl {
+			text, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			stmts[i] = splitSQL(string(text))
+		}
+		defaultDB, createdBy := mariadbDefaultDatabase(file, stmts)
 		my, err := testdb.NewMariaDB(ctx, "", quiet)
 		if err != nil {
 			return nil, fmt.Errorf("--ddl: start MariaDB: %w", err)
 		}
-		for _, f := range ddl {
-			text, err := os.ReadFile(f)
-			if err != nil {
+		if defaultDB != "" && createdBy < 0 {
+			if err := my.ExecContext(ctx, "", "CREATE DATABASE "+quoteMySQLIdent(defaultDB)); err != nil {
 				my.Close()
-				return nil, err
+				return nil, fmt.Errorf("--ddl: %w", err)
 			}
-			if err := my.ExecContext(ctx, "", splitSQL(string(text))...); err != nil {
+		}
+		for i, f := range ddl {
+			// The files run in the connector's database once it exists, as a
+			// dump of one database or a migration tool's files expect.
+			db := defaultDB
+			if createdBy >= i {
+				db = ""
+			}
+			if err := my.ExecContext(ctx, db, stmts[i]...); err != nil {
 				my.Close()
 				return nil, fmt.Errorf("--ddl %s: %w", f, err)
 			}
@@ -478,20 +503,87 @@ func point(cfg map[string]string, host string, port int, user string) {
 	cfg["database.user"] = user
 	cfg["database.password"] = ""
 	delete(cfg, "database.sslmode")
+	delete(cfg, "database.ssl.mode") // MySQL/MariaDB: the throwaway server has no TLS
 }
 
-// splitSQL splits a script at semicolons outside quotes and comments, for
-// drivers that run one statement per call.
+var (
+	plainIdent     = regexp.MustCompile(`^[A-Za-z0-9_$]+$`)
+	createDatabase = regexp.MustCompile("(?is)^CREATE\\s+(DATABASE|SCHEMA)\\s+(IF\\s+NOT\\s+EXISTS\\s+)?`?([^`\\s;]+)`?")
+)
+
+// mariadbDefaultDatabase is the database the DDL files run in: the one
+// database the MySQL/MariaDB connectors capture, when database.include.list
+// names exactly one literally. createdBy is the index of the first file
+// that creates it itself (-1: none, it is created beforehand); files up to
+// that one run without a default database.
+func mariadbDefaultDatabase(file *config.File, stmts [][]string) (db string, createdBy int) {
+	names := map[string]bool{}
+	for _, c := range file.Connectors {
+		for _, n := range strings.Split(c.Config["database.include.list"], ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names[n] = true
+			}
+		}
+	}
+	if len(names) != 1 {
+		return "", -1
+	}
+	for n := range names {
+		db = n
+	}
+	if !plainIdent.MatchString(db) {
+		return "", -1
+	}
+	for i, file := range stmts {
+		for _, st := range file {
+			if m := createDatabase.FindStringSubmatch(st); m != nil && strings.EqualFold(m[3], db) {
+				return db, i
+			}
+		}
+	}
+	return db, -1
+}
+
+func quoteMySQLIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// splitSQL splits a MySQL/MariaDB script into statements at the
+// delimiter (";", or what a DELIMITER line sets, as the mysql client does)
+// outside quotes and comments. Plain comments are dropped; executable
+// comments (/*! ... */, /*M! ... */), which the server runs, are kept.
 func splitSQL(text string) []string {
 	var out []string
 	var b strings.Builder
+	delim := ";"
+	flush := func() {
+		if st := strings.TrimSpace(b.String()); st != "" {
+			out = append(out, st)
+		}
+		b.Reset()
+	}
 	var quote byte
+	lineStart := true
 	for i := 0; i < len(text); i++ {
 		c := text[i]
+		if quote == 0 && lineStart {
+			// DELIMITER is a client command: a line of its own.
+			rest := strings.TrimLeft(text[i:], " \t")
+			if len(rest) > 10 && strings.EqualFold(rest[:10], "DELIMITER ") && strings.TrimSpace(b.String()) == "" {
+				end := strings.IndexByte(rest, '\n')
+				if end < 0 {
+					end = len(rest)
+				}
+				if d := strings.TrimSpace(rest[10:end]); d != "" {
+					delim = d
+				}
+				i += len(text[i:]) - len(rest) + end
+				continue
+			}
+		}
+		lineStart = c == '\n'
 		switch {
 		case quote != 0:
 			b.WriteByte(c)
-			if c == '\\' && i+1 < len(text) {
+			if c == '\\' && quote != '`' && i+1 < len(text) {
 				i++
 				b.WriteByte(text[i])
 			} else if c == quote {
@@ -500,29 +592,32 @@ func splitSQL(text string) []string {
 		case c == '\'' || c == '"' || c == '`':
 			quote = c
 			b.WriteByte(c)
-		case c == '-' && strings.HasPrefix(text[i:], "-- "), c == '#':
+		case c == '-' && strings.HasPrefix(text[i:], "--") && (i+2 == len(text) || text[i+2] <= ' '), c == '#':
 			for i < len(text) && text[i] != '\n' {
 				i++
 			}
 			b.WriteByte('\n')
+			lineStart = true
 		case c == '/' && strings.HasPrefix(text[i:], "/*"):
 			end := strings.Index(text[i+2:], "*/")
 			if end < 0 {
-				i = len(text)
+				end = len(text) - i - 2
 			} else {
-				i += end + 3
+				end += 2
 			}
-		case c == ';':
-			if st := strings.TrimSpace(b.String()); st != "" {
-				out = append(out, st)
+			if strings.HasPrefix(text[i:], "/*!") || strings.HasPrefix(text[i:], "/*M!") {
+				b.WriteString(text[i:min(len(text), i+2+end)])
+			} else {
+				b.WriteByte(' ')
 			}
-			b.Reset()
+			i += 1 + end
+		case strings.HasPrefix(text[i:], delim):
+			flush()
+			i += len(delim) - 1
 		default:
 			b.WriteByte(c)
 		}
 	}
-	if st := strings.TrimSpace(b.String()); st != "" {
-		out = append(out, st)
-	}
+	flush()
 	return out
 }
