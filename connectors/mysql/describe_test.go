@@ -59,15 +59,15 @@ func emittedSchemas(t *testing.T, e *env, props map[string]string) map[string]co
 	return out
 }
 
-func describe(t *testing.T, props map[string]string) []connect.TopicSchema {
+func describe(t *testing.T, p *connect.Plugin, props map[string]string) []connect.TopicSchema {
 	t.Helper()
-	v, err := MariaDBPlugin().Config().Parse(props)
+	v, err := p.Config().Parse(props)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	got, err := MariaDBPlugin().DescribeSchemas(ctx, v)
+	got, err := p.DescribeSchemas(ctx, v)
 	if err != nil {
 		t.Fatalf("DescribeSchemas: %v", err)
 	}
@@ -202,7 +202,7 @@ func TestDescribeSchemas(t *testing.T) {
 					props[k] = v
 				}
 			}
-			got := describe(t, props)
+			got := describe(t, MariaDBPlugin(), props)
 			var topics []string
 			for _, ts := range got {
 				topics = append(topics, ts.Topic)
@@ -240,5 +240,14 @@ func TestDescribeSchemasAfterAlter(t *testing.T) {
 	if f := fieldNames(last.ValueSchema.Field("after").Schema); len(f) != 7 {
 		t.Fatalf("streamed event has fields %v, want the altered table's 7", f)
 	}
-	compareWithTask(t, describe(t, props), emitted)
+	compareWithTask(t, describe(t, MariaDBPlugin(), props), emitted)
+
+	// The MySQL connector describes the same tables with its own source block.
+	my := describe(t, Plugin(), props)
+	if len(my) != 1 || my[0].Topic != topic {
+		t.Fatalf("MySQL plugin described %v", my)
+	}
+	if n := my[0].Value.Field("source").Schema.Name; n != "io.debezium.connector.mysql.Source" {
+		t.Errorf("MySQL plugin source schema %q", n)
+	}
 }
