@@ -192,3 +192,52 @@ func mustConfig(t *testing.T, b *kafka.Embedded) *sarama.Config {
 	}
 	return sc
 }
+
+// blockingSender acknowledges the first n messages at once and then blocks
+// every send until its context ends, like a producer whose buffer is full.
+type blockingSender struct {
+	n    int
+	sent int
+}
+
+func (b *blockingSender) Send(ctx context.Context, m *sarama.ProducerMessage) error {
+	if b.sent < b.n {
+		b.sent++
+		m.Metadata.(*kafka.Pending).Ack(nil)
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A stop that interrupts a send must not wait for a record that never
+// reached Kafka, and must still commit everything that did.
+func TestStopDuringBlockedSendCommitsAckedPrefix(t *testing.T) {
+	store := offsets.NewMemory()
+	task := &countingTask{n: 1000}
+	task.offsets = OffsetReader{Store: store, Connector: "c"}
+	j := &converter.JSON{SchemasEnabled: true}
+	src := &Source{Name: "c", Task: task, Producer: &blockingSender{n: 10}, Offsets: store, KeyConverter: j, ValueConverter: j,
+		FlushInterval: time.Hour, ShutdownTimeout: 30 * time.Second, Stats: &Stats{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v, want a clean stop", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run waited for a record that was never sent")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("stop took %v", d)
+	}
+	off, _ := store.Get(context.Background(), "c", part)
+	if off["pos"] != int64(9) {
+		t.Fatalf("committed %v, want pos 9 (the last acknowledged record)", off)
+	}
+}

@@ -18,7 +18,10 @@ type tracker struct {
 	parts    map[string]*partQueue
 	inflight int
 	limit    int
-	failed   error
+	// bytes in flight and their bound (0: unbounded); see reserve.
+	bytes     int
+	byteLimit int
+	failed    error
 }
 
 type partQueue struct {
@@ -30,6 +33,7 @@ type partQueue struct {
 type submitted struct {
 	offset map[string]any
 	acked  bool
+	bytes  int
 }
 
 func newTracker(limit int) *tracker {
@@ -66,6 +70,41 @@ func (t *tracker) submit(partition, offset map[string]any) (*submitted, error) {
 	return s, nil
 }
 
+// reserve accounts n bytes to a submitted record about to be sent,
+// blocking while the bytes in flight would exceed the bound. One record
+// is always let through, however large, so progress never stops.
+func (t *tracker) reserve(s *submitted, n int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.byteLimit > 0 && t.bytes > 0 && t.bytes+n > t.byteLimit && t.failed == nil {
+		t.cond.Wait()
+	}
+	if t.failed != nil {
+		return t.failed
+	}
+	if !s.acked {
+		s.bytes = n
+		t.bytes += n
+	}
+	return nil
+}
+
+// cancel withdraws a record that was submitted but never handed to Kafka
+// (the send was interrupted). It is the newest of its partition, since the
+// writer stops at the first failed send, so it is dropped from the tail;
+// its offset is never committed and a restart re-reads it.
+func (t *tracker) cancel(partition map[string]any, s *submitted) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if q := t.parts[partKey(partition)]; q != nil && len(q.queue) > q.head && q.queue[len(q.queue)-1] == s {
+		q.queue = q.queue[:len(q.queue)-1]
+		if !s.acked {
+			t.inflight--
+		}
+	}
+	t.cond.Broadcast()
+}
+
 // ack marks a record acknowledged, or fails the tracker.
 func (t *tracker) ack(s *submitted, err error) {
 	t.mu.Lock()
@@ -77,6 +116,7 @@ func (t *tracker) ack(s *submitted, err error) {
 	} else if !s.acked {
 		s.acked = true
 		t.inflight--
+		t.bytes -= s.bytes
 	}
 	t.cond.Broadcast()
 }
