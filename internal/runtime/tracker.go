@@ -100,6 +100,7 @@ func (t *tracker) cancel(partition map[string]any, s *submitted) {
 		q.queue = q.queue[:len(q.queue)-1]
 		if !s.acked {
 			t.inflight--
+			t.bytes -= s.bytes
 		}
 	}
 	t.cond.Broadcast()
