@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/kafka"
-	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/schema/avro"
 	"github.com/tributary-io/tributary/schema/registry"
 	"github.com/tributary-io/tributary/schema/registry/server"
@@ -175,19 +174,20 @@ memory.`,
 // reports its brokers through OnStarted, and requests arriving before
 // that wait for it. Without the property it does nothing.
 //
-// Call it before w.Run; stop after Run returns.
-func startEmbeddedRegistry(ctx context.Context, w *runtime.Standalone, worker map[string]string, log *slog.Logger) (url string, stop func(), err error) {
+// Call it before the worker runs, hand attach the worker's brokers once
+// Kafka is reachable, and call stop after the worker returns.
+func startEmbeddedRegistry(ctx context.Context, worker map[string]string, log *slog.Logger) (url string, attach func(brokers []string), stop func(), err error) {
 	raw, ok := worker["embedded.registry.port"]
 	if !ok || strings.TrimSpace(raw) == "" {
-		return "", func() {}, nil
+		return "", func([]string) {}, func() {}, nil
 	}
 	port, err := strconv.Atoi(strings.TrimSpace(raw))
 	if err != nil || port < 0 || port > 65535 {
-		return "", nil, fmt.Errorf("worker: embedded.registry.port=%q: not a port", raw)
+		return "", nil, nil, fmt.Errorf("worker: embedded.registry.port=%q: not a port", raw)
 	}
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
-		return "", nil, fmt.Errorf("worker: embedded.registry.port: %w", err)
+		return "", nil, nil, fmt.Errorf("worker: embedded.registry.port: %w", err)
 	}
 	h := &pendingHandler{ready: make(chan struct{}), log: log}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
@@ -209,8 +209,7 @@ func startEmbeddedRegistry(ctx context.Context, w *runtime.Standalone, worker ma
 	}
 	var mu sync.Mutex
 	var closeStore func()
-	prev := w.OnStarted
-	w.OnStarted = func(brokers []string) {
+	attach = func(brokers []string) {
 		st, closers, err := openStore(ctx, registryOptions{Storage: "kafka", Brokers: brokers, Topic: server.DefaultTopic, KafkaProps: kafkaProps}, log)
 		if err != nil {
 			log.Error("embedded schema registry: opening the _schemas store failed", "error", err)
@@ -220,9 +219,6 @@ func startEmbeddedRegistry(ctx context.Context, w *runtime.Standalone, worker ma
 			closeStore = func() { runClosers(closers) }
 			mu.Unlock()
 			h.attach(server.NewServer(st, log))
-		}
-		if prev != nil {
-			prev(brokers)
 		}
 	}
 	stop = func() {
@@ -235,7 +231,7 @@ func startEmbeddedRegistry(ctx context.Context, w *runtime.Standalone, worker ma
 			closeStore()
 		}
 	}
-	return url, stop, nil
+	return url, attach, stop, nil
 }
 
 // pendingHandler holds requests until the registry's store is open.

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/tributary-io/tributary/internal/kafka"
-	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
@@ -16,13 +14,10 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // TestEmbeddedRegistry: embedded.registry.port binds at once, holds
 // requests until the worker reports its brokers, then serves from the
-// brokers' _schemas topic, and keeps the worker's own OnStarted hook.
+// brokers' _schemas topic.
 func TestEmbeddedRegistry(t *testing.T) {
 	ctx := context.Background()
-	w := &runtime.Standalone{}
-	var hookSaw []string
-	w.OnStarted = func(b []string) { hookSaw = b }
-	url, stop, err := startEmbeddedRegistry(ctx, w, map[string]string{"embedded.registry.port": "0"}, quietLogger())
+	url, attach, stop, err := startEmbeddedRegistry(ctx, map[string]string{"embedded.registry.port": "0"}, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +45,9 @@ func TestEmbeddedRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer emb.Close()
-	w.OnStarted(emb.Addrs())
+	attach(emb.Addrs())
 	if r := <-done; r.err != nil || r.id != 1 {
 		t.Fatalf("register after start: %+v", r)
-	}
-	if !slices.Equal(hookSaw, emb.Addrs()) {
-		t.Errorf("the worker's OnStarted saw %v", hookSaw)
 	}
 	// The schema is in the brokers' _schemas topic.
 	sc, _ := kafka.ClientConfig{Brokers: emb.Addrs()}.SaramaConfig()
@@ -70,13 +62,13 @@ func TestEmbeddedRegistry(t *testing.T) {
 	}
 
 	// Without the property nothing starts.
-	w2 := &runtime.Standalone{}
-	u, stop2, err := startEmbeddedRegistry(ctx, w2, map[string]string{}, quietLogger())
-	if err != nil || u != "" || w2.OnStarted != nil {
+	u, attach2, stop2, err := startEmbeddedRegistry(ctx, map[string]string{}, quietLogger())
+	if err != nil || u != "" {
 		t.Fatalf("no property: %q %v", u, err)
 	}
+	attach2(emb.Addrs()) // a no-op, not a panic
 	stop2()
-	if _, _, err := startEmbeddedRegistry(ctx, w2, map[string]string{"embedded.registry.port": "http"}, quietLogger()); err == nil {
+	if _, _, _, err := startEmbeddedRegistry(ctx, map[string]string{"embedded.registry.port": "http"}, quietLogger()); err == nil {
 		t.Error("bad port accepted")
 	}
 }

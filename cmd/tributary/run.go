@@ -59,17 +59,39 @@ process exits 0.`,
 			if err != nil {
 				return err
 			}
-			w := newStandalone(log)
-			_, stopRegistry, err := startEmbeddedRegistry(cmd.Context(), w, file.Worker, log)
+			_, attachRegistry, stopRegistry, err := startEmbeddedRegistry(cmd.Context(), file.Worker, log)
 			if err != nil {
 				return err
 			}
 			defer stopRegistry()
+			if wantsWorkerServices(file.Worker) {
+				// REST API, metrics and automatic task restarts live in the
+				// herder-based worker; plain runs stay on the lean runner.
+				env, err := newWorkerEnv(g)
+				if err != nil {
+					return err
+				}
+				env.onBrokers = attachRegistry
+				return runWorker(cmd.Context(), env, file, false, true)
+			}
+			w := newStandalone(log)
+			w.OnStarted = attachRegistry
 			return w.Run(cmd.Context(), file)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "connector/worker configuration file (YAML or JSON)")
 	return cmd
+}
+
+// wantsWorkerServices reports whether the worker properties ask for the
+// REST API or the metrics endpoint.
+func wantsWorkerServices(worker map[string]string) bool {
+	for _, k := range []string{"listeners", "rest.port", "metrics.port"} {
+		if _, ok := worker[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func newStandalone(log *slog.Logger) *runtime.Standalone {

@@ -204,9 +204,18 @@ config:
 		t.Fatalf("no committed LSN after a graceful stop: %v %v", off, err)
 	}
 
-	// Changes made while stopped are captured on restart, once each.
+	// Changes made while stopped are captured on restart, once each. The
+	// restart also asks for the REST API, which moves `run` onto the
+	// herder-based worker: offsets, broker data and the embedded registry
+	// must carry over between the two.
 	pg.Exec(t, "inventory", "UPDATE inventory.customers SET email = 'sally@acme.com' WHERE id = 1001")
-	p2 := startRun(t, dir, cfg, 2)
+	restPort := freePort(t)
+	cfg2 := filepath.Join(dir, "connector-rest.yaml")
+	yaml2 := strings.Replace(yaml, "worker:\n", fmt.Sprintf("worker:\n  listeners: http://127.0.0.1:%d\n", restPort), 1)
+	if err := os.WriteFile(cfg2, []byte(yaml2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p2 := startRun(t, dir, cfg2, 2)
 	got = readAvroTopic(t, brokers, registryURL, topic, 6)
 	time.Sleep(time.Second) // a duplicate would arrive now
 	got = readAvroTopic(t, brokers, registryURL, topic, 6)
@@ -215,6 +224,10 @@ config:
 	}
 	if got[5].Get("op") != "u" || got[5].Get("after").(*connect.StructValue).Get("email") != "sally@acme.com" {
 		t.Fatalf("event after restart: op=%v after=%v", got[5].Get("op"), got[5].Get("after"))
+	}
+	status := call(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/connectors/inventory-connector/status", restPort), "")
+	if status.status != 200 || !strings.Contains(string(status.body), `"state":"RUNNING"`) {
+		t.Fatalf("GET status = %d %s", status.status, status.body)
 	}
 	p2.stop(t)
 }

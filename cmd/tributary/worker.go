@@ -151,6 +151,9 @@ type workerEnv struct {
 	loggers    *rest.Loggers
 	// onReady, when set, receives the worker's REST URL once it serves.
 	onReady func(url string)
+	// onBrokers, when set, receives the bootstrap servers once Kafka is
+	// reachable (the embedded schema registry attaches its store then).
+	onBrokers func(brokers []string)
 }
 
 func newWorkerEnv(g *globalFlags) (*workerEnv, error) {
@@ -243,6 +246,9 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	}
 	defer raw.Close()
 	clusterID := kafkaClusterID(raw.Client())
+	if env.onBrokers != nil {
+		env.onBrokers(brokers)
+	}
 
 	// REST first: the advertised URL is the worker's identity.
 	var srv *rest.Server
