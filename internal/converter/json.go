@@ -546,7 +546,7 @@ func (j *JSON) ToConnect(topic string, data []byte) (*connect.Schema, any, error
 		return nil, nil, fmt.Errorf("topic %s: invalid JSON: %w", topic, err)
 	}
 	if !j.SchemasEnabled {
-		return nil, raw, nil
+		return nil, schemalessValue(raw), nil
 	}
 	env, ok := raw.(map[string]any)
 	if !ok || len(env) != 2 {
@@ -558,7 +558,7 @@ func (j *JSON) ToConnect(topic string, data []byte) (*connect.Schema, any, error
 		return nil, nil, fmt.Errorf("topic %s: JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields", topic)
 	}
 	if env["schema"] == nil {
-		return nil, payload, nil
+		return nil, schemalessValue(payload), nil
 	}
 	s, err := parseSchema(env["schema"], "schema")
 	if err != nil {
@@ -816,4 +816,26 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 		return sv, nil
 	}
 	return nil, fmt.Errorf("%s: unknown schema type %q", path, s.Type)
+}
+
+// schemalessValue turns decoded JSON numbers into int64 or float64, as the
+// Java converter yields Long for integral numbers and Double otherwise.
+func schemalessValue(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case map[string]any:
+		for k, e := range t {
+			t[k] = schemalessValue(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = schemalessValue(e)
+		}
+	}
+	return v
 }

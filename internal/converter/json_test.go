@@ -75,3 +75,15 @@ func TestJSONRejectsNullRequired(t *testing.T) {
 		t.Fatal("expected an error for a null required field")
 	}
 }
+
+func TestJSONSchemalessNumbers(t *testing.T) {
+	j := &JSON{}
+	_, v, err := j.ToConnect("t", []byte(`{"a":1,"b":1.5,"c":[2,"x"],"d":{"e":9007199254740993}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v.(map[string]any)
+	if m["a"] != int64(1) || m["b"] != 1.5 || m["c"].([]any)[0] != int64(2) || m["d"].(map[string]any)["e"] != int64(9007199254740993) {
+		t.Fatalf("numbers not converted as the Java converter does: %#v", m)
+	}
+}
