@@ -31,6 +31,10 @@ type JSON struct {
 	// literal JSON{} renders every time. Schemas are immutable once
 	// built, and the cache holds them, so a pointer key cannot be reused.
 	schemas *schemaCache
+	// parsed caches ToConnect's schemas by their JSON text, for the same
+	// reason: parsing the schema of every consumed message was most of a
+	// sink's CPU time. Set by NewJSON.
+	parsed *parsedCache
 	// sizeHint is the last message size, to allocate the buffer once.
 	sizeHint atomic.Int64
 }
@@ -42,6 +46,30 @@ type schemaCache struct {
 	m   sync.Map
 	n   atomic.Int64
 	max int64
+}
+
+// parsedCache maps a schema's JSON text to the parsed schema; emptied when
+// it reaches max entries. Only texts that the general ToConnect path
+// parsed successfully are stored.
+type parsedCache struct {
+	m   sync.Map
+	n   atomic.Int64
+	max int64
+}
+
+func (c *parsedCache) load(raw []byte) *connect.Schema {
+	if v, ok := c.m.Load(string(raw)); ok {
+		return v.(*connect.Schema)
+	}
+	return nil
+}
+
+func (c *parsedCache) store(raw []byte, s *connect.Schema) {
+	if c.n.Add(1) > c.max {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(string(raw), s)
 }
 
 func (c *schemaCache) get(j *JSON, s *connect.Schema) []byte {
@@ -93,6 +121,7 @@ func NewJSON(props map[string]string) (*JSON, error) {
 	}
 	if cacheSize > 0 {
 		j.schemas = &schemaCache{max: cacheSize}
+		j.parsed = &parsedCache{max: cacheSize}
 	}
 	return j, nil
 }
@@ -130,6 +159,133 @@ func (j *JSON) FromConnect(topic string, s *connect.Schema, v any) ([]byte, erro
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// toConnectCached is ToConnect for an envelope whose schema text was seen
+// before: the schema comes from the cache and only the payload is
+// decoded. ok is false whenever anything is unusual (another shape, an
+// unknown schema, any error); the general path then handles the message,
+// so results and errors are exactly the general path's.
+func (j *JSON) toConnectCached(data []byte) (s *connect.Schema, v any, ok bool) {
+	rawSchema, rawPayload, found := splitEnvelope(data)
+	if !found {
+		return nil, nil, false
+	}
+	if s = j.parsed.load(rawSchema); s == nil {
+		return nil, nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(rawPayload))
+	dec.UseNumber()
+	var payload any
+	if dec.Decode(&payload) != nil {
+		return nil, nil, false
+	}
+	v, err := fromJSONValue(s, payload, "payload")
+	if err != nil {
+		return nil, nil, false
+	}
+	return s, v, true
+}
+
+// splitEnvelope finds the texts of the "schema" object and the "payload"
+// value in {"schema": {...}, "payload": ...} (either order, whitespace
+// allowed, nothing else). It does not validate them: a schema text is
+// only used if the cache has it, i.e. it was parsed before, and the
+// payload is decoded with encoding/json.
+func splitEnvelope(data []byte) (schema, payload []byte, ok bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, nil, false
+	}
+	i++
+	for n := 0; n < 2; n++ {
+		if n == 1 {
+			if i = skipSpace(data, i); i >= len(data) || data[i] != ',' {
+				return nil, nil, false
+			}
+			i++
+		}
+		i = skipSpace(data, i)
+		var key string
+		switch {
+		case bytes.HasPrefix(data[i:], []byte(`"schema"`)):
+			key, i = "schema", i+len(`"schema"`)
+		case bytes.HasPrefix(data[i:], []byte(`"payload"`)):
+			key, i = "payload", i+len(`"payload"`)
+		default:
+			return nil, nil, false
+		}
+		if i = skipSpace(data, i); i >= len(data) || data[i] != ':' {
+			return nil, nil, false
+		}
+		i = skipSpace(data, i+1)
+		end, good := skipValue(data, i)
+		if !good {
+			return nil, nil, false
+		}
+		if key == "schema" {
+			if schema != nil || data[i] != '{' {
+				return nil, nil, false
+			}
+			schema = data[i:end]
+		} else {
+			if payload != nil {
+				return nil, nil, false
+			}
+			payload = data[i:end]
+		}
+		i = end
+	}
+	if i = skipSpace(data, i); i >= len(data) || data[i] != '}' {
+		return nil, nil, false
+	}
+	if skipSpace(data, i+1) != len(data) {
+		return nil, nil, false
+	}
+	return schema, payload, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value starting at i: strings and
+// nesting are followed, nothing else is checked.
+func skipValue(b []byte, i int) (int, bool) {
+	start, depth := i, 0
+	for ; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(b) {
+				return 0, false
+			}
+			if depth == 0 {
+				return i + 1, true
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 { // ends the enclosing object after a scalar
+				return i, i > start
+			}
+			if depth--; depth == 0 {
+				return i + 1, true
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i, i > start
+			}
+		}
+	}
+	return i, depth == 0 && i > start
 }
 
 // SchemaJSON renders a Connect schema in JsonConverter's layout.
@@ -539,6 +695,11 @@ func (j *JSON) ToConnect(topic string, data []byte) (*connect.Schema, any, error
 	if data == nil {
 		return nil, nil, nil
 	}
+	if j.SchemasEnabled && j.parsed != nil {
+		if s, v, ok := j.toConnectCached(data); ok {
+			return s, v, nil
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var raw any
@@ -567,6 +728,11 @@ func (j *JSON) ToConnect(topic string, data []byte) (*connect.Schema, any, error
 	v, err := fromJSONValue(s, payload, "payload")
 	if err != nil {
 		return nil, nil, fmt.Errorf("topic %s: %w", topic, err)
+	}
+	if j.SchemasEnabled && j.parsed != nil {
+		if rawSchema, _, ok := splitEnvelope(data); ok {
+			j.parsed.store(rawSchema, s)
+		}
 	}
 	return s, v, nil
 }

@@ -3,6 +3,7 @@ package converter
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -109,6 +110,61 @@ func TestErrorPaths(t *testing.T) {
 		_, err := j.FromConnect("t", s, tc.v)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error = %v, want it to contain %q", err, tc.want)
+		}
+	}
+}
+
+// ToConnect through the parsed-schema cache returns what the general path
+// returns, and the same errors for malformed input.
+func TestToConnectCacheUnchanged(t *testing.T) {
+	env, v := cacheTestSchema()
+	plain := &JSON{SchemasEnabled: true}
+	msg, err := plain.FromConnect("t", env, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := [][]byte{msg, msg, // second time from the cache
+		[]byte(`{"schema":null,"payload":{"a":1}}`),
+		[]byte(`{"schema":{"type":"int32","optional":false},"payload":5} trailing`),
+		[]byte(`{"schema":{"type":"int32","optional":false},"payload":null}`),
+		[]byte(`{"schema":{"type":"nope"},"payload":1}`),
+		[]byte(`{"schema":{"type":"int32"},"payload":1,"extra":2}`),
+		[]byte(`{"schema":{"type":"int32"}}`),
+		[]byte(`[1,2]`), []byte(`{"schema":`), []byte(`"text"`),
+	}
+	// Every truncation and a few corruptions of a message whose schema is
+	// cached take the fast path's checks.
+	for n := range msg {
+		inputs = append(inputs, msg[:n])
+	}
+	for _, c := range []byte{'{', '}', '"', '\\', ',', ':', ' '} {
+		for _, at := range []int{1, 9, 11, len(msg) / 2, len(msg) - 2} {
+			m := bytes.Clone(msg)
+			m[at] = c
+			inputs = append(inputs, m)
+		}
+	}
+	cached, err := NewJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range inputs {
+		ws, wv, werr := plain.ToConnect("t", in)
+		gs, gv, gerr := cached.ToConnect("t", in)
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+			t.Errorf("%s: error %v, want %v", in, gerr, werr)
+			continue
+		}
+		if werr != nil {
+			continue
+		}
+		if bytes.Equal(in, msg) && cached.parsed.load(in[len(`{"schema":`):bytes.Index(in, []byte(`,"payload":`))]) == nil {
+			t.Errorf("schema of a decoded message not cached")
+		}
+		wb, _ := plain.FromConnect("t", ws, wv)
+		gb, _ := plain.FromConnect("t", gs, gv)
+		if string(wb) != string(gb) {
+			t.Errorf("%s:\n got %s\nwant %s", in, gb, wb)
 		}
 	}
 }
