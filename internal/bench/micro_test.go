@@ -190,3 +190,42 @@ func jsonConverter(b *testing.B) converter.Converter {
 	}
 	return c
 }
+
+// BenchmarkJSONToConnectPGEvent decodes the key and value of one snapshot
+// event as a sink does (sinkrunner -> JsonConverter.ToConnect).
+func BenchmarkJSONToConnectPGEvent(b *testing.B) {
+	recs := capturedPGRecords(b)
+	enc := &converter.JSON{SchemasEnabled: true}
+	type kv struct{ k, v []byte }
+	msgs := make([]kv, len(recs))
+	size := 0
+	for i, r := range recs {
+		k, _ := enc.FromConnect(r.Topic, r.KeySchema, r.Key)
+		v, _ := enc.FromConnect(r.Topic, r.ValueSchema, r.Value)
+		msgs[i] = kv{k, v}
+		size += len(k) + len(v)
+	}
+	for _, bc := range []struct {
+		name string
+		mk   func() converter.Converter
+	}{
+		{"runtime", func() converter.Converter { c, _ := converter.NewJSON(nil); return c }},
+		{"uncached", func() converter.Converter { return &converter.JSON{SchemasEnabled: true} }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			kc, vc := bc.mk(), bc.mk()
+			b.SetBytes(int64(size / len(msgs)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m := msgs[i%len(msgs)]
+				if _, _, err := kc.ToConnect("t", m.k); err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := vc.ToConnect("t", m.v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
