@@ -114,8 +114,8 @@ func TransactionBlockSchema() *connect.Schema {
 }
 
 // EnvelopeSchema builds "<name>.Envelope" around a row schema, in the field
-// order Debezium's Envelope.Builder produces: before, after, source, op,
-// ts_ms, ts_us, ts_ns, transaction.
+// order Debezium's TableSchemaBuilder produces: before, after, source,
+// transaction (added by withTransaction), then op, ts_ms, ts_us, ts_ns.
 func EnvelopeSchema(envelopeName string, row, source *connect.Schema) *connect.Schema {
 	return connect.StructBuilder().Version(EnvelopeVersion).Name(envelopeName).
 		Field("before", row).
