@@ -55,13 +55,27 @@ type parsedCache struct {
 	m   sync.Map
 	n   atomic.Int64
 	max int64
+	// last is the most recent schema, compared as a prefix of the next
+	// message before anything is scanned: consecutive messages of a topic
+	// nearly always share their schema.
+	last atomic.Pointer[cachedSchema]
+}
+
+type cachedSchema struct {
+	text string
+	s    *connect.Schema
 }
 
 func (c *parsedCache) load(raw []byte) *connect.Schema {
-	if v, ok := c.m.Load(string(raw)); ok {
-		return v.(*connect.Schema)
+	v, ok := c.m.Load(string(raw))
+	if !ok {
+		return nil
 	}
-	return nil
+	cs := v.(*cachedSchema)
+	if c.last.Load() != cs {
+		c.last.Store(cs)
+	}
+	return cs.s
 }
 
 func (c *parsedCache) store(raw []byte, s *connect.Schema) {
@@ -69,7 +83,9 @@ func (c *parsedCache) store(raw []byte, s *connect.Schema) {
 		c.m.Clear()
 		c.n.Store(1)
 	}
-	c.m.Store(string(raw), s)
+	cs := &cachedSchema{text: string(raw), s: s}
+	c.m.Store(cs.text, cs)
+	c.last.Store(cs)
 }
 
 func (c *schemaCache) get(j *JSON, s *connect.Schema) []byte {
@@ -167,12 +183,24 @@ func (j *JSON) FromConnect(topic string, s *connect.Schema, v any) ([]byte, erro
 // unknown schema, any error); the general path then handles the message,
 // so results and errors are exactly the general path's.
 func (j *JSON) toConnectCached(data []byte) (s *connect.Schema, v any, ok bool) {
-	rawSchema, rawPayload, found := splitEnvelope(data)
-	if !found {
-		return nil, nil, false
-	}
-	if s = j.parsed.load(rawSchema); s == nil {
-		return nil, nil, false
+	var rawPayload []byte
+	const head, mid = `{"schema":`, `,"payload":`
+	// The layout FromConnect writes, with the last schema seen: a prefix
+	// comparison replaces scanning the schema text.
+	if last := j.parsed.last.Load(); last != nil && len(data) > len(head)+len(last.text)+len(mid) &&
+		string(data[:len(head)]) == head && string(data[len(head):len(head)+len(last.text)]) == last.text &&
+		string(data[len(head)+len(last.text):len(head)+len(last.text)+len(mid)]) == mid &&
+		data[len(data)-1] == '}' {
+		s, rawPayload = last.s, data[len(head)+len(last.text)+len(mid):len(data)-1]
+	} else {
+		rawSchema, p, found := splitEnvelope(data)
+		if !found {
+			return nil, nil, false
+		}
+		if s = j.parsed.load(rawSchema); s == nil {
+			return nil, nil, false
+		}
+		rawPayload = p
 	}
 	dec := json.NewDecoder(bytes.NewReader(rawPayload))
 	dec.UseNumber()
@@ -180,7 +208,11 @@ func (j *JSON) toConnectCached(data []byte) (s *connect.Schema, v any, ok bool) 
 	if dec.Decode(&payload) != nil {
 		return nil, nil, false
 	}
-	v, err := fromJSONValue(s, payload, "payload")
+	// The payload must be exactly one value (no further fields).
+	if skipSpace(rawPayload, int(dec.InputOffset())) != len(rawPayload) {
+		return nil, nil, false
+	}
+	v, err := fromJSONValue(s, payload, rootPath("payload"))
 	if err != nil {
 		return nil, nil, false
 	}
@@ -725,7 +757,7 @@ func (j *JSON) ToConnect(topic string, data []byte) (*connect.Schema, any, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("topic %s: %w", topic, err)
 	}
-	v, err := fromJSONValue(s, payload, "payload")
+	v, err := fromJSONValue(s, payload, rootPath("payload"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("topic %s: %w", topic, err)
 	}
@@ -808,7 +840,7 @@ func parseSchema(raw any, path string) (*connect.Schema, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if d, ok := m["default"]; ok && d != nil {
-		dv, err := fromJSONValue(s, d, path+".default")
+		dv, err := fromJSONValue(s, d, rootPath(path+".default"))
 		if err != nil {
 			return nil, err
 		}
@@ -825,10 +857,10 @@ func sortStrings(s []string) {
 	}
 }
 
-func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
+func fromJSONValue(s *connect.Schema, raw any, path jpath) (any, error) {
 	if raw == nil {
 		if !s.Optional && !s.HasDefault {
-			return nil, fmt.Errorf("%s: null for required %s", path, s)
+			return nil, fmt.Errorf("%s: null for required %s", path.String(), s)
 		}
 		return nil, nil
 	}
@@ -842,13 +874,13 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 		case string:
 			bs, err := base64.StdEncoding.DecodeString(t)
 			if err != nil {
-				return nil, fmt.Errorf("%s: invalid base64 decimal: %w", path, err)
+				return nil, fmt.Errorf("%s: invalid base64 decimal: %w", path.String(), err)
 			}
 			return connect.Decimal{Unscaled: connect.DecimalFromBytes(bs), Scale: scale}, nil
 		case json.Number:
 			r, ok := new(big.Rat).SetString(t.String())
 			if !ok {
-				return nil, fmt.Errorf("%s: invalid decimal %s", path, t)
+				return nil, fmt.Errorf("%s: invalid decimal %s", path.String(), t)
 			}
 			r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
 			return connect.Decimal{Unscaled: new(big.Int).Quo(r.Num(), r.Denom()), Scale: scale}, nil
@@ -858,11 +890,11 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 	case connect.Int8, connect.Int16, connect.Int32, connect.Int64:
 		n, ok := raw.(json.Number)
 		if !ok {
-			return nil, fmt.Errorf("%s: expected a number for %s, got %T", path, s.Type, raw)
+			return nil, fmt.Errorf("%s: expected a number for %s, got %T", path.String(), s.Type, raw)
 		}
 		i, err := n.Int64()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path.String(), err)
 		}
 		switch s.Type {
 		case connect.Int8:
@@ -879,7 +911,7 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 		case json.Number:
 			var err error
 			if f, err = t.Float64(); err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
+				return nil, fmt.Errorf("%s: %w", path.String(), err)
 			}
 		case string:
 			switch t {
@@ -890,10 +922,10 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 			case "-Infinity":
 				f = math.Inf(-1)
 			default:
-				return nil, fmt.Errorf("%s: expected a number, got %q", path, t)
+				return nil, fmt.Errorf("%s: expected a number, got %q", path.String(), t)
 			}
 		default:
-			return nil, fmt.Errorf("%s: expected a number, got %T", path, raw)
+			return nil, fmt.Errorf("%s: expected a number, got %T", path.String(), raw)
 		}
 		if s.Type == connect.Float32 {
 			return float32(f), nil
@@ -902,33 +934,34 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 	case connect.Boolean:
 		b, ok := raw.(bool)
 		if !ok {
-			return nil, fmt.Errorf("%s: expected a boolean, got %T", path, raw)
+			return nil, fmt.Errorf("%s: expected a boolean, got %T", path.String(), raw)
 		}
 		return b, nil
 	case connect.String:
 		str, ok := raw.(string)
 		if !ok {
-			return nil, fmt.Errorf("%s: expected a string, got %T", path, raw)
+			return nil, fmt.Errorf("%s: expected a string, got %T", path.String(), raw)
 		}
 		return str, nil
 	case connect.Bytes:
 		str, ok := raw.(string)
 		if !ok {
-			return nil, fmt.Errorf("%s: expected base64 bytes, got %T", path, raw)
+			return nil, fmt.Errorf("%s: expected base64 bytes, got %T", path.String(), raw)
 		}
 		bs, err := base64.StdEncoding.DecodeString(str)
 		if err != nil {
-			return nil, fmt.Errorf("%s: invalid base64: %w", path, err)
+			return nil, fmt.Errorf("%s: invalid base64: %w", path.String(), err)
 		}
 		return bs, nil
 	case connect.Array:
 		arr, ok := raw.([]any)
 		if !ok {
-			return nil, fmt.Errorf("%s: expected an array, got %T", path, raw)
+			return nil, fmt.Errorf("%s: expected an array, got %T", path.String(), raw)
 		}
+		ps := path.String()
 		out := make([]any, len(arr))
 		for i, e := range arr {
-			v, err := fromJSONValue(s.Value, e, fmt.Sprintf("%s[%d]", path, i))
+			v, err := fromJSONValue(s.Value, e, elemPath(ps, i))
 			if err != nil {
 				return nil, err
 			}
@@ -937,10 +970,11 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 		return out, nil
 	case connect.Map:
 		var out connect.MapValue
+		ps := path.String()
 		switch t := raw.(type) {
 		case map[string]any:
 			for k, e := range t {
-				v, err := fromJSONValue(s.Value, e, path+"."+k)
+				v, err := fromJSONValue(s.Value, e, fieldPath(ps, k))
 				if err != nil {
 					return nil, err
 				}
@@ -950,30 +984,31 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 			for i, e := range t {
 				pair, ok := e.([]any)
 				if !ok || len(pair) != 2 {
-					return nil, fmt.Errorf("%s[%d]: expected a [key, value] pair", path, i)
+					return nil, fmt.Errorf("%s[%d]: expected a [key, value] pair", path.String(), i)
 				}
-				k, err := fromJSONValue(s.Key, pair[0], path+".key")
+				k, err := fromJSONValue(s.Key, pair[0], fieldPath(ps, "key"))
 				if err != nil {
 					return nil, err
 				}
-				v, err := fromJSONValue(s.Value, pair[1], path+".value")
+				v, err := fromJSONValue(s.Value, pair[1], fieldPath(ps, "value"))
 				if err != nil {
 					return nil, err
 				}
 				out = append(out, connect.MapEntry{Key: k, Value: v})
 			}
 		default:
-			return nil, fmt.Errorf("%s: expected a map, got %T", path, raw)
+			return nil, fmt.Errorf("%s: expected a map, got %T", path.String(), raw)
 		}
 		return out, nil
 	case connect.Struct:
 		m, ok := raw.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%s: expected an object, got %T", path, raw)
+			return nil, fmt.Errorf("%s: expected an object, got %T", path.String(), raw)
 		}
+		ps := path.String()
 		sv := connect.NewStruct(s)
 		for i, f := range s.Fields {
-			v, err := fromJSONValue(f.Schema, m[f.Name], path+"."+f.Name)
+			v, err := fromJSONValue(f.Schema, m[f.Name], fieldPath(ps, f.Name))
 			if err != nil {
 				return nil, err
 			}
@@ -981,7 +1016,7 @@ func fromJSONValue(s *connect.Schema, raw any, path string) (any, error) {
 		}
 		return sv, nil
 	}
-	return nil, fmt.Errorf("%s: unknown schema type %q", path, s.Type)
+	return nil, fmt.Errorf("%s: unknown schema type %q", path.String(), s.Type)
 }
 
 // schemalessValue turns decoded JSON numbers into int64 or float64, as the

@@ -112,6 +112,19 @@ func TestErrorPaths(t *testing.T) {
 			t.Errorf("error = %v, want it to contain %q", err, tc.want)
 		}
 	}
+	j, _ := NewJSON(nil)
+	good := connect.NewStruct(s).Set("list", []any{connect.NewStruct(inner).Set("req", int32(1))})
+	msg, err := j.FromConnect("t", s, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := j.ToConnect("t", msg); err != nil { // caches the schema
+		t.Fatal(err)
+	}
+	bad := bytes.Replace(msg, []byte(`{"req":1}`), []byte(`{"req":"one"}`), 1)
+	if _, _, err := j.ToConnect("t", bad); err == nil || !strings.Contains(err.Error(), "payload.list[0].req: expected a number for int32, got string") {
+		t.Errorf("ToConnect error = %v", err)
+	}
 }
 
 // ToConnect through the parsed-schema cache returns what the general path
@@ -144,6 +157,9 @@ func TestToConnectCacheUnchanged(t *testing.T) {
 			inputs = append(inputs, m)
 		}
 	}
+	body := msg[:len(msg)-1]
+	inputs = append(inputs, append(bytes.Clone(body), `,"x":2}`...), append(bytes.Clone(msg), '}'),
+		append(bytes.Clone(body), " }"...), append(bytes.Clone(msg), " \n"...), append(bytes.Clone(body), `} {}`...))
 	cached, err := NewJSON(nil)
 	if err != nil {
 		t.Fatal(err)
