@@ -18,6 +18,10 @@ type tracker struct {
 	parts    map[string]*partQueue
 	inflight int
 	limit    int
+	// last is the queue of the previous record: a source nearly always
+	// writes one partition, and comparing its few entries is much cheaper
+	// than serialising the partition for every record (partKey).
+	last *partQueue
 	// bytes in flight and their bound (0: unbounded); see reserve.
 	bytes     int
 	byteLimit int
@@ -47,6 +51,65 @@ func partKey(p map[string]any) string {
 	return string(b)
 }
 
+// queue returns the queue of partition, creating it when create is set.
+// t.mu must be held.
+func (t *tracker) queue(partition map[string]any, create bool) *partQueue {
+	if t.last != nil && samePartition(t.last.partition, partition) {
+		return t.last
+	}
+	k := partKey(partition)
+	q := t.parts[k]
+	if q == nil {
+		if !create {
+			return nil
+		}
+		q = &partQueue{partition: partition}
+		t.parts[k] = q
+	}
+	t.last = q
+	return q
+}
+
+// samePartition reports whether two partitions have the same entries; it
+// answers false for values it does not compare (the caller then falls
+// back to partKey).
+func samePartition(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		vb, ok := b[k]
+		if !ok {
+			return false
+		}
+		switch x := va.(type) {
+		case string:
+			if y, ok := vb.(string); !ok || x != y {
+				return false
+			}
+		case int64:
+			if y, ok := vb.(int64); !ok || x != y {
+				return false
+			}
+		case int:
+			if y, ok := vb.(int); !ok || x != y {
+				return false
+			}
+		case int32:
+			if y, ok := vb.(int32); !ok || x != y {
+				return false
+			}
+		case bool:
+			if y, ok := vb.(bool); !ok || x != y {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // submit registers a record and blocks while too many are in flight, so a
 // fast source cannot outrun Kafka and grow memory without bound.
 func (t *tracker) submit(partition, offset map[string]any) (*submitted, error) {
@@ -58,12 +121,7 @@ func (t *tracker) submit(partition, offset map[string]any) (*submitted, error) {
 	if t.failed != nil {
 		return nil, t.failed
 	}
-	k := partKey(partition)
-	q := t.parts[k]
-	if q == nil {
-		q = &partQueue{partition: partition}
-		t.parts[k] = q
-	}
+	q := t.queue(partition, true)
 	s := &submitted{offset: offset}
 	q.queue = append(q.queue, s)
 	t.inflight++
@@ -96,7 +154,7 @@ func (t *tracker) reserve(s *submitted, n int) error {
 func (t *tracker) cancel(partition map[string]any, s *submitted) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if q := t.parts[partKey(partition)]; q != nil && len(q.queue) > q.head && q.queue[len(q.queue)-1] == s {
+	if q := t.queue(partition, false); q != nil && len(q.queue) > q.head && q.queue[len(q.queue)-1] == s {
 		q.queue = q.queue[:len(q.queue)-1]
 		if !s.acked {
 			t.inflight--
@@ -146,6 +204,9 @@ func (t *tracker) committable() []offsets.Entry {
 		}
 		if len(q.queue) == 0 && last == nil {
 			delete(t.parts, k)
+			if t.last == q {
+				t.last = nil
+			}
 		}
 	}
 	return out
