@@ -1,0 +1,743 @@
+package jdbc
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/runtime"
+	"github.com/tributary-io/tributary/internal/transforms"
+)
+
+// The crash test runs the JDBC source through the real runtime in a child
+// process (this test binary, TestJDBCCrashChild) producing to an embedded
+// Kafka broker in the parent, with offsets in a file store, and kills the
+// child with SIGKILL at random points of its first full poll of a
+// pre-filled table (read in small pages) and of the polls after it, while
+// a workload keeps inserting rows and updating existing ones (each update
+// bumps the row's version and its timestamp, through clock_timestamp() or
+// the transaction's now()). After the workload stops and a last child
+// catches up, the topic must hold, for every row, its final version as
+// the key's last event (no change lost; incrementing mode sees inserts
+// only, so there every row must be present), and a key's versions must
+// never go backwards in topic order. Re-delivered events are allowed
+// (at-least-once, as Kafka Connect) and counted.
+//
+// TRIBUTARY_LONG_TESTS=1 runs 20 kill iterations per case instead of 3.
+
+const jdbcCrashChildEnv = "TRIBUTARY_JDBC_CRASH_CHILD"
+
+type jdbcCrashChildConfig struct {
+	Brokers     []string          `json:"brokers"`
+	OffsetsFile string            `json:"offsets_file"`
+	Name        string            `json:"name"`
+	Props       map[string]string `json:"props"`
+}
+
+// TestJDBCCrashChild is the child process of TestCrashRecovery; it skips
+// when run directly.
+func TestJDBCCrashChild(t *testing.T) {
+	raw := os.Getenv(jdbcCrashChildEnv)
+	if raw == "" {
+		t.Skip("helper process of TestCrashRecovery")
+	}
+	var cc jdbcCrashChildConfig
+	if err := json.Unmarshal([]byte(raw), &cc); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	sc, err := kafka.ClientConfig{Brokers: cc.Brokers}.SaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := offsets.OpenFile(cc.OffsetsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer, err := kafka.NewProducer(cc.Brokers, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawKafka, err := kafka.NewRaw(cc.Brokers, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := runtime.ParseConnector(connect.Plugins{Plugin()}, config.Connector{Name: cc.Name, Config: cc.Props})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := runtime.NewSource(ctx, c, runtime.SourceDeps{Producer: producer, Raw: rawKafka, Converters: &converter.Factory{},
+		Transforms: transforms.Builtin(log), Offsets: store, Worker: map[string]string{"offset.flush.interval.ms": "100"}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// crashCase is one database and mode under the crash test.
+type crashCase struct {
+	name string
+	e    *env
+	mode string
+	// inserters is the number of concurrent inserting sessions. Incrementing
+	// mode gets one: with several, a higher id can commit before a lower
+	// one, which incrementing mode loses by design (Confluent's too).
+	inserters int
+	// delay is timestamp.delay.interval.ms. On PostgreSQL the xmin horizon
+	// covers transactions, and the delay covers only the documented
+	// microseconds between a statement evaluating now()/clock_timestamp()
+	// and its transaction getting an ID; MariaDB has nothing but the
+	// delay, which must outlast statement start to commit.
+	delay string
+}
+
+const (
+	crashPrefill   = 5000 // rows before the first poll
+	crashBatchRows = 20   // batch.max.rows: the first poll is 250+ pages
+)
+
+func TestCrashRecovery(t *testing.T) {
+	iterations := 3
+	if os.Getenv("TRIBUTARY_LONG_TESTS") == "1" {
+		iterations = 20
+	}
+	envs := startEnvs(t)
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	var cases []crashCase
+	for _, e := range envs {
+		delay := "500"
+		if e.my != nil {
+			delay = "2000"
+		}
+		cases = append(cases,
+			crashCase{name: e.name + "/timestamp+incrementing", e: e, mode: "timestamp+incrementing", inserters: 2, delay: delay},
+			crashCase{name: e.name + "/incrementing", e: e, mode: "incrementing", inserters: 1, delay: delay})
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runCrashCase(t, c, broker.Addrs(), i, iterations) })
+	}
+}
+
+// crashConn is one workload session.
+type crashConn interface {
+	exec(ctx context.Context, sql string) error
+	ints(ctx context.Context, sql string) ([]int64, error)
+	close()
+}
+
+type pgCrashConn struct{ c *pgx.Conn }
+
+func (p pgCrashConn) exec(ctx context.Context, q string) error {
+	_, err := p.c.Exec(ctx, q)
+	return err
+}
+
+func (p pgCrashConn) ints(ctx context.Context, q string) ([]int64, error) {
+	rows, err := p.c.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+func (p pgCrashConn) close() { p.c.Close(context.Background()) }
+
+type myCrashConn struct {
+	db *sql.DB
+	c  *sql.Conn
+}
+
+func (m myCrashConn) exec(ctx context.Context, q string) error {
+	_, err := m.c.ExecContext(ctx, q)
+	return err
+}
+
+func (m myCrashConn) ints(ctx context.Context, q string) ([]int64, error) {
+	rows, err := m.c.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func (m myCrashConn) close() { m.c.Close(); m.db.Close() }
+
+func (e *env) crashConn(t *testing.T, db string) crashConn {
+	t.Helper()
+	ctx := context.Background()
+	if e.pg != nil {
+		c, err := pgx.Connect(ctx, e.pg.DSN(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pgCrashConn{c}
+	}
+	d, err := sql.Open("mysql", e.my.DSN(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return myCrashConn{d, c}
+}
+
+// lockConflict reports a deadlock or lock timeout: the workload rolls the
+// transaction back and goes on, since the final state is read from the
+// table.
+func lockConflict(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40P01" || pe.Code == "55P03"
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	return false
+}
+
+// crashPos is a position in the table's read order: (timestamp, id) in
+// timestamp+incrementing mode, id alone in incrementing mode.
+type crashPos struct {
+	tsMicros int64
+	id       int64
+}
+
+func (p crashPos) atOrAfter(o crashPos) bool {
+	if p.tsMicros != o.tsMicros {
+		return p.tsMicros > o.tsMicros
+	}
+	return p.id >= o.id
+}
+
+func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations int) {
+	e := c.e
+	db := e.newDB(t)
+	ti := c.mode == "timestamp+incrementing"
+	ctx := context.Background()
+	if e.pg != nil {
+		e.exec(t, db, fmt.Sprintf(`ALTER DATABASE %s SET timezone TO 'UTC'`, db))
+		e.exec(t, db,
+			`CREATE TABLE items (id serial PRIMARY KEY, updated_at timestamp(6) NOT NULL DEFAULT clock_timestamp(),
+  version int NOT NULL DEFAULT 0, payload text NOT NULL)`,
+			`CREATE INDEX items_ts ON items (updated_at, id)`,
+			// Half the pre-filled rows share one timestamp, so restarts land
+			// inside a run of equal timestamps; the rest are distinct. They
+			// are a minute old, as in a table that existed before.
+			fmt.Sprintf(`INSERT INTO items (payload, updated_at) SELECT 'p' || g, now() - interval '1 minute' FROM generate_series(1, %d) g`, crashPrefill/2),
+			fmt.Sprintf(`INSERT INTO items (payload, updated_at) SELECT 'q' || g, clock_timestamp() - interval '1 minute' FROM generate_series(1, %d) g`, crashPrefill-crashPrefill/2))
+	} else {
+		e.exec(t, db,
+			`CREATE TABLE items (id int AUTO_INCREMENT PRIMARY KEY, updated_at timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  version int NOT NULL DEFAULT 0, payload varchar(64) NOT NULL, KEY items_ts (updated_at, id))`,
+			fmt.Sprintf(`INSERT INTO items (payload, updated_at) SELECT CONCAT('p', seq), NOW(6) - INTERVAL 1 MINUTE FROM seq_1_to_%d`, crashPrefill/2),
+			fmt.Sprintf(`INSERT INTO items (payload, updated_at) SELECT CONCAT('q', seq), SYSDATE(6) - INTERVAL 1 MINUTE FROM seq_1_to_%d`, crashPrefill-crashPrefill/2))
+	}
+	admin := e.crashConn(t, db)
+	defer admin.close()
+	// The first full poll is over once the committed offset reaches the
+	// last pre-filled row in read order.
+	var endSnap crashPos
+	{
+		q := e.pick(`SELECT (extract(epoch FROM updated_at) * 1000000)::bigint, id FROM items ORDER BY updated_at DESC, id DESC LIMIT 1`,
+			`SELECT CAST(UNIX_TIMESTAMP(updated_at) * 1000000 AS SIGNED), id FROM items ORDER BY updated_at DESC, id DESC LIMIT 1`)
+		if !ti {
+			q = `SELECT 0, max(id) FROM items`
+		}
+		var err error
+		if pc, ok := admin.(pgCrashConn); ok {
+			err = pc.c.QueryRow(ctx, q).Scan(&endSnap.tsMicros, &endSnap.id)
+		} else {
+			err = admin.(myCrashConn).c.QueryRowContext(ctx, q).Scan(&endSnap.tsMicros, &endSnap.id)
+		}
+		if err != nil {
+			t.Fatalf("last pre-filled row: %v", err)
+		}
+	}
+
+	name := fmt.Sprintf("jdbc-crash-%d", seq)
+	prefix := fmt.Sprintf("crash%d-", seq)
+	topic := prefix + "items"
+	props := map[string]string{
+		"connector.class":                "jdbc",
+		"connection.url":                 e.url(db),
+		"mode":                           c.mode,
+		"incrementing.column.name":       "id",
+		"table.whitelist":                "items",
+		"topic.prefix":                   prefix,
+		"poll.interval.ms":               "100",
+		"batch.max.rows":                 fmt.Sprint(crashBatchRows),
+		"key.converter":                  "org.apache.kafka.connect.json.JsonConverter",
+		"value.converter":                "org.apache.kafka.connect.json.JsonConverter",
+		"key.converter.schemas.enable":   "false",
+		"value.converter.schemas.enable": "false",
+	}
+	if ti {
+		props["timestamp.column.name"] = "updated_at"
+		props["timestamp.delay.interval.ms"] = c.delay
+	}
+	offsetsFile := filepath.Join(t.TempDir(), "offsets.json")
+	ccJSON, _ := json.Marshal(jdbcCrashChildConfig{Brokers: brokers, OffsetsFile: offsetsFile, Name: name, Props: props})
+
+	// committed reads the child's committed position (the file is replaced
+	// atomically, so it can be read while the child runs).
+	committed := func() (crashPos, bool) {
+		store, err := offsets.OpenFile(offsetsFile)
+		if err != nil {
+			t.Fatalf("offsets file: %v", err)
+		}
+		entries, err := store.List(ctx, name)
+		if err != nil {
+			t.Fatalf("offsets file: %v", err)
+		}
+		for _, en := range entries {
+			o, err := offsetFromMap(en.Offset)
+			if err != nil {
+				t.Fatalf("stored offset %v: %v", en.Offset, err)
+			}
+			var p crashPos
+			if o.inc != nil {
+				p.id = *o.inc
+			}
+			if o.ts != nil {
+				p.tsMicros = o.ts.UnixMicro()
+			}
+			return p, true
+		}
+		return crashPos{}, false
+	}
+	snapshotDone := func() bool {
+		p, ok := committed()
+		return ok && p.atOrAfter(endSnap)
+	}
+
+	sc, err := kafka.ClientConfig{Brokers: brokers}.SaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := kafka.NewRaw(brokers, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	highWater := func() int64 {
+		n, err := raw.Client().GetOffset(topic, 0, sarama.OffsetNewest)
+		if err != nil {
+			_ = raw.Client().RefreshMetadata(topic)
+			return 0
+		}
+		return n
+	}
+
+	// Workload: inserters add rows (alone, or with an update of an existing
+	// row stamped with the transaction's now()); the updater bumps one row
+	// with clock_timestamp() or two in one transaction with now().
+	var maxID atomic.Int64
+	maxID.Store(crashPrefill)
+	var inserts, updates, conflicts atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	clock := e.pick("clock_timestamp()", "NOW(6)")
+	txNow := e.pick("now()", "NOW(6)")
+	begin := e.pick("BEGIN", "START TRANSACTION")
+	work := func(id int, step func(cn crashConn, rng *rand.Rand) error) {
+		defer wg.Done()
+		cn := e.crashConn(t, db)
+		defer cn.close()
+		rng := rand.New(rand.NewSource(time.Now().UnixNano() + int64(id)))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := step(cn, rng); err != nil {
+				if lockConflict(err) {
+					conflicts.Add(1)
+					_ = cn.exec(wctx, "ROLLBACK")
+					continue
+				}
+				t.Errorf("workload: %v", err)
+				return
+			}
+			time.Sleep(time.Duration(1+rng.Intn(4)) * time.Millisecond)
+		}
+	}
+	existing := func(rng *rand.Rand) int64 { return 1 + rng.Int63n(maxID.Load()) }
+	for i := 0; i < c.inserters; i++ {
+		wg.Add(1)
+		go work(i, func(cn crashConn, rng *rand.Rand) error {
+			if rng.Intn(3) > 0 {
+				n := 1 + rng.Intn(3)
+				vals := make([]string, n)
+				for j := range vals {
+					vals[j] = fmt.Sprintf("('w%d')", rng.Intn(1000))
+				}
+				ids, err := cn.ints(wctx, `INSERT INTO items (payload) VALUES `+strings.Join(vals, ",")+` RETURNING id`)
+				if err != nil {
+					return err
+				}
+				for _, id := range ids {
+					for cur := maxID.Load(); id > cur && !maxID.CompareAndSwap(cur, id); cur = maxID.Load() {
+					}
+				}
+				inserts.Add(int64(len(ids)))
+				return nil
+			}
+			err := cn.exec(wctx, fmt.Sprintf(`%s; INSERT INTO items (payload) VALUES ('tx'); UPDATE items SET version = version + 1, updated_at = %s WHERE id = %d; COMMIT`,
+				begin, txNow, existing(rng)))
+			if err == nil {
+				inserts.Add(1)
+				updates.Add(1)
+			}
+			return err
+		})
+	}
+	wg.Add(1)
+	go work(100, func(cn crashConn, rng *rand.Rand) error {
+		if rng.Intn(2) == 0 {
+			err := cn.exec(wctx, fmt.Sprintf(`UPDATE items SET version = version + 1, updated_at = %s WHERE id = %d`, clock, existing(rng)))
+			if err == nil {
+				updates.Add(1)
+			}
+			return err
+		}
+		a, b := existing(rng), existing(rng)
+		if a == b {
+			return nil
+		}
+		a, b = min(a, b), max(a, b)
+		err := cn.exec(wctx, fmt.Sprintf(`%[1]s; UPDATE items SET version = version + 1, updated_at = %[2]s WHERE id = %[3]d; UPDATE items SET version = version + 1, updated_at = %[2]s WHERE id = %[4]d; COMMIT`,
+			begin, txNow, a, b))
+		if err == nil {
+			updates.Add(2)
+		}
+		return err
+	})
+	stopWorkload := func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+			wg.Wait()
+		}
+	}
+	defer stopWorkload()
+
+	runChild := func() *crashChild {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestJDBCCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), jdbcCrashChildEnv+"="+string(ccJSON))
+		ch := &crashChild{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+		cmd.Stderr, cmd.Stdout = ch.out, ch.out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_ = cmd.Wait()
+			close(ch.done)
+		}()
+		t.Cleanup(func() {
+			ch.kill()
+			if t.Failed() {
+				t.Logf("child output:\n%s", tail(ch.out.String(), 40))
+			}
+		})
+		return ch
+	}
+	// The first third of the kills aim at the first full poll: each lands
+	// after a random number of new records, unless that poll finishes
+	// first. The others wait for it to be over and kill at a random time.
+	began := time.Now()
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	snapshotKills := iterations/3 + 1
+	phases := map[string]int{}
+	for i := 0; i < iterations; i++ {
+		before := highWater()
+		child := runChild()
+		started := time.Now()
+		deadline := started.Add(60 * time.Second)
+		exited := child.exited
+		switch {
+		case i < snapshotKills && !snapshotDone() && i%2 == 0:
+			// After a random number of records, committed or not.
+			target := before + 20 + rng.Int63n(1200)
+			for highWater() < target && !snapshotDone() && time.Now().Before(deadline) && !exited() {
+				time.Sleep(2 * time.Millisecond)
+			}
+		case i < snapshotKills && !snapshotDone():
+			// Once the committed offset has moved a random way into the
+			// rest of the pre-filled rows (whose ids follow the read order),
+			// so the next run resumes inside the first poll.
+			from, _ := committed()
+			target := from.id + 1 + rng.Int63n(max(1, (endSnap.id-from.id)*2/3))
+			for p, _ := committed(); p.id < target && !snapshotDone() && time.Now().Before(deadline) && !exited(); p, _ = committed() {
+				time.Sleep(2 * time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.Intn(50)) * time.Millisecond)
+		default:
+			for !snapshotDone() && time.Now().Before(deadline) && !exited() {
+				time.Sleep(20 * time.Millisecond)
+			}
+			time.Sleep(time.Duration(100+rng.Intn(1900)) * time.Millisecond)
+		}
+		if child.exited() {
+			t.Fatalf("iteration %d: the pipeline ended on its own:\n%s", i+1, tail(child.out.String(), 40))
+		}
+		child.kill()
+		phase := "during the first full poll"
+		if snapshotDone() {
+			phase = "while streaming"
+		} else if _, ok := committed(); !ok {
+			phase = "during the first full poll, nothing committed yet"
+		}
+		phases[phase]++
+		pos, _ := committed()
+		t.Logf("iteration %d: killed after %s, %s (%d records produced by this run; committed offset id=%d ts=%d)",
+			i+1, time.Since(started).Round(time.Millisecond), phase, highWater()-before, pos.id, pos.tsMicros)
+	}
+	stopWorkload()
+	if t.Failed() {
+		return
+	}
+
+	// A final run must deliver every row's final version.
+	final := runChild()
+	defer final.kill()
+	want := map[int64]int64{}
+	{
+		q := `SELECT id, version FROM items`
+		var err error
+		if pc, ok := admin.(pgCrashConn); ok {
+			var rows pgx.Rows
+			if rows, err = pc.c.Query(ctx, q); err == nil {
+				for rows.Next() {
+					var id, v int64
+					if err = rows.Scan(&id, &v); err != nil {
+						break
+					}
+					want[id] = v
+				}
+				rows.Close()
+				if err == nil {
+					err = rows.Err()
+				}
+			}
+		} else {
+			var rows *sql.Rows
+			if rows, err = admin.(myCrashConn).c.QueryContext(ctx, q); err == nil {
+				for rows.Next() {
+					var id, v int64
+					if err = rows.Scan(&id, &v); err != nil {
+						break
+					}
+					want[id] = v
+				}
+				rows.Close()
+				if err == nil {
+					err = rows.Err()
+				}
+			}
+		}
+		if err != nil {
+			t.Fatalf("read final table: %v", err)
+		}
+	}
+	type event struct{ id, version int64 }
+	var events []event
+	var ops map[string]int
+	read := func() {
+		kvs, err := raw.ReadAll(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = events[:0]
+		ops = map[string]int{}
+		for _, kv := range kvs {
+			var k struct {
+				ID *int64 `json:"id"`
+			}
+			if err := json.Unmarshal(kv.Key, &k); err != nil || k.ID == nil {
+				t.Fatalf("record key %s: %v", kv.Key, err)
+			}
+			var v struct {
+				Op    string `json:"op"`
+				After *struct {
+					ID      int64 `json:"id"`
+					Version int64 `json:"version"`
+				} `json:"after"`
+			}
+			if err := json.Unmarshal(kv.Value, &v); err != nil || v.After == nil {
+				t.Fatalf("record value %s: %v", kv.Value, err)
+			}
+			if v.After.ID != *k.ID {
+				t.Fatalf("record key %s does not match its row %s", kv.Key, kv.Value)
+			}
+			ops[v.Op]++
+			events = append(events, event{v.After.ID, v.After.Version})
+		}
+	}
+	// missing counts rows without an event (incrementing mode) or whose
+	// last event is not the final version (timestamp+incrementing).
+	missing := func() (n int, example string) {
+		last := map[int64]int64{}
+		for _, ev := range events {
+			last[ev.id] = ev.version
+		}
+		for id, v := range want {
+			got, ok := last[id]
+			if !ok || (ti && got != v) {
+				n++
+				if example == "" || id < 10 {
+					example = fmt.Sprintf("id %d: table has version %d, last event has %d (present: %t)", id, v, got, ok)
+				}
+			}
+		}
+		return n, example
+	}
+	caughtUp := time.Now().Add(120 * time.Second)
+	for {
+		read()
+		n, example := missing()
+		if n == 0 {
+			break
+		}
+		if final.exited() {
+			t.Fatalf("the final run ended on its own:\n%s", tail(final.out.String(), 40))
+		}
+		if time.Now().After(caughtUp) {
+			t.Fatalf("after %d crashes, %d of %d rows never reached Kafka in their final version; e.g. %s", iterations, n, len(want), example)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	// Give the last run a moment more: nothing it writes may reorder a key.
+	time.Sleep(300 * time.Millisecond)
+	read()
+
+	lastVersion := map[int64]int64{}
+	seen := map[event]bool{}
+	dups, backwards := 0, 0
+	redelivered := map[int64]bool{}
+	for i, ev := range events {
+		if prev, ok := lastVersion[ev.id]; ok && ev.version < prev {
+			backwards++
+			if backwards <= 5 {
+				t.Errorf("id %d: event %d has version %d after version %d (order per key broken)", ev.id, i, ev.version, prev)
+			}
+		}
+		lastVersion[ev.id] = ev.version
+		if seen[ev] {
+			dups++
+			redelivered[ev.id] = true
+		}
+		seen[ev] = true
+	}
+	for id := range lastVersion {
+		if _, ok := want[id]; !ok {
+			t.Errorf("id %d is in the topic but not in the table", id)
+		}
+	}
+	if backwards > 0 {
+		t.Fatalf("%d events went back to an older version of their key", backwards)
+	}
+	opList := make([]string, 0, len(ops))
+	for o, n := range ops {
+		opList = append(opList, fmt.Sprintf("%s=%d", o, n))
+	}
+	sort.Strings(opList)
+	t.Logf("%s: %d crashes (%v) in %s; workload %d inserts, %d updates (%d lock conflicts rolled back); "+
+		"all %d rows delivered%s; %d events (%s), %d duplicates over %d rows (at-least-once); order per key held",
+		c.name, iterations, phases, time.Since(began).Round(time.Millisecond), inserts.Load(), updates.Load(), conflicts.Load(),
+		len(want), map[bool]string{true: " in their final version", false: ""}[ti], len(events), strings.Join(opList, " "),
+		dups, len(redelivered))
+}
+
+// crashChild is one run of the pipeline in a child process.
+type crashChild struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{} // closed when the process has exited
+}
+
+func (c *crashChild) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (c *crashChild) kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.done
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// syncBuffer collects a child's output; the exec package writes to it
+// from its own goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
