@@ -16,7 +16,7 @@ import (
 func newBenchCmd(g *globalFlags) *cobra.Command {
 	var (
 		rows, small          int
-		rate                 float64
+		rates                []float64
 		duration             time.Duration
 		scenarios            []string
 		jsonPath, cpuProfile string
@@ -49,7 +49,7 @@ load generators run in child processes); the idle scenario measures a separate '
 				return fmt.Errorf("bench: locating the tributary executable: %w", err)
 			}
 			cfg := bench.Config{
-				Rows: rows, SmallTxns: small, Rate: rate, Duration: duration, Scenarios: scenarios,
+				Rows: rows, SmallTxns: small, Rates: rates, Duration: duration, Scenarios: scenarios,
 				Plugins: plugins(), Converters: converters(), Transforms: transformRegistry(),
 				ChildExe: exe, ChildArgs: []string{"bench"}, TributaryBinary: exe,
 				Progress: cmd.ErrOrStderr(), Logger: log,
@@ -114,8 +114,8 @@ load generators run in child processes); the idle scenario measures a separate '
 	f := cmd.Flags()
 	f.IntVar(&rows, "rows", 200000, "N: table size for snapshots, polls and sinks, and rows of the large transaction")
 	f.IntVar(&small, "small-txns", 0, "single-row transactions in the streaming backlog (default rows/2)")
-	f.Float64Var(&rate, "rate", 10000, "single-row transactions per second in the live latency phase")
-	f.DurationVar(&duration, "duration", 10*time.Second, "length of the live latency phase")
+	f.Float64SliceVar(&rates, "rate", []float64{1000, 10000}, "single-row transactions per second in the live latency phases (one phase per rate)")
+	f.DurationVar(&duration, "duration", 10*time.Second, "length of each live latency phase")
 	f.StringSliceVar(&scenarios, "scenarios", nil, "comma-separated scenarios to run (default all): "+strings.Join(bench.Scenarios, ","))
 	f.StringVar(&jsonPath, "json", "", "also write the results as JSON to this file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")

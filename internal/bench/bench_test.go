@@ -36,7 +36,7 @@ func testConfig(t testing.TB, rows int, scenarios ...string) Config {
 		t.Skip("TRIBUTARY_SKIP_DB=1")
 	}
 	return Config{
-		Rows: rows, Rate: 1000, Duration: 2 * time.Second, Scenarios: scenarios,
+		Rows: rows, Rates: []float64{1000}, Duration: 2 * time.Second, Scenarios: scenarios,
 		Plugins:    connect.Plugins{postgres.Plugin(), mysql.Plugin(), mysql.MariaDBPlugin(), jdbcsource.Plugin(), jdbcsink.Plugin()},
 		Converters: &converter.Factory{}, Transforms: transforms.Builtin(slog.New(slog.DiscardHandler)),
 		ChildArgs: []string{"-test.run=^$"},

@@ -329,16 +329,25 @@ func (e *env) catchUp(ctx context.Context, scenario, name string, props map[stri
 	return r, run, nil
 }
 
-// live runs single-row transactions at cfg.Rate for cfg.Duration against
-// the running connector and measures stamp-to-ack latency.
+// live runs single-row transactions at each of cfg.Rates for cfg.Duration
+// against the running connector and measures stamp-to-ack latency.
 func (e *env) live(ctx context.Context, scenario string, run *sourceRun, driver, dsn, sql string) error {
+	for _, rate := range e.cfg.Rates {
+		if err := e.liveAt(ctx, scenario, run, driver, dsn, sql, rate); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *env) liveAt(ctx context.Context, scenario string, run *sourceRun, driver, dsn, sql string, rate float64) error {
 	rec := &latencyRec{since: time.Now().UnixMicro()}
 	run.sender.lat.Store(rec)
 	defer run.sender.lat.Store(nil)
 	base := run.written()
 	bytes0 := run.sender.bytes.Load()
 	m := startMeter()
-	load, err := e.load(ctx, driver, dsn, sql, childSpec{Rate: e.cfg.Rate, Seconds: e.cfg.Duration.Seconds(), Conns: 8})
+	load, err := e.load(ctx, driver, dsn, sql, childSpec{Rate: rate, Seconds: e.cfg.Duration.Seconds(), Conns: 8})
 	if err != nil {
 		m.end()
 		return err
@@ -352,7 +361,7 @@ func (e *env) live(ctx context.Context, scenario string, run *sourceRun, driver,
 	if n == 0 {
 		return fmt.Errorf("%s: no latency samples (%d messages without a readable stamp)", scenario, rec.bad.Load())
 	}
-	e.add(Result{Scenario: scenario, Case: fmt.Sprintf("%s %.0f single-row txns/s for %s", caseLive, e.cfg.Rate, e.cfg.Duration),
+	e.add(Result{Scenario: scenario, Case: fmt.Sprintf("%s %.0f single-row txns/s for %s", caseLive, rate, e.cfg.Duration),
 		Name: "tributary", Events: load.Done, Bytes: run.sender.bytes.Load() - bytes0, Seconds: load.Seconds,
 		LatencyP50Ms: ptr(p50), LatencyP99Ms: ptr(p99), LatencyMaxMs: ptr(pmax), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
 		Note: fmt.Sprintf("latency: row stamp to Kafka ack, %d samples", n)})

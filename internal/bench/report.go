@@ -117,7 +117,7 @@ func goals(r *Report) []Goal {
 	}
 	for _, x := range r.Results {
 		switch {
-		case !x.Limit && x.LatencyP99Ms != nil && strings.HasPrefix(x.Case, caseLive):
+		case !x.Limit && x.LatencyP99Ms != nil && strings.HasPrefix(x.Case, fmt.Sprintf("%s %.0f ", caseLive, goalRate)):
 			out = append(out, Goal{
 				Goal: fmt.Sprintf("%s: p99 commit-to-Kafka latency < %.0f ms at %.0fk events/s", x.Scenario, goalP99Ms, goalRate/1000),
 				Measured: fmt.Sprintf("p99 %.1f ms at %.0f events/s (p50 %.1f ms)",
