@@ -156,12 +156,13 @@ type env struct {
 	dir    string
 	report *Report
 
-	broker  *childProc
-	brokers []string
-	raw     *kafka.Raw
-	admin   sarama.ClusterAdmin
-	offsets offsets.Store
-	worker  map[string]string
+	broker   *childProc
+	brokers  []string
+	registry string // schema registry URL (in the broker child)
+	raw      *kafka.Raw
+	admin    sarama.ClusterAdmin
+	offsets  offsets.Store
+	worker   map[string]string
 
 	pg     *testdb.Postgres
 	my     *testdb.MariaDB
@@ -335,16 +336,14 @@ func (e *env) startBroker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var hello struct {
-		Addrs []string `json:"addrs"`
-	}
+	var hello brokerHello
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := c.readJSON(sctx, &hello); err != nil {
 		c.stop()
 		return fmt.Errorf("bench: starting the broker: %w", err)
 	}
-	e.broker, e.brokers = c, hello.Addrs
+	e.broker, e.brokers, e.registry = c, hello.Addrs, hello.Registry
 	sc, err := e.saramaConfig()
 	if err != nil {
 		return err

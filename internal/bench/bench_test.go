@@ -15,6 +15,7 @@ import (
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/transforms"
+	"github.com/tributary-io/tributary/schema/avro"
 	jdbcsink "github.com/tributary-io/tributary/sinks/jdbc"
 )
 
@@ -37,8 +38,10 @@ func testConfig(t testing.TB, rows int, scenarios ...string) Config {
 	}
 	return Config{
 		Rows: rows, Rates: []float64{1000}, Duration: 2 * time.Second, Scenarios: scenarios,
-		Plugins:    connect.Plugins{postgres.Plugin(), mysql.Plugin(), mysql.MariaDBPlugin(), jdbcsource.Plugin(), jdbcsink.Plugin()},
-		Converters: &converter.Factory{}, Transforms: transforms.Builtin(slog.New(slog.DiscardHandler)),
+		Plugins: connect.Plugins{postgres.Plugin(), mysql.Plugin(), mysql.MariaDBPlugin(), jdbcsource.Plugin(), jdbcsink.Plugin()},
+		Converters: &converter.Factory{Extra: map[string]func(map[string]string, bool) (converter.Converter, error){
+			converter.AvroClass: func(p map[string]string, isKey bool) (converter.Converter, error) { return avro.New(p, isKey) },
+		}}, Transforms: transforms.Builtin(slog.New(slog.DiscardHandler)),
 		ChildArgs: []string{"-test.run=^$"},
 		Progress:  testWriter{t},
 	}
@@ -89,6 +92,7 @@ func TestSmoke(t *testing.T) {
 		limits             []string
 	}{
 		{PGSnapshot, "snapshot of 2000 rows x 10 columns", rows, []string{limitCopyTo, limitSync, limitAsync}},
+		{PGSnapshot, "snapshot of 2000 rows x 10 columns (Avro)", rows, []string{limitCopyTo, limitSync, limitAsync}},
 		{PGStream, "backlog: 1000 single-row txns", rows / 2, []string{limitPeek, limitRecv, limitSync, limitAsync}},
 		{PGStream, "1 txn updating 2000 rows", rows, []string{limitPeek, limitRecv}},
 		{SinkPG, "apply 2000 snapshot events (upsert)", rows, []string{limitCopyFr}},

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/schema/registry/server"
 )
 
 // The benchmark runs the Kafka broker and the database load generators in
@@ -41,6 +44,12 @@ type childSpec struct {
 	Seconds float64 `json:"seconds,omitempty"` // stop after this long (0: no limit)
 	Rate    float64 `json:"rate,omitempty"`    // transactions per second (0: as fast as possible)
 	Conns   int     `json:"conns,omitempty"`
+}
+
+// brokerHello is what the broker child prints once it listens.
+type brokerHello struct {
+	Addrs    []string `json:"addrs"`
+	Registry string   `json:"registry"`
 }
 
 // loadResult is what a load child prints when it finishes.
@@ -70,12 +79,22 @@ func RunChild(ctx context.Context) error {
 	}()
 	switch spec.Role {
 	case "broker":
+		// The broker and, for the Avro converter, a schema registry (in
+		// memory) live in this child.
 		emb, err := kafka.StartEmbedded(0, "", nil)
 		if err != nil {
 			return err
 		}
 		defer emb.Close()
-		if err := json.NewEncoder(os.Stdout).Encode(map[string][]string{"addrs": emb.Addrs()}); err != nil {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: server.NewServer(server.NewMemoryStore(), nil), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		hello := brokerHello{Addrs: emb.Addrs(), Registry: "http://" + ln.Addr().String()}
+		if err := json.NewEncoder(os.Stdout).Encode(hello); err != nil {
 			return err
 		}
 		<-ctx.Done()

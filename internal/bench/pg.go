@@ -156,8 +156,45 @@ func (e *env) pgSnapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.addLimit(trib, Result{Name: limitCopyTo + ` (psql \copy (SELECT * FROM bench) TO /dev/null)`, Events: int64(e.cfg.Rows), Seconds: secs})
-	return e.rawKafka(ctx, trib, avgSize(trib))
+	copyTo := Result{Name: limitCopyTo + ` (psql \copy (SELECT * FROM bench) TO /dev/null)`, Events: int64(e.cfg.Rows), Seconds: secs}
+	e.addLimit(trib, copyTo)
+	if err := e.rawKafka(ctx, trib, avgSize(trib)); err != nil {
+		return err
+	}
+	if !e.hasConverter("io.confluent.connect.avro.AvroConverter") {
+		e.report.Skipped = append(e.report.Skipped, "pg-snapshot with Avro: no Avro converter in this binary")
+		return nil
+	}
+	// The same snapshot with the Avro converter (Confluent wire format,
+	// schemas registered in the registry that runs in the broker child).
+	props = e.pgSourceProps("pgsnapavro", "snap_avro_slot")
+	props["snapshot.mode"] = "initial"
+	props["slot.drop.on.stop"] = "true"
+	for _, side := range []string{"key.converter", "value.converter"} {
+		props[side] = "io.confluent.connect.avro.AvroConverter"
+		props[side+".schema.registry.url"] = e.registry
+	}
+	avro, err := e.runSnapshot(ctx, PGSnapshot, "bench-pg-snapshot-avro", props, e.cfg.Rows)
+	e.pgDropSlots(ctx, "snap_avro_slot")
+	if err != nil {
+		return err
+	}
+	avro.Case += " (Avro)"
+	avro.Note = "Avro, Confluent wire format"
+	e.add(avro)
+	e.addLimit(avro, copyTo)
+	if err := e.rawKafka(ctx, avro, avgSize(avro)); err != nil {
+		return err
+	}
+	e.deleteTopics("pgsnapavro.public.bench")
+	return nil
+}
+
+// hasConverter reports whether the binary under test knows a converter
+// class.
+func (e *env) hasConverter(class string) bool {
+	_, err := e.cfg.Converters.New(class, map[string]string{"schema.registry.url": e.registry}, false)
+	return err == nil
 }
 
 // avgSize is the mean Kafka message size (key plus value) of a run.
