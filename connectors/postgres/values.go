@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/tributary-io/tributary/internal/connect"
 )
@@ -177,7 +178,8 @@ func parseMoney(s string) (decimalValue, error) {
 		v = v[1 : len(v)-1]
 	}
 	if v != "" && !(v[0] >= '0' && v[0] <= '9') && v[0] != '.' {
-		_, size := firstRune(v)
+		// One currency symbol, which may be a multi-byte rune ("€").
+		_, size := utf8.DecodeRuneInString(v)
 		v = v[size:]
 	}
 	v = strings.ReplaceAll(v, ",", "")
@@ -189,16 +191,6 @@ func parseMoney(s string) (decimalValue, error) {
 		return d, fmt.Errorf("failed to parse money value %q", s)
 	}
 	return d, nil
-}
-
-func firstRune(s string) (rune, int) {
-	for _, r := range s {
-		if r < 0x80 {
-			return r, 1
-		}
-		return r, len(string(r))
-	}
-	return 0, 0
 }
 
 // parsePoint parses "(x,y)".

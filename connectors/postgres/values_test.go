@@ -175,6 +175,35 @@ func TestNumeric(t *testing.T) {
 	}
 }
 
+// TestParseMoneyCurrencySymbol checks that parseMoney drops exactly one
+// leading currency symbol, whatever its width in bytes. A byte that is not
+// UTF-8 (LATIN-9's € is 0xA4, which a SQL_ASCII database passes through
+// unconverted) is one symbol of one byte: it used to be taken for a
+// 3-byte U+FFFD, which also swallowed the next two characters.
+func TestParseMoneyCurrencySymbol(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"1.50", "1.50"},
+		{".50", "0.50"},
+		{"$1.50", "1.50"},
+		{"£1.50", "1.50"},             // 2 bytes
+		{"€1,234.50", "1234.50"},      // 3 bytes
+		{"-€1,234.50", "-1234.50"},    // sign before the symbol
+		{"(₹7.25)", "-7.25"},          // accounting negative
+		{"\U0001F4B01.50", "1.50"},    // 4 bytes
+		{"\xa41,234.50", "1234.50"},   // not UTF-8
+		{"-\xa41,234.50", "-1234.50"}, // not UTF-8, negative
+	} {
+		d, err := parseMoney(tc.in)
+		if err != nil {
+			t.Errorf("parseMoney(%q): %v", tc.in, err)
+			continue
+		}
+		if got := d.plain(); got != tc.want {
+			t.Errorf("parseMoney(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestArrays(t *testing.T) {
 	s := func(v string) *string { return &v }
 	for _, tc := range []struct {
