@@ -166,9 +166,7 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 		c.snapshotNoticed = append(c.snapshotNoticed, "snapshot.mode=never is deprecated and treated as no_data (Debezium 3.6.1 rejects it)")
 	}
 	if s := v.Raw()["database.initial.statements"]; strings.TrimSpace(s) != "" {
-		for _, st := range splitStatements(s) {
-			c.initialStatements = append(c.initialStatements, st)
-		}
+		c.initialStatements = append(c.initialStatements, splitStatements(s)...)
 	}
 	c.heartbeatTopic = v.String("topic.heartbeat.name")
 	if c.heartbeatTopic == "" {

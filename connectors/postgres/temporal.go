@@ -18,8 +18,6 @@ type localDateTime struct {
 	nanos int64 // nanoseconds of the day
 }
 
-func (t localDateTime) epochSeconds() int64 { return t.days*86400 + t.nanos/1e9 }
-
 // daysFromCivil returns days since 1970-01-01 for a proleptic Gregorian
 // date (Howard Hinnant's algorithm; exact for every year).
 func daysFromCivil(y int64, m, d int) int64 {

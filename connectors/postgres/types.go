@@ -108,9 +108,8 @@ type pgType struct {
 	base *pgType
 }
 
-func (t *pgType) isArray() bool  { return t.Category == 'A' && t.ElemOID != 0 }
-func (t *pgType) isEnum() bool   { return t.Typtype == 'e' }
-func (t *pgType) isDomain() bool { return t.Typtype == 'd' && t.BaseOID != 0 }
+func (t *pgType) isArray() bool { return t.Category == 'A' && t.ElemOID != 0 }
+func (t *pgType) isEnum() bool  { return t.Typtype == 'e' }
 
 // root follows a domain chain to the type PostgreSQL stores.
 func (t *pgType) root() *pgType {

@@ -274,7 +274,7 @@ func (h *Herder) RestartTask(ctx context.Context, id TaskID) error {
 		return notFound("Unknown task: %s", id)
 	}
 	h.mu.Lock()
-	mine := h.owned[workItem{id.Connector, id.Task}]
+	mine := h.owned[workItem(id)]
 	leader := h.joined && h.memberID == h.leaderID
 	h.mu.Unlock()
 	if mine {
@@ -284,7 +284,7 @@ func (h *Herder) RestartTask(ctx context.Context, id TaskID) error {
 		return h.do(ctx, func() { h.restartLocalTask(id, cfg) })
 	}
 	if leader {
-		url := h.ownerURL(workItem{id.Connector, id.Task})
+		url := h.ownerURL(workItem(id))
 		return &RequestTargetError{Msg: "Cannot restart task since it is not assigned to this member", URL: url}
 	}
 	return h.requireLeader("Cannot restart task since it is not assigned to this member")

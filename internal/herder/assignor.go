@@ -21,7 +21,7 @@ func workItems(w Work) []workItem {
 		out = append(out, workItem{c, connectorTaskMarker})
 	}
 	for _, t := range w.Tasks {
-		out = append(out, workItem{t.Connector, t.Task})
+		out = append(out, workItem(t))
 	}
 	return out
 }
@@ -32,7 +32,7 @@ func (s workSet) work() Work {
 		if it.isConnector() {
 			w.Connectors = append(w.Connectors, it.Connector)
 		} else {
-			w.Tasks = append(w.Tasks, TaskID{it.Connector, it.Task})
+			w.Tasks = append(w.Tasks, TaskID(it))
 		}
 	}
 	sort.Strings(w.Connectors)
@@ -65,7 +65,7 @@ func configuredWork(cc *ClusterConfig) workSet {
 	for name := range cc.Connectors {
 		s[workItem{name, connectorTaskMarker}] = true
 		for _, t := range cc.Tasks(name) {
-			s[workItem{t.Connector, t.Task}] = true
+			s[workItem(t)] = true
 		}
 	}
 	return s
@@ -101,16 +101,6 @@ func newAssignor(maxDelay time.Duration) *assignor {
 // reset forgets previous rounds (another member led in between).
 func (a *assignor) reset() {
 	a.prev, a.prevURL, a.delayed, a.deadline, a.revokedLast = nil, nil, nil, time.Time{}, false
-}
-
-// ownerURL returns the REST URL of the member running item, if known.
-func (a *assignor) ownerURL(item workItem) string {
-	for m, s := range a.prev {
-		if s[item] {
-			return a.prevURL[m]
-		}
-	}
-	return ""
 }
 
 func (a *assignor) assign(leaderID, leaderURL string, members []groupMemberMeta, cc *ClusterConfig) map[string]Assignment {

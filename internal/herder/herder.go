@@ -414,7 +414,7 @@ func (h *Herder) applyAssignment(ctx context.Context, ev assignEvent) {
 			h.stopConnector(it.Connector, StateUnassigned)
 			continue
 		}
-		id := TaskID{it.Connector, it.Task}
+		id := TaskID(it)
 		wg.Add(1)
 		go func() { defer wg.Done(); h.stopTask(id, StateUnassigned, "") }()
 	}
@@ -487,7 +487,7 @@ func (h *Herder) reconcileLocal(ctx context.Context) {
 		if it.isConnector() {
 			continue
 		}
-		id := TaskID{it.Connector, it.Task}
+		id := TaskID(it)
 		cfg, configured := cc.TaskConfigs[id]
 		if configured && (id.Task >= cc.TaskCounts[id.Connector] || cc.Inconsistent[id.Connector]) {
 			configured = false
@@ -866,7 +866,7 @@ func (h *Herder) processRestart(ctx context.Context, r RestartRequest) {
 	var ownTasks []TaskID
 	for it := range h.owned {
 		if !it.isConnector() && it.Connector == r.Connector {
-			ownTasks = append(ownTasks, TaskID{it.Connector, it.Task})
+			ownTasks = append(ownTasks, TaskID(it))
 		}
 	}
 	h.mu.Unlock()
