@@ -308,7 +308,7 @@ func TestPluginsAndValidate(t *testing.T) {
 	r = w.call(t, "PUT", "/connector-plugins/counter/config/validate", `{"name":"v","topic":"t","counter.unreachable":"true"}`)
 	var ci herder.ConfigInfos
 	r.json(t, &ci)
-	if ci.ErrorCount != 1 || !strings.Contains(string(r.body), "Unable to connect: connection refused") {
+	if ci.ErrorCount != 1 || !strings.Contains(string(r.body), "unable to connect: connection refused") {
 		t.Fatalf("connectivity validation: %s", r.body)
 	}
 	expect(t, w.call(t, "PUT", "/connector-plugins/Other/config/validate", `{"connector.class":"`+herdertest.CounterClass+`"}`), 400,
@@ -318,7 +318,7 @@ func TestPluginsAndValidate(t *testing.T) {
 	golden(t, "plugin_config.json", r.body)
 	// A connector whose validation fails is not created.
 	r = w.call(t, "POST", "/connectors", counterConfig("down", "t", "counter.unreachable", "true"))
-	expect(t, r, 400, "{\"error_code\":400,\"message\":\"Connector configuration is invalid and contains the following 1 error(s):\\nUnable to connect: connection refused\\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`\"}")
+	expect(t, r, 400, "{\"error_code\":400,\"message\":\"Connector configuration is invalid and contains the following 1 error(s):\\nunable to connect: connection refused\\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`\"}")
 }
 
 func TestLoggers(t *testing.T) {

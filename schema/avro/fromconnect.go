@@ -840,14 +840,14 @@ func decimalValue(s *connect.Schema, v any) (*big.Int, error) {
 		}
 		d = *t
 	default:
-		return nil, fmt.Errorf("Decimal value of type %T", v)
+		return nil, fmt.Errorf("decimal value of type %T", v)
 	}
 	if d.Unscaled == nil {
-		return nil, fmt.Errorf("Decimal without unscaled value")
+		return nil, fmt.Errorf("decimal without unscaled value")
 	}
 	sc, _ := s.Param(connect.DecimalScale)
 	if want, err := strconv.Atoi(sc); err == nil && int32(want) != d.Scale {
-		return nil, fmt.Errorf("Decimal %s has scale %d, the schema's scale is %d", d, d.Scale, want)
+		return nil, fmt.Errorf("decimal %s has scale %d, the schema's scale is %d", d, d.Scale, want)
 	}
 	return d.Unscaled, nil
 }

@@ -47,7 +47,7 @@ func CounterPlugin() *connect.Plugin {
 		},
 		Validate: func(_ context.Context, v *config.Values) error {
 			if v.Bool("counter.unreachable") {
-				return errors.New("Unable to connect: connection refused")
+				return errors.New("unable to connect: connection refused")
 			}
 			return nil
 		},
