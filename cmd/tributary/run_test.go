@@ -216,7 +216,7 @@ config:
 		t.Fatal(err)
 	}
 	p2 := startRun(t, dir, cfg2, 2)
-	got = readAvroTopic(t, brokers, registryURL, topic, 6)
+	readAvroTopic(t, brokers, registryURL, topic, 6)
 	time.Sleep(time.Second) // a duplicate would arrive now
 	got = readAvroTopic(t, brokers, registryURL, topic, 6)
 	if len(got) != 6 {

@@ -139,12 +139,15 @@ func TestKafkaStoreSharesTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: DefaultTopic})
+	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: DefaultTopic}}, sarama.DescribeConfigsOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(results) != 1 || results[0].ErrorCode != sarama.ErrNoError {
+		t.Fatalf("describing the configuration of %s: %+v", DefaultTopic, results)
+	}
 	policy := ""
-	for _, e := range entries {
+	for _, e := range results[0].Configs {
 		if e.Name == "cleanup.policy" {
 			policy = e.Value
 		}
