@@ -28,6 +28,7 @@ import (
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/offsets"
 	"github.com/tributary-io/tributary/internal/runtime"
+	"github.com/tributary-io/tributary/internal/testdb"
 	"github.com/tributary-io/tributary/internal/transforms"
 )
 
@@ -126,24 +127,31 @@ func TestCrashRecovery(t *testing.T) {
 	if os.Getenv("TRIBUTARY_LONG_TESTS") == "1" {
 		iterations = 20
 	}
-	envs := startEnvs(t)
 	broker, err := kafka.StartEmbedded(0, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer broker.Close()
-	var cases []crashCase
-	for _, e := range envs {
-		delay := "500"
-		if e.my != nil {
-			delay = "2000"
-		}
-		cases = append(cases,
-			crashCase{name: e.name + "/timestamp+incrementing", e: e, mode: "timestamp+incrementing", inserters: 2, delay: delay},
-			crashCase{name: e.name + "/incrementing", e: e, mode: "incrementing", inserters: 1, delay: delay})
-	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) { runCrashCase(t, c, broker.Addrs(), i, iterations) })
+	t.Cleanup(broker.Close)
+	// The databases run side by side: the test mostly waits (for kills,
+	// delays and catching up), so this halves its time.
+	for gi, name := range []string{"postgres", "mariadb"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := &env{name: name}
+			delay := "500"
+			if name == "postgres" {
+				e.pg = testdb.StartPostgres(t)
+			} else {
+				e.my = testdb.StartMariaDB(t)
+				delay = "2000"
+			}
+			for mi, c := range []crashCase{
+				{name: "timestamp+incrementing", e: e, mode: "timestamp+incrementing", inserters: 2, delay: delay},
+				{name: "incrementing", e: e, mode: "incrementing", inserters: 1, delay: delay},
+			} {
+				t.Run(c.name, func(t *testing.T) { runCrashCase(t, c, broker.Addrs(), gi*10+mi, iterations) })
+			}
+		})
 	}
 }
 
@@ -375,6 +383,7 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 	var maxID atomic.Int64
 	maxID.Store(crashPrefill)
 	var inserts, updates, conflicts atomic.Int64
+	var paused atomic.Bool
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wctx, wcancel := context.WithCancel(ctx)
@@ -392,6 +401,10 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 			case <-stop:
 				return
 			default:
+			}
+			if paused.Load() {
+				time.Sleep(5 * time.Millisecond)
+				continue
 			}
 			if err := step(cn, rng); err != nil {
 				if lockConflict(err) {
@@ -486,9 +499,42 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		})
 		return ch
 	}
+	// quiesce waits until the running child has delivered and committed
+	// everything it can see: nothing new in the topic or the offsets file
+	// for longer than the delay plus a few polls and offset flushes.
+	settle := 400 * time.Millisecond
+	if ti {
+		d, _ := time.ParseDuration(c.delay + "ms")
+		settle += d
+	}
+	quiesce := func(ch *crashChild) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		hw, pos := highWater(), crashPos{}
+		since := time.Now()
+		for time.Since(since) < settle {
+			if ch.exited() {
+				t.Fatalf("the pipeline ended on its own:\n%s", tail(ch.out.String(), 40))
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the pipeline did not settle within a minute")
+			}
+			time.Sleep(50 * time.Millisecond)
+			h := highWater()
+			p, _ := committed()
+			if h != hw || p != pos {
+				hw, pos, since = h, p, time.Now()
+			}
+		}
+	}
+
 	// The first third of the kills aim at the first full poll: each lands
 	// after a random number of new records, unless that poll finishes
-	// first. The others wait for it to be over and kill at a random time.
+	// first. The others wait for it to be over and kill at a random time
+	// (so records are always in flight beyond the committed offset), or,
+	// every third one in long runs, once the pipeline has caught up with a
+	// paused workload (so a restart that resumed past its offset would lose
+	// the rows written next).
 	began := time.Now()
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	snapshotKills := iterations/3 + 1
@@ -516,6 +562,12 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 				time.Sleep(2 * time.Millisecond)
 			}
 			time.Sleep(time.Duration(rng.Intn(50)) * time.Millisecond)
+		case iterations > 3 && i%3 == 2:
+			for !snapshotDone() && time.Now().Before(deadline) && !exited() {
+				time.Sleep(20 * time.Millisecond)
+			}
+			paused.Store(true)
+			quiesce(child)
 		default:
 			for !snapshotDone() && time.Now().Before(deadline) && !exited() {
 				time.Sleep(20 * time.Millisecond)
@@ -527,7 +579,9 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		}
 		child.kill()
 		phase := "during the first full poll"
-		if snapshotDone() {
+		if paused.Swap(false) {
+			phase = "while streaming, caught up with a paused workload"
+		} else if snapshotDone() {
 			phase = "while streaming"
 		} else if _, ok := committed(); !ok {
 			phase = "during the first full poll, nothing committed yet"
@@ -544,9 +598,8 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 
 	// A final run must deliver every row's final version.
 	final := runChild()
-	defer final.kill()
-	want := map[int64]int64{}
-	{
+	readTable := func() map[int64]int64 {
+		want := map[int64]int64{}
 		q := `SELECT id, version FROM items`
 		var err error
 		if pc, ok := admin.(pgCrashConn); ok {
@@ -583,7 +636,9 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		if err != nil {
 			t.Fatalf("read final table: %v", err)
 		}
+		return want
 	}
+	want := readTable()
 	type event struct{ id, version int64 }
 	var events []event
 	var ops map[string]int
@@ -636,21 +691,41 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		}
 		return n, example
 	}
-	caughtUp := time.Now().Add(120 * time.Second)
-	for {
-		read()
-		n, example := missing()
-		if n == 0 {
-			break
+	waitDelivered := func(ch *crashChild, what string) {
+		t.Helper()
+		caughtUp := time.Now().Add(120 * time.Second)
+		for {
+			read()
+			n, example := missing()
+			if n == 0 {
+				return
+			}
+			if ch.exited() {
+				t.Fatalf("the final run ended on its own:\n%s", tail(ch.out.String(), 40))
+			}
+			if time.Now().After(caughtUp) {
+				t.Fatalf("%s, %d of %d rows never reached Kafka%s; e.g. %s", what, n, len(want), map[bool]string{true: " in their final version"}[ti], example)
+			}
+			time.Sleep(300 * time.Millisecond)
 		}
-		if final.exited() {
-			t.Fatalf("the final run ended on its own:\n%s", tail(final.out.String(), 40))
-		}
-		if time.Now().After(caughtUp) {
-			t.Fatalf("after %d crashes, %d of %d rows never reached Kafka in their final version; e.g. %s", iterations, n, len(want), example)
-		}
-		time.Sleep(300 * time.Millisecond)
 	}
+	waitDelivered(final, fmt.Sprintf("after %d crashes", iterations))
+	// Once more, killed when caught up with nothing in flight: the rows
+	// changed while it is down must all come after the restart.
+	quiesce(final)
+	final.kill()
+	for i := 0; i < 30; i++ {
+		if err := admin.exec(ctx, `INSERT INTO items (payload) VALUES ('after')`); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.exec(ctx, fmt.Sprintf(`UPDATE items SET version = version + 1, updated_at = %s WHERE id = %d`, clock, 1+rng.Int63n(maxID.Load()))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want = readTable()
+	final = runChild()
+	defer final.kill()
+	waitDelivered(final, "after a crash when caught up")
 	// Give the last run a moment more: nothing it writes may reorder a key.
 	time.Sleep(300 * time.Millisecond)
 	read()
@@ -686,9 +761,9 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		opList = append(opList, fmt.Sprintf("%s=%d", o, n))
 	}
 	sort.Strings(opList)
-	t.Logf("%s: %d crashes (%v) in %s; workload %d inserts, %d updates (%d lock conflicts rolled back); "+
+	t.Logf("%s %s: %d crashes (%v) in %s; workload %d inserts, %d updates (%d lock conflicts rolled back); "+
 		"all %d rows delivered%s; %d events (%s), %d duplicates over %d rows (at-least-once); order per key held",
-		c.name, iterations, phases, time.Since(began).Round(time.Millisecond), inserts.Load(), updates.Load(), conflicts.Load(),
+		e.name, c.name, iterations, phases, time.Since(began).Round(time.Millisecond), inserts.Load(), updates.Load(), conflicts.Load(),
 		len(want), map[bool]string{true: " in their final version", false: ""}[ti], len(events), strings.Join(opList, " "),
 		dups, len(redelivered))
 }
