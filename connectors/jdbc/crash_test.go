@@ -46,6 +46,10 @@ import (
 // never go backwards in topic order. Re-delivered events are allowed
 // (at-least-once, as Kafka Connect) and counted.
 //
+// Disabling both guards on PostgreSQL (visibility.horizon=none,
+// timestamp.delay.interval.ms=0) makes this test lose rows from the slow
+// writer: it does catch the races a query-based source is exposed to.
+//
 // TRIBUTARY_LONG_TESTS=1 runs 20 kill iterations per case instead of 3.
 
 const jdbcCrashChildEnv = "TRIBUTARY_JDBC_CRASH_CHILD"
@@ -109,6 +113,10 @@ type crashCase struct {
 	// mode gets one: with several, a higher id can commit before a lower
 	// one, which incrementing mode loses by design (Confluent's too).
 	inserters int
+	// slowInserts lets the slow writer insert too. Not for incrementing mode
+	// on MariaDB: nothing there keeps a higher id committed first from
+	// overtaking a lower one still open.
+	slowInserts bool
 	// delay is timestamp.delay.interval.ms. On PostgreSQL the xmin horizon
 	// covers transactions, and the delay covers only the documented
 	// microseconds between a statement evaluating now()/clock_timestamp()
@@ -146,8 +154,8 @@ func TestCrashRecovery(t *testing.T) {
 				delay = "2000"
 			}
 			for mi, c := range []crashCase{
-				{name: "timestamp+incrementing", e: e, mode: "timestamp+incrementing", inserters: 2, delay: delay},
-				{name: "incrementing", e: e, mode: "incrementing", inserters: 1, delay: delay},
+				{name: "timestamp+incrementing", e: e, mode: "timestamp+incrementing", inserters: 2, slowInserts: true, delay: delay},
+				{name: "incrementing", e: e, mode: "incrementing", inserters: 1, slowInserts: e.pg != nil, delay: delay},
 			} {
 				t.Run(c.name, func(t *testing.T) { runCrashCase(t, c, broker.Addrs(), gi*10+mi, iterations) })
 			}
@@ -379,7 +387,10 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 
 	// Workload: inserters add rows (alone, or with an update of an existing
 	// row stamped with the transaction's now()); the updater bumps one row
-	// with clock_timestamp() or two in one transaction with now().
+	// with clock_timestamp() or two in one transaction with now(); the slow
+	// writer stamps a row (and inserts one) and then keeps its transaction
+	// open for up to 300 ms while the others commit later-stamped rows:
+	// the commit order that a query-based source must not lose.
 	var maxID atomic.Int64
 	maxID.Store(crashPrefill)
 	var inserts, updates, conflicts atomic.Int64
@@ -466,6 +477,27 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 			begin, txNow, a, b))
 		if err == nil {
 			updates.Add(2)
+		}
+		return err
+	})
+	sleep := e.pick("SELECT pg_sleep(%.3f)", "DO SLEEP(%.3f)")
+	wg.Add(1)
+	go work(200, func(cn crashConn, rng *rand.Rand) error {
+		ts := clock
+		if rng.Intn(2) == 0 {
+			ts = txNow
+		}
+		stmts := []string{begin, fmt.Sprintf(`UPDATE items SET version = version + 1, updated_at = %s WHERE id = %d`, ts, existing(rng))}
+		if c.slowInserts {
+			stmts = append(stmts, `INSERT INTO items (payload) VALUES ('slow')`)
+		}
+		stmts = append(stmts, fmt.Sprintf(sleep, float64(20+rng.Intn(280))/1000), "COMMIT")
+		err := cn.exec(wctx, strings.Join(stmts, "; "))
+		if err == nil {
+			updates.Add(1)
+			if c.slowInserts {
+				inserts.Add(1)
+			}
 		}
 		return err
 	})
