@@ -22,6 +22,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 		jsonPath, cpuProfile string
 		memProfile           string
 		markdown, noIdleBin  bool
+		reportPath           string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -39,6 +40,19 @@ load generators run in child processes); the idle scenario measures a separate '
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if bench.IsChild() {
 				return bench.RunChild(cmd.Context())
+			}
+			if reportPath != "" {
+				f, err := os.Open(reportPath)
+				if err != nil {
+					return fmt.Errorf("--report: %w", err)
+				}
+				defer f.Close()
+				rep, err := bench.ReadReport(f)
+				if err != nil {
+					return fmt.Errorf("--report %s: %w", reportPath, err)
+				}
+				rep.PrintTable(cmd.OutOrStdout(), markdown)
+				return nil
 			}
 			log, err := g.logger()
 			if err != nil {
@@ -122,5 +136,6 @@ load generators run in child processes); the idle scenario measures a separate '
 	f.StringVar(&memProfile, "memprofile", "", "write an allocation profile (alloc and inuse) at the end to this file")
 	f.BoolVar(&markdown, "markdown", false, "print the table as Markdown")
 	f.BoolVar(&noIdleBin, "no-idle-process", false, "skip starting 'tributary run' for the idle scenario")
+	f.StringVar(&reportPath, "report", "", "print the results stored by an earlier --json FILE instead of running")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -93,6 +94,17 @@ func optp(v *float64, f string) string {
 	return fmt.Sprintf(f, *v)
 }
 
+// ReadReport loads a report written by WriteJSON and derives its goals
+// again (so that a stored run can be re-printed, e.g. as Markdown).
+func ReadReport(r io.Reader) (*Report, error) {
+	var rep Report
+	if err := json.NewDecoder(r).Decode(&rep); err != nil {
+		return nil, fmt.Errorf("bench report: %w", err)
+	}
+	rep.Goals = goals(&rep)
+	return &rep, nil
+}
+
 // goals derives the tracked goals from the results.
 func goals(r *Report) []Goal {
 	var out []Goal
@@ -107,9 +119,9 @@ func goals(r *Report) []Goal {
 				Measured: fmt.Sprintf("%.0f%% (%s)", *x.Ratio*100, x.Name),
 				Met:      *x.Ratio >= goalStreamRatio,
 			})
-		case strings.HasPrefix(x.Name, limitCopyTo) && strings.HasSuffix(x.Scenario, "snapshot"):
+		case (strings.HasPrefix(x.Name, limitCopyTo) || strings.HasPrefix(x.Name, limitSelect)) && strings.HasSuffix(x.Scenario, "snapshot"):
 			out = append(out, Goal{
-				Goal:     fmt.Sprintf("%s: snapshot >= %.0f%% of %s", x.Scenario, goalSnapshotRatio*100, x.Name),
+				Goal:     fmt.Sprintf("%s, %s: snapshot >= %.0f%% of %s", x.Scenario, x.Case, goalSnapshotRatio*100, x.Name),
 				Measured: fmt.Sprintf("%.0f%%", *x.Ratio*100),
 				Met:      *x.Ratio >= goalSnapshotRatio,
 			})
@@ -132,7 +144,7 @@ func goals(r *Report) []Goal {
 			})
 		case !x.Limit && strings.HasSuffix(x.Scenario, "snapshot") && x.PeakRSSMB != nil:
 			out = append(out, Goal{
-				Goal: fmt.Sprintf("%s: RSS bounded during snapshot (< %.0f MB, independent of N)", x.Scenario, goalSnapshotRSSMB),
+				Goal: fmt.Sprintf("%s, %s: RSS bounded during snapshot (< %.0f MB, independent of N)", x.Scenario, x.Case, goalSnapshotRSSMB),
 				Measured: fmt.Sprintf("peak %.0f MB while writing %.0f MB of events (N=%d)",
 					*x.PeakRSSMB, float64(x.Bytes)/1e6, x.Events),
 				Met: *x.PeakRSSMB < goalSnapshotRSSMB,
