@@ -28,6 +28,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/mys
 type capture struct {
 	mu        sync.Mutex
 	recs      []*connect.Record
+	batches   [][]*connect.Record // one per Write, as the task handed them over
 	stored    map[string]any
 	failAt    int // fail the Write that would exceed this many records (0: never)
 	taskErr   error
@@ -41,6 +42,7 @@ func (c *capture) Write(ctx context.Context, recs []*connect.Record) error {
 		return fmt.Errorf("simulated crash")
 	}
 	c.recs = append(c.recs, recs...)
+	c.batches = append(c.batches, append([]*connect.Record(nil), recs...))
 	for _, r := range recs {
 		if r.SourceOffset != nil {
 			c.stored = r.SourceOffset
@@ -72,8 +74,14 @@ func (c *capture) records() []*connect.Record {
 
 func (c *capture) reset() {
 	c.mu.Lock()
-	c.recs = nil
+	c.recs, c.batches = nil, nil
 	c.mu.Unlock()
+}
+
+func (c *capture) writes() [][]*connect.Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]*connect.Record(nil), c.batches...)
 }
 
 // waitFor waits until n records satisfy pred.
@@ -182,7 +190,9 @@ func (r *running) wait(t *testing.T) error {
 	return nil
 }
 
-func (e *env) start(t *testing.T, plugin *connect.Plugin, props map[string]string, c *capture) *running {
+// start runs a task of plugin in the background; tweaks adjust it before
+// it runs.
+func (e *env) start(t *testing.T, plugin *connect.Plugin, props map[string]string, c *capture, tweaks ...func(*task)) *running {
 	t.Helper()
 	def := plugin.Config()
 	v, err := def.Parse(props)
@@ -192,17 +202,20 @@ func (e *env) start(t *testing.T, plugin *connect.Plugin, props map[string]strin
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	tc := connect.TaskContext{ConnectorName: "test", Offsets: c, Logger: log, Producer: e.raw}
 	ctx, cancel := context.WithCancel(context.Background())
-	task, err := plugin.NewSourceTask(ctx, v, tc)
+	st, err := plugin.NewSourceTask(ctx, v, tc)
 	if err != nil {
 		cancel()
 		t.Fatalf("new task: %v", err)
+	}
+	for _, tweak := range tweaks {
+		tweak(st.(*task))
 	}
 	c.mu.Lock()
 	c.taskEnded, c.taskErr = false, nil
 	c.mu.Unlock()
 	r := &running{cancel: cancel, done: make(chan struct{})}
 	go func() {
-		err := task.Run(ctx, c)
+		err := st.Run(ctx, c)
 		c.mu.Lock()
 		c.taskEnded, c.taskErr = true, err
 		c.mu.Unlock()

@@ -17,7 +17,10 @@ import (
 )
 
 // flushIdle is how long the reader waits for the next binlog event before
-// handing buffered records to the runtime.
+// handing buffered records to the runtime. Records are normally handed over
+// at each transaction end, after each DDL statement and every max.batch.size
+// records; this only catches what is emitted outside those points
+// (heartbeats, rows of XA transactions, whose end is not tracked).
 const flushIdle = 20 * time.Millisecond
 
 // permanentError marks streaming failures that a reconnect cannot fix.
@@ -183,7 +186,7 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 	for {
 		var ev *replication.BinlogEvent
 		if len(em.buf) > 0 {
-			wctx, cancel := context.WithTimeout(ctx, flushIdle)
+			wctx, cancel := context.WithTimeout(ctx, t.flushIdle)
 			ev, err = streamer.GetEvent(wctx)
 			cancel()
 			if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
@@ -370,7 +373,10 @@ func (t *task) commit(ctx context.Context, em *emitter, o *offsetState, st *stre
 	o.commitTransaction()
 	o.threadID = -1
 	st.skipEvent = false
-	return nil
+	// Hand the transaction to the runtime now: under a steady load the binlog
+	// never pauses long enough for the idle flush, and waiting for a full
+	// batch made every event wait for max.batch.size-1 others.
+	return em.flush(ctx)
 }
 
 func (t *task) handleQuery(ctx context.Context, em *emitter, o *offsetState, st *streamState, e *replication.QueryEvent) error {
@@ -401,12 +407,15 @@ func (t *task) handleQuery(ctx context.Context, em *emitter, o *offsetState, st 
 		return fmt.Errorf("binlog %s:%d: %w", o.file, o.pos, err)
 	}
 	if t.c.cfg.skipped[debezium.OpTruncate] {
-		return nil
+		return em.flush(ctx)
 	}
 	for _, id := range truncates {
 		ts, err := t.c.schemaFor(id)
-		if err != nil || ts == nil {
+		if err != nil {
 			return err
+		}
+		if ts == nil {
+			break
 		}
 		o.tableEvent(id.DB, []TableID{id}, st.eventTS)
 		now := t.c.now()
@@ -416,7 +425,9 @@ func (t *task) handleQuery(ctx context.Context, em *emitter, o *offsetState, st 
 			return err
 		}
 	}
-	return nil
+	// A DDL statement commits implicitly: no COMMIT or XID event follows it,
+	// so its schema change and truncate events are handed over here.
+	return em.flush(ctx)
 }
 
 // handleRows is BinlogStreamingChangeEventSource.handleChange.

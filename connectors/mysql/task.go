@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
@@ -15,6 +16,7 @@ type task struct {
 	db                   *sql.DB
 	server               *serverInfo
 	ignoreGtidOnRecovery bool
+	flushIdle            time.Duration
 }
 
 func newTask(f flavor, v *config.Values, tc connect.TaskContext) (*task, error) {
@@ -25,7 +27,7 @@ func newTask(f flavor, v *config.Values, tc connect.TaskContext) (*task, error) 
 	if tc.Producer == nil {
 		return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: the runtime gave the task no producer for the schema history", c.cfg.historyTopic)
 	}
-	return &task{c: c, ignoreGtidOnRecovery: v.Bool("gtid.ignore.on.recovery")}, nil
+	return &task{c: c, ignoreGtidOnRecovery: v.Bool("gtid.ignore.on.recovery"), flushIdle: flushIdle}, nil
 }
 
 // Run snapshots and streams until ctx ends; with snapshot.mode=initial_only
