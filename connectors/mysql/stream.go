@@ -23,6 +23,17 @@ import (
 // (heartbeats, rows of XA transactions, whose end is not tracked).
 const flushIdle = 20 * time.Millisecond
 
+// binlogReadAhead bounds how many parsed binlog events go-mysql's reader
+// goroutine queues ahead of the connector (its default is 10240). Each rows
+// event carries the decoded images of up to binlog_row_event_max_size (8 KB
+// by default) of rows, so the default let a 200k-row transaction be decoded
+// almost entirely ahead of the writer: 517 MB peak RSS. 256 events (a few
+// thousand rows) still keep the reader busy while the connector converts;
+// what follows the connector is bounded by the runtime. It is not derived
+// from max.queue.size, which counts change events (Debezium's queue between
+// the connector and Kafka Connect), not binlog events of many rows each.
+const binlogReadAhead = 256
+
 // permanentError marks streaming failures that a reconnect cannot fix.
 type permanentError struct{ err error }
 
@@ -108,6 +119,7 @@ func (t *task) syncerConfig() (replication.BinlogSyncerConfig, error) {
 		MaxReconnectAttempts:    1,
 		Logger:                  slog.New(slog.DiscardHandler),
 		DiscardGTIDSet:          true,
+		EventCacheCount:         binlogReadAhead,
 	}
 	if c.cfg.flavor.mariadb || t.server.mariadb {
 		cfg.Flavor = gmysql.MariaDBFlavor
