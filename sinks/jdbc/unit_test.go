@@ -2,6 +2,7 @@ package jdbc
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"strings"
@@ -408,5 +409,71 @@ func TestWriteModes(t *testing.T) {
 	none := newTask(DebeziumClass, debeziumDef(), "primary.key.mode", "record_value", "primary.key.fields", "code", "collection.name.format", "missing")
 	if err := none.Put(ctx, recs("x", 1)); err == nil || !strings.Contains(err.Error(), "table missing does not exist") || !strings.Contains(err.Error(), "offset=0") {
 		t.Errorf("missing table: error %v", err)
+	}
+}
+
+// signatureFmt is how signatures were built before columnSignature: the
+// reference the cheaper builder must reproduce.
+func signatureFmt(cols []column) string {
+	var b strings.Builder
+	for _, c := range cols {
+		fmt.Fprintf(&b, "%s:%d:%t,", c.name, c.kind, c.key)
+	}
+	return b.String()
+}
+
+func TestColumnSignature(t *testing.T) {
+	cases := []struct {
+		name string
+		cols []column
+		want string
+	}{
+		{"none", nil, ""},
+		{"key and value", []column{{name: "id", kind: kInt64, key: true}, {name: "v", kind: kString}}, "id:4:true,v:8:false,"},
+		{"two-digit kinds", []column{{name: "ts", kind: kTimestampMicros}, {name: "m", kind: kMap}}, "ts:17:false,m:35:false,"},
+		{"odd names", []column{{name: "a:b,c", kind: kInvalid, key: true}, {name: "", kind: kJSON}, {name: "ümlaut", kind: kDecimal}},
+			"a:b,c:0:true,:27:false,ümlaut:10:false,"},
+	}
+	for _, c := range cases {
+		if got := columnSignature(c.cols); got != c.want {
+			t.Errorf("%s: signature %q, want %q", c.name, got, c.want)
+		}
+		if ref := signatureFmt(c.cols); ref != c.want {
+			t.Errorf("%s: fmt reference %q, want %q", c.name, ref, c.want)
+		}
+	}
+	var all []column
+	for k := kInvalid; k <= kMap+1; k++ {
+		all = append(all, column{name: fmt.Sprintf("c%d", k), kind: k, key: k%2 == 0})
+	}
+	if got, want := columnSignature(all), signatureFmt(all); got != want {
+		t.Errorf("every kind: signature %q, want %q", got, want)
+	}
+}
+
+func benchColumns() []column {
+	names := []string{"id", "k", "pad", "c", "amount", "flag", "day", "ts", "note", "stamp"}
+	kinds := []kind{kInt64, kInt32, kInt64, kString, kDecimal, kBool, kDate, kTimestampMicros, kString, kInt64}
+	cols := make([]column, len(names))
+	for i := range names {
+		cols[i] = column{name: names[i], kind: kinds[i], key: i == 0}
+	}
+	return cols
+}
+
+// go test -run '^$' -bench ColumnSignature ./sinks/jdbc/
+func BenchmarkColumnSignature(b *testing.B) {
+	cols := benchColumns()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = columnSignature(cols)
+	}
+}
+
+func BenchmarkColumnSignatureFmt(b *testing.B) {
+	cols := benchColumns()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = signatureFmt(cols)
 	}
 }
