@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -165,6 +166,8 @@ func escapeLiteral(s string) string {
 
 func (s *streamer) loop(ctx context.Context) error {
 	cfg := s.t.cfg
+	rd := watchReads(ctx, s.repl.Conn())
+	defer rd.stop()
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -176,7 +179,7 @@ func (s *streamer) loop(ctx context.Context) error {
 			}
 		}
 		deadline := s.lastStatusTime().Add(cfg.statusInterval)
-		if d := now.Add(time.Second); d.Before(deadline) {
+		if d := now.Add(idleWait); d.Before(deadline) {
 			deadline = d
 		}
 		if cfg.heartbeatInterval > 0 {
@@ -184,9 +187,7 @@ func (s *streamer) loop(ctx context.Context) error {
 				deadline = hb
 			}
 		}
-		rctx, cancel := context.WithDeadline(ctx, deadline)
-		raw, err := s.repl.ReceiveMessage(rctx)
-		cancel()
+		raw, err := s.receive(ctx, rd, now, deadline)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -241,6 +242,94 @@ func (s *streamer) loop(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// idleWait is how long the loop waits for a message before it treats
+// the stream as quiet (idle: pending records go out, heartbeats are due).
+const idleWait = time.Second
+
+// receive returns the next replication message, or a timeout error once
+// deadline passes without one (or ctx ends). It reads without a context:
+// a context with a deadline plus pgconn's context watcher for every
+// message cost about a tenth of the streaming loop's CPU. A read deadline
+// on the connection is set instead, and only when the one already armed
+// could make the read wait past deadline. One armed by an earlier
+// iteration is usually earlier than this one (the status, heartbeat and
+// idle deadlines only move forward), so while messages flow the loop wakes
+// early about once per idleWait, re-arms and reads on. A read cut by a
+// deadline loses nothing: pgproto3 keeps the partial message and the next
+// read completes it.
+func (s *streamer) receive(ctx context.Context, rd *readDeadlines, now, deadline time.Time) (pgproto3.BackendMessage, error) {
+	for {
+		if err := rd.arm(now, deadline); err != nil {
+			return nil, fmt.Errorf("set read deadline: %w", err)
+		}
+		raw, err := s.repl.ReceiveMessage(context.Background())
+		if err == nil || !pgconn.Timeout(err) {
+			return raw, err
+		}
+		rd.expired()
+		now = time.Now()
+		if ctx.Err() != nil || !now.Before(deadline) {
+			return nil, err
+		}
+	}
+}
+
+// readDeadlines sets the read deadline of the replication connection and
+// makes reads fail at once when the stream's context ends (the job pgconn's
+// context watcher does when it is given a context).
+type readDeadlines struct {
+	conn      net.Conn
+	stopWatch func() bool
+	armed     time.Time // the read deadline set on conn; zero if none or it passed
+
+	mu   sync.Mutex // orders arm against the cancellation callback
+	done bool       // the context ended: the deadline stays in the past
+}
+
+func watchReads(ctx context.Context, conn net.Conn) *readDeadlines {
+	rd := &readDeadlines{conn: conn}
+	rd.stopWatch = context.AfterFunc(ctx, func() {
+		rd.mu.Lock()
+		defer rd.mu.Unlock()
+		rd.done = true
+		// A deadline in the past fails the current and every later read.
+		_ = rd.conn.SetReadDeadline(time.Unix(1, 0))
+	})
+	return rd
+}
+
+// arm makes sure a read will not block past deadline. A deadline already
+// armed that is still ahead of now and no later than deadline is kept.
+func (rd *readDeadlines) arm(now, deadline time.Time) error {
+	if !rd.armed.IsZero() && rd.armed.After(now) && !rd.armed.After(deadline) {
+		return nil
+	}
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.done {
+		return nil
+	}
+	if err := rd.conn.SetReadDeadline(deadline); err != nil {
+		return err
+	}
+	rd.armed = deadline
+	return nil
+}
+
+// expired records that a read ran into the armed deadline.
+func (rd *readDeadlines) expired() { rd.armed = time.Time{} }
+
+// stop ends the cancellation watch and clears the read deadline.
+func (rd *readDeadlines) stop() {
+	rd.stopWatch()
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if !rd.done {
+		_ = rd.conn.SetReadDeadline(time.Time{})
+	}
+	rd.done = true
 }
 
 // sendStatus confirms the LSN the runtime has committed. It is the only
