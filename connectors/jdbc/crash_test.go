@@ -671,6 +671,40 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		return want
 	}
 	want := readTable()
+	// neighbours shows the rows around a lost one: which writer made it
+	// (payload w*/tx: inserters, slow: slow writer), when, and on
+	// PostgreSQL in which transaction, to tell a commit-order race from a
+	// resume bug.
+	neighbours := func(id int64) string {
+		q := fmt.Sprintf(`SELECT concat_ws(' ', id, payload, version, updated_at, %s) FROM items WHERE id BETWEEN %d AND %d ORDER BY id`,
+			e.pick("'xmin=' || xmin", "''"), id-4, id+4)
+		var b strings.Builder
+		if pc, ok := admin.(pgCrashConn); ok {
+			rows, err := pc.c.Query(ctx, q)
+			if err != nil {
+				return err.Error()
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err.Error()
+			}
+			b.WriteString(strings.Join(lines, "\n"))
+		} else {
+			rows, err := admin.(myCrashConn).c.QueryContext(ctx, q)
+			if err != nil {
+				return err.Error()
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var l string
+				if err := rows.Scan(&l); err != nil {
+					return err.Error()
+				}
+				b.WriteString(l + "\n")
+			}
+		}
+		return "rows around it (id payload version updated_at xmin):\n" + b.String()
+	}
 	type event struct{ id, version int64 }
 	var events []event
 	var ops map[string]int
@@ -712,16 +746,27 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		for _, ev := range events {
 			last[ev.id] = ev.version
 		}
+		var lost []int64
 		for id, v := range want {
 			got, ok := last[id]
 			if !ok || (ti && got != v) {
 				n++
-				if example == "" || id < 10 {
-					example = fmt.Sprintf("id %d: table has version %d, last event has %d (present: %t)", id, v, got, ok)
-				}
+				lost = append(lost, id)
 			}
 		}
-		return n, example
+		sort.Slice(lost, func(i, j int) bool { return lost[i] < lost[j] })
+		for i, id := range lost {
+			if i == 3 {
+				example += fmt.Sprintf("; and %d more", len(lost)-i)
+				break
+			}
+			got, ok := last[id]
+			example += fmt.Sprintf("; id %d: table has version %d, last event has %d (present: %t)", id, want[id], got, ok)
+		}
+		if len(lost) > 0 {
+			example += "\n" + neighbours(lost[0])
+		}
+		return n, strings.TrimPrefix(example, "; ")
 	}
 	waitDelivered := func(ch *crashChild, what string) {
 		t.Helper()
