@@ -92,7 +92,7 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "soft.delete.value", Doc: "value (as text) of soft.delete.column that marks a deleted row; empty means any non-null value other than false"})
 	d.Define(config.Key{Name: "tombstones.on.delete", Type: config.TypeBoolean, Default: "true"})
 	d.Define(config.Key{Name: "visibility.horizon", Default: horizonAuto, OneOf: []string{horizonAuto, horizonXmin, horizonNone},
-		Doc: "auto: xmin on PostgreSQL tables, none elsewhere; xmin: only pass rows whose writing transaction is older than every transaction still in progress; none: Confluent's behaviour"})
+		Doc: "auto: xmin on PostgreSQL tables, none elsewhere; xmin: only pass rows up to a position taken when every transaction then holding an ID has since ended; none: Confluent's behaviour"})
 	// Confluent passes connection.* through to the driver; accept them so
 	// existing configurations load.
 	d.AllowPrefix("connection.", "jdbc.credentials.provider.")

@@ -130,12 +130,19 @@ type db interface {
 	castParam(ph string, c *column) string
 	// timeText renders an instant as text for castParam against c.
 	timeText(t time.Time, c *column, zone *time.Location) string
-	// settledExpr is a boolean select-list expression true when the row's
-	// writing transaction precedes every transaction still in progress,
-	// with the FROM-clause item it needs; "" when unsupported.
-	settledExpr(tableAlias string) (expr, from string)
+	// xidHorizon reads, in one snapshot, the oldest transaction ID still
+	// running and the next one to be assigned, and the value of maxSQL (a
+	// single-value query, or "" for none); PostgreSQL only.
+	xidHorizon(ctx context.Context, maxSQL string) (xidState, error)
 	limit(n int) string
 	close()
+}
+
+// xidState is what xidHorizon reads. Transaction IDs are 64-bit (xid8),
+// so they never wrap around.
+type xidState struct {
+	oldest, next uint64 // oldest == next: no transaction holds an ID
+	max          any    // maxSQL's value, normalised as rowIter values; nil for NULL or no maxSQL
 }
 
 // rowIter streams a query's rows.

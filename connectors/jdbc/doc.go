@@ -50,12 +50,16 @@
 //     the database's now() minus the delay, so a transaction that commits
 //     within the delay of stamping its rows is never overtaken.
 //
-//   - visibility.horizon=xmin (PostgreSQL tables, the default there): a
-//     poll only passes a row whose writing transaction (its xmin) is older
-//     than every transaction still running in the query's snapshot
-//     (pg_snapshot_xmin(pg_current_snapshot())). At the first younger row
-//     the poll stops and the offset stays put until the older
-//     transactions end. Guarantee: a row is never skipped if its timestamp
+//   - visibility.horizon=xmin (PostgreSQL tables, the default there): each
+//     poll takes a mark — the database clock (timestamp modes) or the
+//     largest visible incrementing value, and the next transaction ID to
+//     be assigned — and reads only up to the newest mark at which every
+//     transaction then holding an ID has ended (waiting up to 100 ms for
+//     them, else using an older mark; incrementing mode runs a max() of
+//     the column for it). Comparing each row's xmin with the oldest running
+//     transaction, as this did first, lost rows: a transaction older than
+//     every running one can write a row after theirs in read order.
+//     Guarantee: a row is never skipped if its timestamp
 //     (or sequence value) was assigned no earlier than the moment its
 //     transaction obtained a transaction ID, which PostgreSQL does at the
 //     transaction's first write. That covers DEFAULT now() or
@@ -67,10 +71,10 @@
 //     read, then INSERT ... DEFAULT now() — nor the microseconds between
 //     a statement evaluating its timestamp or nextval and acquiring the
 //     ID: timestamp.delay.interval.ms must cover such gaps. While any
-//     writing transaction in the cluster stays open, rows after it wait
-//     (they are delayed, never lost).
+//     writing transaction in the cluster stays open, rows written after it
+//     started wait (they are delayed, never lost).
 //
-// MySQL/MariaDB have no per-row transaction ID: only the delay applies
+// MySQL/MariaDB have no transaction IDs to read: only the delay applies
 // there, and to custom queries on PostgreSQL.
 //
 // # Limits

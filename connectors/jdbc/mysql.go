@@ -179,9 +179,11 @@ func (m *myDB) timeText(t time.Time, c *column, zone *time.Location) string {
 	return t.In(zone).Format("2006-01-02 15:04:05.999999")
 }
 
-// MySQL has no per-row transaction ID; visibility.horizon=xmin is rejected
-// at configuration time and "auto" resolves to none.
-func (m *myDB) settledExpr(string) (string, string) { return "", "" }
+// MySQL has no transaction IDs to compare; visibility.horizon=xmin is
+// rejected at configuration time and "auto" resolves to none.
+func (m *myDB) xidHorizon(context.Context, string) (xidState, error) {
+	return xidState{}, fmt.Errorf("the transaction ID horizon is only available on PostgreSQL")
+}
 
 func (m *myDB) now(ctx context.Context) (time.Time, error) {
 	var t time.Time

@@ -153,15 +153,48 @@ func (p *pgDB) timeText(t time.Time, c *column, zone *time.Location) string {
 	return t.In(zone).Format("2006-01-02 15:04:05.999999")
 }
 
-// settledExpr compares the row's xmin with the oldest transaction ID still
-// running in this statement's snapshot. Both are 32-bit xids, so the
-// comparison uses age() (modulo-2^32 distance to the next xid): a row is
-// settled when its writer is older than the snapshot's xmin. A negative age
-// means the xmin is more than 2^31 transactions old, which a running
-// transaction cannot be.
-func (p *pgDB) settledExpr(alias string) (string, string) {
-	return "(age(" + alias + ".xmin) > age(tributary_h.x) OR age(" + alias + ".xmin) < 0)",
-		"(SELECT ((pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296)::text::xid) AS x) tributary_h"
+// xidHorizon: the snapshot's xmin is exact (every older transaction has
+// ended), but its xmax is only the last completed ID + 1, and transactions
+// that took IDs above it are running without being listed. The next ID to
+// be assigned comes from age(), which measures from it (read after the
+// snapshot: later, so only more cautious) against a normal 32-bit ID at
+// or below it, r, the xmax moved past the special IDs 0-2 at a wraparound.
+func (p *pgDB) xidHorizon(ctx context.Context, maxSQL string) (xidState, error) {
+	max := "NULL"
+	if maxSQL != "" {
+		max = "(" + maxSQL + ")::text"
+	}
+	q := "SELECT pg_snapshot_xmin(h.s)::text, r::text, age((r % 4294967296)::text::xid), " + max +
+		" FROM (SELECT s, CASE WHEN x % 4294967296 < 3 THEN x + 3 - x % 4294967296 ELSE x END AS r" +
+		" FROM (SELECT s, pg_snapshot_xmax(s)::text::bigint AS x FROM (SELECT pg_current_snapshot() AS s) h0) h1) h"
+	var oldest, ref string
+	var age int32
+	var maxText *string
+	if err := p.conn.QueryRow(ctx, q).Scan(&oldest, &ref, &age, &maxText); err != nil {
+		return xidState{}, fmt.Errorf("read transaction ID horizon: %w", err)
+	}
+	var st xidState
+	var err error
+	if st.oldest, err = strconv.ParseUint(oldest, 10, 64); err != nil {
+		return xidState{}, fmt.Errorf("pg_snapshot_xmin %q: %w", oldest, err)
+	}
+	r, err := strconv.ParseUint(ref, 10, 64)
+	if err != nil || age < 0 {
+		return xidState{}, fmt.Errorf("next transaction ID from %q and age %d: %v", ref, age, err)
+	}
+	st.next = r + uint64(age)
+	if maxText != nil {
+		n, ok := new(big.Int).SetString(*maxText, 10)
+		if !ok {
+			return xidState{}, fmt.Errorf("largest incrementing value %q is not an integer", *maxText)
+		}
+		if n.IsInt64() {
+			st.max = n.Int64()
+		} else {
+			st.max = decimal{unscaled: n}
+		}
+	}
+	return st, nil
 }
 
 func (p *pgDB) now(ctx context.Context) (time.Time, error) {

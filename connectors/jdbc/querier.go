@@ -13,8 +13,19 @@ import (
 	"github.com/tributary-io/tributary/internal/debezium"
 )
 
-// settledColumn is the select-list alias of the visibility check.
-const settledColumn = "__tributary_settled"
+// horizonWait bounds how long a poll waits for the transactions running
+// at its start to end before it falls back to an older horizon mark.
+const horizonWait = 100 * time.Millisecond
+
+// horizonMark is a read position that is final once every transaction
+// that held an ID when the mark was taken has ended: a row at or before it
+// got its timestamp or sequence value before the mark, so (as the horizon
+// guarantee assumes) from a transaction that already had an ID.
+type horizonMark struct {
+	nextXid uint64    // first transaction ID not yet assigned at the mark
+	ts      time.Time // timestamp modes: database clock read before the mark's snapshot
+	inc     *int64    // incrementing mode: largest incrementing value visible at the mark; nil if none
+}
 
 // querier polls one table or the custom query.
 type querier struct {
@@ -28,11 +39,16 @@ type querier struct {
 	tsCols  []string // timestamp columns (COALESCE'd)
 	tieCols []string // keyset tiebreak after the timestamp in timestamp mode
 	keyCols []string // message key
-	horizon bool     // apply the xmin visibility check
+	horizon bool     // apply the transaction ID horizon
 
 	off      offsetState
 	nextPoll time.Time
 	shape    *shape
+	// safe is the newest horizon mark known final; pending is an older-
+	// than-current mark still waiting for its transactions.
+	safe, pending *horizonMark
+	// incLimit bounds incrementing-mode pages to the safe mark.
+	incLimit *int64
 	// heldSince is when the horizon first stopped progress, for logging.
 	heldSince time.Time
 }
@@ -241,19 +257,18 @@ func (q *querier) loadOffset(ctx context.Context) error {
 
 // shape is how one result set maps to records.
 type shape struct {
-	sig        string
-	fields     []fieldMapping
-	idx        []int // result column of each field
-	keyIdx     []int // field index of each key column
-	valueSch   *connect.Schema
-	keySch     *connect.Schema
-	envSch     *connect.Schema
-	tsIdx      []int // result columns
-	incIdx     int
-	tieIdx     []int
-	softIdx    int
-	settledIdx int
-	cols       []column
+	sig      string
+	fields   []fieldMapping
+	idx      []int // result column of each field
+	keyIdx   []int // field index of each key column
+	valueSch *connect.Schema
+	keySch   *connect.Schema
+	envSch   *connect.Schema
+	tsIdx    []int // result columns
+	incIdx   int
+	tieIdx   []int
+	softIdx  int
+	cols     []column
 }
 
 func (q *querier) shapeFor(cols []column) (*shape, error) {
@@ -265,14 +280,10 @@ func (q *querier) shapeFor(cols []column) (*shape, error) {
 		return q.shape, nil
 	}
 	t := q.t
-	sh := &shape{sig: sig.String(), incIdx: -1, softIdx: -1, settledIdx: -1, cols: cols}
+	sh := &shape{sig: sig.String(), incIdx: -1, softIdx: -1, cols: cols}
 	vb := connect.StructBuilder().Name(q.topic + ".Value").Optional()
 	var skipped []string
 	for i, c := range cols {
-		if c.name == settledColumn {
-			sh.settledIdx = i
-			continue
-		}
 		// Table columns carry catalog facts (NOT NULL, bit widths,
 		// unsignedness) the result metadata may lack.
 		if q.table != nil {
@@ -363,9 +374,7 @@ func (q *querier) shapeFor(cols []column) (*shape, error) {
 func columnNames(cols []column) string {
 	n := make([]string, 0, len(cols))
 	for _, c := range cols {
-		if c.name != settledColumn {
-			n = append(n, c.name)
-		}
+		n = append(n, c.name)
 	}
 	return strings.Join(n, ", ")
 }
@@ -435,13 +444,7 @@ func (q *querier) from(b *sqlBuilder) {
 		b.w("SELECT * FROM (", q.query, ") tributary_query")
 		return
 	}
-	tbl := q.quotedTable(d)
-	if q.horizon {
-		expr, from := d.settledExpr("t")
-		b.w("SELECT t.*, ", expr, " AS ", settledColumn, " FROM ", tbl, " t, ", from)
-		return
-	}
-	b.w("SELECT t.* FROM ", tbl, " t")
+	b.w("SELECT t.* FROM ", q.quotedTable(d), " t")
 }
 
 func (q *querier) quotedTable(d db) string {
@@ -524,6 +527,9 @@ func (q *querier) pageSQL(d db, end *time.Time, limit int) (string, []any, error
 		inc := q.colRef(d, q.incCol)
 		if q.off.inc != nil {
 			conds = append(conds, inc+" > "+b.arg(*q.off.inc))
+		}
+		if q.incLimit != nil {
+			conds = append(conds, inc+" <= "+b.arg(*q.incLimit))
 		}
 		order = []string{inc}
 	case modeTimestamp, modeTimestampIncrementing:
@@ -645,6 +651,58 @@ func (q *querier) bulkSQL(d db) string {
 	return b.b.String()
 }
 
+// horizonBound returns the newest horizon mark whose transactions have all
+// ended (nil if none yet), taking a new mark at now and waiting up to
+// horizonWait for the transactions running at it. A mark still waiting
+// after that stays pending, so that progress never depends on an instant
+// when no transaction runs at all.
+//
+// Comparing each row's xmin with the oldest running transaction is not
+// enough: a transaction older than every running one can still write a
+// row after theirs in read order (A writes, B writes and stays open, A
+// writes again and commits), and passing that row skips B's.
+func (q *querier) horizonBound(ctx context.Context, d db, now time.Time) (*horizonMark, error) {
+	maxSQL := ""
+	if q.t.s.mode == modeIncrementing {
+		maxSQL = "SELECT max(" + q.colRef(d, q.incCol) + ") FROM " + q.quotedTable(d) + " t"
+	}
+	h, err := d.xidHorizon(ctx, maxSQL)
+	if err != nil {
+		return nil, &queryError{source: q.name(), sql: "(transaction ID horizon)", err: err}
+	}
+	mark := &horizonMark{nextXid: h.next, ts: now}
+	if h.max != nil {
+		n, err := incrementingValue(h.max)
+		if err != nil {
+			return nil, fmt.Errorf("incrementing column %s.%s: %w", q.name(), q.incCol, err)
+		}
+		mark.inc = &n
+	}
+	deadline := time.Now().Add(horizonWait)
+	for {
+		if q.pending != nil && h.oldest >= q.pending.nextXid {
+			q.safe, q.pending = q.pending, nil
+		}
+		if h.oldest >= mark.nextXid {
+			q.safe, q.pending = mark, nil
+			return q.safe, nil
+		}
+		if !time.Now().Before(deadline) {
+			break
+		}
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return nil, err
+		}
+		if h, err = d.xidHorizon(ctx, ""); err != nil {
+			return nil, &queryError{source: q.name(), sql: "(transaction ID horizon)", err: err}
+		}
+	}
+	if q.pending == nil {
+		q.pending = mark
+	}
+	return q.safe, nil
+}
+
 // poll runs one polling cycle: every row available now, in pages of
 // batch.max.rows written as they are read.
 func (q *querier) poll(ctx context.Context, d db, w connect.RecordWriter) error {
@@ -652,13 +710,41 @@ func (q *querier) poll(ctx context.Context, d db, w connect.RecordWriter) error 
 		return q.pollBulk(ctx, d, w)
 	}
 	var end *time.Time
+	var now time.Time
 	if q.t.s.usesTimestamp() {
-		now, err := d.now(ctx)
-		if err != nil {
+		var err error
+		if now, err = d.now(ctx); err != nil {
 			return err
 		}
 		e := now.Add(-q.t.s.delay)
 		end = &e
+	}
+	if q.horizon {
+		safe, err := q.horizonBound(ctx, d, now)
+		if err != nil {
+			return err
+		}
+		if q.pending != nil {
+			if q.heldSince.IsZero() {
+				q.heldSince = time.Now()
+			}
+			q.t.log.Debug("waiting for older transactions to finish before passing rows written after they started",
+				"source", q.name(), "held_for", time.Since(q.heldSince))
+		} else {
+			q.heldSince = time.Time{}
+		}
+		switch {
+		case safe == nil:
+			return nil
+		case end != nil:
+			if safe.ts.Before(*end) {
+				end = &safe.ts
+			}
+		case safe.inc == nil:
+			return nil // the table was empty at the safe mark
+		default:
+			q.incLimit = safe.inc
+		}
 	}
 	limit := q.t.s.batchMaxRows
 	for {
@@ -666,11 +752,11 @@ func (q *querier) poll(ctx context.Context, d db, w connect.RecordWriter) error 
 		if err != nil {
 			return err
 		}
-		rows, held, n, err := q.readPage(ctx, d, sql, args, limit)
+		rows, n, err := q.readPage(ctx, d, sql, args)
 		if err != nil {
 			return err
 		}
-		full := n == limit && !held
+		full := n == limit
 		if full && q.t.s.mode == modeTimestamp && len(q.tieCols) == 0 && len(rows) > 0 {
 			// Without a key, rows sharing the page's last timestamp may
 			// continue past the LIMIT: hold them back for the next page.
@@ -680,8 +766,7 @@ func (q *querier) poll(ctx context.Context, d db, w connect.RecordWriter) error 
 				cut--
 			}
 			if cut == 0 {
-				held, err := q.pollGroup(ctx, d, w, *last)
-				if err != nil || held {
+				if err := q.pollGroup(ctx, d, w, *last); err != nil {
 					return err
 				}
 				continue
@@ -691,14 +776,6 @@ func (q *querier) poll(ctx context.Context, d db, w connect.RecordWriter) error 
 		if err := q.emit(ctx, w, rows); err != nil {
 			return err
 		}
-		if held {
-			if q.heldSince.IsZero() {
-				q.heldSince = time.Now()
-			}
-			q.t.log.Debug("waiting for older transactions to finish before passing newer rows", "source", q.name(), "held_for", time.Since(q.heldSince))
-			return nil
-		}
-		q.heldSince = time.Time{}
 		if !full {
 			return nil
 		}
@@ -720,58 +797,52 @@ func (q *querier) emit(ctx context.Context, w connect.RecordWriter, rows []pageR
 	return nil
 }
 
-// readPage runs a page query and converts its rows; held reports that an
-// unsettled row stopped it, n how many rows the query returned before that.
-func (q *querier) readPage(ctx context.Context, d db, sql string, args []any, limit int) (out []pageRow, held bool, n int, err error) {
+// readPage runs a page query and converts its rows; n is how many rows the
+// query returned.
+func (q *querier) readPage(ctx context.Context, d db, sql string, args []any) (out []pageRow, n int, err error) {
 	q.t.log.Debug("page query", "source", q.name(), "sql", q.redact(sql), "args", args)
 	it, err := d.query(ctx, sql, args)
 	if err != nil {
-		return nil, false, 0, &queryError{source: q.name(), sql: q.redact(sql), err: err}
+		return nil, 0, &queryError{source: q.name(), sql: q.redact(sql), err: err}
 	}
 	defer it.close()
 	sh, err := q.shapeFor(it.columns())
 	if err != nil {
-		return nil, false, 0, err
+		return nil, 0, err
 	}
 	off := q.off
 	now := q.t.clock()
 	for it.next() {
 		vals, err := it.values()
 		if err != nil {
-			return nil, false, n, fmt.Errorf("read row of %s: %w", q.name(), err)
-		}
-		if sh.settledIdx >= 0 {
-			if ok, _ := vals[sh.settledIdx].(bool); !ok {
-				held = true
-				break
-			}
+			return nil, n, fmt.Errorf("read row of %s: %w", q.name(), err)
 		}
 		n++
 		r, err := q.row(sh, vals, off, now)
 		if err != nil {
-			return nil, false, n, err
+			return nil, n, err
 		}
 		off = r.off
 		out = append(out, r)
 	}
 	if err := it.err(); err != nil {
-		return nil, false, n, &queryError{source: q.name(), sql: q.redact(sql), err: err}
+		return nil, n, &queryError{source: q.name(), sql: q.redact(sql), err: err}
 	}
-	return out, held, n, nil
+	return out, n, nil
 }
 
 // pollGroup streams every row at timestamp ts in batches. Only the last
 // batch moves the offset to ts: a restart in between re-reads the group.
-func (q *querier) pollGroup(ctx context.Context, d db, w connect.RecordWriter, ts time.Time) (held bool, err error) {
+func (q *querier) pollGroup(ctx context.Context, d db, w connect.RecordWriter, ts time.Time) error {
 	sql, args := q.groupSQL(d, ts)
 	it, err := d.query(ctx, sql, args)
 	if err != nil {
-		return false, &queryError{source: q.name(), sql: q.redact(sql), err: err}
+		return &queryError{source: q.name(), sql: q.redact(sql), err: err}
 	}
 	defer it.close()
 	sh, err := q.shapeFor(it.columns())
 	if err != nil {
-		return false, err
+		return err
 	}
 	prev := q.off
 	var batch []*connect.Record
@@ -794,37 +865,30 @@ func (q *querier) pollGroup(ctx context.Context, d db, w connect.RecordWriter, t
 	for it.next() {
 		vals, err := it.values()
 		if err != nil {
-			return false, fmt.Errorf("read row of %s: %w", q.name(), err)
-		}
-		if sh.settledIdx >= 0 {
-			if ok, _ := vals[sh.settledIdx].(bool); !ok {
-				// The group is incomplete until older transactions end;
-				// what was sent carries the previous offset.
-				return true, flush(false)
-			}
+			return fmt.Errorf("read row of %s: %w", q.name(), err)
 		}
 		r, err := q.row(sh, vals, prev, now)
 		if err != nil {
-			return false, err
+			return err
 		}
 		for _, rec := range r.recs {
 			rec.SourceOffset = prev.toMap()
 		}
 		if len(batch) >= q.t.s.batchMaxRows {
 			if err := flush(false); err != nil {
-				return false, err
+				return err
 			}
 		}
 		batch = append(batch, r.recs...)
 	}
 	if err := it.err(); err != nil {
-		return false, &queryError{source: q.name(), sql: q.redact(sql), err: err}
+		return &queryError{source: q.name(), sql: q.redact(sql), err: err}
 	}
 	if err := flush(true); err != nil {
-		return false, err
+		return err
 	}
 	q.off.ts = &ts
-	return false, nil
+	return nil
 }
 
 func (q *querier) pollBulk(ctx context.Context, d db, w connect.RecordWriter) error {
