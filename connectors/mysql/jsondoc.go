@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/tributary-io/tributary/internal/jackson"
 	"math"
 	"strconv"
 	"unicode/utf16"
@@ -46,7 +47,7 @@ func writeJSON(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeJSONString(b, f.k)
+			writeJackson(b, f.k)
 			b.WriteByte(':')
 			writeJSON(b, f.v)
 		}
@@ -66,11 +67,11 @@ func writeJSON(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeJSONString(b, e)
+			writeJackson(b, e)
 		}
 		b.WriteByte(']')
 	case string:
-		writeJSONString(b, x)
+		writeJackson(b, x)
 	case bool:
 		b.WriteString(strconv.FormatBool(x))
 	case int:
@@ -86,42 +87,8 @@ func writeJSON(b *bytes.Buffer, v any) {
 			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
 		}
 	default:
-		writeJSONString(b, fmt.Sprint(x))
+		writeJackson(b, fmt.Sprint(x))
 	}
-}
-
-// writeJSONString escapes like Jackson: quotes, backslash and control
-// characters only; other characters are written as UTF-8.
-func writeJSONString(b *bytes.Buffer, s string) {
-	const hexd = "0123456789ABCDEF"
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			if r < 0x20 {
-				b.WriteString(`\u00`)
-				b.WriteByte(hexd[r>>4])
-				b.WriteByte(hexd[r&0xf])
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
 }
 
 // parseJdoc decodes JSON keeping object key order.
@@ -222,3 +189,5 @@ func javaHashMapOrder(keys []string) []string {
 	}
 	return out
 }
+
+func writeJackson(b *bytes.Buffer, s string) { b.Write(jackson.AppendString(b.AvailableBuffer(), s)) }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/jackson"
 )
 
 // Small value parsers for PostgreSQL's text output formats.
@@ -335,59 +336,21 @@ func javaStringHash(s string) int32 {
 	return h
 }
 
-// jacksonString writes s as a JSON string the way Jackson's generator
-// does (control characters as \uXXXX with upper-case hex, no HTML
-// escaping, non-ASCII as is).
-func jacksonString(b *strings.Builder, s string) {
-	const hexDigits = "0123456789ABCDEF"
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if c < 0x20 {
-				b.WriteString(`\u00`)
-				b.WriteByte(hexDigits[c>>4])
-				b.WriteByte(hexDigits[c&0xF])
-			} else {
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
-}
-
 func hstoreJSON(entries []hstoreEntry) string {
-	var b strings.Builder
-	b.WriteByte('{')
+	b := []byte{'{'}
 	for i, e := range entries {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		jacksonString(&b, e.key)
-		b.WriteByte(':')
+		b = jackson.AppendString(b, e.key)
+		b = append(b, ':')
 		if e.value == nil {
-			b.WriteString("null")
+			b = append(b, "null"...)
 		} else {
-			jacksonString(&b, *e.value)
+			b = jackson.AppendString(b, *e.value)
 		}
 	}
-	b.WriteByte('}')
-	return b.String()
+	return string(append(b, '}'))
 }
 
 // binaryValue applies binary.handling.mode to raw bytes.

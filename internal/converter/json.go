@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/jackson"
 )
 
 // JSON is Kafka Connect's JsonConverter. With schemas enabled each message
@@ -345,11 +346,9 @@ func writeString(b *bytes.Buffer, s string) {
 		b.WriteByte('"')
 		return
 	}
-	// encoding/json escapes <, > and & by default; Jackson does not.
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	b.Truncate(b.Len() - 1) // Encode appends a newline
+	// encoding/json's escaping differs from Jackson's (hex case, U+2028),
+	// so strings needing escapes go through the Jackson-exact writer.
+	b.Write(jackson.AppendString(b.AvailableBuffer(), s))
 }
 
 func (j *JSON) writeSchema(b *bytes.Buffer, s *connect.Schema, field string) {

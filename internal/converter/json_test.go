@@ -87,3 +87,15 @@ func TestJSONSchemalessNumbers(t *testing.T) {
 		t.Fatalf("numbers not converted as the Java converter does: %#v", m)
 	}
 }
+
+// Strings needing escapes must come out as Jackson writes them, not as
+// encoding/json would (lowercase hex, escaped U+2028).
+func TestJSONStringEscapingMatchesJackson(t *testing.T) {
+	got, err := (&JSON{}).FromConnect("t", connect.Prim(connect.String), "a\x01\u2028\"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "\"a\\u0001\u2028\\\"\""; string(got) != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
