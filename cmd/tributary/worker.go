@@ -228,17 +228,9 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		defer emb.Close()
 		brokers = emb.Addrs()
 	}
-	props := wv.WithPrefix("producer.")
-	for _, k := range []string{"security.protocol", "sasl.mechanism", "sasl.username", "sasl.password", "ssl.truststore.location", "ssl.keystore.location", "ssl.key.location", "client.id"} {
-		if v, ok := wv.Raw()[k]; ok {
-			if _, set := props[k]; !set {
-				props[k] = v
-			}
-		}
-	}
-	sc, err := kafka.ClientConfig{Brokers: brokers, ClientID: wv.String("client.id"), Props: props}.SaramaConfig()
+	sc, err := runtime.WorkerSaramaConfig(wv, brokers)
 	if err != nil {
-		return fmt.Errorf("worker: %w", err)
+		return err
 	}
 	raw, err := kafka.NewRaw(brokers, sc)
 	if err != nil {

@@ -112,17 +112,9 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 		}
 		store = fs
 	}
-	producerProps := wv.WithPrefix("producer.")
-	for _, k := range []string{"security.protocol", "sasl.mechanism", "sasl.username", "sasl.password", "ssl.truststore.location", "ssl.keystore.location", "ssl.key.location"} {
-		if v, ok := wv.Raw()[k]; ok {
-			if _, set := producerProps[k]; !set {
-				producerProps[k] = v
-			}
-		}
-	}
-	sc, err := kafka.ClientConfig{Brokers: brokers, ClientID: wv.String("client.id"), Props: producerProps}.SaramaConfig()
+	sc, err := WorkerSaramaConfig(wv, brokers)
 	if err != nil {
-		return fmt.Errorf("worker: %w", err)
+		return err
 	}
 	raw, err := kafka.NewRaw(brokers, sc)
 	if err != nil {
@@ -235,4 +227,24 @@ func (w *Standalone) SourceStats(name string) (*Stats, bool) {
 		return nil, false
 	}
 	return s.Stats, true
+}
+
+// WorkerSaramaConfig builds the Kafka client configuration of a worker:
+// its producer.* overrides, with the worker-level security settings and
+// client.id as defaults (Kafka Connect applies those to every client).
+func WorkerSaramaConfig(wv *config.Values, brokers []string) (*sarama.Config, error) {
+	props := wv.WithPrefix("producer.")
+	for _, k := range []string{"security.protocol", "sasl.mechanism", "sasl.username", "sasl.password",
+		"ssl.truststore.location", "ssl.keystore.location", "ssl.key.location", "client.id"} {
+		if v, ok := wv.Raw()[k]; ok {
+			if _, set := props[k]; !set {
+				props[k] = v
+			}
+		}
+	}
+	sc, err := kafka.ClientConfig{Brokers: brokers, ClientID: wv.String("client.id"), Props: props}.SaramaConfig()
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	return sc, nil
 }
