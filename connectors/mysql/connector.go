@@ -12,12 +12,10 @@
 package mysql
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -358,7 +356,7 @@ func (c *connectorState) dataRecords(ts *tableSchema, op debezium.Op, beforeKey,
 	}
 	switch op {
 	case debezium.OpUpdate:
-		if ts.keyS != nil && beforeKey != nil && !structEqual(beforeKey, afterKey) {
+		if ts.keyS != nil && beforeKey != nil && !connect.Equal(beforeKey, afterKey) {
 			recs := mk(debezium.OpDelete, beforeKey, before, nil, []connect.Header{{Key: "__debezium.newkey", Schema: ts.keyS, Value: afterKey}})
 			return append(recs, mk(debezium.OpCreate, afterKey, nil, after, []connect.Header{{Key: "__debezium.oldkey", Schema: ts.keyS, Value: beforeKey}})...)
 		}
@@ -368,38 +366,6 @@ func (c *connectorState) dataRecords(ts *tableSchema, op debezium.Op, beforeKey,
 	default:
 		return mk(op, afterKey, nil, after, nil)
 	}
-}
-
-func structEqual(a, b *connect.StructValue) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	if len(a.Values) != len(b.Values) {
-		return false
-	}
-	for i := range a.Values {
-		if !valueEqual(a.Values[i], b.Values[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func valueEqual(x, y any) bool {
-	switch xv := x.(type) {
-	case []byte:
-		yv, ok := y.([]byte)
-		return ok && bytes.Equal(xv, yv)
-	case connect.Decimal:
-		yv, ok := y.(connect.Decimal)
-		return ok && xv.Scale == yv.Scale && xv.Unscaled.Cmp(yv.Unscaled) == 0
-	case *connect.StructValue:
-		yv, ok := y.(*connect.StructValue)
-		return ok && structEqual(xv, yv)
-	case string, bool, int8, int16, int32, int64, float32, float64, nil:
-		return x == y
-	}
-	return reflect.DeepEqual(x, y)
 }
 
 // txTracker is the TransactionMonitor of provide.transaction.metadata.

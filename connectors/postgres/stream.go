@@ -733,7 +733,7 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 				return err
 			}
 		}
-		if oldKey == nil || structEqual(oldKey, newKey) {
+		if oldKey == nil || connect.Equal(oldKey, newKey) {
 			return s.emit(ts, op, newKey, before, after, nil)
 		}
 		// A key change is a delete of the old key and a create of the new.
