@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,14 +19,10 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
-	"github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/crashtest"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/offsets"
-	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/internal/testdb"
-	"github.com/tributary-io/tributary/internal/transforms"
 )
 
 // The crash test runs the JDBC source through the real runtime in a child
@@ -64,44 +57,9 @@ type jdbcCrashChildConfig struct {
 // TestJDBCCrashChild is the child process of TestCrashRecovery; it skips
 // when run directly.
 func TestJDBCCrashChild(t *testing.T) {
-	raw := os.Getenv(jdbcCrashChildEnv)
-	if raw == "" {
-		t.Skip("helper process of TestCrashRecovery")
-	}
 	var cc jdbcCrashChildConfig
-	if err := json.Unmarshal([]byte(raw), &cc); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	sc, err := kafka.ClientConfig{Brokers: cc.Brokers}.SaramaConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := offsets.OpenFile(cc.OffsetsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	producer, err := kafka.NewProducer(cc.Brokers, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawKafka, err := kafka.NewRaw(cc.Brokers, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := runtime.ParseConnector(connect.Plugins{Plugin()}, config.Connector{Name: cc.Name, Config: cc.Props})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := runtime.NewSource(ctx, c, runtime.SourceDeps{Producer: producer, Raw: rawKafka, Converters: &converter.Factory{},
-		Transforms: transforms.Builtin(log), Offsets: store, Worker: map[string]string{"offset.flush.interval.ms": "100"}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	crashtest.ChildConfig(t, jdbcCrashChildEnv, &cc)
+	crashtest.RunSource(t, crashtest.Source{Brokers: cc.Brokers, Plugin: Plugin(), Name: cc.Name, Props: cc.Props, OffsetsFile: cc.OffsetsFile})
 }
 
 // crashCase is one database and mode under the crash test.
@@ -131,10 +89,7 @@ const (
 )
 
 func TestCrashRecovery(t *testing.T) {
-	iterations := 3
-	if os.Getenv("TRIBUTARY_LONG_TESTS") == "1" {
-		iterations = 20
-	}
+	iterations := crashtest.Iterations()
 	broker, err := kafka.StartEmbedded(0, "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -515,25 +470,8 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 	}
 	defer stopWorkload()
 
-	runChild := func() *crashChild {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestJDBCCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), jdbcCrashChildEnv+"="+string(ccJSON))
-		ch := &crashChild{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
-		cmd.Stderr, cmd.Stdout = ch.out, ch.out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			_ = cmd.Wait()
-			close(ch.done)
-		}()
-		t.Cleanup(func() {
-			ch.kill()
-			if t.Failed() {
-				t.Logf("child output:\n%s", tail(ch.out.String(), 40))
-			}
-		})
-		return ch
+	runChild := func() *crashtest.Child {
+		return crashtest.Start(t, "TestJDBCCrashChild", jdbcCrashChildEnv, ccJSON)
 	}
 	// quiesce waits until the running child has delivered and committed
 	// everything it can see: nothing new in the topic or the offsets file
@@ -543,14 +481,14 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		d, _ := time.ParseDuration(c.delay + "ms")
 		settle += d
 	}
-	quiesce := func(ch *crashChild) {
+	quiesce := func(ch *crashtest.Child) {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
 		hw, pos := highWater(), crashPos{}
 		since := time.Now()
 		for time.Since(since) < settle {
-			if ch.exited() {
-				t.Fatalf("the pipeline ended on its own:\n%s", tail(ch.out.String(), 40))
+			if ch.Exited() {
+				t.Fatalf("the pipeline ended on its own:\n%s", crashtest.Tail(ch.Output(), 40))
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("the pipeline did not settle within a minute")
@@ -580,7 +518,7 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		child := runChild()
 		started := time.Now()
 		deadline := started.Add(60 * time.Second)
-		exited := child.exited
+		exited := child.Exited
 		switch {
 		case i < snapshotKills && !snapshotDone() && i%2 == 0:
 			// After a random number of records, committed or not.
@@ -610,10 +548,10 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 			}
 			time.Sleep(time.Duration(100+rng.Intn(1900)) * time.Millisecond)
 		}
-		if child.exited() {
-			t.Fatalf("iteration %d: the pipeline ended on its own:\n%s", i+1, tail(child.out.String(), 40))
+		if child.Exited() {
+			t.Fatalf("iteration %d: the pipeline ended on its own:\n%s", i+1, crashtest.Tail(child.Output(), 40))
 		}
-		child.kill()
+		child.Kill()
 		phase := "during the first full poll"
 		if paused.Swap(false) {
 			phase = "while streaming, caught up with a paused workload"
@@ -772,7 +710,7 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		}
 		return n, strings.TrimPrefix(example, "; ")
 	}
-	waitDelivered := func(ch *crashChild, what string) {
+	waitDelivered := func(ch *crashtest.Child, what string) {
 		t.Helper()
 		caughtUp := time.Now().Add(120 * time.Second)
 		for {
@@ -781,8 +719,8 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 			if n == 0 {
 				return
 			}
-			if ch.exited() {
-				t.Fatalf("the final run ended on its own:\n%s", tail(ch.out.String(), 40))
+			if ch.Exited() {
+				t.Fatalf("the final run ended on its own:\n%s", crashtest.Tail(ch.Output(), 40))
 			}
 			if time.Now().After(caughtUp) {
 				t.Fatalf("%s, %d of %d rows never reached Kafka%s; e.g. %s", what, n, len(want), map[bool]string{true: " in their final version"}[ti], example)
@@ -794,7 +732,7 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 	// Once more, killed when caught up with nothing in flight: the rows
 	// changed while it is down must all come after the restart.
 	quiesce(final)
-	final.kill()
+	final.Kill()
 	for i := 0; i < 30; i++ {
 		if err := admin.exec(ctx, `INSERT INTO items (payload) VALUES ('after')`); err != nil {
 			t.Fatal(err)
@@ -805,7 +743,7 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 	}
 	want = readTable()
 	final = runChild()
-	defer final.kill()
+	defer final.Kill()
 	waitDelivered(final, "after a crash when caught up")
 	// Give the last run a moment more: nothing it writes may reorder a key.
 	time.Sleep(300 * time.Millisecond)
@@ -847,53 +785,4 @@ func runCrashCase(t *testing.T, c crashCase, brokers []string, seq, iterations i
 		e.name, c.name, iterations, phases, time.Since(began).Round(time.Millisecond), inserts.Load(), updates.Load(), conflicts.Load(),
 		len(want), map[bool]string{true: " in their final version", false: ""}[ti], len(events), strings.Join(opList, " "),
 		dups, len(redelivered))
-}
-
-// crashChild is one run of the pipeline in a child process.
-type crashChild struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{} // closed when the process has exited
-}
-
-func (c *crashChild) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (c *crashChild) kill() {
-	_ = c.cmd.Process.Kill()
-	<-c.done
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// syncBuffer collects a child's output; the exec package writes to it
-// from its own goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -4,23 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
-	connconv "github.com/tributary-io/tributary/internal/converter"
-	"github.com/tributary-io/tributary/internal/kafka"
-	"github.com/tributary-io/tributary/internal/offsets"
-	"github.com/tributary-io/tributary/internal/runtime"
-	"github.com/tributary-io/tributary/internal/transforms"
+	"github.com/tributary-io/tributary/internal/crashtest"
 )
 
 // The crash test runs the MariaDB connector through the real runtime in a
@@ -44,51 +34,13 @@ type mysqlCrashChildConfig struct {
 // TestMySQLCrashChild is the child process of TestCrashRecovery; it skips
 // when run directly.
 func TestMySQLCrashChild(t *testing.T) {
-	raw := os.Getenv(mysqlCrashChildEnv)
-	if raw == "" {
-		t.Skip("helper process of TestCrashRecovery")
-	}
 	var cc mysqlCrashChildConfig
-	if err := json.Unmarshal([]byte(raw), &cc); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	sc, err := kafka.ClientConfig{Brokers: cc.Brokers}.SaramaConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := offsets.OpenKafka(ctx, offsets.KafkaOptions{Brokers: cc.Brokers, Config: sc, Topic: "connect-offsets", Partitions: 1, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	producer, err := kafka.NewProducer(cc.Brokers, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawKafka, err := kafka.NewRaw(cc.Brokers, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := runtime.ParseConnector(connect.Plugins{MariaDBPlugin()}, config.Connector{Name: "crash", Config: cc.Props})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := runtime.NewSource(ctx, c, runtime.SourceDeps{Producer: producer, Raw: rawKafka, Converters: &connconv.Factory{},
-		Transforms: transforms.Builtin(log), Offsets: store, Worker: map[string]string{"offset.flush.interval.ms": "100"}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	crashtest.ChildConfig(t, mysqlCrashChildEnv, &cc)
+	crashtest.RunSource(t, crashtest.Source{Brokers: cc.Brokers, Plugin: MariaDBPlugin(), Name: "crash", Props: cc.Props})
 }
 
 func TestCrashRecovery(t *testing.T) {
-	iterations := 3
-	if os.Getenv("TRIBUTARY_LONG_TESTS") == "1" {
-		iterations = 20
-	}
+	iterations := crashtest.Iterations()
 	e := newEnv(t)
 	const initialRows = 20000
 	e.db.Exec(t, "", "CREATE DATABASE inventory")
@@ -133,27 +85,11 @@ func TestCrashRecovery(t *testing.T) {
 	}()
 
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	runChild := func() (*exec.Cmd, *syncBuffer) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestMySQLCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), mysqlCrashChildEnv+"="+string(ccJSON))
-		out := &syncBuffer{}
-		cmd.Stderr, cmd.Stdout = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			}
-			if t.Failed() {
-				t.Logf("child output:\n%s", tail(out.String(), 40))
-			}
-		})
-		return cmd, out
+	runChild := func() *crashtest.Child {
+		return crashtest.Start(t, "TestMySQLCrashChild", mysqlCrashChildEnv, ccJSON)
 	}
 	for i := 0; i < iterations; i++ {
-		child, out := runChild()
+		child := runChild()
 		// Early kills land in the snapshot, later ones in the stream.
 		var d time.Duration
 		if i%3 == 0 {
@@ -162,15 +98,8 @@ func TestCrashRecovery(t *testing.T) {
 			d = time.Duration(500+rng.Intn(3000)) * time.Millisecond
 		}
 		time.Sleep(d)
-		_ = child.Process.Kill()
-		_ = child.Wait()
-		phase := "while streaming"
-		switch {
-		case !strings.Contains(out.String(), "streaming started") && strings.Contains(out.String(), "exporting data from table"):
-			phase = "during the snapshot"
-		case !strings.Contains(out.String(), "streaming started"):
-			phase = "before reading data"
-		}
+		child.Kill()
+		phase := crashtest.Phase(child.Output(), "exporting data from table", "streaming started")
 		t.Logf("iteration %d: killed after %s, %s", i+1, d, phase)
 		if i == 0 {
 			close(altered)
@@ -181,7 +110,7 @@ func TestCrashRecovery(t *testing.T) {
 	last := next.Load()
 
 	// A final run must deliver everything.
-	final, out := runChild()
+	final := runChild()
 	want := map[int64]bool{}
 	for i := int64(1); i <= initialRows; i++ {
 		want[i] = true
@@ -196,72 +125,17 @@ func TestCrashRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen = map[int64]int{}
-		for _, kv := range kvs {
-			if kv.Value == nil {
-				continue
-			}
-			var v struct {
-				After *struct {
-					ID int64 `json:"id"`
-				} `json:"after"`
-				Op string `json:"op"`
-			}
-			if err := json.Unmarshal(kv.Value, &v); err != nil {
-				t.Fatalf("record value %s: %v", kv.Value, err)
-			}
-			if v.After != nil && (v.Op == "r" || v.Op == "c") {
-				seen[v.After.ID]++
-			}
-		}
-		missing := 0
-		for id := range want {
-			if seen[id] == 0 {
-				missing++
-			}
-		}
+		seen = crashtest.CreatedRows(t, kvs)
+		missing := crashtest.Missing(want, seen)
 		if missing == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d rows never reached Kafka after %d crashes\n%s", missing, len(want), iterations, tail(out.String(), 30))
+			t.Fatalf("%d of %d rows never reached Kafka after %d crashes\n%s", missing, len(want), iterations, crashtest.Tail(final.Output(), 30))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	_ = final.Process.Kill()
-	_ = final.Wait()
-	dups := 0
-	for _, n := range seen {
-		if n > 1 {
-			dups++
-		}
-	}
+	final.Kill()
+	dups := crashtest.Duplicates(seen)
 	t.Logf("%d crashes: all %d rows delivered; %d rows delivered more than once (at-least-once)", iterations, len(want), dups)
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// syncBuffer collects a child's output; the exec package writes to it
-// from its own goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
