@@ -97,3 +97,24 @@ func joinMap[T any](xs []T, sep string, f func(T) string) string {
 func columnTypeError(t tableID, c column, err error) error {
 	return fmt.Errorf("table %s column %s (field %q, %s): %w", t, c.name, c.field, c.schema, err)
 }
+
+// tableDefs renders the column list of a CREATE TABLE: each column's
+// definition from columnDDL and, when pk is set, a PRIMARY KEY over the key
+// columns named with quote.
+func tableDefs(id tableID, cols []column, pk bool, columnDDL func(column, bool) (string, error), quote func(string) string) (string, error) {
+	var defs, keys []string
+	for _, c := range cols {
+		d, err := columnDDL(c, true)
+		if err != nil {
+			return "", fmt.Errorf("creating table %s: %w", id, err)
+		}
+		defs = append(defs, d)
+		if c.key {
+			keys = append(keys, quote(c.name))
+		}
+	}
+	if pk && len(keys) > 0 {
+		defs = append(defs, "PRIMARY KEY ("+strings.Join(keys, ", ")+")")
+	}
+	return strings.Join(defs, ", "), nil
+}

@@ -234,23 +234,13 @@ func (b *myBackend) columnDDL(c column, withNull bool) (string, error) {
 }
 
 func (b *myBackend) createTable(ctx context.Context, id tableID, cols []column, pk bool) error {
-	var defs, keys []string
-	for _, c := range cols {
-		d, err := b.columnDDL(c, true)
-		if err != nil {
-			return fmt.Errorf("creating table %s: %w", id, err)
-		}
-		defs = append(defs, d)
-		if c.key {
-			keys = append(keys, myQuote(c.name))
-		}
-	}
-	if pk && len(keys) > 0 {
-		defs = append(defs, "PRIMARY KEY ("+strings.Join(keys, ", ")+")")
+	defs, err := tableDefs(id, cols, pk, b.columnDDL, myQuote)
+	if err != nil {
+		return err
 	}
 	// utf8mb4 whatever the database default: change events carry any
 	// Unicode text, and latin1/utf8mb3 columns reject or mangle it.
-	q := "CREATE TABLE IF NOT EXISTS " + b.qualified(id) + " (" + strings.Join(defs, ", ") + ") DEFAULT CHARSET=utf8mb4"
+	q := "CREATE TABLE IF NOT EXISTS " + b.qualified(id) + " (" + defs + ") DEFAULT CHARSET=utf8mb4"
 	if _, err := b.db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
 	}

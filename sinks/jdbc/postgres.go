@@ -296,21 +296,11 @@ func (b *pgBackend) createTable(ctx context.Context, id tableID, cols []column, 
 	if err := b.ensureConn(ctx); err != nil {
 		return err
 	}
-	var defs, keys []string
-	for _, c := range cols {
-		d, err := b.columnDDL(c, true)
-		if err != nil {
-			return fmt.Errorf("creating table %s: %w", id, err)
-		}
-		defs = append(defs, d)
-		if c.key {
-			keys = append(keys, pgQuote(c.name))
-		}
+	defs, err := tableDefs(id, cols, pk, b.columnDDL, pgQuote)
+	if err != nil {
+		return err
 	}
-	if pk && len(keys) > 0 {
-		defs = append(defs, "PRIMARY KEY ("+strings.Join(keys, ", ")+")")
-	}
-	sql := "CREATE TABLE IF NOT EXISTS " + b.qualified(id) + " (" + strings.Join(defs, ", ") + ")"
+	sql := "CREATE TABLE IF NOT EXISTS " + b.qualified(id) + " (" + defs + ")"
 	if _, err := b.conn.Exec(ctx, sql); err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
 	}
