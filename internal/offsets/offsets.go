@@ -9,8 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 )
 
@@ -157,108 +155,4 @@ func list(m map[string][]byte, connector string) ([]Entry, error) {
 		out = append(out, Entry{Partition: p, Offset: o})
 	}
 	return out, nil
-}
-
-// File is Kafka Connect's standalone offset store
-// (offset.storage.file.filename). The file is JSON: an object mapping
-// each serialised key to its serialised offset, both as Kafka Connect
-// writes them, so they can be fed to its offsets topic. Every Put rewrites
-// the file atomically: write a temp file, fsync, rename, fsync the dir.
-type File struct {
-	path string
-	mu   sync.Mutex
-	m    map[string][]byte
-}
-
-// OpenFile loads (or creates on first Put) the offsets file at path.
-func OpenFile(path string) (*File, error) {
-	f := &File{path: path, m: map[string][]byte{}}
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return f, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading offsets file %s: %w", path, err)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("offsets file %s is corrupt: %w", path, err)
-	}
-	for k, v := range raw {
-		f.m[k] = []byte(v)
-	}
-	return f, nil
-}
-
-func (f *File) Get(_ context.Context, connector string, partition map[string]any) (map[string]any, error) {
-	k, err := Key(connector, partition)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return DecodeMap(f.m[string(k)])
-}
-
-func (f *File) List(_ context.Context, connector string) ([]Entry, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return list(f.m, connector)
-}
-
-func (f *File) Put(_ context.Context, connector string, entries []Entry) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := make(map[string][]byte, len(f.m)+len(entries))
-	for k, v := range f.m {
-		next[k] = v
-	}
-	if err := putAll(next, connector, entries); err != nil {
-		return err
-	}
-	raw := make(map[string]json.RawMessage, len(next))
-	for k, v := range next {
-		raw[k] = v
-	}
-	data, err := json.MarshalIndent(raw, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding offsets: %w", err)
-	}
-	if err := writeAtomic(f.path, data); err != nil {
-		return fmt.Errorf("writing offsets file %s: %w", f.path, err)
-	}
-	f.m = next
-	return nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
