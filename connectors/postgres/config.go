@@ -53,6 +53,10 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "slot.drop.on.stop", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "slot.max.retries", Type: config.TypeInt, Default: "6"})
 	d.Define(config.Key{Name: "slot.retry.delay.ms", Type: config.TypeLong, Default: "10000"})
+	d.Define(config.Key{Name: "lsn.flush.mode", Default: "connector", OneOf: []string{"manual", "connector", "connector_and_driver"},
+		Doc: "how the replication slot's confirmed position moves: connector (committed offsets, and the server's WAL end whenever every record handed over is committed), connector_and_driver (the same), manual (never: the slot is left to the operator)"})
+	d.Define(config.Key{Name: "flush.lsn.source", Type: config.TypeBoolean, Default: "true",
+		Doc: "deprecated: false is lsn.flush.mode=manual, true is connector; lsn.flush.mode wins when both are set"})
 	d.Define(config.Key{Name: "publication.name", Default: "dbz_publication"})
 	d.Define(config.Key{Name: "publication.autocreate.mode", Default: "all_tables", OneOf: []string{"all_tables", "disabled", "filtered", "no_tables"}})
 	d.Define(config.Key{Name: "publish.via.partition.root", Type: config.TypeBoolean, Default: "false"})
@@ -109,6 +113,9 @@ type pgConfig struct {
 	maxBatch          int
 	retries           int
 	retryDelay        time.Duration
+	// flushMode is lsn.flush.mode: "manual" never confirms a flush
+	// position; the other modes confirm committed offsets and idle WAL ends.
+	flushMode string
 
 	tables          *debezium.Filter
 	msgPrefixes     *debezium.Filter
@@ -152,6 +159,14 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 	}
 	if c.delimiter == "" {
 		c.delimiter = "."
+	}
+	c.flushMode = v.Lower("lsn.flush.mode")
+	if !v.IsSet("lsn.flush.mode") && v.IsSet("flush.lsn.source") {
+		c.flushMode = "connector"
+		if !v.Bool("flush.lsn.source") {
+			c.flushMode = "manual"
+		}
+		c.snapshotNoticed = append(c.snapshotNoticed, "flush.lsn.source is deprecated; use lsn.flush.mode="+c.flushMode)
 	}
 	if c.fetchSize <= 0 {
 		c.fetchSize = 10240

@@ -62,6 +62,14 @@ func (c *capture) Write(ctx context.Context, recs []*connect.Record) error {
 	return nil
 }
 
+// AllCommitted implements connect.CommitReporter: with commit set every
+// record is committed as soon as it is written.
+func (c *capture) AllCommitted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.commit
+}
+
 func (c *capture) records() []*connect.Record {
 	c.mu.Lock()
 	defer c.mu.Unlock()

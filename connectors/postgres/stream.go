@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -43,11 +44,15 @@ type streamer struct {
 	skipTx     bool
 	resumeMid  bool
 
-	received      pglogrepl.LSN // last WAL position received
-	walEnd        pglogrepl.LSN // server's sent position from keepalives while idle
-	lastStatus    atomic.Int64  // unix nanos of the last status update
-	sendMu        sync.Mutex    // serialises writes to the replication connection
-	writing       atomic.Bool   // the task is blocked handing records to the runtime
+	received pglogrepl.LSN // last WAL position received
+	// walEnd is the server's sent position from the last keepalive that
+	// arrived between transactions with no record pending in the batch:
+	// every transaction committed before it was sent to us. It is read by
+	// the keep-alive goroutine, hence atomic.
+	walEnd        atomic.Uint64
+	lastStatus    atomic.Int64 // unix nanos of the last status update
+	sendMu        sync.Mutex   // serialises writes to the replication connection
+	writing       atomic.Bool  // the task is blocked handing records to the runtime
 	lastHeartbeat time.Time
 	lastXmin      time.Time
 
@@ -211,8 +216,8 @@ func (s *streamer) loop(ctx context.Context) error {
 				if err != nil {
 					return fmt.Errorf("replication stream: %w", err)
 				}
-				if !s.inTx && len(s.batch) == 0 && ka.ServerWALEnd > s.walEnd {
-					s.walEnd = ka.ServerWALEnd
+				if !s.inTx && len(s.batch) == 0 && uint64(ka.ServerWALEnd) > s.walEnd.Load() {
+					s.walEnd.Store(uint64(ka.ServerWALEnd))
 				}
 				if ka.ReplyRequested {
 					if err := s.sendStatus(); err != nil {
@@ -234,7 +239,7 @@ func (s *streamer) loop(ctx context.Context) error {
 		case *pgproto3.ErrorResponse:
 			return fmt.Errorf("replication stream from slot %q: %w", cfg.slotName, pgconn.ErrorResponseToPgError(m))
 		case *pgproto3.CopyDone:
-			return fmt.Errorf("replication stream from slot %q ended by the server", cfg.slotName)
+			return fmt.Errorf("replication stream from slot %q: %w", cfg.slotName, errStreamEnded)
 		}
 		if len(s.batch) >= cfg.maxBatch {
 			if err := s.flush(ctx); err != nil {
@@ -332,20 +337,72 @@ func (rd *readDeadlines) stop() {
 	rd.done = true
 }
 
-// sendStatus confirms the LSN the runtime has committed. It is the only
-// place the server learns it may release WAL.
 func (s *streamer) lastStatusTime() time.Time { return time.Unix(0, s.lastStatus.Load()) }
+
+// positions returns the write and flush positions to report. The flush
+// position is the only way the server learns it may release WAL, and the
+// one a walsender waits for at shutdown: it does not exit until its client
+// has confirmed everything it sent, the shutdown checkpoint included. So,
+// as pg_recvlogical does, the server's WAL end from an idle keepalive is
+// confirmed once every record handed to the runtime is committed: a
+// transaction that commits later has its commit record after that point
+// and is still sent after a restart (DBZ-1839, pgjdbc 1490). Until then
+// only committed offsets are confirmed.
+//
+// Under lsn.flush.mode=manual no flush position is ever reported (zero:
+// the slot does not move); the write position alone lets a shutdown
+// complete, since the walsender compares it when no flush is given.
+func (s *streamer) positions() (write, flush pglogrepl.LSN) {
+	committed := pglogrepl.LSN(s.t.flushable.Load())
+	walEnd := pglogrepl.LSN(s.walEnd.Load())
+	if s.t.cfg.flushMode == "manual" {
+		return max(s.received, walEnd, committed), 0
+	}
+	if walEnd > committed && s.allCommitted() {
+		committed = walEnd
+	}
+	return committed, committed
+}
+
+// allCommitted reports whether the runtime has stored the offset of every
+// record handed to it.
+func (s *streamer) allCommitted() bool {
+	cr, ok := s.w.(connect.CommitReporter)
+	return ok && cr.AllCommitted()
+}
 
 func (s *streamer) sendStatus() error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	lsn := pglogrepl.LSN(s.t.flushable.Load())
+	write, flush := s.positions()
 	s.lastStatus.Store(time.Now().UnixNano())
-	if err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.repl,
-		pglogrepl.StandbyStatusUpdate{WALWritePosition: lsn, WALFlushPosition: lsn, WALApplyPosition: lsn}); err != nil {
+	if err := sendStandbyStatus(s.repl, write, flush); err != nil {
 		return fmt.Errorf("send status update to slot %q: %w", s.t.cfg.slotName, err)
 	}
 	return nil
+}
+
+// sendStandbyStatus writes a Standby Status Update. pglogrepl's version
+// replaces a zero flush position with the write position, which would
+// move the slot under lsn.flush.mode=manual.
+func sendStandbyStatus(conn *pgconn.PgConn, write, flush pglogrepl.LSN) error {
+	data := make([]byte, 0, 34)
+	data = append(data, pglogrepl.StandbyStatusUpdateByteID)
+	data = binary.BigEndian.AppendUint64(data, uint64(write))
+	data = binary.BigEndian.AppendUint64(data, uint64(flush))
+	data = binary.BigEndian.AppendUint64(data, uint64(flush)) // applied
+	data = binary.BigEndian.AppendUint64(data, uint64(pgTime(time.Now())))
+	data = append(data, 0) // no reply requested
+	buf, err := (&pgproto3.CopyData{Data: data}).Encode(nil)
+	if err != nil {
+		return err
+	}
+	return conn.Frontend().SendUnbufferedEncodedCopyData(buf)
+}
+
+// pgTime is microseconds since 2000-01-01 UTC, the protocol's clock.
+func pgTime(t time.Time) int64 {
+	return t.Sub(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).Microseconds()
 }
 
 func (s *streamer) flush(ctx context.Context) error {
@@ -371,10 +428,11 @@ func (s *streamer) idle(ctx context.Context) error {
 	if err := s.flush(ctx); err != nil {
 		return err
 	}
-	if !s.inTx && s.walEnd > s.off.lsnCommit && s.walEnd > s.off.lsnProc && s.t.cfg.heartbeatInterval > 0 &&
+	walEnd := pglogrepl.LSN(s.walEnd.Load())
+	if !s.inTx && walEnd > s.off.lsnCommit && walEnd > s.off.lsnProc && s.t.cfg.heartbeatInterval > 0 &&
 		time.Since(s.lastHeartbeat) >= s.t.cfg.heartbeatInterval {
-		s.off.lsn, s.off.lsnProc, s.off.lsnCommit = s.walEnd, s.walEnd, s.walEnd
-		if s.resume != nil && s.resume.lsnCommit < s.walEnd {
+		s.off.lsn, s.off.lsnProc, s.off.lsnCommit = walEnd, walEnd, walEnd
+		if s.resume != nil && s.resume.lsnCommit < walEnd {
 			s.resume = nil
 		}
 	}

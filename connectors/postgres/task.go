@@ -183,8 +183,19 @@ func (t *pgTask) close(ctx context.Context) {
 	}
 }
 
-// Run snapshots and streams until ctx ends.
+// Run snapshots and streams until ctx ends. A failure that reconnecting
+// can cure (the server shut down or restarted, the connection broke) is
+// returned as connect.Retriable: the runtime then runs the task again
+// from its committed offset.
 func (t *pgTask) Run(ctx context.Context, w connect.RecordWriter) error {
+	err := t.run(ctx, w)
+	if err != nil && ctx.Err() == nil && retriable(err) {
+		return connect.Retriable(err)
+	}
+	return err
+}
+
+func (t *pgTask) run(ctx context.Context, w connect.RecordWriter) error {
 	t.mu.Lock()
 	if t.running {
 		t.mu.Unlock()

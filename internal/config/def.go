@@ -345,6 +345,9 @@ func (v *Values) get(name string) string {
 	return ""
 }
 
+// Defines reports whether the definition behind v has a property name.
+func (v *Values) Defines(name string) bool { _, ok := v.def.keys[name]; return ok }
+
 // IsSet reports whether the user gave name explicitly.
 func (v *Values) IsSet(name string) bool { _, ok := v.raw[name]; return ok }
 

@@ -45,6 +45,15 @@ type RecordWriter interface {
 	Write(ctx context.Context, recs []*Record) error
 }
 
+// CommitReporter is implemented by the runtime's RecordWriter.
+// AllCommitted reports whether every record written so far was
+// acknowledged by Kafka and its offset stored. A source may then release
+// log positions beyond its last record: PostgreSQL confirms the server's
+// WAL end, without which a fast shutdown waits for ever.
+type CommitReporter interface {
+	AllCommitted() bool
+}
+
 // OffsetReader gives a task the last committed offset for a source
 // partition, or nil when there is none.
 type OffsetReader interface {

@@ -173,7 +173,16 @@ func NewSource(ctx context.Context, c *Connector, deps SourceDeps) (*Source, err
 			return nil, fmt.Errorf("offset.flush.interval.ms=%q: not a positive integer", v)
 		}
 	}
+	// Debezium connectors restart themselves after retriable errors
+	// (errors.max.retries, retriable.restart.connector.wait.ms); other
+	// connectors fail and are restarted by the worker, as in Kafka Connect.
+	retries, retryWait := 0, time.Duration(0)
+	if c.Values.Defines("errors.max.retries") {
+		retries = int(c.Values.Int("errors.max.retries"))
+		retryWait = c.Values.Millis("retriable.restart.connector.wait.ms")
+	}
 	return &Source{
+		MaxRetries: retries, RetryWait: retryWait,
 		Name: c.Name, Task: task, Producer: deps.Producer, Topics: tc, Offsets: deps.Offsets,
 		KeyConverter: kc, ValueConverter: vc, Transforms: chain,
 		ToleranceAll:  c.Values.Lower("errors.tolerance") == "all",

@@ -56,6 +56,14 @@ type Source struct {
 	// so 8 MiB keeps it busy: tributary bench measured the same snapshot
 	// throughput with 8 and 32 MiB, and half the peak RSS (88 vs 150 MB).
 	MaxInFlightBytes int
+	// MaxRetries is errors.max.retries: how many times a task that failed
+	// with a retriable error (connect.IsRetriable) is run again before the
+	// failure stands; -1 is without limit, 0 never. The count starts again
+	// once a restarted task has run for a while or delivered records.
+	MaxRetries int
+	// RetryWait is retriable.restart.connector.wait.ms, the pause before
+	// such a restart.
+	RetryWait time.Duration
 	// ShutdownTimeout bounds the wait for acknowledgements on stop
 	// (offset.flush.timeout.ms / task.shutdown.graceful.timeout.ms).
 	ShutdownTimeout time.Duration
@@ -106,15 +114,14 @@ func (s *Source) Run(ctx context.Context) error {
 	defer cancelTask()
 
 	w := &writer{s: s, tr: tr}
-	taskErr := make(chan error, 1)
-	go func() { taskErr <- s.Task.Run(taskCtx, w) }()
-
 	var commitMu sync.Mutex
 	commit := func(cctx context.Context) error {
 		commitMu.Lock()
 		defer commitMu.Unlock()
 		return s.commit(cctx, tr, log)
 	}
+	taskErr := make(chan error, 1)
+	go func() { taskErr <- s.runTask(taskCtx, w, tr, commit) }()
 
 	ticker := time.NewTicker(s.FlushInterval)
 	defer ticker.Stop()
@@ -165,15 +172,61 @@ loop:
 	return runErr
 }
 
+// retryResetAfter is how long a restarted task must run before its
+// retriable failures count from zero again (as would records delivered).
+const retryResetAfter = time.Minute
+
+// runTask runs the task, and runs it again after a retriable failure
+// (Debezium's ErrorHandler restart): what Kafka acknowledged is committed
+// first, so the new run resumes right after it.
+func (s *Source) runTask(ctx context.Context, w *writer, tr *tracker, commit func(context.Context) error) error {
+	attempts := 0
+	for {
+		began, polled := time.Now(), s.Stats.Polled.Load()
+		err := s.Task.Run(ctx, w)
+		if err == nil || ctx.Err() != nil || !connect.IsRetriable(err) {
+			return err
+		}
+		if time.Since(began) >= retryResetAfter || s.Stats.Polled.Load() > polled {
+			attempts = 0
+		}
+		if s.MaxRetries >= 0 && attempts >= s.MaxRetries {
+			if s.MaxRetries == 0 {
+				return err
+			}
+			return fmt.Errorf("%w (gave up after %d restarts; errors.max.retries=%d)", err, attempts, s.MaxRetries)
+		}
+		attempts++
+		s.Logger.Warn("task failed with a retriable error; restarting it",
+			"error", err, "attempt", attempts, "max_retries", s.MaxRetries, "wait", s.RetryWait)
+		if err := tr.waitAcked(ctx); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := commit(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.RetryWait):
+		}
+	}
+}
+
 func (s *Source) commit(ctx context.Context, tr *tracker, log *slog.Logger) error {
 	entries := tr.committable()
 	if len(entries) == 0 {
+		tr.committed()
 		return nil
 	}
 	start := time.Now()
 	if err := s.Offsets.Put(ctx, s.Name, entries); err != nil {
 		return fmt.Errorf("connector %s: committing offsets: %w", s.Name, err)
 	}
+	tr.committed()
 	s.Stats.Commits.Add(1)
 	s.Stats.CommitNanos.Store(int64(time.Since(start)))
 	s.Stats.LastCommitMs.Store(time.Now().UnixMilli())
@@ -194,6 +247,9 @@ type writer struct {
 	s  *Source
 	tr *tracker
 }
+
+// AllCommitted implements connect.CommitReporter.
+func (w *writer) AllCommitted() bool { return w.tr.allCommitted() }
 
 func (w *writer) Write(ctx context.Context, recs []*connect.Record) error {
 	s := w.s

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"sync"
 
@@ -26,6 +27,10 @@ type tracker struct {
 	bytes     int
 	byteLimit int
 	failed    error
+	// uncommitted counts records submitted and not yet taken by a
+	// successful commit (committable, then committed).
+	uncommitted int
+	taken       int // popped by committable, awaiting committed
 }
 
 type partQueue struct {
@@ -125,6 +130,7 @@ func (t *tracker) submit(partition, offset map[string]any) (*submitted, error) {
 	s := &submitted{offset: offset}
 	q.queue = append(q.queue, s)
 	t.inflight++
+	t.uncommitted++
 	return s, nil
 }
 
@@ -156,6 +162,7 @@ func (t *tracker) cancel(partition map[string]any, s *submitted) {
 	defer t.mu.Unlock()
 	if q := t.queue(partition, false); q != nil && len(q.queue) > q.head && q.queue[len(q.queue)-1] == s {
 		q.queue = q.queue[:len(q.queue)-1]
+		t.uncommitted--
 		if !s.acked {
 			t.inflight--
 			t.bytes -= s.bytes
@@ -192,6 +199,7 @@ func (t *tracker) committable() []offsets.Entry {
 			last = q.queue[q.head]
 			q.queue[q.head] = nil
 			q.head++
+			t.taken++
 		}
 		if q.head == len(q.queue) {
 			q.queue, q.head = q.queue[:0], 0
@@ -210,6 +218,40 @@ func (t *tracker) committable() []offsets.Entry {
 		}
 	}
 	return out
+}
+
+// committed records that the offsets taken by the last committable call
+// are stored.
+func (t *tracker) committed() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.uncommitted -= t.taken
+	t.taken = 0
+}
+
+// allCommitted reports whether every submitted record's offset is stored.
+func (t *tracker) allCommitted() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.uncommitted == 0 && t.failed == nil
+}
+
+// waitAcked waits until every submitted record is acknowledged, the
+// tracker failed (its error is returned) or ctx ends. Unlike drain, giving
+// up does not fail the tracker.
+func (t *tracker) waitAcked(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.cond.Broadcast()
+	})
+	defer stop()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.inflight > 0 && t.failed == nil && ctx.Err() == nil {
+		t.cond.Wait()
+	}
+	return t.failed
 }
 
 // drain waits until every submitted record is acknowledged or the tracker

@@ -267,13 +267,50 @@ func (p *Postgres) Start(t testing.TB) {
 
 // StopServer shuts the server down cleanly (pg_ctl stop -m fast), falling
 // back to immediate mode after 10 s; see Stop.
-func (p *Postgres) StopServer(ctx context.Context) error { return p.stopMode(ctx, "fast") }
+func (p *Postgres) StopServer(ctx context.Context) error { return p.stopMode(ctx, "fast", true) }
+
+// ErrShutdownHung is returned by StopFast when a fast shutdown did not
+// complete in time.
+var ErrShutdownHung = errors.New("fast shutdown did not complete")
+
+// StopFast is pg_ctl stop -m fast that must complete within timeout, as a
+// DBA's restart would: it returns how long the shutdown took, or an error
+// wrapping ErrShutdownHung when it did not finish (the server is then
+// stopped in immediate mode so that the test can go on).
+func (p *Postgres) StopFast(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	began := time.Now()
+	err := p.stopModeTimeout(ctx, "fast", false, timeout)
+	elapsed := time.Since(began)
+	if err != nil {
+		p.mu.Lock()
+		hung := p.running
+		p.mu.Unlock()
+		if hung {
+			if ierr := p.stopMode(ctx, "immediate", false); ierr != nil {
+				return elapsed, errors.Join(err, ierr)
+			}
+			return elapsed, fmt.Errorf("%w within %s: %w", ErrShutdownHung, timeout, err)
+		}
+	}
+	return elapsed, err
+}
 
 // CrashServer stops the server without a shutdown checkpoint
 // (pg_ctl stop -m immediate).
-func (p *Postgres) CrashServer(ctx context.Context) error { return p.stopMode(ctx, "immediate") }
+func (p *Postgres) CrashServer(ctx context.Context) error { return p.stopMode(ctx, "immediate", false) }
 
-func (p *Postgres) stopMode(ctx context.Context, mode string) error {
+func (p *Postgres) stopMode(ctx context.Context, mode string, fallback bool) error {
+	timeout := 30 * time.Second
+	if mode == "fast" {
+		// A fast shutdown waits for each logical walsender's client to
+		// confirm the WAL sent to it, up to wal_sender_timeout (60 s) if
+		// the client never does; a test should not hang on that.
+		timeout = 10 * time.Second
+	}
+	return p.stopModeTimeout(ctx, mode, fallback, timeout)
+}
+
+func (p *Postgres) stopModeTimeout(ctx context.Context, mode string, fallback bool, timeout time.Duration) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -283,15 +320,9 @@ func (p *Postgres) stopMode(ctx context.Context, mode string) error {
 		return fmt.Errorf("stop PostgreSQL on port %d: not running", p.Port)
 	}
 	began := time.Now()
-	timeout := "30"
-	if mode == "fast" {
-		// A fast shutdown waits for each logical walsender's client to
-		// confirm the WAL sent to it, up to wal_sender_timeout (60 s) if
-		// the client never does; a test should not hang on that.
-		timeout = "10"
-	}
-	err := p.pgctl(ctx, "stop", "-w", "-t", timeout, "-m", mode, "-D", p.DataDir())
-	if err != nil && mode == "fast" && fileExists(filepath.Join(p.DataDir(), "postmaster.pid")) {
+	secs := strconv.Itoa(max(1, int(timeout/time.Second)))
+	err := p.pgctl(ctx, "stop", "-w", "-t", secs, "-m", mode, "-D", p.DataDir())
+	if err != nil && fallback && mode == "fast" && fileExists(filepath.Join(p.DataDir(), "postmaster.pid")) {
 		p.logger.Warn("testdb: PostgreSQL fast shutdown did not finish, stopping it in immediate mode",
 			"port", p.Port, "err", err)
 		mode = "immediate"

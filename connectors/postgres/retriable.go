@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// errStreamEnded is returned when the server ends the replication stream
+// (CopyDone): it does so when it shuts down.
+var errStreamEnded = errors.New("replication stream ended by the server")
+
+// retriable reports whether err is a failure that reconnecting later can
+// cure: the server is shutting down, restarting or unreachable, or the
+// connection broke. Debezium's PostgresErrorHandler treats the same
+// conditions as retriable (connection-class SQL states, admin shutdown,
+// I/O errors).
+func retriable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"): // connection exception
+			return true
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // admin/crash shutdown, cannot connect now
+			return true
+		case pgErr.Code == "53300": // too many connections: a restart's walsender may linger
+			return true
+		case pgErr.Code == "55006": // replication slot still active from before the restart
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, errStreamEnded) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	return pgconn.SafeToRetry(err)
+}
