@@ -71,12 +71,17 @@ type Decimal struct {
 	Scale    int32
 }
 
-// String renders the decimal in plain notation.
+// String renders the decimal in plain notation, as
+// BigDecimal.toPlainString does.
 func (d Decimal) String() string {
-	r := new(big.Rat).SetFrac(d.Unscaled, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.Scale)), nil))
 	if d.Scale <= 0 {
-		return r.FloatString(0)
+		// A negative scale multiplies: unscaled 12, scale -2 is 1200.
+		// (big.Int.Exp of a negative exponent is 1, which used to render
+		// it as 12.)
+		n := new(big.Int).Exp(big.NewInt(10), big.NewInt(-int64(d.Scale)), nil)
+		return n.Mul(n, d.Unscaled).String()
 	}
+	r := new(big.Rat).SetFrac(d.Unscaled, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.Scale)), nil))
 	return r.FloatString(int(d.Scale))
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -457,7 +458,7 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 			return fmt.Errorf("%s: Decimal field holds %T", path.String(), v)
 		}
 		if j.DecimalNumeric {
-			b.WriteString(d.String())
+			writeDecimalNumber(b, d)
 		} else {
 			b.WriteByte('"')
 			b.WriteString(base64.StdEncoding.EncodeToString(connect.DecimalBytes(d.Unscaled)))
@@ -643,11 +644,29 @@ func (j *JSON) writeSchemaless(b *bytes.Buffer, v any, path jpath) error {
 		b.WriteByte('}')
 		return nil
 	case map[string]any:
-		data, err := json.Marshal(t)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path.String(), err)
+		// Written like every other schemaless value rather than with
+		// json.Marshal, which spells the double 1.0 as 1 (read back as a
+		// long). Keys are sorted, as json.Marshal sorted them.
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
 		}
-		b.Write(data)
+		sort.Strings(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, k)
+			b.WriteByte(':')
+			if err := j.writeSchemaless(b, t[k], fieldPath(path.String(), k)); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+		return nil
+	case nil:
+		b.WriteString("null")
 		return nil
 	}
 	if n, ok := asInt64(v); ok {
@@ -838,6 +857,17 @@ func parseSchema(raw any, path string) (*connect.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if s.Name == connect.DecimalName {
+		// Decimal.scale(schema) in Java: a Decimal without a usable scale
+		// is an error, not scale 0 (which would silently shift values).
+		p, ok := s.Param(connect.DecimalScale)
+		if !ok {
+			return nil, fmt.Errorf("%s: invalid Decimal schema: scale parameter not found", path)
+		}
+		if _, err := strconv.ParseInt(p, 10, 32); err != nil {
+			return nil, fmt.Errorf("%s: invalid scale parameter %q found in Decimal schema", path, p)
+		}
+	}
 	if d, ok := m["default"]; ok && d != nil {
 		dv, err := fromJSONValue(s, d, rootPath(path+".default"))
 		if err != nil {
@@ -846,6 +876,76 @@ func parseSchema(raw any, path string) (*connect.Schema, error) {
 		s.Default, s.HasDefault = dv, true
 	}
 	return s, nil
+}
+
+// maxDecimalDigits bounds the unscaled value of a decimal read from a
+// JSON number. A number like 1e999999999 is valid JSON but would take
+// gigabytes as an exact integer; PostgreSQL's numeric, the widest a
+// source produces, has at most 131072+16383 digits.
+const maxDecimalDigits = 1 << 18
+
+// unscaledAt returns the unscaled value of JSON number text at scale, or
+// an error when the number has more fraction digits than the scale can
+// hold (rounding would silently change the value).
+func unscaledAt(num string, scale int32) (*big.Int, error) {
+	mant, expText, hasExp := strings.Cut(strings.ToLower(num), "e")
+	exp := int64(0)
+	if hasExp {
+		e, err := strconv.ParseInt(expText, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("decimal %s: exponent out of range", num)
+		}
+		exp = e
+	}
+	neg := strings.HasPrefix(mant, "-")
+	mant = strings.TrimPrefix(mant, "-")
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	// value = digits × 10^(exp - len(frac)); unscaled = value × 10^scale.
+	shift := int64(scale) + exp - int64(len(frac))
+	if shift < 0 {
+		cut := int64(len(digits)) + shift
+		if cut < 0 {
+			cut = 0
+		}
+		if strings.Trim(digits[cut:], "0") != "" {
+			return nil, fmt.Errorf("decimal %s has more fraction digits than the schema's scale %d", num, scale)
+		}
+		digits = digits[:cut]
+		shift = 0
+	}
+	if digits == "" {
+		return new(big.Int), nil
+	}
+	if int64(len(digits))+shift > maxDecimalDigits {
+		return nil, fmt.Errorf("decimal %s at scale %d has more than %d digits", num, scale, maxDecimalDigits)
+	}
+	u, ok := new(big.Int).SetString(digits, 10)
+	if !ok {
+		return nil, fmt.Errorf("invalid decimal %s", num)
+	}
+	if shift > 0 {
+		u.Mul(u, new(big.Int).Exp(big.NewInt(10), big.NewInt(shift), nil))
+	}
+	if neg {
+		u.Neg(u)
+	}
+	return u, nil
+}
+
+// writeDecimalNumber writes a Decimal as a JSON number
+// (decimal.format=NUMERIC): plain notation, except for scales beyond
+// ±9999, the range Jackson writes plain, where a plain rendering could
+// take gigabytes; those are written as unscaled E -scale, which reads
+// back exactly.
+func writeDecimalNumber(b *bytes.Buffer, d connect.Decimal) {
+	if d.Scale > 9999 || d.Scale < -9999 {
+		b.WriteString(d.Unscaled.String())
+		b.WriteString("E")
+		b.WriteString(strconv.FormatInt(-int64(d.Scale), 10))
+		return
+	}
+	b.WriteString(d.String())
 }
 
 func sortStrings(s []string) {
@@ -858,16 +958,22 @@ func sortStrings(s []string) {
 
 func fromJSONValue(s *connect.Schema, raw any, path jpath) (any, error) {
 	if raw == nil {
-		if !s.Optional && !s.HasDefault {
+		// As the Java converter with replace.null.with.default=true (its
+		// default, and what FromConnect writes): a null takes the default.
+		if s.HasDefault {
+			return s.Default, nil
+		}
+		if !s.Optional {
 			return nil, fmt.Errorf("%s: null for required %s", path.String(), s)
 		}
 		return nil, nil
 	}
 	if s.Name == connect.DecimalName {
-		scale := int32(0)
-		if p, ok := s.Param(connect.DecimalScale); ok {
-			n, _ := strconv.Atoi(p)
-			scale = int32(n)
+		p, _ := s.Param(connect.DecimalScale)
+		scale, err := strconv.ParseInt(p, 10, 32)
+		if err != nil {
+			// parseSchema checked it; a schema built elsewhere may not be.
+			return nil, fmt.Errorf("%s: invalid scale parameter %q found in Decimal schema", path.String(), p)
 		}
 		switch t := raw.(type) {
 		case string:
@@ -875,14 +981,13 @@ func fromJSONValue(s *connect.Schema, raw any, path jpath) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: invalid base64 decimal: %w", path.String(), err)
 			}
-			return connect.Decimal{Unscaled: connect.DecimalFromBytes(bs), Scale: scale}, nil
+			return connect.Decimal{Unscaled: connect.DecimalFromBytes(bs), Scale: int32(scale)}, nil
 		case json.Number:
-			r, ok := new(big.Rat).SetString(t.String())
-			if !ok {
-				return nil, fmt.Errorf("%s: invalid decimal %s", path.String(), t)
+			u, err := unscaledAt(t.String(), int32(scale))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path.String(), err)
 			}
-			r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
-			return connect.Decimal{Unscaled: new(big.Int).Quo(r.Num(), r.Denom()), Scale: scale}, nil
+			return connect.Decimal{Unscaled: u, Scale: int32(scale)}, nil
 		}
 	}
 	switch s.Type {
@@ -895,12 +1000,23 @@ func fromJSONValue(s *connect.Schema, raw any, path jpath) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path.String(), err)
 		}
+		// A number that does not fit the field is an error, not a
+		// truncated value that a sink would store as if it were right.
 		switch s.Type {
 		case connect.Int8:
+			if i < math.MinInt8 || i > math.MaxInt8 {
+				return nil, fmt.Errorf("%s: %d is out of range for %s", path.String(), i, s.Type)
+			}
 			return int8(i), nil
 		case connect.Int16:
+			if i < math.MinInt16 || i > math.MaxInt16 {
+				return nil, fmt.Errorf("%s: %d is out of range for %s", path.String(), i, s.Type)
+			}
 			return int16(i), nil
 		case connect.Int32:
+			if i < math.MinInt32 || i > math.MaxInt32 {
+				return nil, fmt.Errorf("%s: %d is out of range for %s", path.String(), i, s.Type)
+			}
 			return int32(i), nil
 		}
 		return i, nil
@@ -970,16 +1086,33 @@ func fromJSONValue(s *connect.Schema, raw any, path jpath) (any, error) {
 	case connect.Map:
 		var out connect.MapValue
 		ps := path.String()
+		// As in Java and as FromConnect writes them: string-keyed maps are
+		// JSON objects, all others arrays of [key, value] pairs. An object
+		// for int keys would yield string keys the schema does not allow.
+		stringKeys := s.Key.Type == connect.String
 		switch t := raw.(type) {
 		case map[string]any:
-			for k, e := range t {
-				v, err := fromJSONValue(s.Value, e, fieldPath(ps, k))
+			if !stringKeys {
+				return nil, fmt.Errorf("%s: maps with %s keys must be encoded as a JSON array of [key, value] pairs, found an object", ps, s.Key.Type)
+			}
+			// Sorted, so that the value (and what FromConnect writes from
+			// it) does not depend on Go's map iteration order.
+			keys := make([]string, 0, len(t))
+			for k := range t {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				v, err := fromJSONValue(s.Value, t[k], fieldPath(ps, k))
 				if err != nil {
 					return nil, err
 				}
 				out = append(out, connect.MapEntry{Key: k, Value: v})
 			}
 		case []any:
+			if stringKeys {
+				return nil, fmt.Errorf("%s: maps with string keys must be encoded as a JSON object, found an array", ps)
+			}
 			for i, e := range t {
 				pair, ok := e.([]any)
 				if !ok || len(pair) != 2 {
