@@ -8,8 +8,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -87,8 +89,19 @@ func (c ClientConfig) SaramaConfig() (*sarama.Config, error) {
 	sc.Producer.Idempotent = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Net.MaxOpenRequests = 1
-	sc.Producer.Retry.Max = 10
-	sc.Producer.Retry.Backoff = 100 * time.Millisecond
+	// Kafka Connect gives source producers delivery.timeout.ms=MAX_INT:
+	// a broker that is down, hung or restarting is waited for, not a
+	// reason to fail the task; errors that no retry can fix (record too
+	// large, authorization) still come back at once. Memory stays bounded
+	// by the runtime's in-flight limits while records wait. sarama fails a
+	// message when a leader lookup exhausts the metadata retries, so both
+	// are raised: with the 1 s backoff cap about a quarter of an hour of
+	// outage is ridden out. (Not unlimited: sarama keeps per-partition
+	// state for every retry level.)
+	sc.Producer.Retry.Max = maxRetries
+	sc.Producer.Retry.BackoffFunc = retryBackoff
+	sc.Metadata.Retry.Max = maxRetries
+	sc.Metadata.Retry.BackoffFunc = retryBackoff
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 	sc.Producer.Partitioner = newJavaPartitioner
@@ -188,6 +201,18 @@ func (c ClientConfig) SaramaConfig() (*sarama.Config, error) {
 	return sc, nil
 }
 
+// maxRetries bounds produce and metadata retries; see SaramaConfig.
+const maxRetries = 1000
+
+// retryBackoff is Kafka's retry.backoff.ms (100 ms) growing to
+// retry.backoff.max.ms (1 s), with Kafka's ±20% jitter so that many
+// clients do not retry in step.
+func retryBackoff(retries, _ int) time.Duration {
+	d := 100 * time.Millisecond << min(retries, 4)
+	d = min(d, time.Second)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
 func tlsConfig(p map[string]string) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if ca := p["ssl.truststore.location"]; ca != "" {
@@ -245,11 +270,24 @@ func NewProducer(brokers []string, sc *sarama.Config) (*Producer, error) {
 		defer p.wg.Done()
 		for e := range ap.Errors() {
 			if md, ok := e.Msg.Metadata.(*Pending); ok && md.Ack != nil {
-				md.Ack(fmt.Errorf("producing to %s: %w", e.Msg.Topic, e.Err))
+				md.Ack(produceError(e.Msg.Topic, e.Err))
 			}
 		}
 	}()
 	return p, nil
+}
+
+// produceError names the topic and, for the size limit sarama reports in
+// its own terms, Kafka's property.
+func produceError(topic string, err error) error {
+	var ce sarama.ConfigurationError
+	if errors.As(err, &ce) && strings.Contains(string(ce), "MaxMessageBytes") {
+		return fmt.Errorf("producing to %s: record too large for max.request.size: %w", topic, err)
+	}
+	if errors.Is(err, sarama.ErrMessageSizeTooLarge) {
+		return fmt.Errorf("producing to %s: record too large for the topic's max.message.bytes: %w", topic, err)
+	}
+	return fmt.Errorf("producing to %s: %w", topic, err)
 }
 
 // Send queues a message; it blocks while the producer's buffer is full,
