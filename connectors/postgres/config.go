@@ -57,6 +57,8 @@ func Def() *config.Def {
 		Doc: "how the replication slot's confirmed position moves: connector (committed offsets, and the server's WAL end whenever every record handed over is committed), connector_and_driver (the same), manual (never: the slot is left to the operator)"})
 	d.Define(config.Key{Name: "flush.lsn.source", Type: config.TypeBoolean, Default: "true",
 		Doc: "deprecated: false is lsn.flush.mode=manual, true is connector; lsn.flush.mode wins when both are set"})
+	d.Define(config.Key{Name: "slot.lag.warning.bytes", Type: config.TypeLong, Default: "1073741824",
+		Doc: "Tributary: log a warning while the replication slot makes the server keep more WAL than this (0 turns the warning off); the amount is the metric tributary_postgres_replication_slot_retained_wal_bytes, checked every 30 s"})
 	d.Define(config.Key{Name: "publication.name", Default: "dbz_publication"})
 	d.Define(config.Key{Name: "publication.autocreate.mode", Default: "all_tables", OneOf: []string{"all_tables", "disabled", "filtered", "no_tables"}})
 	d.Define(config.Key{Name: "publish.via.partition.root", Type: config.TypeBoolean, Default: "false"})
@@ -116,6 +118,11 @@ type pgConfig struct {
 	// flushMode is lsn.flush.mode: "manual" never confirms a flush
 	// position; the other modes confirm committed offsets and idle WAL ends.
 	flushMode string
+	// slotLagWarn is slot.lag.warning.bytes; 0 disables the warning.
+	slotLagWarn int64
+	// slotLagInterval is how often the slot's retained WAL is measured
+	// (30 s; tests shorten it).
+	slotLagInterval time.Duration
 
 	tables          *debezium.Filter
 	msgPrefixes     *debezium.Filter
@@ -159,6 +166,11 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 	}
 	if c.delimiter == "" {
 		c.delimiter = "."
+	}
+	c.slotLagWarn = v.Int("slot.lag.warning.bytes")
+	c.slotLagInterval = 30 * time.Second
+	if c.slotLagWarn < 0 {
+		return nil, fmt.Errorf("slot.lag.warning.bytes: must not be negative")
 	}
 	c.flushMode = v.Lower("lsn.flush.mode")
 	if !v.IsSet("lsn.flush.mode") && v.IsSet("flush.lsn.source") {

@@ -1,7 +1,13 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/metrics"
+	"github.com/tributary-io/tributary/internal/runtime"
 )
 
 // TestFastShutdownWithConnectorAttached is the DBA's restart of an idle
@@ -95,4 +103,74 @@ func slotFlush(t *testing.T, e *env) pglogrepl.LSN {
 		t.Fatalf("slot LSN %q: %v", text, err)
 	}
 	return lsn
+}
+
+// syncBuf is a goroutine-safe log sink.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A slot that does not move (here lsn.flush.mode=manual) is reported by
+// the retained-WAL metric and a warning once it holds back more than
+// slot.lag.warning.bytes.
+func TestSlotLagMetricAndWarning(t *testing.T) {
+	e := newEnv(t)
+	e.exec(t, `CREATE TABLE t (id INT PRIMARY KEY, v TEXT)`)
+	vals, err := Def().Parse(e.props("lsn.flush.mode", "manual", "slot.lag.warning.bytes", "1000000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	task, err := newTask(vals, connect.TaskContext{ConnectorName: "test", Offsets: memOffsets{}, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task.cfg.slotLagInterval = 200 * time.Millisecond
+	cap := newCapture()
+	cap.task = task
+	tm := metrics.NewTask("test", 0)
+	ctx, cancel := context.WithCancel(metrics.WithTask(context.Background(), tm))
+	done := make(chan error, 1)
+	go func() { done <- task.Run(ctx, cap) }()
+	defer func() { cancel(); <-done }()
+	e.exec(t, `INSERT INTO t VALUES (1, 'a')`)
+	cap.waitFor(t, 1, isData("dbserver1"))
+	// About 4 MB of WAL.
+	e.exec(t, `INSERT INTO t SELECT g, repeat('x', 1000) FROM generate_series(2, 4000) g`)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), "slot.lag.warning.bytes") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "more WAL than slot.lag.warning.bytes") {
+		t.Fatalf("no slot lag warning; log:\n%s", logs.String())
+	}
+	reg := metrics.NewRegistry()
+	defer reg.AddSourceTask(tm, &runtime.Stats{})()
+	rec := httptest.NewRecorder()
+	reg.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	var retained float64
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(line, "tributary_postgres_replication_slot_retained_wal_bytes{") {
+			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &retained); err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+		}
+	}
+	if retained < 1000000 {
+		t.Fatalf("retained WAL metric = %v, want > 1000000; metrics:\n%s", retained, rec.Body.String())
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/metrics"
 )
 
 // relation is what a pgoutput Relation message told us about a table.
@@ -55,13 +56,16 @@ type streamer struct {
 	writing       atomic.Bool  // the task is blocked handing records to the runtime
 	lastHeartbeat time.Time
 	lastXmin      time.Time
+	lastLagCheck  time.Time
+	lagWarned     time.Time // last slot lag warning; zero while below the threshold
+	metrics       *metrics.Task
 
 	msgKey, msgValue, msgBlock *connect.Schema
 }
 
 func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offsetState, resume *offsetState) error {
 	s := &streamer{t: t, w: w, off: off, relations: map[uint32]*relation{}, byTable: map[tableID]*table{},
-		lastHeartbeat: time.Now()}
+		lastHeartbeat: time.Now(), metrics: metrics.ForTask(ctx)}
 	if resume != nil {
 		// off starts as the same stored offset and moves on; resume must not.
 		r := *resume
@@ -137,6 +141,8 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 	kctx, stopKeepalive := context.WithCancel(ctx)
 	defer stopKeepalive()
 	go s.keepalive(kctx)
+	s.metrics.Connected(true)
+	defer s.metrics.Connected(false)
 	return s.loop(ctx)
 }
 
@@ -246,6 +252,43 @@ func (s *streamer) loop(ctx context.Context) error {
 				return err
 			}
 		}
+		if time.Since(s.lastLagCheck) >= cfg.slotLagInterval {
+			s.checkSlotLag(ctx)
+		}
+	}
+}
+
+// lagWarnRepeat is how often the warning repeats while the lag stays high.
+const lagWarnRepeat = 10 * time.Minute
+
+// checkSlotLag measures how much WAL the slot makes the server keep, for
+// the metric and the slot.lag.warning.bytes warning: a slot that does not
+// move fills the server's disk, the most common way CDC hurts a database.
+func (s *streamer) checkSlotLag(ctx context.Context) {
+	s.lastLagCheck = time.Now()
+	cfg := s.t.cfg
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var retained, unconfirmed int64
+	err := s.t.conn.QueryRow(qctx, `SELECT COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint,
+		COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint
+		FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, cfg.slotName).Scan(&retained, &unconfirmed)
+	if err != nil {
+		s.t.log.Debug("could not measure the replication slot's lag", "slot", cfg.slotName, "error", err)
+		return
+	}
+	s.metrics.ReplicationSlotLag(cfg.slotName, retained, unconfirmed)
+	switch {
+	case cfg.slotLagWarn <= 0:
+	case retained > cfg.slotLagWarn:
+		if s.lagWarned.IsZero() || time.Since(s.lagWarned) >= lagWarnRepeat {
+			s.lagWarned = time.Now()
+			s.t.log.Warn("the replication slot makes the server keep more WAL than slot.lag.warning.bytes; check that records reach Kafka and offsets are committed",
+				"slot", cfg.slotName, "retained_bytes", retained, "unconfirmed_bytes", unconfirmed, "threshold_bytes", cfg.slotLagWarn)
+		}
+	case !s.lagWarned.IsZero():
+		s.lagWarned = time.Time{}
+		s.t.log.Info("replication slot lag is below slot.lag.warning.bytes again", "slot", cfg.slotName, "retained_bytes", retained)
 	}
 }
 
@@ -439,6 +482,9 @@ func (s *streamer) idle(ctx context.Context) error {
 	if err := s.maybeHeartbeat(ctx); err != nil {
 		return err
 	}
+	if time.Since(s.lastLagCheck) >= s.t.cfg.slotLagInterval {
+		s.checkSlotLag(ctx)
+	}
 	return s.flush(ctx)
 }
 
@@ -570,6 +616,7 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		s.resume = nil
 		s.update(ctx, lsn, true, m.CommitTime.UTC(), s.xidPtr(), "COMMIT")
 		s.off.lsnCommit = lsn
+		s.metrics.StreamingLag(time.Since(m.CommitTime))
 		if err := s.maybeHeartbeat(ctx); err != nil {
 			return err
 		}

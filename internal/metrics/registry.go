@@ -140,6 +140,8 @@ var (
 	mSkipped     = metricDef{"kafka_connect_task_error_metrics_total_records_skipped", "Records skipped because of errors (errors.tolerance=all).", counterKind}
 	mLag         = metricDef{"debezium_metrics_milliseconds_behind_source", "Milliseconds between the source database change and its processing (streaming).", gaugeKind}
 	mConnected   = metricDef{"debezium_metrics_connected", "Whether the task is connected to its source database (1) or not (0).", gaugeKind}
+	mSlotKept    = metricDef{"tributary_postgres_replication_slot_retained_wal_bytes", "WAL the server keeps for the replication slot: current WAL position minus the slot's restart_lsn.", gaugeKind}
+	mSlotUnconf  = metricDef{"tributary_postgres_replication_slot_unconfirmed_wal_bytes", "Current WAL position minus the slot's confirmed_flush_lsn.", gaugeKind}
 	mSnapRun     = metricDef{"debezium_metrics_snapshot_running", "1 while a snapshot is running.", gaugeKind}
 	mSnapDone    = metricDef{"debezium_metrics_snapshot_completed", "1 once the snapshot completed.", gaugeKind}
 	mSnapAbort   = metricDef{"debezium_metrics_snapshot_aborted", "1 if the snapshot was aborted.", gaugeKind}
@@ -309,6 +311,10 @@ func (r *Registry) gather() exposition {
 		}
 		if c := t.connected.Load(); c != 0 {
 			add(mConnected, boolf(c == 1))
+		}
+		if slot, kept, unconf := t.slotLag(); slot != "" {
+			add(mSlotKept, float64(kept), label{"slot", slot})
+			add(mSlotUnconf, float64(unconf), label{"slot", slot})
 		}
 		if start := t.snapshotStartMs.Load(); start > 0 {
 			add(mSnapRun, boolf(t.snapshotRunning.Load()))

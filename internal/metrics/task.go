@@ -37,6 +37,11 @@ type Task struct {
 	lagSet    atomic.Bool
 	connected atomic.Int32 // 0 unknown, 1 connected, 2 disconnected
 
+	slotMu          sync.Mutex
+	slotName        string
+	slotRetained    int64
+	slotUnconfirmed int64
+
 	// Sink side.
 	sinkRead     atomic.Int64
 	sinkPut      atomic.Int64
@@ -140,6 +145,25 @@ func (t *Task) Connected(ok bool) {
 	} else {
 		t.connected.Store(2)
 	}
+}
+
+// ReplicationSlotLag records how much WAL a PostgreSQL replication slot
+// holds back: retained is the distance from the server's current WAL
+// position to the slot's restart_lsn (what the server must keep on disk),
+// unconfirmed to its confirmed_flush_lsn.
+func (t *Task) ReplicationSlotLag(slot string, retained, unconfirmed int64) {
+	if t == nil {
+		return
+	}
+	t.slotMu.Lock()
+	defer t.slotMu.Unlock()
+	t.slotName, t.slotRetained, t.slotUnconfirmed = slot, retained, unconfirmed
+}
+
+func (t *Task) slotLag() (slot string, retained, unconfirmed int64) {
+	t.slotMu.Lock()
+	defer t.slotMu.Unlock()
+	return t.slotName, t.slotRetained, t.slotUnconfirmed
 }
 
 // SinkRecordsRead counts records a sink task received.
