@@ -369,6 +369,9 @@ func defaultFromJSON(cs *connect.Schema, s *Schema, v any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !intFits(cs.Type, i) {
+			return nil, fmt.Errorf("default %d out of range for %s", i, cs.Type)
+		}
 		switch cs.Type {
 		case connect.Int8:
 			return int8(i), nil
@@ -528,6 +531,12 @@ func readBytes(b []byte) ([]byte, []byte, error) {
 	return rest[:n], rest[n:], nil
 }
 
+// maxZeroSizeItems bounds how many elements of an array or map may take
+// no bytes at all (empty records). Every other element uses at least one
+// byte, so the data's length bounds them; without this, a block count of
+// 2^62 empty records would loop, and allocate, 2^62 times.
+const maxZeroSizeItems = 1 << 16
+
 // blocks iterates the blocks of an array or map, calling item per element.
 func blocks(b []byte, item func([]byte) ([]byte, error)) ([]byte, error) {
 	for {
@@ -541,9 +550,15 @@ func blocks(b []byte, item func([]byte) ([]byte, error)) ([]byte, error) {
 		}
 		if n < 0 {
 			n = -n
+			if n < 0 {
+				return nil, fmt.Errorf("block count %d out of range", n)
+			}
 			if _, b, err = readLong(b); err != nil { // block size in bytes
 				return nil, err
 			}
+		}
+		if n > int64(len(b))+maxZeroSizeItems {
+			return nil, fmt.Errorf("block of %d items cannot fit the %d bytes left", n, len(b))
 		}
 		for i := int64(0); i < n; i++ {
 			if b, err = item(b); err != nil {
@@ -569,6 +584,11 @@ func (d *decoder) decode(w *Schema, cs *connect.Schema, b []byte) (any, []byte, 
 		}
 		if n < math.MinInt32 || n > math.MaxInt32 {
 			return nil, nil, fmt.Errorf("int value %d out of range", n)
+		}
+		// The encoder refuses such values; reading one would truncate it
+		// silently (300 as an int8 is 44).
+		if !intFits(cs.Type, n) {
+			return nil, nil, fmt.Errorf("int value %d out of range for %s", n, cs.Type)
 		}
 		switch cs.Type {
 		case connect.Int8:
