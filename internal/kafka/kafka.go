@@ -284,6 +284,9 @@ func produceError(topic string, err error) error {
 	if errors.As(err, &ce) && strings.Contains(string(ce), "MaxMessageBytes") {
 		return fmt.Errorf("producing to %s: record too large for max.request.size: %w", topic, err)
 	}
+	if errors.Is(err, sarama.ErrOutOfOrderSequenceNumber) || errors.Is(err, sarama.ErrUnknownProducerID) {
+		return fmt.Errorf("producing to %s: the partition lost the idempotent producer's state (was the topic deleted and re-created?); restart the task: %w", topic, err)
+	}
 	if errors.Is(err, sarama.ErrMessageSizeTooLarge) {
 		return fmt.Errorf("producing to %s: record too large for the topic's max.message.bytes: %w", topic, err)
 	}

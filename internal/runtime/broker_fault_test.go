@@ -7,19 +7,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/offsets"
 )
 
-// brokerFaultTask writes n records, one every interval, then streams on idly.
+// brokerFaultTask writes n records, one every interval, then streams on
+// idly. With offsets set it resumes after the committed position.
 type brokerFaultTask struct {
 	n        int
 	interval time.Duration
+	offsets  connect.OffsetReader
 }
 
 func (p *brokerFaultTask) Run(ctx context.Context, w connect.RecordWriter) error {
-	for i := 0; i < p.n; i++ {
+	start := 0
+	if p.offsets != nil {
+		off, err := p.offsets.Offset(ctx, part)
+		if err != nil {
+			return err
+		}
+		if off != nil {
+			start = int(off["pos"].(int64)) + 1
+		}
+	}
+	for i := start; i < p.n; i++ {
 		rec := &connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": int64(i)},
 			Topic: "paced", Partition: -1, ValueSchema: connect.Prim(connect.Int64), Value: int64(i)}
 		if err := w.Write(ctx, []*connect.Record{rec}); err != nil {
@@ -151,4 +164,87 @@ func TestSourceFailsOnNonRetriableProduceError(t *testing.T) {
 	if off, _ := store.Get(context.Background(), "c", part); off != nil {
 		t.Fatalf("offset %v committed for a record Kafka refused", off)
 	}
+}
+
+// A topic deleted while the source writes to it: the idempotent producer's
+// sequence numbers no longer match the re-created partition, which no
+// retry can fix (Kafka Connect's task fails the same way). The task must
+// fail with an error that says so, and a restart of the source (what the
+// worker does with a failed task) must deliver every record written after
+// the deletion.
+func TestSourceAfterTopicDeletion(t *testing.T) {
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	store := offsets.NewMemory()
+	task := &brokerFaultTask{n: 200, interval: 10 * time.Millisecond, offsets: OffsetReader{Store: store, Connector: "c"}}
+	src, p := newTestSource(t, broker, store, task)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	for src.Stats.Written.Load() < 50 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	admin, err := sarama.NewClusterAdmin(broker.Addrs(), mustConfig(t, broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.DeleteTopic("paced"); err != nil {
+		t.Fatalf("delete topic: %v", err)
+	}
+	deletedAt := src.Stats.Written.Load()
+	select {
+	case err := <-done:
+		if err == nil || !contains(err.Error(), "paced") || !contains(err.Error(), "re-created") {
+			t.Fatalf("Run = %v, want an error naming the topic and the likely cause", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("source neither failed nor finished after its topic was deleted")
+	}
+	p.Close()
+
+	src2, p2 := newTestSource(t, broker, store, task)
+	defer p2.Close()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	go func() { done <- src2.Run(ctx2) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !committedAt(store, 199) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel2()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	raw, err := kafka.NewRaw(broker.Addrs(), mustConfig(t, broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	kvs, err := raw.ReadAll(context.Background(), "paced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]bool{}
+	for _, kv := range kvs {
+		var pos int64
+		if _, err := fmt.Sscanf(string(kv.Value), `{"schema":{"type":"int64","optional":false},"payload":%d}`, &pos); err == nil {
+			got[pos] = true
+		}
+	}
+	// Records acknowledged before the deletion went with the topic.
+	for i := deletedAt; i < 200; i++ {
+		if !got[i] {
+			t.Fatalf("record %d, written after the topic was deleted (at %d), is missing", i, deletedAt)
+		}
+	}
+}
+
+func committedAt(store offsets.Store, pos int64) bool {
+	off, _ := store.Get(context.Background(), "c", part)
+	return off != nil && off["pos"] == pos
 }
