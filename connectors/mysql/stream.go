@@ -444,7 +444,6 @@ func (t *task) handleQuery(ctx context.Context, em *emitter, o *offsetState, st 
 
 // handleRows is BinlogStreamingChangeEventSource.handleChange.
 func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *streamState, ev *replication.BinlogEvent, e *replication.RowsEvent) error {
-	defer func() { st.rowsToSkip = 0 }()
 	var op debezium.Op
 	switch e.Type() {
 	case replication.EnumRowsEventTypeInsert:
@@ -456,12 +455,16 @@ func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *
 	default:
 		return nil
 	}
-	if t.c.cfg.skipped[op] {
+	// The rows to skip belong to the first rows event that is not skipped
+	// as a whole: a restart in the middle of a transaction skips its
+	// first events (eventsToSkip) and then the rows of the next one that
+	// were already emitted. Clearing them in a skipped event (or one of a
+	// skipped operation, for which Debezium registers no handler) re-emitted
+	// the already delivered rows of that next event.
+	if t.c.cfg.skipped[op] || st.skipEvent {
 		return nil
 	}
-	if st.skipEvent {
-		return nil
-	}
+	defer func() { st.rowsToSkip = 0 }()
 	id, ok := st.tableIDs[e.TableID]
 	if !ok || !t.c.captured(id) {
 		return nil

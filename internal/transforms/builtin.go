@@ -1,16 +1,37 @@
 package transforms
 
-import "log/slog"
+import (
+	"log/slog"
+	"strings"
+)
 
 // Builtin returns every transform Tributary implements, keyed by Java
-// class name and short alias. logger receives configuration warnings
-// (deprecated options); nil discards them.
+// class name and by the simple class name Kafka Connect also accepts as an
+// alias ("RegexRouter", "InsertField$Value"). logger receives
+// configuration warnings (deprecated options); nil discards them.
 func Builtin(logger *slog.Logger) Registry {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	unwrap := func(props map[string]string) (Transform, error) {
 		return NewExtractNewRecordState(props, logger)
 	}
-	return Registry{
+	r := Registry{
 		ExtractNewRecordStateClass: unwrap,
 		"unwrap":                   unwrap,
+	}
+	for class, f := range kafkaTransforms(logger) {
+		r.add(class, f)
+	}
+	return r
+}
+
+// add registers f under its Java class name and its simple name.
+func (r Registry) add(class string, f Factory) {
+	r[class] = f
+	if i := strings.LastIndexByte(class, '.'); i >= 0 {
+		if _, taken := r[class[i+1:]]; !taken {
+			r[class[i+1:]] = f
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 // headers and error logs. alias is "" when err is nil.
 func (c Chain) ApplyTraced(rec *connect.Record) (out *connect.Record, alias string, err error) {
 	for _, nt := range c {
-		next, err := nt.t.Apply(rec)
+		next, err := nt.apply(rec)
 		if err != nil {
 			return nil, nt.alias, fmt.Errorf("transform %q: %w", nt.alias, err)
 		}

@@ -1,6 +1,7 @@
 // Package transforms implements Kafka Connect single message transforms
-// (SMTs) and the transforms chain configured with "transforms=a,b" and
-// "transforms.a.type=...".
+// (SMTs), their predicates, and the transforms chain configured with
+// "transforms=a,b", "transforms.a.type=...", "transforms.a.predicate=p",
+// "predicates=p" and "predicates.p.type=...".
 package transforms
 
 import (
@@ -17,7 +18,8 @@ type Transform interface {
 }
 
 // Factory builds a transform from its properties (with the
-// "transforms.<alias>." prefix removed, "type" included).
+// "transforms.<alias>." prefix removed, "type" included; "predicate" and
+// "negate" belong to the chain and are removed, as Kafka Connect does).
 type Factory func(props map[string]string) (Transform, error)
 
 // Registry maps transform class names (and short aliases) to factories.
@@ -29,12 +31,24 @@ type Chain []namedTransform
 type namedTransform struct {
 	alias string
 	t     Transform
+	// pred, when set, decides whether t applies: Kafka's
+	// TransformationStage applies the transform when negate XOR
+	// pred.Test(rec) and passes the record on unchanged otherwise.
+	pred   Predicate
+	negate bool
+}
+
+func (nt namedTransform) apply(rec *connect.Record) (*connect.Record, error) {
+	if nt.pred != nil && nt.negate == nt.pred.Test(rec) {
+		return rec, nil
+	}
+	return nt.t.Apply(rec)
 }
 
 // Apply runs every transform in order; a dropped record stops the chain.
 func (c Chain) Apply(rec *connect.Record) (*connect.Record, error) {
 	for _, nt := range c {
-		out, err := nt.t.Apply(rec)
+		out, err := nt.apply(rec)
 		if err != nil {
 			return nil, fmt.Errorf("transform %q: %w", nt.alias, err)
 		}
@@ -46,30 +60,136 @@ func (c Chain) Apply(rec *connect.Record) (*connect.Record, error) {
 	return rec, nil
 }
 
-// Build reads "transforms" and "transforms.<alias>.*" from connector
-// properties, as Kafka Connect's ConnectorConfig does.
+// Build reads "transforms", "transforms.<alias>.*", "predicates" and
+// "predicates.<alias>.*" from connector properties, as Kafka Connect's
+// ConnectorConfig does. Errors name the property at fault in full
+// ("transforms.route.regex: ...").
 func (r Registry) Build(v *config.Values) (Chain, error) {
+	aliases := v.List("transforms")
+	if err := uniqueAliases("transforms", aliases); err != nil {
+		return nil, err
+	}
+	predAliases := v.List("predicates")
+	if err := uniqueAliases("predicates", predAliases); err != nil {
+		return nil, err
+	}
+	// Kafka validates every listed predicate, used or not.
+	preds := map[string]Predicate{}
+	for _, pa := range predAliases {
+		p, err := buildPredicate(v, pa)
+		if err != nil {
+			return nil, err
+		}
+		preds[pa] = p
+	}
 	var chain Chain
-	for _, alias := range v.List("transforms") {
-		props := v.WithPrefix("transforms." + alias + ".")
+	for _, alias := range aliases {
+		prefix := "transforms." + alias + "."
+		props := v.WithPrefix(prefix)
 		typ := strings.TrimSpace(props["type"])
 		if typ == "" {
-			return nil, fmt.Errorf("transforms.%s.type: missing transform class for alias %q", alias, alias)
+			// Kafka: Invalid value null for configuration transforms.x.type: Not a Transformation
+			return nil, invalidValue(prefix+"type", "null", fmt.Sprintf("Not a Transformation (transform alias %q is listed in transforms but has no class)", alias))
 		}
 		f, ok := r[typ]
 		if !ok {
-			return nil, fmt.Errorf("transforms.%s.type: unknown transform class %q", alias, typ)
+			return nil, invalidValue(prefix+"type", typ, fmt.Sprintf("Class %s could not be found.%s", typ, r.suggest(typ)))
 		}
-		if _, hasPred := props["predicate"]; hasPred {
-			return nil, fmt.Errorf("transforms.%s.predicate: predicates are not supported yet", alias)
+		predAlias, hasPred := props["predicate"]
+		negateRaw, hasNegate := props["negate"]
+		delete(props, "predicate")
+		delete(props, "negate")
+		nt := namedTransform{alias: alias}
+		if hasNegate {
+			if !hasPred {
+				return nil, &ConfigError{Property: prefix + "negate", Message: fmt.Sprintf("Config '%snegate' was provided but there is no config '%spredicate' defining a predicate to be negated.", prefix, prefix)}
+			}
+			switch strings.ToLower(strings.TrimSpace(negateRaw)) {
+			case "true":
+				nt.negate = true
+			case "false":
+			default:
+				return nil, invalidValue(prefix+"negate", negateRaw, "Expected value to be either true or false")
+			}
+		}
+		if hasPred {
+			predAlias = strings.TrimSpace(predAlias)
+			p, ok := preds[predAlias]
+			if !ok {
+				// Kafka instantiates predicates.<name>.type even when the
+				// name is missing from "predicates".
+				if _, defined := v.WithPrefix("predicates." + predAlias + ".")["type"]; !defined || predAlias == "" {
+					return nil, invalidValue(prefix+"predicate", predAlias, fmt.Sprintf("unknown predicate %q: there is no predicates.%s.type (define it and list %q in predicates)", predAlias, predAlias, predAlias))
+				}
+				var err error
+				if p, err = buildPredicate(v, predAlias); err != nil {
+					return nil, err
+				}
+				preds[predAlias] = p
+			}
+			nt.pred = p
 		}
 		t, err := f(props)
 		if err != nil {
-			return nil, fmt.Errorf("transforms.%s: %w", alias, err)
+			return nil, withPrefix(prefix, err)
 		}
-		chain = append(chain, namedTransform{alias, t})
+		nt.t = t
+		chain = append(chain, nt)
 	}
 	return chain, nil
+}
+
+// uniqueAliases is Kafka's aliasValidator.
+func uniqueAliases(prop string, aliases []string) error {
+	seen := map[string]bool{}
+	for _, a := range aliases {
+		if seen[a] {
+			return invalidValue(prop, strings.Join(aliases, ","), fmt.Sprintf("Duplicate alias provided. (%q)", a))
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+func buildPredicate(v *config.Values, alias string) (Predicate, error) {
+	prefix := "predicates." + alias + "."
+	props := v.WithPrefix(prefix)
+	typ := strings.TrimSpace(props["type"])
+	if typ == "" {
+		return nil, invalidValue(prefix+"type", "null", fmt.Sprintf("Not a Predicate (predicate alias %q is listed in predicates but has no class)", alias))
+	}
+	f, ok := builtinPredicates[typ]
+	if !ok {
+		return nil, invalidValue(prefix+"type", typ, fmt.Sprintf("Class %s could not be found.%s", typ, suggestClass(typ, predicateClassNames())))
+	}
+	p, err := f(props)
+	if err != nil {
+		return nil, withPrefix(prefix, err)
+	}
+	return p, nil
+}
+
+func (r Registry) suggest(typ string) string {
+	names := make([]string, 0, len(r))
+	for n := range r {
+		names = append(names, n)
+	}
+	return suggestClass(typ, names)
+}
+
+// suggestClass names the closest known class: a simple-name typo or a
+// missing $Key/$Value is the usual mistake.
+func suggestClass(typ string, names []string) string {
+	best, bestDist := "", len(typ)/3+2
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(typ), strings.ToLower(n)); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 // Def is the runtime-level definition of the transforms properties.
