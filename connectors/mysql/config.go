@@ -124,6 +124,7 @@ type settings struct {
 	sslMode             string
 	sslTruststore       string
 	connectTimeout      time.Duration
+	keepAlive           bool
 	keepAliveInterval   time.Duration
 	snapshotMode        string
 	lockingMode         string
@@ -171,6 +172,7 @@ func parseSettings(f flavor, v *config.Values) (*settings, error) {
 		sslMode:             v.Lower("database.ssl.mode"),
 		sslTruststore:       v.String("database.ssl.truststore"),
 		connectTimeout:      v.Millis("connect.timeout.ms"),
+		keepAlive:           v.Bool("connect.keep.alive"),
 		keepAliveInterval:   v.Millis("connect.keep.alive.interval.ms"),
 		snapshotMode:        v.Lower("snapshot.mode"),
 		lockingMode:         v.Lower("snapshot.locking.mode"),

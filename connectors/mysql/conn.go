@@ -107,6 +107,27 @@ func (s *settings) openDB() (*sql.DB, error) {
 	return db, nil
 }
 
+// bounded limits ctx to connect.timeout.ms, for the short queries that
+// connect and check the server: database/sql opens the connection under
+// the query's context, and go-sql-driver's handshake honours it, so a
+// server that accepts TCP connections but never answers cannot hold the
+// task. Without a timeout (connect.timeout.ms <= 0) ctx is unchanged.
+func (s *settings) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.connectTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.connectTimeout)
+}
+
+// timedOut explains a deadline of bounded: the server took longer than
+// connect.timeout.ms to answer (while ctx, the task's, is still live).
+func (s *settings) timedOut(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %s:%d did not answer within connect.timeout.ms (%s)", err, s.host, s.port, s.connectTimeout)
+	}
+	return err
+}
+
 // serverInfo is what the connector learns about the server at start.
 type serverInfo struct {
 	version  string

@@ -9,6 +9,39 @@
 // Table structures are tracked by parsing DDL from the binlog, and every
 // change is recorded in the schema history topic, from which a restarted
 // task rebuilds its table model up to its stored offset.
+//
+// # Failures
+//
+// A task that loses its database connection (the server stops, crashes or
+// kills the session: EOF, connection reset or refused, errors 1053, 1927,
+// 2006, 2013 and the like; or it does not answer, see below) ends with a
+// connect.Retriable error, and the runtime runs it again from its committed
+// offsets (retriable.restart.connector.wait.ms, errors.max.retries), as
+// Kafka Connect restarts a Debezium task after a RetriableException. The
+// binlog client does not reconnect on its own: go-mysql's reconnect would
+// resume from the last event it read, ahead of what Kafka acknowledged.
+// Configuration, privilege and data errors are not retriable.
+//
+// Liveness follows Debezium's BinaryLogClient: with connect.keep.alive
+// (default true) the server sends a heartbeat event whenever the binlog is
+// quiet for 0.8 of connect.keep.alive.interval.ms (or heartbeat.interval.ms
+// if shorter), and a binlog connection that delivers nothing for the whole
+// interval is taken as lost, which notices a network cut that drops packets
+// or a hung server. The deadline runs only while the reader waits for the
+// server, so a connector slowed down by Kafka is not mistaken for a dead
+// server. connect.timeout.ms bounds connecting and the short queries that
+// check the server at start. A snapshot's table scans are not bounded (a
+// scan may legitimately wait on locks); a dead peer there is noticed by TCP
+// keep-alive. With connect.keep.alive=false nothing checks the binlog
+// connection.
+//
+// At start the task checks that the server still has what its stored offset
+// needs, before streaming (BinlogSourceTask.validateSnapshotFeasibility):
+// the binlog file, or the GTIDs (MySQL: gtid_executed and gtid_purged;
+// MariaDB, which has no gtid_purged: gtid_binlog_state and the GTID list at
+// the start of the oldest binary log). If they were purged or the binary
+// log was reset, it fails with an error naming the file or GTID, unless
+// snapshot.mode=when_needed, which takes a new snapshot instead.
 package mysql
 
 import (
@@ -199,7 +232,8 @@ func (e *emitter) flush(ctx context.Context) error {
 	}
 	recs := e.buf
 	e.buf = nil
-	return e.w.Write(ctx, recs)
+	// The runtime decides whether its own failures are retriable.
+	return noRetry(e.w.Write(ctx, recs))
 }
 
 // releaseHeld ends holding; mark (if not nil) edits the held record first.
@@ -305,7 +339,7 @@ func (c *connectorState) recordSchemaChange(ctx context.Context, em *emitter, o 
 	off := o.offset()
 	rec := c.historyRecord(o, db, ddl, changes, now)
 	if err := c.tc.Producer.ProduceSync(ctx, c.cfg.historyTopic, nil, rec); err != nil {
-		return fmt.Errorf("write schema history topic %q: %w", c.cfg.historyTopic, err)
+		return noRetry(fmt.Errorf("write schema history topic %q: %w", c.cfg.historyTopic, err))
 	}
 	if !c.cfg.includeSchemaChange {
 		return nil

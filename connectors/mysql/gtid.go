@@ -216,3 +216,53 @@ func binlogIndex(file string) int64 {
 	}
 	return 0
 }
+
+// subtract returns the GTIDs of g that are not in o.
+func (g *mysqlGtidSet) subtract(o *mysqlGtidSet) *mysqlGtidSet {
+	out := &mysqlGtidSet{sets: map[string][]interval{}}
+	for u, ivs := range g.sets {
+		for _, iv := range ivs {
+			rest := []interval{iv}
+			for _, cut := range o.sets[u] {
+				var next []interval
+				for _, r := range rest {
+					if cut.end < r.start || cut.start > r.end {
+						next = append(next, r)
+						continue
+					}
+					if cut.start > r.start {
+						next = append(next, interval{r.start, cut.start - 1})
+					}
+					if cut.end < r.end {
+						next = append(next, interval{cut.end + 1, r.end})
+					}
+				}
+				rest = next
+			}
+			for _, r := range rest {
+				out.addInterval(u, r)
+			}
+		}
+	}
+	return out
+}
+
+// maxSeqByDomain returns the highest GTID of each replication domain in a
+// MariaDB GTID list such as gtid_binlog_state or a Gtid_list event, which
+// hold one GTID per domain and server id.
+func maxSeqByDomain(s string) (map[uint32]mariaGtid, error) {
+	out := map[uint32]mariaGtid{}
+	for _, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		g, err := parseMariaGtid(part)
+		if err != nil {
+			return nil, err
+		}
+		if cur, ok := out[g.domain]; !ok || g.seq > cur.seq {
+			out[g.domain] = g
+		}
+	}
+	return out, nil
+}

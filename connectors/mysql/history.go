@@ -259,7 +259,7 @@ func (c *connectorState) recoverHistory(ctx context.Context, off map[string]any)
 	}
 	recs, err := c.tc.Producer.ReadAll(ctx, c.cfg.historyTopic)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read schema history topic %q: %w", c.cfg.historyTopic, err)
+		return nil, 0, noRetry(fmt.Errorf("read schema history topic %q: %w", c.cfg.historyTopic, err))
 	}
 	offPos := positionFrom(off)
 	applied := 0

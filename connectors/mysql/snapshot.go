@@ -21,9 +21,11 @@ const snapshotProgressInterval = 10 * time.Second
 func (t *task) snapshot(ctx context.Context, em *emitter, prev *offsetState, data bool) (*offsetState, error) {
 	c := t.c
 	c.log.Info("snapshot step 1 - preparing", "mode", c.cfg.snapshotMode, "locking", c.cfg.lockingMode, "data", data)
-	conn, err := t.db.Conn(ctx)
+	cctx, cancel := c.cfg.bounded(ctx)
+	conn, err := t.db.Conn(cctx)
+	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("snapshot: open connection: %w", err)
+		return nil, fmt.Errorf("snapshot: open connection: %w", c.cfg.timedOut(ctx, err))
 	}
 	defer conn.Close()
 	exec := func(q string) error {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -34,58 +36,26 @@ const flushIdle = 20 * time.Millisecond
 // the connector and Kafka Connect), not binlog events of many rows each.
 const binlogReadAhead = 256
 
-// permanentError marks streaming failures that a reconnect cannot fix.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-func permanent(err error) error {
-	if err == nil {
+// stream reads the binlog from o's restart position until ctx ends. It
+// does not reconnect: when the connection is lost it returns the error
+// (retriable, see classify) and the runtime runs the task again from the
+// committed offset, as Kafka Connect does with Debezium. A reconnect
+// inside the task would resume from the position of the last event read,
+// which is ahead of what Kafka has acknowledged, and keep the table model
+// of the failed connection.
+func (t *task) stream(ctx context.Context, em *emitter, o *offsetState) error {
+	err := t.streamOnce(ctx, em, o)
+	if ctx.Err() != nil {
+		// stopped: hand over what was read, the runtime commits it
+		if ferr := em.flush(context.WithoutCancel(ctx)); ferr != nil {
+			t.c.log.Warn("could not hand over the last records at shutdown", "error", ferr)
+		}
 		return nil
 	}
-	return &permanentError{err}
-}
-
-// stream reads the binlog from o's restart position until ctx ends,
-// reconnecting with backoff when the connection drops.
-func (t *task) stream(ctx context.Context, em *emitter, o *offsetState) error {
-	backoff := 500 * time.Millisecond
-	for {
-		start := time.Now()
-		err := t.streamOnce(ctx, em, o)
-		if ctx.Err() != nil {
-			em.flush(context.WithoutCancel(ctx))
-			return nil
-		}
-		var pe *permanentError
-		if errors.As(err, &pe) {
-			return pe.err
-		}
-		if ferr := em.flush(ctx); ferr != nil {
-			return ferr
-		}
-		if time.Since(start) > time.Minute {
-			backoff = 500 * time.Millisecond
-		}
-		t.c.log.Warn("binlog connection lost; reconnecting from the last processed position", "error", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		if backoff < 30*time.Second {
-			backoff *= 2
-		}
-		// restart exactly like a task restart from the stored offset
-		n, lerr := loadOffset(o.offset())
-		if lerr != nil {
-			return lerr
-		}
-		n.serverID, n.txMetadata = o.serverID, o.txMetadata
-		n.txCtxID, n.txCounts, n.txOrder, n.txTotal = o.txCtxID, o.txCounts, o.txOrder, o.txTotal
-		*o = *n
-	}
+	// After a failure the buffered records are dropped, not written: they
+	// are what was read after the last handed-over record, and the next
+	// run reads them again from that record's offset.
+	return err
 }
 
 var dmlPrefix = regexp.MustCompile(`(?i)^(INSERT|UPDATE|DELETE|REPLACE)\s`)
@@ -115,27 +85,23 @@ func (t *task) syncerConfig() (replication.BinlogSyncerConfig, error) {
 		ParseTime:               false,
 		TimestampStringLocation: time.UTC,
 		UseDecimal:              false,
-		DisableRetrySync:        true,
-		MaxReconnectAttempts:    1,
-		Logger:                  slog.New(slog.DiscardHandler),
-		DiscardGTIDSet:          true,
-		EventCacheCount:         binlogReadAhead,
+		// go-mysql's own reconnect resumes from the last event it read,
+		// ahead of the committed offset and of the connector's table
+		// model, and retries forever by default; the task fails
+		// retriably instead and restarts from the committed offset.
+		DisableRetrySync:     true,
+		MaxReconnectAttempts: 1,
+		Logger:               slog.New(slog.DiscardHandler),
+		DiscardGTIDSet:       true,
+		EventCacheCount:      binlogReadAhead,
 	}
 	if c.cfg.flavor.mariadb || t.server.mariadb {
 		cfg.Flavor = gmysql.MariaDBFlavor
 	}
-	hb := c.cfg.keepAliveInterval
-	if hb <= 0 || hb > 30*time.Second {
-		hb = 30 * time.Second
-	}
-	if c.cfg.heartbeatInterval > 0 && c.cfg.heartbeatInterval < hb {
-		hb = c.cfg.heartbeatInterval
-	}
-	if hb < time.Second {
-		hb = time.Second
-	}
+	hb, idle := livenessTimes(c.cfg.keepAlive, c.cfg.keepAliveInterval, c.cfg.heartbeatInterval)
 	cfg.HeartbeatPeriod = hb
-	cfg.ReadTimeout = 3 * hb
+	// Not cfg.ReadTimeout: see idleConn.
+	cfg.Dialer = binlogDialer(c.cfg.connectTimeout, idle)
 	tc, _, err := c.cfg.tlsConfig()
 	if err != nil {
 		return cfg, err
@@ -146,11 +112,48 @@ func (t *task) syncerConfig() (replication.BinlogSyncerConfig, error) {
 	return cfg, nil
 }
 
+// livenessTimes derives the binlog connection's heartbeat period and
+// idle read timeout from Debezium's properties. As Debezium's
+// BinaryLogClient, the server is asked for a heartbeat at 0.8 of
+// connect.keep.alive.interval.ms, and a connection silent for the whole
+// interval is considered lost. A heartbeat.interval.ms below that also
+// shortens the server's heartbeat period: heartbeat records on a quiet
+// binlog are emitted when the server's heartbeat events arrive. With
+// connect.keep.alive=false nothing checks the connection (only the
+// operating system's TCP keep-alive notices a dead peer).
+func livenessTimes(keepAlive bool, interval, heartbeatInterval time.Duration) (hb, idle time.Duration) {
+	const minPeriod = 100 * time.Millisecond // far below anything useful, far above MySQL's 1 ms resolution
+	if keepAlive && interval > 0 {
+		idle = max(interval, 2*minPeriod)
+		hb = idle * 4 / 5
+	}
+	if heartbeatInterval > 0 && (hb == 0 || heartbeatInterval < hb) {
+		hb = heartbeatInterval
+	}
+	if hb > 0 {
+		hb = max(hb, minPeriod)
+	}
+	return hb, idle
+}
+
 func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) error {
 	c := t.c
 	cfg, err := t.syncerConfig()
 	if err != nil {
-		return permanent(err)
+		return err
+	}
+	// go-mysql's Close dials the server to KILL the binlog session. After
+	// the connection was lost that waits for a server that is down or does
+	// not answer (up to connect.keep.alive.interval.ms for a hung one), so
+	// it is skipped: the server ends a leftover dump thread itself when the
+	// next run registers with the same server id.
+	var lost atomic.Bool
+	dial := cfg.Dialer
+	cfg.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if lost.Load() {
+			return nil, errors.New("binlog connection lost: not dialling again to end the old session")
+		}
+		return dial(ctx, network, addr)
 	}
 	syncer := replication.NewBinlogSyncer(cfg)
 	defer syncer.Close()
@@ -160,15 +163,14 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 		st.tx = &txTracker{c: c, o: o}
 	}
 	mariadb := cfg.Flavor == gmysql.MariaDBFlavor
-	useGtid := t.server.gtidMode && o.restartGtidSet != "" && !t.ignoreGtidOnRecovery
 	var streamer *replication.BinlogStreamer
-	if useGtid {
+	if t.useGtid(o) {
 		set, err := gmysql.ParseGTIDSet(cfg.Flavor, o.restartGtidSet)
 		if err != nil {
-			return permanent(fmt.Errorf("offset gtids %q: %w", o.restartGtidSet, err))
+			return fmt.Errorf("stored offset %s %q: %w", offGtids, o.restartGtidSet, err)
 		}
 		if st.gtids, err = parseGtidSet(mariadb, o.restartGtidSet); err != nil {
-			return permanent(err)
+			return fmt.Errorf("stored offset %s %q: %w", offGtids, o.restartGtidSet, err)
 		}
 		c.log.Info("registering binlog reader with GTID set", "gtids", o.restartGtidSet)
 		streamer, err = syncer.StartSyncGTID(set)
@@ -178,10 +180,13 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 	} else {
 		file, pos := o.restartFile, o.restartPos
 		if file == "" {
-			if file, err = t.firstBinlog(ctx); err != nil {
-				return err
+			qctx, cancel := t.c.cfg.bounded(ctx)
+			logs, err := binaryLogs(qctx, t.db)
+			cancel()
+			if err != nil {
+				return t.c.cfg.timedOut(ctx, err)
 			}
-			pos = 4
+			file, pos = logs[0], 4
 		}
 		if t.server.gtidMode {
 			st.gtids, _ = parseGtidSet(mariadb, "")
@@ -203,7 +208,7 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 			cancel()
 			if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 				if err := em.flush(ctx); err != nil {
-					return permanent(err)
+					return err
 				}
 				continue
 			}
@@ -214,36 +219,40 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("read binlog from %s:%d: %w", c.cfg.host, c.cfg.port, err)
+			err = t.readError(o, err)
+			if connectionLost(err) {
+				lost.Store(true)
+			}
+			return err
 		}
 		if err := t.handleEvent(ctx, em, o, st, ev, mariadb); err != nil {
-			return permanent(err)
+			// handling an event talks to no database: its errors are the
+			// data's, the writer's or the schema history's
+			return noRetry(err)
 		}
 	}
 }
 
-// firstBinlog returns the oldest binlog file still on the server, where
-// snapshot.mode=never starts.
-func (t *task) firstBinlog(ctx context.Context) (string, error) {
-	rows, err := t.db.QueryContext(ctx, "SHOW BINARY LOGS")
-	if err != nil {
-		return "", fmt.Errorf("list binary logs: %w", err)
+// readError describes a failed read of the binlog stream, naming the
+// position, and decides what a restart can do about it.
+func (t *task) readError(o *offsetState, err error) error {
+	file, pos := o.file, o.pos
+	if file == "" {
+		file, pos = o.restartFile, o.restartPos
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	if !rows.Next() {
-		return "", errors.New("the server has no binary logs")
+	where := fmt.Sprintf("read binlog from %s:%d after %s position %d", t.c.cfg.host, t.c.cfg.port, file, pos)
+	switch code := serverErrorCode(err); {
+	case code == errBinlogGone:
+		return fmt.Errorf("%s: %w; the server does not have the binlog position the connector asked for (purged, or the binary log was reset); set snapshot.mode=when_needed to take a new snapshot", where, err)
+	case code != 0:
+		return fmt.Errorf("%s: %w", where, err)
+	case errors.Is(err, gmysql.ErrBadConn):
+		return fmt.Errorf("%s: %w", where, err)
 	}
-	vals := make([]any, len(cols))
-	var name string
-	vals[0] = &name
-	for i := 1; i < len(vals); i++ {
-		vals[i] = new(any)
-	}
-	if err := rows.Scan(vals...); err != nil {
-		return "", err
-	}
-	return name, nil
+	// Neither the connection nor the server: go-mysql could not decode an
+	// event (a truncated one ends in io.EOF, which must not read as a lost
+	// connection). Reading it again gives the same result.
+	return noRetry(fmt.Errorf("%s: cannot decode the next binlog event: %w", where, err))
 }
 
 // handleEvent is BinlogStreamingChangeEventSource.handleEvent.
