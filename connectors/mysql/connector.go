@@ -127,7 +127,8 @@ func newConnectorState(f flavor, v *config.Values, tc connect.TaskContext) (*con
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.log = c.log.With("connector", tc.ConnectorName, "task", tc.TaskID)
+	// Not c.log.With("connector", ..., "task", ...): the runtime's logger
+	// already carries both, and slog would print them twice.
 	c.sourceSchema = sourceSchema(f)
 	c.scKeyS, c.scValueS, c.changeS = schemaChangeSchemas(f, c.sourceSchema)
 	if c.tableFilter, c.columns, err = debezium.FiltersFrom(v); err != nil {

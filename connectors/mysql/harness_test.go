@@ -199,7 +199,8 @@ func (e *env) start(t *testing.T, plugin *connect.Plugin, props map[string]strin
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// named as the runtime names a task's logger
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("connector", "test", "task", 0)
 	tc := connect.TaskContext{ConnectorName: "test", Offsets: c, Logger: log, Producer: e.raw}
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := plugin.NewSourceTask(ctx, v, tc)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
+	connconv "github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/runtime"
+	"github.com/tributary-io/tributary/internal/transforms"
 )
 
 // ledger plays the runtime for tests that restart the task: it keeps every
@@ -170,7 +177,8 @@ func (e *env) newSourceTask(t *testing.T, plugin *connect.Plugin, props map[stri
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// named as the runtime names a task's logger
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("connector", "test", "task", 0)
 	tc := connect.TaskContext{ConnectorName: "test", Offsets: offsets, Logger: log, Producer: e.raw}
 	st, err := plugin.NewSourceTask(context.Background(), v, tc)
 	if err != nil {
@@ -557,4 +565,166 @@ func serverPID(t *testing.T, e *env) int {
 		t.Fatalf("pid file %s: %q", path, b)
 	}
 	return pid
+}
+
+// TestServerRestartThroughRuntime runs the connector in the real runtime
+// (offsets in a file, records in Kafka) while the server is killed and
+// then stopped under a writer: the runtime's restart loop must bring the
+// task back each time, and the topic must hold every row and every version
+// of the hot rows, per key in order.
+func TestServerRestartThroughRuntime(t *testing.T) {
+	e := newEnv(t)
+	e.db.Exec(t, "", "CREATE DATABASE inventory")
+	vals := make([]string, hotKeys)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("(%d, 0)", i+1)
+	}
+	e.db.Exec(t, "inventory", "CREATE TABLE t (id BIGINT PRIMARY KEY, ver BIGINT NOT NULL)", "INSERT INTO t VALUES "+strings.Join(vals, ","))
+	props := e.props(map[string]string{"connector.class": "mariadb", "name": "restart",
+		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+		"key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false",
+		"retriable.restart.connector.wait.ms": "200", "connect.keep.alive.interval.ms": "2000", "connect.timeout.ms": "3000"})
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	sc, err := kafka.ClientConfig{Brokers: e.broker.Addrs()}.SaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer, err := kafka.NewProducer(e.broker.Addrs(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := offsets.OpenFile(filepath.Join(t.TempDir(), "offsets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := runtime.ParseConnector(connect.Plugins{MariaDBPlugin()}, config.Connector{Name: "restart", Config: props})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src, err := runtime.NewSource(ctx, conn, runtime.SourceDeps{Producer: producer, Raw: e.raw, Converters: &connconv.Factory{},
+		Transforms: transforms.Builtin(log), Offsets: store, Worker: map[string]string{"offset.flush.interval.ms": "100"}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	w := startSeqWriter(t, e.db.DSN("inventory"))
+	const topic = "mariadb1.inventory.t"
+	type event struct {
+		Op    string `json:"op"`
+		After *struct {
+			ID  int64 `json:"id"`
+			Ver int64 `json:"ver"`
+		} `json:"after"`
+	}
+	read := func() []event {
+		kvs, err := e.raw.ReadAll(context.Background(), topic)
+		if err != nil {
+			return nil // not created yet
+		}
+		var out []event
+		for _, kv := range kvs {
+			var ev event
+			if err := json.Unmarshal(kv.Value, &ev); err != nil || ev.After == nil {
+				t.Fatalf("record %s: %v", kv.Value, err)
+			}
+			out = append(out, ev)
+		}
+		return out
+	}
+	waitFor := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for len(read()) < n {
+			select {
+			case err := <-done:
+				t.Fatalf("the runtime stopped: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %d records in %s", n, topic)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitFor(hotKeys + 200)
+	for _, crash := range []bool{true, false} {
+		if crash {
+			e.db.Crash(t)
+		} else {
+			e.db.Stop(t)
+		}
+		time.Sleep(time.Second)
+		e.db.Start(t)
+		up := time.Now()
+		n := len(read())
+		waitFor(n + 200)
+		t.Logf("crash=%v: %d new records in Kafka %s after the server was back", crash, len(read())-n, time.Since(up).Round(time.Millisecond))
+	}
+	w.halt()
+	want := map[int64]int64{}
+	db, err := sql.Open("mysql", e.db.DSN("inventory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT id, ver FROM t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, ver int64
+		if err := rows.Scan(&id, &ver); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = ver
+	}
+	rows.Close()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		evs := read()
+		last := map[int64]int64{}
+		seen := map[[2]int64]bool{}
+		dups, problems := 0, []string{}
+		for _, ev := range evs {
+			id, ver := ev.After.ID, ev.After.Ver
+			if p, ok := last[id]; ok && ver > p+1 {
+				problems = append(problems, fmt.Sprintf("row %d: version %d follows %d", id, ver, p))
+			}
+			last[id] = ver
+			if seen[[2]int64{id, ver}] {
+				dups++
+			}
+			seen[[2]int64{id, ver}] = true
+		}
+		missing := 0
+		for id, ver := range want {
+			if v, ok := last[id]; !ok || v != ver {
+				missing++
+			}
+		}
+		if missing == 0 {
+			for _, p := range problems {
+				t.Error(p)
+			}
+			t.Logf("writer committed %d transactions (%d failed attempts); all %d rows and their last versions in Kafka; %d records, %d duplicates",
+				w.committed.Load(), w.failed.Load(), len(want), len(evs), dups)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d rows (or their last versions) not in Kafka", missing, len(want))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("runtime: %v", err)
+	}
+	done <- nil // for the deferred receive
 }

@@ -40,11 +40,8 @@ func newTask(f flavor, v *config.Values, tc connect.TaskContext) (*task, error) 
 // exactly like a new task (the table model is rebuilt from the schema
 // history, nothing of the failed run is kept).
 func (t *task) Run(ctx context.Context, w connect.RecordWriter) error {
-	err := classify(ctx, t.run(ctx, w))
-	if err != nil && connect.IsRetriable(err) {
-		t.c.log.Warn("lost the connection to the database; the task can be restarted from its committed offset", "error", err)
-	}
-	return err
+	// not logged here: the runtime logs the failure and the restart
+	return classify(ctx, t.run(ctx, w))
 }
 
 func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
