@@ -15,7 +15,14 @@ func kafkaTransforms(logger *slog.Logger) map[string]Factory {
 		kafkaPkg + "RegexRouter":     newRegexRouter,
 		kafkaPkg + "TimestampRouter": newTimestampRouter,
 		kafkaPkg + "ValueToKey":      newValueToKey,
+		kafkaPkg + "DropHeaders":     newDropHeaders,
+		kafkaPkg + "InsertHeader":    newInsertHeader,
 	}
+	sideVariants(m, kafkaPkg+"Flatten", newFlatten)
+	sideVariants(m, kafkaPkg+"Cast", newCast)
+	sideVariants(m, kafkaPkg+"SetSchemaMetadata", newSetSchemaMetadata)
+	sideVariants(m, kafkaPkg+"TimestampConverter", newTimestampConverter)
+	sideVariants(m, kafkaPkg+"HeaderFrom", newHeaderFrom)
 	sideVariants(m, kafkaPkg+"InsertField", newInsertField)
 	sideVariants(m, kafkaPkg+"ReplaceField", newReplaceField(logger))
 	sideVariants(m, kafkaPkg+"MaskField", newMaskField)

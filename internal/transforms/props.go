@@ -97,6 +97,18 @@ func nonEmptyList(v string) string {
 	return ""
 }
 
+// oneOf is ConfigDef.ValidString.in: case-sensitive, as in Java.
+func oneOf(options ...string) func(string) string {
+	return func(v string) string {
+		for _, o := range options {
+			if v == o {
+				return ""
+			}
+		}
+		return "String must be one of: " + strings.Join(options, ", ")
+	}
+}
+
 // oneOfFold is ConfigDef.CaseInsensitiveValidString.in.
 func oneOfFold(options ...string) func(string) string {
 	return func(v string) string {
@@ -140,6 +152,11 @@ func (s *settings) list(name string) []string { return splitList(s.vals[name]) }
 
 func (s *settings) boolean(name string) bool {
 	return strings.EqualFold(strings.TrimSpace(s.vals[name]), "true")
+}
+
+func (s *settings) integer(name string) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(s.vals[name]))
+	return n
 }
 
 // parseProps validates props against defs as Kafka's ConfigDef.parse
