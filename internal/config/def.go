@@ -121,7 +121,7 @@ func (e FieldError) Error() string {
 	if e.Value == "" {
 		return fmt.Sprintf("%s: %s", e.Name, e.Message)
 	}
-	return fmt.Sprintf("%s=%q: %s", e.Name, e.Value, e.Message)
+	return fmt.Sprintf("%s=%q: %s", e.Name, e.DisplayValue(), e.Message)
 }
 
 // Errors collects every invalid property so a user sees them all at once.
@@ -163,7 +163,9 @@ func (d *Def) Parse(props map[string]string) (*Values, error) {
 		if _, ok := d.keys[n]; ok || d.isAlias(n) || d.prefixed(n) {
 			continue
 		}
-		errs = append(errs, FieldError{Name: n, Value: props[n], Message: "unknown property" + d.suggest(n)})
+		// No value: an unknown property has no type to tell whether it
+		// is a secret, and a misspelled database.passwrd is one.
+		errs = append(errs, FieldError{Name: n, Message: "unknown property" + d.suggest(n)})
 	}
 	for _, n := range d.order {
 		k := d.keys[n]
@@ -175,7 +177,7 @@ func (d *Def) Parse(props map[string]string) (*Values, error) {
 			continue
 		}
 		if err := k.check(v); err != nil {
-			errs = append(errs, FieldError{Name: n, Value: redact(k, v), Message: err.Error()})
+			errs = append(errs, FieldError{Name: n, Value: d.Display(n, v), Message: err.Error()})
 		}
 	}
 	if len(errs) > 0 {
@@ -189,13 +191,6 @@ func docHint(k *Key) string {
 		return ""
 	}
 	return " (" + k.Doc + ")"
-}
-
-func redact(k *Key, v string) string {
-	if k.Type == TypePassword {
-		return "[hidden]"
-	}
-	return v
 }
 
 func (d *Def) isAlias(n string) bool {

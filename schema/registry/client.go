@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tributary-io/tributary/internal/redact"
 )
 
 // Config configures a Client. The property names in the comments are those
@@ -83,7 +85,8 @@ func NewClient(cfg Config) (*Client, error) {
 	raw := strings.TrimSpace(strings.Split(cfg.URL, ",")[0])
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("schema registry: invalid url %q", cfg.URL)
+		// Without the password of a user:password@ URL.
+		return nil, fmt.Errorf("schema registry: invalid url %q", redact.URL(cfg.URL))
 	}
 	c := &Client{base: u, ids: map[string]map[string]int{}, schemas: map[int]string{}}
 	switch strings.ToUpper(cfg.BasicAuthCredentialsSource) {

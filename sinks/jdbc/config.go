@@ -1,6 +1,7 @@
 package jdbc
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/internal/redact"
 )
 
 // Connector classes.
@@ -153,22 +155,29 @@ var jdbcURL = regexp.MustCompile(`^jdbc:(postgresql|mysql|mariadb):(.*)$`)
 // ParseURL parses jdbc:postgresql://, jdbc:mysql:// and jdbc:mariadb://
 // URLs, including user/password given as URL parameters.
 func ParseURL(raw string) (*Target, error) {
+	// Messages quote the URL without its password (user:password@ or
+	// ?password=); the url package's own errors quote it whole.
+	shown := redact.URL(raw)
 	m := jdbcURL.FindStringSubmatch(strings.TrimSpace(raw))
 	if m == nil {
-		return nil, fmt.Errorf("unsupported JDBC URL %q: expected jdbc:postgresql://, jdbc:mysql:// or jdbc:mariadb://", raw)
+		return nil, fmt.Errorf("unsupported JDBC URL %q: expected jdbc:postgresql://, jdbc:mysql:// or jdbc:mariadb://", shown)
 	}
 	t := &Target{Dialect: Dialect(m[1]), Params: map[string]string{}}
 	rest := m[2]
 	if !strings.HasPrefix(rest, "//") {
-		return nil, fmt.Errorf("JDBC URL %q: expected //host[:port]/database", raw)
+		return nil, fmt.Errorf("JDBC URL %q: expected //host[:port]/database", shown)
 	}
 	u, err := url.Parse(rest)
 	if err != nil {
-		return nil, fmt.Errorf("JDBC URL %q: %w", raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("JDBC URL %q: %w", shown, err)
 	}
 	host := u.Host
 	if strings.Contains(host, ",") {
-		return nil, fmt.Errorf("JDBC URL %q: multiple hosts are not supported", raw)
+		return nil, fmt.Errorf("JDBC URL %q: multiple hosts are not supported", shown)
 	}
 	t.Host = u.Hostname()
 	if t.Host == "" {
@@ -182,7 +191,7 @@ func ParseURL(raw string) (*Target, error) {
 	}
 	if p := u.Port(); p != "" {
 		if t.Port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("JDBC URL %q: invalid port %q", raw, p)
+			return nil, fmt.Errorf("JDBC URL %q: invalid port %q", shown, p)
 		}
 	}
 	if u.User != nil {
@@ -191,7 +200,7 @@ func ParseURL(raw string) (*Target, error) {
 	}
 	t.Database = strings.TrimPrefix(u.Path, "/")
 	if t.Database == "" && t.Dialect == PostgreSQL {
-		return nil, fmt.Errorf("JDBC URL %q: database name missing", raw)
+		return nil, fmt.Errorf("JDBC URL %q: database name missing", shown)
 	}
 	for k, vs := range u.Query() {
 		if len(vs) > 0 {

@@ -28,12 +28,17 @@ func TestParseURL(t *testing.T) {
 		{in: "jdbc:postgresql://h:notaport/db", err: "jdbc:postgresql"},
 		{in: "jdbc:postgresql://h1,h2/db", err: "multiple hosts"},
 		{in: "jdbc:postgresql://h/", err: "database name missing"},
+		// Errors quote the URL without its password.
+		{in: "jdbc:oracle:thin:scott/S3cr3t-pw@host:1521:orcl", err: "unsupported JDBC URL"},
+		{in: "jdbc:postgresql://u:S3cr3t-pw@h:notaport/db", err: "jdbc:postgresql://u:[hidden]@h:notaport/db"},
+		{in: "jdbc:postgresql://h1,h2/db?user=u&password=S3cr3t-pw", err: "multiple hosts"},
+		{in: "jdbc:mysql:/h/db?password=S3cr3t-pw", err: "expected //host"},
 	}
 	for _, c := range cases {
 		got, err := ParseURL(c.in)
 		if c.err != "" {
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("%s: error %v, want %q", c.in, err, c.err)
+			if err == nil || !strings.Contains(err.Error(), c.err) || strings.Contains(err.Error(), "S3cr3t-pw") {
+				t.Errorf("%s: error %v, want %q and no password", c.in, err, c.err)
 			}
 			continue
 		}
