@@ -138,7 +138,8 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 				}
 				if !offline && pc.Plugin.Validate != nil {
 					if err := pc.Plugin.Validate(cmd.Context(), pc.Values); err != nil {
-						problems = append(problems, fmt.Sprintf("connector %q: %v", c.Name, err))
+						// A driver's connection error may quote the DSN.
+						problems = append(problems, fmt.Sprintf("connector %q: %v", c.Name, pc.Values.Scrubber().Error(err)))
 						continue
 					}
 				}

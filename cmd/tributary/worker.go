@@ -389,8 +389,16 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		jcancel()
 		if err == nil {
 			for _, c := range file.Connectors {
-				cfg := make(map[string]string, len(c.Config)+1)
-				for k, v := range c.Config {
+				// The raw properties, as Kafka Connect's standalone worker
+				// submits its connector files: config provider references
+				// stay references in GET /connectors/{name}/config and are
+				// resolved only when the connector runs.
+				props := c.Raw
+				if props == nil {
+					props = c.Config
+				}
+				cfg := make(map[string]string, len(props)+1)
+				for k, v := range props {
 					cfg[k] = v
 				}
 				cfg["name"] = c.Name

@@ -19,6 +19,13 @@ import (
 type Connector struct {
 	Name   string            `json:"name" yaml:"name"`
 	Config map[string]string `json:"config" yaml:"config"`
+	// Raw holds the properties as written, ${env:...} and ${file:...}
+	// references unresolved (file paths made absolute, so they resolve
+	// the same from any directory). It is what a worker stores and what
+	// GET /connectors/{name}/config returns, as Kafka Connect keeps config
+	// provider references rather than the secrets they stand for. Nil when
+	// the connector was not read from a file.
+	Raw map[string]string `json:"-" yaml:"-"`
 }
 
 // File is a Tributary configuration file: worker properties (what Kafka
@@ -65,19 +72,19 @@ func Parse(data []byte, baseDir string) (*File, error) {
 	}
 	out := &File{}
 	var err error
-	if out.Worker, err = flatten("worker", rf.Worker, baseDir); err != nil {
+	if out.Worker, _, err = flatten("worker", rf.Worker, baseDir); err != nil {
 		return nil, err
 	}
 	if rf.Config != nil || rf.Name != "" {
 		c := Connector{Name: rf.Name}
-		if c.Config, err = flatten("config", rf.Config, baseDir); err != nil {
+		if c.Config, c.Raw, err = flatten("config", rf.Config, baseDir); err != nil {
 			return nil, err
 		}
 		out.Connectors = append(out.Connectors, c)
 	}
 	for i, rc := range rf.Connectors {
 		c := Connector{Name: rc.Name}
-		if c.Config, err = flatten(fmt.Sprintf("connectors[%d].config", i), rc.Config, baseDir); err != nil {
+		if c.Config, c.Raw, err = flatten(fmt.Sprintf("connectors[%d].config", i), rc.Config, baseDir); err != nil {
 			return nil, err
 		}
 		out.Connectors = append(out.Connectors, c)
@@ -96,15 +103,16 @@ func Parse(data []byte, baseDir string) (*File, error) {
 		}
 		seen[c.Name] = true
 		delete(c.Config, "name")
+		delete(c.Raw, "name")
 	}
 	return out, nil
 }
 
-// flatten turns YAML scalars into Kafka Connect's string properties.
-// Nested maps are joined with dots, so both "database.hostname: x" and
-// "database: {hostname: x}" work.
-func flatten(where string, m map[string]any, baseDir string) (map[string]string, error) {
-	out := map[string]string{}
+// flatten turns YAML scalars into Kafka Connect's string properties,
+// resolved and raw (see Connector.Raw). Nested maps are joined with dots,
+// so both "database.hostname: x" and "database: {hostname: x}" work.
+func flatten(where string, m map[string]any, baseDir string) (resolved, raw map[string]string, err error) {
+	out, rawOut := map[string]string{}, map[string]string{}
 	var walk func(prefix string, v any) error
 	walk = func(prefix string, v any) error {
 		switch t := v.(type) {
@@ -124,21 +132,21 @@ func flatten(where string, m map[string]any, baseDir string) (map[string]string,
 				}
 				parts[i] = s
 			}
-			return set(out, where, prefix, strings.Join(parts, ","), baseDir)
+			return set(out, rawOut, where, prefix, strings.Join(parts, ","), baseDir)
 		default:
 			s, err := scalar(v)
 			if err != nil {
 				return fmt.Errorf("%s.%s: %w", where, prefix, err)
 			}
-			return set(out, where, prefix, s, baseDir)
+			return set(out, rawOut, where, prefix, s, baseDir)
 		}
 	}
 	for k, v := range m {
 		if err := walk(k, v); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return out, nil
+	return out, rawOut, nil
 }
 
 func joinKey(prefix, k string) string {
@@ -148,16 +156,38 @@ func joinKey(prefix, k string) string {
 	return prefix + "." + k
 }
 
-func set(out map[string]string, where, k, v, baseDir string) error {
+func set(out, raw map[string]string, where, k, v, baseDir string) error {
 	if _, dup := out[k]; dup {
 		return fmt.Errorf("%s: property %q given twice", where, k)
 	}
+	// Resolved now even when the raw form is what gets stored, so that a
+	// typo in a reference fails at load, naming the file and property.
 	r, err := Resolve(v, baseDir)
 	if err != nil {
 		return fmt.Errorf("%s.%s: %w", where, k, err)
 	}
 	out[k] = r
+	raw[k] = absoluteRefs(v, baseDir)
 	return nil
+}
+
+// absoluteRefs rewrites relative ${file:path:key} references of v as
+// absolute ones under baseDir, leaving the rest of v as it is.
+func absoluteRefs(v, baseDir string) string {
+	if baseDir == "" {
+		return v
+	}
+	return refPattern.ReplaceAllStringFunc(v, func(m string) string {
+		sub := refPattern.FindStringSubmatch(m)
+		if sub[1] != "file" || filepath.IsAbs(sub[2]) {
+			return m
+		}
+		abs, err := filepath.Abs(filepath.Join(baseDir, sub[2]))
+		if err != nil {
+			return m
+		}
+		return "${file:" + abs + "}"
+	})
 }
 
 func scalar(v any) (string, error) {

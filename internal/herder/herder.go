@@ -542,7 +542,7 @@ func (h *Herder) ensureConnector(ctx context.Context, name string, props map[str
 	}
 	if want != StateStopped {
 		if _, _, err := h.parse(name, props); err != nil {
-			want, trace = StateFailed, failureTrace(err)
+			want, trace = StateFailed, failureTrace(h.scrubber(props).Error(err))
 		}
 	}
 	h.mu.Lock()
@@ -665,6 +665,14 @@ func (h *Herder) runTask(ctx context.Context, tr *taskRun) {
 }
 
 func (h *Herder) runOnce(ctx context.Context, tr *taskRun, log *slog.Logger, topics map[string]bool, topicsMu *sync.Mutex) (err error) {
+	// Whatever the task or its driver says goes into the task's status
+	// trace and the log: hide the connector's secrets in it. Deferred
+	// first, so that it also covers a recovered panic.
+	defer func() {
+		if err != nil {
+			err = h.scrubber(tr.config).Error(err)
+		}
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("task panicked: %v\n%s", r, debug.Stack())

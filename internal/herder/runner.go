@@ -70,6 +70,9 @@ func (r *KafkaRunner) RunTask(ctx context.Context, spec TaskSpec) error {
 	if err != nil {
 		return err
 	}
+	// The task, its converters and drivers log through this: hide the
+	// connector's secrets whatever they print.
+	log = c.Values.Scrubber().Logger(log)
 	tm := metrics.NewTask(spec.ID.Connector, spec.ID.Task)
 	ctx = metrics.WithTask(ctx, tm)
 	switch spec.Plugin.Type {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/redact"
 	"github.com/tributary-io/tributary/internal/runtime"
 )
 
@@ -94,7 +95,9 @@ func (h *Herder) typeOf(props map[string]string) string {
 func (h *Herder) validate(ctx context.Context, props map[string]string) (*ConfigInfos, *connect.Plugin, error) {
 	class, ok := props["connector.class"]
 	if !ok {
-		return nil, nil, badRequest("Connector config %s contains no connector type", javaMap(props))
+		// Kafka Connect quotes the whole configuration here, secrets
+		// included; Tributary hides them.
+		return nil, nil, badRequest("Connector config %s contains no connector type", javaMap(config.Redacted(nil, props)))
 	}
 	p, err := h.lookupPlugin(class)
 	if err != nil {
@@ -103,11 +106,15 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (*Config
 	def := connectorDef(p)
 	resolved := make(map[string]string, len(props))
 	errs := map[string][]string{}
-	addErr := func(name, msg string) { errs[name] = append(errs[name], msg) }
+	// Drivers and connectors may quote what they were given (a DSN, a
+	// URL with user:password@): every message is scrubbed of the
+	// configuration's secrets.
+	scrub := h.scrubber(props)
+	addErr := func(name, msg string) { errs[name] = append(errs[name], scrub.String(msg)) }
 	for k, v := range props {
 		r, err := resolveConfigValue(v)
 		if err != nil {
-			addErr(k, fmt.Sprintf("Invalid value %s for configuration %s: %v", v, k, err))
+			addErr(k, fmt.Sprintf("Invalid value %s for configuration %s: %v", def.Display(k, v), k, err))
 			r = v
 		}
 		resolved[k] = r
@@ -188,6 +195,10 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (*Config
 	for _, name := range undefined {
 		var val *string
 		if v, ok := props[name]; ok {
+			// Undefined, so untyped: nothing tells whether it is a
+			// secret (a misspelled database.passwrd is one), so it is
+			// hidden. Kafka Connect does not list such properties.
+			v = redact.Hidden
 			val = &v
 		}
 		out.Configs = append(out.Configs, ConfigInfo{Value: &ConfigValueInfo{Name: name, Value: val, RecommendedValues: []string{},
@@ -230,7 +241,7 @@ func fieldMessage(fe config.FieldError) string {
 	case strings.HasPrefix(fe.Message, "unknown property"):
 		return fmt.Sprintf("Unknown configuration %q%s", fe.Name, strings.TrimPrefix(fe.Message, "unknown property"))
 	}
-	return fmt.Sprintf("Invalid value %s for configuration %s: %s", fe.Value, fe.Name, fe.Message)
+	return fmt.Sprintf("Invalid value %s for configuration %s: %s", fe.DisplayValue(), fe.Name, fe.Message)
 }
 
 func converterProp(err error) string {

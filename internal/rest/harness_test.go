@@ -41,6 +41,8 @@ type worker struct {
 
 type workerOpts struct {
 	auth map[string]string
+	// logs, when set, receives every log line of the worker at debug level.
+	logs io.Writer
 }
 
 var testLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -51,6 +53,10 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	t.Helper()
 	if os.Getenv("TRIBUTARY_TEST_LOGS") != "" {
 		testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	log := testLogger
+	if wo.logs != nil {
+		log = slog.New(slog.NewTextHandler(wo.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	emb, err := kafka.StartEmbedded(0, "", nil)
 	if err != nil {
@@ -75,18 +81,18 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 		"offset.flush.interval.ms":       "50",
 	}
 	reg := metrics.NewRegistry()
-	tr := transforms.Builtin(testLogger)
+	tr := transforms.Builtin(log)
 	runner := &herder.KafkaRunner{Brokers: emb.Addrs(), Sarama: sc, Raw: raw, Converters: &converter.Factory{}, Transforms: tr,
-		Offsets: store, Worker: workerProps, ShutdownTimeout: 5 * time.Second, Metrics: reg, Logger: testLogger}
+		Offsets: store, Worker: workerProps, ShutdownTimeout: 5 * time.Second, Metrics: reg, Logger: log}
 	loggers := NewLoggers(nil)
 	h, err := herder.New(herder.Options{WorkerID: testWorkerID, Plugins: connect.Plugins{herdertest.CounterPlugin(), collector.Plugin()},
 		Converters: &converter.Factory{}, Transforms: tr, Worker: workerProps,
 		ExtraPlugins: []herder.PluginInfo{{Class: transforms.ExtractNewRecordStateClass, Type: "transformation", Version: "test"},
 			{Class: converter.JSONClass, Type: "converter", Version: "test"}},
-		Runner: runner, Configs: herder.NewMemoryConfigStore(testLogger), Status: herder.NewMemoryStatusStore(testLogger),
+		Runner: runner, Configs: herder.NewMemoryConfigStore(log), Status: herder.NewMemoryStatusStore(log),
 		Offsets: store, SinkOffsets: &herder.KafkaSinkOffsets{Client: raw.Client()}, RestartBackoff: 50 * time.Millisecond, RestartBackoffMax: 200 * time.Millisecond,
 		TaskShutdownTimeout: 5 * time.Second, TopicTracking: true, TopicTrackingReset: true, Loggers: loggers,
-		ClusterID: "test-cluster", Logger: testLogger})
+		ClusterID: "test-cluster", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +113,7 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 		auth = NewBasicAuth(wo.auth)
 	}
 	srv := httptest.NewServer(NewHandler(Options{Herder: h, Version: "9.9.9-test", Commit: "abc123", Loggers: loggers,
-		Metrics: reg.Handler(), Probes: metrics.Probes{Ready: h.Ready}, Auth: auth, Logger: testLogger}))
+		Metrics: reg.Handler(), Probes: metrics.Probes{Ready: h.Ready}, Auth: auth, Logger: log}))
 	t.Cleanup(srv.Close)
 	jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer jcancel()

@@ -31,6 +31,13 @@ func WorkerDef() *config.Def {
 	d.Define(config.Key{Name: "value.converter", Type: config.TypeClass, Default: converter.JSONClass})
 	d.Define(config.Key{Name: "header.converter", Type: config.TypeClass})
 	d.Define(config.Key{Name: "client.id"})
+	// Typed as Kafka's client configs type them, so that they are hidden
+	// in validation errors and logs; the producer.*, consumer.* and
+	// admin.* forms are hidden by name.
+	for _, n := range []string{"ssl.key.password", "ssl.keystore.password", "ssl.truststore.password", "ssl.keystore.key",
+		"sasl.jaas.config", "sasl.password"} {
+		d.Define(config.Key{Name: n, Type: config.TypePassword})
+	}
 	d.Define(config.Key{Name: "plugin.path", Doc: "accepted for compatibility; connectors are built in"})
 	d.Define(config.Key{Name: "listeners"})
 	d.Define(config.Key{Name: "rest.port", Type: config.TypeInt})
@@ -129,15 +136,18 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(conns))
 	for i, c := range conns {
-		run, err := w.prepare(ctx, c, brokers, sc, raw, store, file.Worker, wv, log)
+		// The connector, its converters and drivers log and fail through
+		// these: hide its secrets whatever they print.
+		scrub := c.Values.Scrubber()
+		run, err := w.prepare(ctx, c, brokers, sc, raw, store, file.Worker, wv, scrub.Logger(log))
 		if err != nil {
-			return err
+			return scrub.Error(err)
 		}
 		wg.Add(1)
 		go func(i int, c *Connector) {
 			defer wg.Done()
 			log.Info("connector starting", "connector", c.Name, "class", c.Plugin.Class, "type", c.Plugin.Type)
-			errs[i] = run(ctx)
+			errs[i] = scrub.Error(run(ctx))
 			if errs[i] != nil {
 				log.Error("connector failed", "connector", c.Name, "error", errs[i])
 			}

@@ -27,7 +27,10 @@ const CounterClass = "io.tributary.test.CounterSourceConnector"
 // {"server": ...}; counter.fail.file makes the task fail at start while
 // that file exists (to test FAILED statuses and automatic restarts);
 // counter.unreachable=true makes validation fail as a connector whose
-// database cannot be reached does.
+// database cannot be reached does; counter.leak.password=true makes those
+// failures (and a log line of the task) quote counter.password, as a
+// careless driver quoting its connection string would, to test that the
+// worker hides it.
 func CounterPlugin() *connect.Plugin {
 	return &connect.Plugin{
 		Class:   CounterClass,
@@ -43,10 +46,15 @@ func CounterPlugin() *connect.Plugin {
 			d.Define(config.Key{Name: "counter.fail.file", Group: "Counter", Doc: "fail at start while this file exists"})
 			d.Define(config.Key{Name: "counter.unreachable", Type: config.TypeBoolean, Default: "false", Group: "Counter", Doc: "fail validation"})
 			d.Define(config.Key{Name: "counter.password", Type: config.TypePassword, Group: "Counter", Doc: "a secret"})
+			d.Define(config.Key{Name: "counter.leak.password", Type: config.TypeBoolean, Default: "false", Group: "Counter",
+				Doc: "quote counter.password in failures and logs"})
 			return d
 		},
 		Validate: func(_ context.Context, v *config.Values) error {
 			if v.Bool("counter.unreachable") {
+				if v.Bool("counter.leak.password") {
+					return fmt.Errorf("unable to connect with password %s: connection refused", v.String("counter.password"))
+				}
 				return errors.New("unable to connect: connection refused")
 			}
 			return nil
@@ -56,8 +64,15 @@ func CounterPlugin() *connect.Plugin {
 			if server == "" {
 				server = tc.ConnectorName
 			}
-			return &counterTask{topic: v.String("topic"), interval: v.Millis("counter.interval.ms"), batch: int(v.Int("counter.batch")),
-				partition: map[string]any{"server": server}, failFile: v.String("counter.fail.file"), offsets: tc.Offsets}, nil
+			t := &counterTask{topic: v.String("topic"), interval: v.Millis("counter.interval.ms"), batch: int(v.Int("counter.batch")),
+				partition: map[string]any{"server": server}, failFile: v.String("counter.fail.file"), offsets: tc.Offsets}
+			if v.Bool("counter.leak.password") {
+				t.leak = v.String("counter.password")
+				if tc.Logger != nil {
+					tc.Logger.Info("counter: logging in with password " + t.leak)
+				}
+			}
+			return t, nil
 		},
 	}
 }
@@ -69,6 +84,7 @@ type counterTask struct {
 	partition map[string]any
 	failFile  string
 	offsets   connect.OffsetReader
+	leak      string // quoted in the start failure (counter.leak.password)
 }
 
 var valueSchema = connect.Prim(connect.Int64)
@@ -77,6 +93,9 @@ var keySchema = connect.Prim(connect.String)
 func (t *counterTask) Run(ctx context.Context, w connect.RecordWriter) error {
 	if t.failFile != "" {
 		if _, err := os.Stat(t.failFile); err == nil {
+			if t.leak != "" {
+				return fmt.Errorf("counter: cannot start while %s exists (logged in with password %s)", t.failFile, t.leak)
+			}
 			return fmt.Errorf("counter: cannot start while %s exists", t.failFile)
 		}
 	}
