@@ -23,6 +23,7 @@ func Builtin(logger *slog.Logger) Registry {
 	for class, f := range kafkaTransforms(logger) {
 		r.add(class, f)
 	}
+	r.add(EventRouterClass, newEventRouter(logger))
 	return r
 }
 
