@@ -676,6 +676,12 @@ func (o *valueOptions) arrayMapping(t *pgType, length, scale int) (*mapping, err
 				// arrays of a multi-dimensional array and yield null.
 				out[i] = nil
 			}
+			if out[i] == nil && !optionalElems {
+				// Debezium's schema for these arrays has required
+				// elements, and Connect rejects the event; failing here
+				// names the column instead of a serializer failing later.
+				return nil, fmt.Errorf("array element %d is NULL (or a nested array), but the elements of %s arrays are required in Debezium's schema", i, t.Name)
+			}
 		}
 		return out, nil
 	}

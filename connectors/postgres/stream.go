@@ -536,14 +536,19 @@ func (s *streamer) xmin(ctx context.Context) *int64 {
 }
 
 func parseMessage(data []byte) (msg pglogrepl.Message, err error) {
+	// checkMessage keeps pglogrepl from reading past the data or
+	// allocating from corrupt lengths; the recover stays as a last resort.
+	if err := checkMessage(data); err != nil {
+		return nil, err
+	}
+	if m, ok := zeroColumnInsert(data); ok {
+		return m, nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			msg, err = nil, fmt.Errorf("malformed pgoutput message type %q: %v", data[0], r)
 		}
 	}()
-	if len(data) == 0 {
-		return nil, fmt.Errorf("empty pgoutput message")
-	}
 	return pglogrepl.Parse(data)
 }
 

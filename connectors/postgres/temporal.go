@@ -96,6 +96,9 @@ func parseDate(s string) (int64, error) {
 	if bc {
 		y = 1 - y
 	}
+	if err := checkDay(s, y, m, d); err != nil {
+		return 0, err
+	}
 	return daysFromCivil(y, m, d), nil
 }
 
@@ -109,20 +112,58 @@ func cutEra(s string) (bool, string) {
 	return false, s
 }
 
+// maxYear bounds years well beyond PostgreSQL's (5874897 AD for dates,
+// 4713 BC at the earliest) while keeping day arithmetic far from int64
+// overflow.
+const maxYear = 1_000_000_000
+
+// parseYMD parses the YYYY-MM-DD that starts PostgreSQL's ISO output: a
+// year of four digits, or more without a leading zero, then two-digit
+// month and day. Anything else, or a day the month does not have, is an
+// error: daysFromCivil would quietly turn February 31 into March 2.
+// Years are as written; the caller applies a BC suffix.
 func parseYMD(s string) (y int64, m, d int, rest string, err error) {
 	i := strings.IndexByte(s, '-')
-	if i < 4 || len(s) < i+6 || s[i+3] != '-' {
+	if i < 4 || len(s) < i+6 || s[i+3] != '-' || i > 4 && s[0] == '0' {
 		return 0, 0, 0, "", fmt.Errorf("invalid date %q", s)
 	}
-	if y, err = strconv.ParseInt(s[:i], 10, 64); err != nil {
+	y, ok := digits(s[:i])
+	mm, ok1 := digits(s[i+1 : i+3])
+	dd, ok2 := digits(s[i+4 : i+6])
+	if !ok || !ok1 || !ok2 || y < 1 || y > maxYear || mm < 1 || mm > 12 || dd < 1 || dd > 31 {
 		return 0, 0, 0, "", fmt.Errorf("invalid date %q", s)
 	}
-	mm, err1 := strconv.Atoi(s[i+1 : i+3])
-	dd, err2 := strconv.Atoi(s[i+4 : i+6])
-	if err1 != nil || err2 != nil || mm < 1 || mm > 12 || dd < 1 || dd > 31 {
-		return 0, 0, 0, "", fmt.Errorf("invalid date %q", s)
+	return y, int(mm), int(dd), s[i+6:], nil
+}
+
+// checkDay rejects a day the month does not have; y is the astronomical
+// year (1 BC is year 0, a leap year).
+func checkDay(s string, y int64, m, d int) error {
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
 	}
-	return y, mm, dd, s[i+6:], nil
+	if d > days {
+		return fmt.Errorf("invalid date %q: day %d of a month with %d days", s, d, days)
+	}
+	return nil
+}
+
+// digits parses a non-empty string of ASCII digits (no sign, no spaces,
+// which strconv would take) of at most 18 digits.
+func digits(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // parseClock parses HH:MM:SS[.fraction] and returns nanoseconds and the
@@ -131,10 +172,10 @@ func parseClock(s string) (int64, string, error) {
 	if len(s) < 8 || s[2] != ':' || s[5] != ':' {
 		return 0, "", fmt.Errorf("invalid time %q", s)
 	}
-	h, e1 := strconv.Atoi(s[0:2])
-	mi, e2 := strconv.Atoi(s[3:5])
-	se, e3 := strconv.Atoi(s[6:8])
-	if e1 != nil || e2 != nil || e3 != nil || h > 24 || mi > 59 || se > 60 {
+	h, ok1 := digits(s[0:2])
+	mi, ok2 := digits(s[3:5])
+	se, ok3 := digits(s[6:8])
+	if !ok1 || !ok2 || !ok3 || h > 24 || mi > 59 || se > 60 {
 		return 0, "", fmt.Errorf("invalid time %q", s)
 	}
 	n := (int64(h)*3600 + int64(mi)*60 + int64(se)) * 1e9
@@ -171,11 +212,11 @@ func parseOffset(s string) (int64, error) {
 	var secs int64
 	mult := []int64{3600, 60, 1}
 	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || len(p) != 2 {
+		v, ok := digits(p)
+		if !ok || len(p) != 2 {
 			return 0, fmt.Errorf("invalid UTC offset %q", s)
 		}
-		secs += int64(v) * mult[i]
+		secs += v * mult[i]
 	}
 	return sign * secs, nil
 }
@@ -193,6 +234,9 @@ func parseTimestamp(s string) (localDateTime, error) {
 	}
 	if bc {
 		y = 1 - y
+	}
+	if err := checkDay(s, y, m, d); err != nil {
+		return localDateTime{}, err
 	}
 	return normalizeLDT(daysFromCivil(y, m, d), n), nil
 }
@@ -220,6 +264,9 @@ func parseTimestamptz(s string) (localDateTime, error) {
 	}
 	if bc {
 		y = 1 - y
+	}
+	if err := checkDay(s, y, m, d); err != nil {
+		return localDateTime{}, err
 	}
 	return normalizeLDT(daysFromCivil(y, m, d), n-off*1e9), nil
 }

@@ -48,6 +48,13 @@ func parseNumeric(s string) (decimalValue, error) {
 	return parseBigDecimal(s)
 }
 
+// maxNumericScale bounds the scale of a parsed number either way.
+// PostgreSQL's numeric has at most 131072 digits before the decimal point
+// and 16383 after, so its text never goes beyond; an exponent that does
+// (PostgreSQL never writes one) would make setScale build powers of ten
+// with billions of digits.
+const maxNumericScale = 131072
+
 // parseBigDecimal parses like java.math.BigDecimal(String): the scale is
 // the number of fraction digits, minus any exponent.
 func parseBigDecimal(s string) (decimalValue, error) {
@@ -78,7 +85,11 @@ func parseBigDecimal(s string) (decimalValue, error) {
 	if neg {
 		u.Neg(u)
 	}
-	return decimalValue{unscaled: u, scale: int32(int64(len(frac)) - exp)}, nil
+	scale := int64(len(frac)) - exp
+	if scale > maxNumericScale || scale < -maxNumericScale {
+		return decimalValue{}, fmt.Errorf("invalid number %q: scale %d is beyond PostgreSQL's numeric range", s, scale)
+	}
+	return decimalValue{unscaled: u, scale: int32(scale)}, nil
 }
 
 func (d decimalValue) setScale(scale int32) (decimalValue, error) {
