@@ -728,3 +728,80 @@ func TestServerRestartThroughRuntime(t *testing.T) {
 	}
 	done <- nil // for the deferred receive
 }
+
+// TestSnapshotInterrupted kills the server while the initial snapshot
+// streams a table: the task fails retriably, the restarted run takes the
+// snapshot again (the stored offset says it was not completed), and every
+// row arrives as a read event before streaming goes on.
+func TestSnapshotInterrupted(t *testing.T) {
+	const rows = 100000
+	e := newEnv(t)
+	e.db.Exec(t, "", "CREATE DATABASE inventory")
+	e.db.Exec(t, "inventory", "CREATE TABLE t (id BIGINT PRIMARY KEY, ver BIGINT NOT NULL, pad VARCHAR(100) NOT NULL)",
+		"SET SESSION max_recursive_iterations = 1000000",
+		fmt.Sprintf("INSERT INTO t WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM g WHERE n < %d) SELECT n, 0, REPEAT('x', 100) FROM g", rows))
+	l := &ledger{}
+	st := e.newSourceTask(t, MariaDBPlugin(), e.props(map[string]string{"connect.timeout.ms": "3000"}), l)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	loop := startRetryLoop(ctx, t, st, l, 200*time.Millisecond)
+	defer func() {
+		cancel()
+		<-loop.done
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		recs, _ := l.snapshot()
+		if len(recs) >= 1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the snapshot did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.db.Crash(t)
+	recs, _ := l.snapshot()
+	if len(recs) >= rows {
+		t.Skipf("the snapshot (%d rows) finished before the crash", rows)
+	}
+	time.Sleep(500 * time.Millisecond)
+	e.db.Start(t)
+	// wait is for events of the runs after the crash
+	wait := func(what string, done func(read map[int64]bool, created map[int64]bool) bool) {
+		t.Helper()
+		deadline := time.Now().Add(120 * time.Second)
+		for {
+			recs, runOf := l.snapshot()
+			read, created := map[int64]bool{}, map[int64]bool{}
+			for i, r := range recs {
+				if ev, ok := rowEventOf(t, r); ok && runOf[i] > 0 {
+					switch ev.op {
+					case "r":
+						read[ev.id] = true
+					case "c":
+						created[ev.id] = true
+					}
+				}
+			}
+			if done(read, created) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after the restart, waiting for %s: %d of %d rows read (failures %d, loop error %v)", what, len(read), rows, l.failureCount(), loop.err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	wait("the new snapshot", func(read, _ map[int64]bool) bool { return len(read) == rows })
+	e.db.Exec(t, "inventory", fmt.Sprintf("INSERT INTO t VALUES (%d, 0, 'after the snapshot')", rows+1))
+	wait("the insert after the snapshot", func(_, created map[int64]bool) bool { return created[rows+1] })
+	l.mu.Lock()
+	first := l.failures[0]
+	n := len(l.failures)
+	l.mu.Unlock()
+	if !strings.Contains(first.Error(), "snapshot") {
+		t.Errorf("first failure does not say it happened in the snapshot: %v", first)
+	}
+	t.Logf("crashed after %d snapshot records; %d retriable failures, first: %v; the new snapshot read all %d rows and streaming followed", len(recs), n, first, rows)
+}
