@@ -24,6 +24,8 @@ func Builtin(logger *slog.Logger) Registry {
 		r.add(class, f)
 	}
 	r.add(EventRouterClass, newEventRouter(logger))
+	r.add(ByLogicalTableRouterClass, newLogicalTableRouter(true, logger))
+	r.add(ToLogicalTopicRouterClass, newLogicalTableRouter(false, logger))
 	return r
 }
 
