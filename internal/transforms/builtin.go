@@ -26,6 +26,10 @@ func Builtin(logger *slog.Logger) Registry {
 	r.add(EventRouterClass, newEventRouter(logger))
 	r.add(ByLogicalTableRouterClass, newLogicalTableRouter(true, logger))
 	r.add(ToLogicalTopicRouterClass, newLogicalTableRouter(false, logger))
+	// Filter and ContentBasedRouter are registered under their full names
+	// only: "Filter" is Kafka's.
+	r[ScriptFilterClass] = newScriptFilter
+	r[ContentBasedRouterClass] = newContentBasedRouter
 	return r
 }
 
