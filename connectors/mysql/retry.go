@@ -43,6 +43,7 @@ var retriableCodes = map[uint16]string{
 	1927: "connection killed",               // ER_CONNECTION_KILLED (MariaDB)
 	2006: "server has gone away",            // CR_SERVER_GONE_ERROR
 	2013: "lost connection during query",    // CR_SERVER_LOST
+	3168: "server not available",            // ER_SERVER_ISNT_AVAILABLE (MySQL, while it starts or shuts down)
 	3169: "session was killed",              // ER_SESSION_WAS_KILLED (MySQL)
 	4031: "disconnected for being inactive", // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8)
 }
