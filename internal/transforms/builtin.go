@@ -26,6 +26,10 @@ func Builtin(logger *slog.Logger) Registry {
 	r.add(EventRouterClass, newEventRouter(logger))
 	r.add(ByLogicalTableRouterClass, newLogicalTableRouter(true, logger))
 	r.add(ToLogicalTopicRouterClass, newLogicalTableRouter(false, logger))
+	r.add(ExtractChangedRecordStateClass, newExtractChangedRecordState)
+	r.add(HeaderToValueClass, newHeaderToValue)
+	r.add(SchemaChangeEventFilterClass, newSchemaChangeEventFilter)
+	r.add(PartitionRoutingClass, newPartitionRouting)
 	// Filter and ContentBasedRouter are registered under their full names
 	// only: "Filter" is Kafka's.
 	r[ScriptFilterClass] = newScriptFilter
