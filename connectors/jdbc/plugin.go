@@ -35,11 +35,11 @@ func Plugin() *connect.Plugin {
 			if err != nil {
 				return nil, err
 			}
+			// The runtime's logger already names the connector and task.
 			s.log = tc.Logger
 			if s.log == nil {
 				s.log = slog.Default()
 			}
-			s.log = s.log.With("connector", tc.ConnectorName)
 			return newTask(s, tc), nil
 		},
 	}
