@@ -30,6 +30,7 @@ func Builtin(logger *slog.Logger) Registry {
 	r.add(HeaderToValueClass, newHeaderToValue)
 	r.add(SchemaChangeEventFilterClass, newSchemaChangeEventFilter)
 	r.add(PartitionRoutingClass, newPartitionRouting)
+	r.add(DecodeLogicalDecodingMessageContentClass, newDecodeLogicalDecodingMessageContent)
 	// Filter and ContentBasedRouter are registered under their full names
 	// only: "Filter" is Kafka's.
 	r[ScriptFilterClass] = newScriptFilter

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -33,10 +34,10 @@ type EventRouter struct {
 	ignoreMissing                            bool
 	onlyHeaders                              bool
 	tombstoneOnEmpty, expandJSON             bool
-	nullAsBytes, emptyArrayAsString          bool
-	router                                   *RegexRouter
-	mu                                       sync.Mutex
-	schemas                                  map[outboxSchemaKey]*connect.Schema
+	jsonSchemaData
+	router  *RegexRouter
+	mu      sync.Mutex
+	schemas map[outboxSchemaKey]*connect.Schema
 }
 
 type outboxSchemaKey struct {
@@ -102,9 +103,11 @@ func newEventRouter(logger *slog.Logger) Factory {
 			invalidOp:        strings.ToLower(s.str("table.op.invalid.behavior")),
 			ignoreMissing:    strings.EqualFold(s.str("table.field.additional.missing"), "ignore"),
 			tombstoneOnEmpty: s.boolean("route.tombstone.on.empty.payload"), expandJSON: s.boolean("table.expand.json.payload"),
-			nullAsBytes:        strings.EqualFold(s.str("table.json.payload.null.behavior"), "optional_bytes"),
-			emptyArrayAsString: strings.EqualFold(s.str("table.json.payload.empty.array.behavior"), "optional_string"),
-			schemas:            map[outboxSchemaKey]*connect.Schema{},
+			jsonSchemaData: jsonSchemaData{
+				nullAsBytes:        strings.EqualFold(s.str("table.json.payload.null.behavior"), "optional_bytes"),
+				emptyArrayAsString: strings.EqualFold(s.str("table.json.payload.empty.array.behavior"), "optional_string"),
+			},
+			schemas: map[outboxSchemaKey]*connect.Schema{},
 		}
 		if !s.isNull("table.field.event.timestamp") {
 			t.fieldTS = s.str("table.field.event.timestamp")
@@ -383,6 +386,20 @@ type jsonNode struct {
 	b     bool
 }
 
+// parseJSON parses one JSON document keeping object member order.
+func parseJSON(s string) (jsonNode, error) {
+	d := json.NewDecoder(bytes.NewReader([]byte(s)))
+	d.UseNumber()
+	n, err := parseJSONNode(d)
+	if err != nil {
+		return n, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return n, fmt.Errorf("unexpected data after the JSON document")
+	}
+	return n, nil
+}
+
 func parseJSONNode(d *json.Decoder) (jsonNode, error) {
 	tok, err := d.Token()
 	if err != nil {
@@ -440,9 +457,7 @@ func (t *EventRouter) expand(s string) (*connect.Schema, any, error) {
 		}
 		return nil, nil, fmt.Errorf("unable to parse payload starting with '%c'", s[0])
 	}
-	d := json.NewDecoder(bytes.NewReader([]byte(s)))
-	d.UseNumber()
-	n, err := parseJSONNode(d)
+	n, err := parseJSON(s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -468,7 +483,13 @@ func jsonNumberSchema(n json.Number) *connect.Schema {
 
 func optPrimS(t connect.Type) *connect.Schema { return connect.OptionalPrim(t) }
 
-func (t *EventRouter) jsonSchema(key string, n jsonNode) (*connect.Schema, error) {
+// jsonSchemaData is Debezium's JsonSchemaData: the null and empty array
+// behaviours of schema inference.
+type jsonSchemaData struct {
+	nullAsBytes, emptyArrayAsString bool
+}
+
+func (t *jsonSchemaData) jsonSchema(key string, n jsonNode) (*connect.Schema, error) {
 	switch n.kind {
 	case 's':
 		return optPrimS(connect.String), nil
