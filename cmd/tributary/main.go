@@ -73,6 +73,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "debug, info, warn or error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "text or json")
 	root.AddCommand(newRunCmd(g), newValidateCmd(g), newVersionCmd(), newDemoCmd(g), newPluginsCmd(), newStandaloneCmd(g), newDistributedCmd(g), newBenchCmd(g), newRegistryCmd(g), newSchemaCmd(g))
+	root.AddCommand(newBrokerCmd(g))
 	return root
 }
 

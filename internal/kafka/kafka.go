@@ -31,16 +31,17 @@ type Embedded struct {
 // StartEmbedded starts a single-broker in-process cluster on 127.0.0.1.
 // port 0 picks a free port. dataDir, if set, persists topics across runs.
 func StartEmbedded(port int, dataDir string, logger *slog.Logger) (*Embedded, error) {
+	return StartEmbeddedAddr(fmt.Sprintf("127.0.0.1:%d", port), dataDir, logger)
+}
+
+// StartEmbeddedAddr is StartEmbedded listening on addr (HOST:PORT, port 0
+// for a free one). The broker advertises the address it listens on, so
+// HOST must be one its clients can reach.
+func StartEmbeddedAddr(addr, dataDir string, logger *slog.Logger) (*Embedded, error) {
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1),
 		kfake.ListenFn(func(network, _ string) (netListener, error) {
-			return listen(network, fmt.Sprintf("127.0.0.1:%d", port))
+			return listen(network, addr)
 		})}
-	if port == 0 {
-		opts = opts[:len(opts)-1]
-		opts = append(opts, kfake.ListenFn(func(network, _ string) (netListener, error) {
-			return listen(network, "127.0.0.1:0")
-		}))
-	}
 	if dataDir != "" {
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("embedded broker data dir %s: %w", dataDir, err)
