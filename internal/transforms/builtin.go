@@ -31,6 +31,7 @@ func Builtin(logger *slog.Logger) Registry {
 	r.add(SchemaChangeEventFilterClass, newSchemaChangeEventFilter)
 	r.add(PartitionRoutingClass, newPartitionRouting)
 	r.add(DecodeLogicalDecodingMessageContentClass, newDecodeLogicalDecodingMessageContent)
+	r.add(TimezoneConverterClass, newTimezoneConverter(logger))
 	// Filter and ContentBasedRouter are registered under their full names
 	// only: "Filter" is Kafka's.
 	r[ScriptFilterClass] = newScriptFilter
