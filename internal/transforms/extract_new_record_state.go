@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
@@ -41,6 +42,12 @@ type ExtractNewRecordState struct {
 	dropFieldsHeader   string
 	dropFieldsFromKey  bool
 	dropKeepCompatible bool
+
+	// Schemas derived from input schemas, built once rather than per
+	// record.
+	deletedSchemas schemaCache
+	plansMu        sync.Mutex
+	plans          map[[2]*connect.Schema]*addFieldsPlan
 }
 
 // ExtractNewRecordStateDef lists the transform's properties. The removed
@@ -384,13 +391,16 @@ func withValue(rec *connect.Record, s *connect.Schema, v any) *connect.Record {
 }
 
 // insertDeleted is Kafka's InsertField$Value with static.field=__deleted.
+// The schema is built once per row schema.
 func (t *ExtractNewRecordState) insertDeleted(row *connect.StructValue, val string) (*connect.Schema, *connect.StructValue) {
-	b := copyBasics(row.Schema)
-	for _, f := range row.Schema.Fields {
-		b.Field(f.Name, f.Schema)
-	}
-	b.Field(DeletedField, connect.OptionalPrim(connect.String))
-	s := b.MustBuild()
+	s, _ := t.deletedSchemas.get(row.Schema, func(rs *connect.Schema) (*connect.Schema, error) {
+		b := copyBasics(rs)
+		for _, f := range rs.Fields {
+			b.Field(f.Name, f.Schema)
+		}
+		b.Field(DeletedField, connect.OptionalPrim(connect.String))
+		return b.MustBuild(), nil
+	})
 	out := connect.NewStruct(s)
 	for i, f := range row.Schema.Fields {
 		if t.replaceNullDefault {
@@ -403,22 +413,30 @@ func (t *ExtractNewRecordState) insertDeleted(row *connect.StructValue, val stri
 	return s, out
 }
 
-func (t *ExtractNewRecordState) addFieldsTo(rec *connect.Record, env *connect.StructValue) (*connect.Record, error) {
-	v, ok := rec.Value.(*connect.StructValue)
-	if !ok {
-		return nil, fmt.Errorf("only Struct objects supported for source field insertion, found: %T", rec.Value)
+// addFieldsPlan is the schema add.fields gives a row schema within an
+// envelope schema, and the fields it appends, in order.
+type addFieldsPlan struct {
+	schema *connect.Schema
+	refs   []fieldRef
+}
+
+// addPlan builds (once per row and envelope schema) the schema with the
+// add.fields fields appended.
+func (t *ExtractNewRecordState) addPlan(row, env *connect.Schema) (*addFieldsPlan, error) {
+	key := [2]*connect.Schema{row, env}
+	t.plansMu.Lock()
+	p, ok := t.plans[key]
+	t.plansMu.Unlock()
+	if ok {
+		return p, nil
 	}
-	b := copyBasics(v.Schema)
-	for _, f := range v.Schema.Fields {
+	b := copyBasics(row)
+	for _, f := range row.Fields {
 		b.Field(f.Name, f.Schema)
 	}
-	type add struct {
-		name string
-		val  any
-	}
-	var adds []add
+	p = &addFieldsPlan{}
 	for _, r := range t.addFields {
-		fs, ok, err := r.schema(env.Schema)
+		fs, ok, err := r.schema(env)
 		if err != nil {
 			return nil, err
 		}
@@ -426,18 +444,37 @@ func (t *ExtractNewRecordState) addFieldsTo(rec *connect.Record, env *connect.St
 			continue
 		}
 		b.Field(r.newField, fs)
-		adds = append(adds, add{r.newField, r.value(env)})
+		p.refs = append(p.refs, r)
 	}
 	s, err := b.Build()
 	if err != nil {
 		return nil, fmt.Errorf("add.fields: %w", err)
 	}
-	out := connect.NewStruct(s)
-	copy(out.Values, v.Values)
-	for _, a := range adds {
-		out.Set(a.name, a.val)
+	p.schema = s
+	t.plansMu.Lock()
+	if t.plans == nil || len(t.plans) >= schemaCacheSize {
+		t.plans = map[[2]*connect.Schema]*addFieldsPlan{}
 	}
-	return withValue(rec, s, out), nil
+	t.plans[key] = p
+	t.plansMu.Unlock()
+	return p, nil
+}
+
+func (t *ExtractNewRecordState) addFieldsTo(rec *connect.Record, env *connect.StructValue) (*connect.Record, error) {
+	v, ok := rec.Value.(*connect.StructValue)
+	if !ok {
+		return nil, fmt.Errorf("only Struct objects supported for source field insertion, found: %T", rec.Value)
+	}
+	plan, err := t.addPlan(v.Schema, env.Schema)
+	if err != nil {
+		return nil, err
+	}
+	out := connect.NewStruct(plan.schema)
+	copy(out.Values, v.Values)
+	for i, r := range plan.refs {
+		out.Values[len(v.Values)+i] = r.value(env)
+	}
+	return withValue(rec, plan.schema, out), nil
 }
 
 func (t *ExtractNewRecordState) makeHeaders(env *connect.StructValue) ([]connect.Header, error) {
