@@ -179,6 +179,8 @@ func parseProps(defs []prop, props map[string]string) (*settings, error) {
 			v = d.def
 		} else {
 			s.set[d.name] = true
+			// ConfigDef.parseType trims every STRING, LIST and BOOLEAN.
+			v = strings.TrimSpace(v)
 		}
 		switch d.kind {
 		case kBool:

@@ -1,7 +1,3 @@
-// Package transforms implements Kafka Connect single message transforms
-// (SMTs), their predicates, and the transforms chain configured with
-// "transforms=a,b", "transforms.a.type=...", "transforms.a.predicate=p",
-// "predicates=p" and "predicates.p.type=...".
 package transforms
 
 import (
