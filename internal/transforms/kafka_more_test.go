@@ -615,3 +615,82 @@ func TestHeaderFrom(t *testing.T) {
 		checkErr(t, err, "Field does not exist: nope")
 	})
 }
+
+// SetSchemaMetadataTest.schemaNameAndVersionUpdateWithStructAndNullField.
+func TestSetSchemaMetadataNullField(t *testing.T) {
+	for _, c := range []struct {
+		replace string
+		want    any
+	}{{"false", nil}, {"true", "default"}} {
+		s := connect.StructBuilder().Name("my.orig.SchemaDefn").Field("f1", connect.NewBuilder(connect.String).Default("default").Optional().MustBuild()).
+			Field("f2", prim(connect.Int32)).MustBuild()
+		tr := newT(t, kt+"SetSchemaMetadata$Value", map[string]string{"schema.name": "foo", "schema.version": "42", "replace.null.with.default": c.replace})
+		out := apply(t, tr, &connect.Record{ValueSchema: s, Value: structOf(s, nil, int32(1))})
+		sv := out.Value.(*connect.StructValue)
+		if out.ValueSchema.Name != "foo" || out.ValueSchema.Version != 42 || sv.Schema != out.ValueSchema {
+			t.Errorf("schema %+v", out.ValueSchema)
+		}
+		wantVal(t, "f1", sv.Values[0], c.want)
+	}
+}
+
+// TimestampConverterTest.testWithSchemaNullFieldTo*: a null field or a
+// null struct keeps its place with the converted (optional) schema.
+func TestTimestampConverterNullField(t *testing.T) {
+	optTS := connect.TimestampSchema().Optional().MustBuild()
+	optTime := connect.TimeSchema().Optional().MustBuild()
+	optDate := connect.DateSchema().Optional().MustBuild()
+	cases := []struct {
+		target         string
+		orig, expected *connect.Schema
+	}{
+		{"Timestamp", optPrim(connect.Int64), optTS}, {"Timestamp", optTime, optTS}, {"Timestamp", optDate, optTS},
+		{"Timestamp", optPrim(connect.String), optTS}, {"Timestamp", optTS, optTS},
+		{"unix", optTS, optPrim(connect.Int64)}, {"Time", optTS, optTime}, {"Date", optTS, optDate},
+		{"string", optPrim(connect.String), optPrim(connect.String)}, {"string", optTS, optPrim(connect.String)},
+	}
+	for _, c := range cases {
+		tr := newT(t, kt+"TimestampConverter$Value", map[string]string{"target.type": c.target, "format": "yyyy MM dd HH mm ss SSS z", "field": "ts"})
+		s := connect.StructBuilder().Field("ts", c.orig).Field("other", prim(connect.String)).MustBuild()
+		want := connect.StructBuilder().Field("ts", c.expected).Field("other", prim(connect.String)).MustBuild()
+		out := apply(t, tr, &connect.Record{ValueSchema: s, Value: structOf(s, nil, "test")})
+		wantSchema(t, c.target+" schema", out.ValueSchema, want)
+		wantVal(t, c.target+" ts", out.Value.(*connect.StructValue).Values[0], nil)
+		os := connect.StructBuilder().Optional().Field("ts", c.orig).Field("other", prim(connect.String)).MustBuild()
+		out = apply(t, tr, &connect.Record{ValueSchema: os})
+		wantSchema(t, c.target+" optional schema", out.ValueSchema, connect.StructBuilder().Optional().Field("ts", c.expected).Field("other", prim(connect.String)).MustBuild())
+		if out.Value != nil {
+			t.Errorf("%s: null struct must stay null", c.target)
+		}
+	}
+}
+
+// CastTest.castFieldsSchemaless and castLogicalToString.
+func TestCastMore(t *testing.T) {
+	tr := newT(t, kt+"Cast$Value", map[string]string{"spec": "int8:int16,int16:int32,int32:int64,int64:boolean,float32:float64,float64:boolean,boolean:int8,string:int32"})
+	out := apply(t, tr, &connect.Record{Value: map[string]any{"int8": int8(8), "int16": int16(16), "int32": int32(32), "int64": int64(64),
+		"float32": float32(32), "float64": -64.0, "boolean": true, "string": "42"}})
+	if out.ValueSchema != nil {
+		t.Error("schemaless stays schemaless")
+	}
+	wantVal(t, "value", out.Value, map[string]any{"int8": int16(8), "int16": int32(16), "int32": int64(32), "int64": true,
+		"float32": 32.0, "float64": true, "boolean": int8(1), "string": int32(42)})
+
+	s := connect.StructBuilder().Field("date", connect.DateSchema().MustBuild()).Field("decimal", connect.DecimalSchema(0).MustBuild()).
+		Field("time", connect.TimeSchema().MustBuild()).Field("timestamp", connect.TimestampSchema().MustBuild()).MustBuild()
+	ts := time.Date(2024, 5, 6, 7, 8, 9, 123e6, time.UTC)
+	tr = newT(t, kt+"Cast$Value", map[string]string{"spec": "date:string,decimal:string,time:string,timestamp:string"})
+	out = apply(t, tr, &connect.Record{ValueSchema: s, Value: structOf(s, time.UnixMilli(86400000), connect.Decimal{Unscaled: big.NewInt(1982)}, time.UnixMilli(3600000), ts)})
+	sv := out.Value.(*connect.StructValue)
+	// Values.dateFormatFor: a whole day as a date, under a day as a time,
+	// anything else as a timestamp.
+	wantVal(t, "date", sv.Get("date"), "1970-01-02")
+	wantVal(t, "decimal", sv.Get("decimal"), "1982")
+	wantVal(t, "time", sv.Get("time"), "01:00:00.000Z")
+	wantVal(t, "timestamp", sv.Get("timestamp"), "2024-05-06T07:08:09.123Z")
+	for _, f := range sv.Schema.Fields {
+		if f.Schema.Type != connect.String {
+			t.Errorf("%s: %s", f.Name, f.Schema.Type)
+		}
+	}
+}
