@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"log/slog"
+	"sort"
 	"strings"
 )
 
@@ -16,10 +17,8 @@ func Builtin(logger *slog.Logger) Registry {
 	unwrap := func(props map[string]string) (Transform, error) {
 		return NewExtractNewRecordState(props, logger)
 	}
-	r := Registry{
-		ExtractNewRecordStateClass: unwrap,
-		"unwrap":                   unwrap,
-	}
+	r := Registry{"unwrap": unwrap}
+	r.add(ExtractNewRecordStateClass, unwrap)
 	for class, f := range kafkaTransforms(logger) {
 		r.add(class, f)
 	}
@@ -35,8 +34,21 @@ func Builtin(logger *slog.Logger) Registry {
 	// Filter and ContentBasedRouter are registered under their full names
 	// only: "Filter" is Kafka's.
 	r[ScriptFilterClass] = newScriptFilter
-	r[ContentBasedRouterClass] = newContentBasedRouter
+	r.add(ContentBasedRouterClass, newContentBasedRouter)
 	return r
+}
+
+// Classes lists the Java class names the registry holds, sorted, without
+// the short aliases, for "tributary plugins".
+func (r Registry) Classes() []string {
+	var out []string
+	for name := range r {
+		if strings.Contains(name, ".") {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // add registers f under its Java class name and its simple name.

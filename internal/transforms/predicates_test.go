@@ -186,3 +186,22 @@ func TestBuildNamesAliasAndProperty(t *testing.T) {
 		t.Errorf("error %v is not a ConfigError for transforms.f.nope", err)
 	}
 }
+
+// Every class is registered under its Java name and its simple name.
+func TestRegistryNames(t *testing.T) {
+	r := Builtin(nil)
+	classes := r.Classes()
+	if len(classes) != 38 {
+		t.Fatalf("only %d classes: %v", len(classes), classes)
+	}
+	for _, c := range classes {
+		simple := c[strings.LastIndexByte(c, '.')+1:]
+		if _, ok := r[simple]; !ok {
+			t.Errorf("%s: no simple name %s", c, simple)
+		}
+	}
+	// "Filter" is Kafka's, as Kafka Connect resolves the ambiguous alias.
+	if _, ok := r["Filter"](map[string]string{"type": "Filter"}); ok != nil {
+		t.Errorf("Filter alias: %v", ok)
+	}
+}
