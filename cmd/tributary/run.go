@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/debezium"
 	"github.com/tributary-io/tributary/internal/runtime"
+	"github.com/tributary-io/tributary/internal/transforms"
 )
 
 func debeziumVersion() string { return debezium.Version }
@@ -169,13 +169,11 @@ func newPluginsCmd() *cobra.Command {
 			for _, p := range plugins() {
 				fmt.Fprintf(out, "%-6s %s (aliases: %s)\n", p.Type, p.Class, strings.Join(p.Aliases, ", "))
 			}
-			var ts []string
-			for name := range transformRegistry() {
-				ts = append(ts, name)
-			}
-			sort.Strings(ts)
-			for _, t := range ts {
+			for _, t := range transformRegistry().Classes() {
 				fmt.Fprintf(out, "transform %s\n", t)
+			}
+			for _, p := range transforms.PredicateClasses() {
+				fmt.Fprintf(out, "predicate %s\n", p)
 			}
 			return nil
 		},
