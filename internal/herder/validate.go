@@ -13,6 +13,7 @@ import (
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/redact"
 	"github.com/tributary-io/tributary/internal/runtime"
+	"github.com/tributary-io/tributary/internal/transforms"
 )
 
 func resolveConfigValue(v string) (string, error) { return config.Resolve(v, "") }
@@ -145,7 +146,14 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (*Config
 		}
 		if h.o.Transforms != nil {
 			if _, err := h.o.Transforms.Build(vals); err != nil {
-				addErr("transforms", err.Error())
+				// Kafka Connect reports a transform's or predicate's bad
+				// property under that property's own name.
+				var ce *transforms.ConfigError
+				if errors.As(err, &ce) && ce.Property != "" {
+					addErr(ce.Property, ce.Message)
+				} else {
+					addErr("transforms", err.Error())
+				}
 			}
 		}
 		if len(errs) == 0 && p.Validate != nil {
@@ -198,7 +206,11 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (*Config
 			// Undefined, so untyped: nothing tells whether it is a
 			// secret (a misspelled database.passwrd is one), so it is
 			// hidden. Kafka Connect does not list such properties.
-			v = redact.Hidden
+			// Transform and predicate properties are defined by their
+			// class (Kafka Connect lists them), and none is a secret.
+			if !strings.HasPrefix(name, "transforms.") && !strings.HasPrefix(name, "predicates.") {
+				v = redact.Hidden
+			}
 			val = &v
 		}
 		out.Configs = append(out.Configs, ConfigInfo{Value: &ConfigValueInfo{Name: name, Value: val, RecommendedValues: []string{},
