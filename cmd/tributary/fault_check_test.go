@@ -253,6 +253,10 @@ func (w *writer) apply(ctx context.Context, rv rowVersion) bool {
 			w.record(rv)
 			return true
 		}
+		if ctx.Err() != nil { // stopped, not a database failure
+			w.settle(rv)
+			return false
+		}
 		w.mu.Lock()
 		w.retries++
 		w.lastErr = err
@@ -437,14 +441,36 @@ func (lt *liveTail) missing(writes []committedWrite) int {
 	return n
 }
 
+// events returns the distinct changes the tail saw, in the order it first
+// saw them.
+func (lt *liveTail) events() []event {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	evs := make([]event, 0, len(lt.seen))
+	for rv := range lt.seen {
+		evs = append(evs, event{rv: rv})
+	}
+	sort.Slice(evs, func(i, j int) bool { return lt.seen[evs[i].rv].Before(lt.seen[evs[j].rv]) })
+	for i := range evs {
+		evs[i].offset = int64(i)
+	}
+	return evs
+}
+
 // readTopic reads the whole topic once with kcat (-e: exit at its end).
+// The timeout is generous for the biggest topic of the suite (a few
+// hundred thousand events take seconds) and bounds a read that never
+// reaches the end, as on a broker whose partition fetches keep failing.
 func readTopic(ctx context.Context, broker, topic string) ([]event, error) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "kcat", "-C", "-e", "-q", "-b", broker, "-t", topic, "-o", "beginning", "-f", kcatFormat)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("no end of topic after 90 s, %d bytes read (%w)", stdout.Len(), err)
+		}
 		return nil, fmt.Errorf("reading %s from %s with kcat: %w: %s", topic, broker, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	var evs []event
