@@ -283,6 +283,12 @@ func (a *ddlApplier) createTable(s *ast.CreateTableStmt, text string) ([]ddlEven
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", id, err)
 		}
+		// MySQL rejects such a statement, so the binlog cannot hold it; a
+		// model with two equal column names would fail far away, when
+		// the Connect schema is built.
+		if c, _ := t.column(col.Name); c != nil {
+			return nil, fmt.Errorf("table %s: duplicate column name %q", id, col.Name)
+		}
 		col.TableCharset = t.DefaultCharset
 		t.Columns = append(t.Columns, col)
 		if pk {
@@ -548,6 +554,9 @@ func (a *ddlApplier) alterTable(s *ast.AlterTableStmt, text string) ([]ddlEvent,
 			}
 			col.TableCharset = t.DefaultCharset
 			t.Columns = append(t.Columns[:i], t.Columns[i+1:]...)
+			if c, _ := t.column(col.Name); c != nil {
+				return nil, fmt.Errorf("table %s: cannot change column %q to %q: a column of that name exists", id, oldName, col.Name)
+			}
 			if spec.Position == nil || spec.Position.Tp == ast.ColumnPositionNone {
 				t.Columns = append(t.Columns[:i], append([]*Column{col}, t.Columns[i:]...)...)
 			} else {
@@ -568,6 +577,9 @@ func (a *ddlApplier) alterTable(s *ast.AlterTableStmt, text string) ([]ddlEvent,
 				return nil, fmt.Errorf("table %s: cannot rename unknown column %q", id, spec.OldColumnName.Name.O)
 			}
 			newName := spec.NewColumnName.Name.O
+			if other, _ := t.column(newName); other != nil && other != c {
+				return nil, fmt.Errorf("table %s: cannot rename column %q to %q: a column of that name exists", id, c.Name, newName)
+			}
 			for k, n := range t.PK {
 				if strings.EqualFold(n, c.Name) {
 					t.PK[k] = newName
@@ -596,7 +608,11 @@ func (a *ddlApplier) alterTable(s *ast.AlterTableStmt, text string) ([]ddlEvent,
 			for _, o := range spec.Options {
 				switch o.Tp {
 				case ast.TableOptionCharset:
-					t.DefaultCharset = strings.ToLower(o.StrValue)
+					cs := strings.ToLower(o.StrValue)
+					if o.Default { // CONVERT TO CHARACTER SET DEFAULT
+						cs = a.m.charsetFor(id.DB)
+					}
+					setTableCharset(t, cs, o.UintValue == ast.TableOptionCharsetWithConvertTo)
 				case ast.TableOptionComment:
 					c := o.StrValue
 					t.Comment = &c
@@ -614,6 +630,30 @@ func (a *ddlApplier) alterTable(s *ast.AlterTableStmt, text string) ([]ddlEvent,
 	}
 	a.m.tables[id] = t
 	return []ddlEvent{{kind: changeAlter, db: id.DB, table: &id, ddl: text, tables: []TableID{id}}}, nil
+}
+
+// setTableCharset applies ALTER TABLE ... [DEFAULT] CHARACTER SET cs,
+// or CONVERT TO CHARACTER SET cs when convert is set.
+//
+// A new default leaves existing columns in their charset: the string
+// columns that inherited the old default get it explicitly. Otherwise the
+// schema history, which records a column's charset only when it has its
+// own, would give them the new default when a restart recovers the table,
+// and their binlog bytes would be decoded in the wrong charset.
+// CONVERT TO re-encodes every string column in cs, so they all inherit it.
+func setTableCharset(t *Table, cs string, convert bool) {
+	for _, c := range t.Columns {
+		if c.JDBCType == jdbcChar || c.JDBCType == jdbcVarchar {
+			switch {
+			case convert:
+				c.Charset = ""
+			case c.Charset == "":
+				c.Charset = c.TableCharset
+			}
+		}
+		c.TableCharset = cs
+	}
+	t.DefaultCharset = cs
 }
 
 func (a *ddlApplier) addConstraint(t *Table, c *ast.Constraint) {

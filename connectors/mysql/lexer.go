@@ -14,6 +14,9 @@ type token struct {
 	kind  tokKind
 	start int
 	end   int
+	// open marks a quoted token that runs to the end of the statement
+	// without its closing quote (the parser then rejects the statement).
+	open bool
 }
 
 type tokKind int
@@ -89,14 +92,15 @@ func lexSQL(sql string) []token {
 				}
 				j++
 			}
-			if j >= n {
+			open := j >= n
+			if open {
 				j = n - 1
 			}
 			k := tokString
 			if c == '`' {
 				k = tokQuoted
 			}
-			out = append(out, token{text: sql[i : j+1], kind: k, start: i, end: j + 1})
+			out = append(out, token{text: sql[i : j+1], kind: k, start: i, end: j + 1, open: open})
 			i = j + 1
 		case c >= '0' && c <= '9' || (c == '.' && i+1 < n && sql[i+1] >= '0' && sql[i+1] <= '9'):
 			j := i
@@ -124,10 +128,16 @@ func isIdentChar(c byte) bool {
 	return c == '_' || c == '$' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80
 }
 
-// identName returns the identifier a word or quoted token names.
+// identName returns the identifier a word or quoted token names. An
+// unterminated quoted token (a lone "`" at the end of the text) has no
+// closing quote to strip.
 func identName(t token) string {
 	if t.kind == tokQuoted {
-		return strings.ReplaceAll(t.text[1:len(t.text)-1], "``", "`")
+		body := t.text[1:]
+		if !t.open {
+			body = body[:len(body)-1]
+		}
+		return strings.ReplaceAll(body, "``", "`")
 	}
 	return t.text
 }

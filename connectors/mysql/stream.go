@@ -94,6 +94,8 @@ func (t *task) syncerConfig() (replication.BinlogSyncerConfig, error) {
 		Logger:               slog.New(slog.DiscardHandler),
 		DiscardGTIDSet:       true,
 		EventCacheCount:      binlogReadAhead,
+		// Checks binary JSON before go-mysql decodes it (binlogjson.go).
+		RowsEventDecodeFunc: decodeRowsEvent,
 	}
 	if c.cfg.flavor.mariadb || t.server.mariadb {
 		cfg.Flavor = gmysql.MariaDBFlavor

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/tributary-io/tributary/internal/connect"
 	"golang.org/x/text/encoding/charmap"
 )
@@ -444,7 +445,21 @@ func (cv *converter) fromBinlog(v any) (any, error) {
 		}
 		return s, nil
 	case kJSON:
+		if _, ok := v.(*replication.JsonDiff); ok {
+			// go-mysql's value for a partial JSON update: only the change,
+			// which Debezium cannot emit either.
+			return nil, fmt.Errorf("column %q: the binlog holds a partial JSON update; set binlog_row_value_options='' on the server so that rows carry full JSON values", cv.col.Name)
+		}
 		b := toBytes(v)
+		if len(b) == 0 {
+			// An empty document (INSERT IGNORE or non-strict SQL mode put
+			// '' in a NOT NULL JSON column): Debezium's convertJson emits
+			// null, or {} for a NOT NULL column.
+			if cv.col.Optional {
+				return nil, nil
+			}
+			return "{}", nil
+		}
 		return string(b), nil
 	case kEnum:
 		idx, ok := v.(int64)
