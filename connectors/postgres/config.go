@@ -11,6 +11,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // Class is Debezium's connector class, accepted unchanged in connector.class.
@@ -73,6 +74,10 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "message.prefix.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "message.prefix.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "topic.heartbeat.name"})
+	d.Define(config.Key{Name: "snapshot.select.statement.overrides",
+		Doc: "comma-separated <schema>.<table> names whose initial and blocking snapshots read with the SELECT in snapshot.select.statement.overrides.<schema>.<table>"})
+	d.AllowPrefix("snapshot.select.statement.overrides.")
+	signal.Define(d)
 	return d
 }
 
@@ -123,6 +128,13 @@ type pgConfig struct {
 	// slotLagInterval is how often the slot's retained WAL is measured
 	// (30 s; tests shorten it).
 	slotLagInterval time.Duration
+
+	// signals is the signal.* and incremental.snapshot.* configuration;
+	// signalTable the signal table (nil without signal.data.collection).
+	signals     *signal.Config
+	signalTable *tableID
+	// selectOverrides are snapshot.select.statement.overrides.<table>.
+	selectOverrides map[tableID]string
 
 	tables          *debezium.Filter
 	msgPrefixes     *debezium.Filter
@@ -243,9 +255,17 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 		case strings.HasPrefix(k, "column.mask.with."), strings.HasPrefix(k, "column.mask.hash."), strings.HasPrefix(k, "column.truncate.to."):
 			// Ignoring a mask would publish the data it is meant to hide.
 			return nil, fmt.Errorf("%s: column masking and truncation are not supported by the PostgreSQL connector", k)
-		case strings.HasPrefix(k, "signal."), strings.HasPrefix(k, "notification."), strings.HasPrefix(k, "incremental.snapshot."), strings.HasPrefix(k, "driver."):
-			log.Warn("property is accepted for compatibility but has no effect (signals, notifications, incremental snapshots and JDBC driver settings are not implemented)", "property", k)
 		}
+	}
+	if c.signals, err = signal.Parse(v, c.topicPrefix); err != nil {
+		return nil, err
+	}
+	if dc := c.signals.DataCollection; dc != "" {
+		schema, tbl, _ := strings.Cut(dc, ".")
+		c.signalTable = &tableID{Schema: schema, Table: tbl}
+	}
+	if c.selectOverrides, err = parseSelectOverrides(v); err != nil {
+		return nil, err
 	}
 	propagate, err := compilePatterns("column.propagate.source.type", raw["column.propagate.source.type"])
 	if err != nil {
@@ -269,6 +289,39 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 		log:           log,
 	}
 	return c, nil
+}
+
+// parseSelectOverrides reads snapshot.select.statement.overrides: the list
+// names tables, snapshot.select.statement.overrides.<schema>.<table> holds
+// each one's SELECT. Debezium warns about a listed table without a
+// statement and about statements for unlisted tables it ignores; both are
+// errors here, so that no statement is silently left unused.
+func parseSelectOverrides(v *config.Values) (map[tableID]string, error) {
+	const prop = "snapshot.select.statement.overrides"
+	out := map[tableID]string{}
+	listed := map[string]bool{}
+	for _, name := range v.List(prop) {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		schema, tbl, ok := strings.Cut(name, ".")
+		if !ok || schema == "" || tbl == "" || strings.Contains(tbl, ".") {
+			return nil, fmt.Errorf("%s: %q is not <schema>.<table>", prop, name)
+		}
+		stmt := strings.TrimSpace(v.Raw()[prop+"."+name])
+		if stmt == "" {
+			return nil, fmt.Errorf("%s: table %s is listed but %s.%s holds no SELECT statement", prop, name, prop, name)
+		}
+		listed[name] = true
+		out[tableID{Schema: schema, Table: tbl}] = strings.TrimRight(stmt, "; \t\n")
+	}
+	for k := range v.Raw() {
+		if t, ok := strings.CutPrefix(k, prop+"."); ok && !listed[t] {
+			return nil, fmt.Errorf("%s: not supported because %s does not list %s, so the statement would never be used", k, prop, t)
+		}
+	}
+	return out, nil
 }
 
 // splitStatements splits database.initial.statements on ';' (';;' is a

@@ -159,8 +159,14 @@ func (t *pgTask) capturedTables(ctx context.Context) ([]tableID, error) {
 	return ids, nil
 }
 
-// captured applies the table filters and Debezium's system-table exclusions.
+// captured applies the table filters and Debezium's system-table
+// exclusions. The signal table is always captured, as Debezium adds it to
+// the table filter (RelationalTableFilters): its changes carry the signals
+// and watermarks, so it must be in the publication and the stream.
 func (t *pgTask) captured(id tableID) bool {
+	if st := t.cfg.signalTable; st != nil && *st == id {
+		return true
+	}
 	s := strings.ToLower(id.Schema)
 	if s == "pg_catalog" || s == "information_schema" || strings.HasPrefix(s, "pg_temp") || strings.ToLower(id.Table) == "spatial_ref_sys" {
 		return false

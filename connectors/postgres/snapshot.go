@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
@@ -93,7 +94,7 @@ func (t *pgTask) snapshot(ctx context.Context, w connect.RecordWriter, exported 
 	sn := &snapshotWriter{t: t, w: w, off: off}
 	total := int64(0)
 	for i, ts := range schemas {
-		n, err := t.snapshotTable(ctx, conn, sn, ts, i == 0, i == len(schemas)-1, i+1, len(schemas))
+		n, err := t.snapshotTable(ctx, conn, sn, ts, i == 0, i == len(schemas)-1, i+1, len(schemas), t.cfg.selectOverrides[ts.table.ID])
 		if err != nil {
 			return nil, err
 		}
@@ -181,8 +182,11 @@ func snapshotMarker(firstTable, lastTable, firstInTable, lastInTable bool) strin
 }
 
 // snapshotTable streams one table through a server-side cursor in chunks
-// of snapshot.fetch.size rows; at most one chunk is in memory.
-func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshotWriter, ts *tableSchema, firstTable, lastTable bool, order, count int) (int64, error) {
+// of snapshot.fetch.size rows; at most one chunk is in memory. selectStmt
+// replaces SELECT * (snapshot.select.statement.overrides, or a blocking
+// snapshot signal's filter); its columns are matched to the table's by
+// name, and table columns it does not return are NULL.
+func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshotWriter, ts *tableSchema, firstTable, lastTable bool, order, count int, selectStmt string) (int64, error) {
 	id := ts.table.ID
 	var estimate float64
 	_ = conn.QueryRow(ctx, "SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1", ts.table.OID).Scan(&estimate)
@@ -191,16 +195,26 @@ func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshot
 		return 0, fmt.Errorf("snapshot of %s: %w", id, err)
 	}
 	sn.off.ts = now.UTC()
-	t.log.Info("snapshot: exporting table", "table", id.String(), "order", order, "of", count, "estimated_rows", int64(max(estimate, 0)))
+	query := "SELECT * FROM " + id.quoted()
+	if selectStmt != "" {
+		query = selectStmt
+		t.log.Info("snapshot: exporting table", "table", id.String(), "order", order, "of", count, "estimated_rows", int64(max(estimate, 0)), "select", selectStmt)
+	} else {
+		t.log.Info("snapshot: exporting table", "table", id.String(), "order", order, "of", count, "estimated_rows", int64(max(estimate, 0)))
+	}
 	start := time.Now()
 	cursor := "tributary_snapshot"
-	if _, err := conn.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR SELECT * FROM "+id.quoted()); err != nil {
+	if _, err := conn.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR "+query); err != nil {
+		if selectStmt != "" {
+			return 0, fmt.Errorf("snapshot of %s with the SELECT %q: %w", id, selectStmt, err)
+		}
 		return 0, fmt.Errorf("snapshot of %s: %w", id, err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "CLOSE "+cursor) //nolint:errcheck // the transaction ends anyway
 	fetch := fmt.Sprintf("FETCH FORWARD %d FROM %s", t.cfg.fetchSize, cursor)
 	var rows int64
 	var prevCells []*cell
+	var columnOf []int // result column → table column, with selectStmt
 	lastLog := time.Now()
 	emit := func(cells []*cell, first, last bool) error {
 		sn.off.lastSnapshotRec = false
@@ -216,14 +230,34 @@ func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshot
 			return rows, fmt.Errorf("snapshot of %s: %w", id, err)
 		}
 		n := 0
+		if selectStmt != "" && columnOf == nil {
+			if columnOf, err = resultColumns(ts.table, res.FieldDescriptions()); err != nil {
+				res.Close()
+				return 0, fmt.Errorf("snapshot of %s with the SELECT %q: %w", id, selectStmt, err)
+			}
+		}
 		for res.Next() {
 			raw := res.RawValues()
-			cells := make([]*cell, len(raw))
-			for i, b := range raw {
-				if b == nil {
-					cells[i] = &cell{null: true}
-				} else {
-					cells[i] = &cell{text: string(b)}
+			var cells []*cell
+			if columnOf == nil {
+				cells = make([]*cell, len(raw))
+				for i, b := range raw {
+					if b == nil {
+						cells[i] = &cell{null: true}
+					} else {
+						cells[i] = &cell{text: string(b)}
+					}
+				}
+			} else {
+				cells = make([]*cell, len(ts.table.Columns))
+				for i, b := range raw {
+					switch {
+					case i >= len(columnOf) || columnOf[i] < 0:
+					case b == nil:
+						cells[columnOf[i]] = &cell{null: true}
+					default:
+						cells[columnOf[i]] = &cell{text: string(b)}
+					}
 				}
 			}
 			if prevCells != nil {
@@ -263,6 +297,21 @@ func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshot
 	t.log.Info("snapshot: finished table", "table", id.String(), "rows", rows, "order", order, "of", count,
 		"duration", el.Round(time.Millisecond), "rows_per_second", rate)
 	return rows, nil
+}
+
+// resultColumns maps the columns of an overriding SELECT to the table's
+// columns by name (ColumnUtils.toArray); a result column the table does
+// not have is an error, since its values would go nowhere.
+func resultColumns(tbl *table, fields []pgconn.FieldDescription) ([]int, error) {
+	out := make([]int, len(fields))
+	for i, f := range fields {
+		n, _ := tbl.column(f.Name)
+		if n < 0 {
+			return nil, fmt.Errorf("the result column %q is not a column of the table", f.Name)
+		}
+		out[i] = n
+	}
+	return out, nil
 }
 
 // readRecord builds an op=r record.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // sourceSchema is io.debezium.connector.postgresql.Source
@@ -44,6 +46,13 @@ const (
 	keyTxTablePrefix    = "transaction_data_collection_order_"
 )
 
+// Values of the offset's "snapshot" key (SnapshotType).
+const (
+	snapshotInitial     = "INITIAL"
+	snapshotBlocking    = "BLOCKING"
+	snapshotIncremental = "INCREMENTAL"
+)
+
 // offsetState is the connector's position: Debezium's
 // PostgresOffsetContext plus the SourceInfo fields that go into events.
 type offsetState struct {
@@ -61,6 +70,20 @@ type offsetState struct {
 	snapshotRunning   bool // snapshot "INITIAL" present
 	lastSnapshotRec   bool
 	snapshotCompleted bool
+	// snapshotType is the offset's "snapshot" for records of ad hoc
+	// snapshots: BLOCKING, or INCREMENTAL for the rows of an incremental
+	// snapshot window (CommonOffsetContext.incrementalSnapshotEvents).
+	snapshotType string
+	// blockingInterrupted: the stored offset is a blocking snapshot's
+	// that did not complete (it is not resumed, as in Debezium).
+	blockingInterrupted bool
+
+	// inc is the incremental snapshot context, stored with every
+	// streaming and incremental snapshot record while a snapshot runs.
+	inc *signal.Incremental
+	// incNotice says why a stored incremental snapshot position was
+	// dropped (a key Tributary cannot read); the table is read again.
+	incNotice error
 
 	// transaction metadata context (provide.transaction.metadata)
 	txInProgress string
@@ -83,8 +106,12 @@ func (o *offsetState) offsetMap() map[string]any {
 	if o.xmin != nil {
 		m[keyXmin] = *o.xmin
 	}
+	kind := o.snapshotType
 	if o.snapshotRunning {
-		m[keySnapshot] = "INITIAL"
+		kind = snapshotInitial
+	}
+	if kind != "" {
+		m[keySnapshot] = kind
 		m[keyLastSnapshot] = o.lastSnapshotRec
 		m[keySnapshotComplete] = o.snapshotCompleted
 	}
@@ -97,10 +124,21 @@ func (o *offsetState) offsetMap() map[string]any {
 	if o.msgType != "" {
 		m[keyMessageType] = o.msgType
 	}
-	if !o.snapshotRunning && o.txInProgress != "" {
-		m[keyTransactionID] = o.txInProgress
-		for _, c := range o.txCounts {
-			m[keyTxTablePrefix+c.Collection] = c.Count
+	// PostgresOffsetContext.getOffset: transaction and incremental
+	// snapshot context go into every offset but those of snapshot
+	// records. Unlike Debezium, blocking snapshot records keep the
+	// incremental snapshot context too (they run between transactions, so
+	// there is no transaction context): a restart during a blocking
+	// snapshot would otherwise forget an incremental snapshot in progress.
+	if kind != snapshotInitial {
+		if o.txInProgress != "" {
+			m[keyTransactionID] = o.txInProgress
+			for _, c := range o.txCounts {
+				m[keyTxTablePrefix+c.Collection] = c.Count
+			}
+		}
+		if o.inc != nil {
+			o.inc.Store(m)
 		}
 	}
 	return m
@@ -173,12 +211,25 @@ func loadOffset(m map[string]any) (*offsetState, error) {
 	snap, _ := m[keySnapshot].(string)
 	// Debezium 1.x stored "snapshot": true.
 	if b, ok := m[keySnapshot].(bool); ok && b {
-		snap = "INITIAL"
+		snap = snapshotInitial
 	}
-	o.snapshotCompleted, _ = m[keySnapshotComplete].(bool)
-	o.lastSnapshotRec, _ = m[keyLastSnapshot].(bool)
-	if snap != "" && !o.lastSnapshotRec && !o.snapshotCompleted {
+	completed, _ := m[keySnapshotComplete].(bool)
+	last, _ := m[keyLastSnapshot].(bool)
+	// Only an initial snapshot is redone (isInitialSnapshotRunning); the
+	// records of incremental snapshot windows carry INCREMENTAL and a
+	// blocking snapshot is not resumed.
+	switch {
+	case snap == snapshotInitial && !last && !completed:
 		o.snapshotRunning = true
+	case snap == snapshotBlocking && !last && !completed:
+		o.blockingInterrupted = true
+	}
+	var err error
+	if o.inc, err = signal.LoadIncremental(m); err != nil {
+		if !errors.Is(err, signal.ErrKeyUnreadable) {
+			return nil, fmt.Errorf("stored offset: %w", err)
+		}
+		o.incNotice = err
 	}
 	if id, ok := m[keyTransactionID].(string); ok && id != "" {
 		o.txInProgress = id

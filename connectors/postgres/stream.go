@@ -18,6 +18,7 @@ import (
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
 	"github.com/tributary-io/tributary/internal/metrics"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // relation is what a pgoutput Relation message told us about a table.
@@ -61,11 +62,22 @@ type streamer struct {
 	metrics       *metrics.Task
 
 	msgKey, msgValue, msgBlock *connect.Schema
+
+	// inc runs incremental snapshots; signals delivers the signals of
+	// the kafka and file channels; blocking holds the blocking snapshots
+	// requested, run at the next transaction boundary.
+	inc      *incremental
+	signals  <-chan signal.Record
+	blocking []blockingRequest
 }
 
 func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offsetState, resume *offsetState) error {
 	s := &streamer{t: t, w: w, off: off, relations: map[uint32]*relation{}, byTable: map[tableID]*table{},
-		lastHeartbeat: time.Now(), metrics: metrics.ForTask(ctx)}
+		lastHeartbeat: time.Now(), metrics: metrics.ForTask(ctx), signals: t.signals}
+	if off.inc == nil {
+		off.inc = signal.NewIncremental()
+	}
+	s.inc = newIncremental(t, s, off.inc)
 	if resume != nil {
 		// off starts as the same stored offset and moves on; resume must not.
 		r := *resume
@@ -143,6 +155,12 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 	go s.keepalive(kctx)
 	s.metrics.Connected(true)
 	defer s.metrics.Connected(false)
+	if s.resume != nil && s.resume.blockingInterrupted {
+		t.log.Warn("a blocking snapshot was interrupted by the restart and is not resumed (as in Debezium); streaming continues where it paused, send the signal again to redo it")
+	}
+	if err := s.inc.start(ctx); err != nil {
+		return err
+	}
 	return s.loop(ctx)
 }
 
@@ -182,6 +200,11 @@ func (s *streamer) loop(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if !s.inTx {
+			if err := s.pollSignals(ctx); err != nil {
+				return err
+			}
 		}
 		now := time.Now()
 		if now.Sub(s.lastStatusTime()) >= cfg.statusInterval {
@@ -634,7 +657,16 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		if s.skipChange(lsn) {
 			return nil
 		}
-		return s.change(ctx, lsn, m.RelationID, debezium.OpCreate, nil, 0, m.Tuple)
+		if err := s.change(ctx, lsn, m.RelationID, debezium.OpCreate, nil, 0, m.Tuple); err != nil {
+			return err
+		}
+		// The signal table's own event goes out first: its offset is the
+		// one a restart resumes after, so a signal that already ran is
+		// not run again.
+		if s.isSignalTable(m.RelationID) {
+			return s.sourceSignal(ctx, true, tupleCells(m.Tuple))
+		}
+		return nil
 	case *pglogrepl.UpdateMessage:
 		if s.skipChange(lsn) {
 			return nil
@@ -644,7 +676,13 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		if s.skipChange(lsn) {
 			return nil
 		}
-		return s.change(ctx, lsn, m.RelationID, debezium.OpDelete, m.OldTuple, m.OldTupleType, nil)
+		if err := s.change(ctx, lsn, m.RelationID, debezium.OpDelete, m.OldTuple, m.OldTupleType, nil); err != nil {
+			return err
+		}
+		if s.isSignalTable(m.RelationID) {
+			return s.sourceSignal(ctx, false, tupleCells(m.OldTuple))
+		}
+		return nil
 	case *pglogrepl.TruncateMessage:
 		if s.skipChange(lsn) || cfg.skipped[debezium.OpTruncate] {
 			// Debezium's decoder drops truncate messages when 't' is skipped.
@@ -655,6 +693,13 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		return s.message(ctx, lsn, m)
 	}
 	return nil
+}
+
+// isSignalTable reports whether a relation is signal.data.collection.
+func (s *streamer) isSignalTable(relID uint32) bool {
+	st := s.t.cfg.signalTable
+	rel := s.relations[relID]
+	return st != nil && rel != nil && rel.id == *st
 }
 
 // skipChange reports a change inside a transaction already processed
@@ -738,6 +783,7 @@ func (s *streamer) relation(ctx context.Context, m *pglogrepl.RelationMessage) e
 		}
 	}
 	s.byTable[id] = tbl
+	s.inc.relationChanged(id)
 	rel.ts, err = s.t.cfg.schemas.build(tbl)
 	return err
 }
@@ -821,7 +867,7 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 		if err != nil {
 			return err
 		}
-		return s.emit(ts, op, key, nil, after, nil)
+		return s.emit(ts, op, newCells, key, nil, after, nil)
 	case debezium.OpUpdate:
 		if len(newCells) == 0 {
 			return nil
@@ -844,11 +890,11 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 			}
 		}
 		if oldKey == nil || connect.Equal(oldKey, newKey) {
-			return s.emit(ts, op, newKey, before, after, nil)
+			return s.emit(ts, op, newCells, newKey, before, after, nil)
 		}
 		// A key change is a delete of the old key and a create of the new.
 		n := len(s.batch)
-		if err := s.emit(ts, debezium.OpDelete, oldKey, before, nil,
+		if err := s.emit(ts, debezium.OpDelete, oldCells, oldKey, before, nil,
 			[]connect.Header{{Key: "__debezium.newkey", Schema: ts.key, Value: newKey}}); err != nil {
 			return err
 		}
@@ -857,7 +903,7 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 				r.SourceOffset = prevOffset
 			}
 		}
-		return s.emit(ts, debezium.OpCreate, newKey, nil, after,
+		return s.emit(ts, debezium.OpCreate, newCells, newKey, nil, after,
 			[]connect.Header{{Key: "__debezium.oldkey", Schema: ts.key, Value: oldKey}})
 	case debezium.OpDelete:
 		if len(oldCells) == 0 {
@@ -871,18 +917,21 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 		if err != nil {
 			return err
 		}
-		return s.emit(ts, op, key, before, nil, nil)
+		return s.emit(ts, op, oldCells, key, before, nil, nil)
 	}
 	return nil
 }
 
 // emit builds the change record(s) for one event, applying
-// skipped.operations, transaction metadata and tombstones.
-func (s *streamer) emit(ts *tableSchema, op debezium.Op, key, before, after *connect.StructValue, headers []connect.Header) error {
+// skipped.operations, transaction metadata and tombstones. cells are the
+// row the key comes from: an incremental snapshot drops its buffered row
+// of that key (as Debezium, only for events not skipped).
+func (s *streamer) emit(ts *tableSchema, op debezium.Op, cells []*cell, key, before, after *connect.StructValue, headers []connect.Header) error {
 	cfg := s.t.cfg
 	if cfg.skipped[op] {
 		return nil
 	}
+	s.inc.dedup(ts, cells)
 	src := s.off.sourceStruct(cfg.schemas.source, cfg.topicPrefix, cfg.dbname, ts.table.ID, "")
 	var tx *debezium.Transaction
 	if cfg.provideTx {
@@ -909,6 +958,7 @@ func (s *streamer) truncate(ctx context.Context, lsn pglogrepl.LSN, m *pglogrepl
 	}
 	cfg := s.t.cfg
 	for i, rel := range tables {
+		s.inc.truncated(rel.id)
 		// Only the last table of a truncate completes its LSN.
 		s.update(ctx, lsn, i == len(tables)-1, s.commitTime, s.xidPtr(), "TRUNCATE")
 		ts := rel.ts

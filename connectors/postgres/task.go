@@ -40,6 +40,7 @@ import (
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // Plugin describes the connector to the runtime.
@@ -109,6 +110,14 @@ type pgTask struct {
 
 	mu      sync.Mutex
 	running bool
+
+	// signals carries the signals of the kafka and file channels to the
+	// stream loop; nil when neither is enabled.
+	signals <-chan signal.Record
+
+	// afterChunkRead, set by tests, runs after an incremental snapshot
+	// chunk is read and before its close watermark is written.
+	afterChunkRead func(table tableID, lastKey []any)
 }
 
 func newTask(cfg *config.Values, tc connect.TaskContext) (*pgTask, error) {
@@ -318,5 +327,37 @@ func (t *pgTask) run(ctx context.Context, w connect.RecordWriter) error {
 			off = &offsetState{}
 		}
 	}
+	stopSignals := t.startSignalChannels(ctx)
+	defer stopSignals()
 	return t.stream(ctx, w, off, prev)
+}
+
+// startSignalChannels starts polling the kafka and file signal channels;
+// the returned function stops it and waits for the channels to close.
+func (t *pgTask) startSignalChannels(ctx context.Context) func() {
+	cfg := t.cfg.signals
+	var readers []signal.Reader
+	if cfg.Enabled(signal.ChannelKafka) {
+		readers = append(readers, signal.NewKafkaReader(cfg, t.cfg.topicPrefix, t.log))
+	}
+	if cfg.Enabled(signal.ChannelFile) {
+		t.log.Info("reading signals from a file", "file", cfg.File)
+		readers = append(readers, &signal.FileReader{Path: cfg.File, Log: t.log})
+	}
+	if len(readers) == 0 {
+		t.signals = nil
+		return func() {}
+	}
+	ch := make(chan signal.Record, 16)
+	t.signals = ch
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		signal.Poll(pctx, readers, cfg.PollInterval, ch, t.log)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

@@ -1,0 +1,477 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/signal"
+)
+
+// logSink records a task's log lines (message and attributes) for tests
+// that wait for or check what the connector logged, and passes them on to
+// the test log.
+type logSink struct {
+	t     *testing.T
+	mu    sync.Mutex
+	lines []string
+	attrs []slog.Attr
+}
+
+func (l *logSink) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logSink) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Level.String() + " " + r.Message)
+	for _, a := range l.attrs {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	line := b.String()
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+	if r.Level >= slog.LevelInfo {
+		l.t.Log(line)
+	}
+	return nil
+}
+
+func (l *logSink) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logSinkView{l: l, attrs: append(append([]slog.Attr(nil), l.attrs...), as...)}
+}
+func (l *logSink) WithGroup(string) slog.Handler { return l }
+
+// logSinkView is the sink with attributes added by Logger.With.
+type logSinkView struct {
+	l     *logSink
+	attrs []slog.Attr
+}
+
+func (v *logSinkView) Enabled(context.Context, slog.Level) bool { return true }
+func (v *logSinkView) Handle(ctx context.Context, r slog.Record) error {
+	r2 := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r2.AddAttrs(v.attrs...)
+	r.Attrs(func(a slog.Attr) bool { r2.AddAttrs(a); return true })
+	return v.l.Handle(ctx, r2)
+}
+func (v *logSinkView) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logSinkView{l: v.l, attrs: append(append([]slog.Attr(nil), v.attrs...), as...)}
+}
+func (v *logSinkView) WithGroup(string) slog.Handler { return v }
+
+// find returns the first line containing every part.
+func (l *logSink) find(parts ...string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return line, true
+		}
+	}
+	return "", false
+}
+
+// wait waits for a line containing every part.
+func (l *logSink) wait(t *testing.T, timeout time.Duration, parts ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if line, ok := l.find(parts...); ok {
+			return line
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q within %s", parts, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// startLogged is startTask with the task's log going to sink.
+func startLogged(t *testing.T, props map[string]string, stored map[string]any, cap *capture, sink *logSink) *running {
+	t.Helper()
+	vals, err := Def().Parse(props)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	task, err := newTask(vals, connect.TaskContext{ConnectorName: "test", Offsets: memOffsets{stored}, Logger: slog.New(sink)})
+	if err != nil {
+		t.Fatalf("new task: %v", err)
+	}
+	if cap == nil {
+		cap = newCapture()
+	}
+	cap.mu.Lock()
+	cap.task = task
+	cap.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{task: task, cap: cap, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- task.Run(ctx, cap) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+const signalTableDDL = `CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048) NULL)`
+
+// rowState is a row as the last event of its key shows it; nil when the
+// key ends deleted.
+type rowState map[string]any
+
+// lastEvents folds the records of topic into each key's last state, keyed
+// by the key's "id" field.
+func lastEvents(t *testing.T, recs []*connect.Record, topic string) map[int64]rowState {
+	t.Helper()
+	out := map[int64]rowState{}
+	for _, r := range recs {
+		if r.Topic != topic {
+			continue
+		}
+		k, ok := r.Key.(*connect.StructValue)
+		if !ok {
+			t.Fatalf("record on %s without a struct key: %v", topic, r.Key)
+		}
+		id, _ := k.Get("id").(int64)
+		if r.Value == nil {
+			out[id] = nil // tombstone
+			continue
+		}
+		env := r.Value.(*connect.StructValue)
+		if env.Get("op") == "d" {
+			out[id] = nil
+			continue
+		}
+		after := env.Get("after").(*connect.StructValue)
+		st := rowState{}
+		for i, f := range after.Schema.Fields {
+			st[f.Name] = after.Values[i]
+		}
+		out[id] = st
+	}
+	return out
+}
+
+// checkConverged compares every key's last event with the table: rows in
+// the table have an event with their current values, deleted rows end
+// deleted (or never appeared).
+func checkConverged(t *testing.T, e *env, recs []*connect.Record, table string) {
+	t.Helper()
+	last := lastEvents(t, recs, "dbserver1.public."+table)
+	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), "SELECT id, v, pad FROM "+table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[int64]bool{}
+	bad := 0
+	for rows.Next() {
+		var id int64
+		var v int32
+		var pad string
+		if err := rows.Scan(&id, &v, &pad); err != nil {
+			t.Fatal(err)
+		}
+		live[id] = true
+		st, ok := last[id]
+		switch {
+		case !ok || st == nil:
+			bad++
+			if bad <= 5 {
+				t.Errorf("row %d is in the table but its last event is %v (present: %v)", id, st, ok)
+			}
+		case st["v"] != v || st["pad"] != pad:
+			bad++
+			if bad <= 5 {
+				t.Errorf("row %d is (%d, %q) but its last event says (%v, %v)", id, v, pad, st["v"], st["pad"])
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for id, st := range last {
+		if st != nil && !live[id] {
+			bad++
+			if bad <= 10 {
+				t.Errorf("row %d was deleted but its last event shows it: %v", id, st)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d keys differ between the table and their last events (%d rows in the table, %d keys in events)", bad, len(live), len(last))
+	}
+	t.Logf("converged: %d rows in the table, %d keys in events", len(live), len(last))
+}
+
+// churn updates, deletes and inserts random rows of table until stop is
+// closed, about rate changes per second.
+type churn struct {
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	changes atomic.Int64
+	err     atomic.Value
+}
+
+func startChurn(t *testing.T, e *env, table string, maxID int64, rate int) *churn {
+	t.Helper()
+	c := &churn{stop: make(chan struct{})}
+	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := maxID + 1
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer conn.Close(context.Background())
+		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-tick.C:
+			}
+			var q string
+			switch p := rng.Intn(100); {
+			case p < 60:
+				q = fmt.Sprintf("UPDATE %s SET v = v + 1, pad = md5(random()::text) WHERE id = %d", table, 1+rng.Int63n(next))
+			case p < 85:
+				q = fmt.Sprintf("DELETE FROM %s WHERE id = %d", table, 1+rng.Int63n(next))
+			default:
+				q = fmt.Sprintf("INSERT INTO %s VALUES (%d, 0, 'new')", table, next)
+				next++
+			}
+			if _, err := conn.Exec(context.Background(), q); err != nil {
+				c.err.Store(err)
+				return
+			}
+			c.changes.Add(1)
+		}
+	}()
+	return c
+}
+
+func (c *churn) finish(t *testing.T) int64 {
+	t.Helper()
+	close(c.stop)
+	c.wg.Wait()
+	if err, _ := c.err.Load().(error); err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	return c.changes.Load()
+}
+
+// caughtUp writes a row to a marker table and waits until the stream has
+// delivered it, so every earlier change is in the capture.
+func caughtUp(t *testing.T, e *env, cap *capture, n int) {
+	t.Helper()
+	e.exec(t, fmt.Sprintf("INSERT INTO marker VALUES (%d)", n))
+	cap.waitFor(t, 1, func(r *connect.Record) bool {
+		if r.Topic != "dbserver1.public.marker" || r.Value == nil {
+			return false
+		}
+		after, _ := r.Value.(*connect.StructValue).Get("after").(*connect.StructValue)
+		return after != nil && after.Get("id") == int32(n)
+	})
+}
+
+func incrementalReads(recs []*connect.Record, topic string) []*connect.Record {
+	var out []*connect.Record
+	for _, r := range recs {
+		if r.Topic != topic || r.Value == nil {
+			continue
+		}
+		env := r.Value.(*connect.StructValue)
+		if env.Get("op") == "r" && env.Get("source").(*connect.StructValue).Get("snapshot") == "incremental" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func longTests() bool { return os.Getenv("TRIBUTARY_LONG_TESTS") == "1" }
+
+// TestIncrementalSnapshotConverges snapshots a table incrementally while a
+// writer updates, deletes and inserts random rows of it; afterwards the
+// last event of every key equals the table. 20k rows locally, 1M rows
+// with TRIBUTARY_LONG_TESTS=1.
+func TestIncrementalSnapshotConverges(t *testing.T) {
+	rows, rate := int64(20000), 400
+	if longTests() {
+		rows, rate = 1_000_000, 500
+	}
+	e := newEnv(t)
+	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
+		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
+		fmt.Sprintf(`INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, %d) g`, rows))
+	sink := &logSink{t: t}
+	// Small chunks make many windows, so that many of them see changes.
+	r := startLogged(t, e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
+		"incremental.snapshot.chunk.size", "200", "status.update.interval.ms", "500"), nil, nil, sink)
+	waitSlotActive(t, e)
+	w := startChurn(t, e, "t", rows, rate)
+	started := time.Now()
+	e.exec(t, `INSERT INTO debezium_signal VALUES ('snap-1', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
+	sink.wait(t, 30*time.Minute, "incremental snapshot completed")
+	el := time.Since(started)
+	changes := w.finish(t)
+	caughtUp(t, e, r.cap, 1)
+	recs := r.cap.records()
+	reads := incrementalReads(recs, "dbserver1.public.t")
+	t.Logf("incremental snapshot of %d rows: %d read events in %s (%.0f rows/s) while the writer made %d changes (%.0f/s)",
+		rows, len(reads), el.Round(time.Millisecond), float64(len(reads))/el.Seconds(), changes, float64(changes)/el.Seconds())
+	if len(reads) == 0 || int64(len(reads)) > rows+changes {
+		t.Fatalf("%d incremental read events for %d rows", len(reads), rows)
+	}
+	checkConverged(t, e, recs, "t")
+	// Every read event's offset carries the snapshot context; after the
+	// snapshot the offsets carry none.
+	off := reads[len(reads)-1].SourceOffset
+	if off[signal.KeyCollections] == nil || off[keySnapshot] != snapshotIncremental {
+		t.Fatalf("offset of a read event: %v", off)
+	}
+	if _, ok := recs[len(recs)-1].SourceOffset[signal.KeyCollections]; ok {
+		t.Fatalf("offset after the snapshot still has the snapshot context: %v", recs[len(recs)-1].SourceOffset)
+	}
+}
+
+// TestIncrementalSnapshotWindowDedup changes rows of every chunk after it
+// is read and before its close watermark is written: the streamed changes
+// must win over the chunk's stale copies, so the stale values never end up
+// as a key's last event.
+func TestIncrementalSnapshotWindowDedup(t *testing.T) {
+	e := newEnv(t)
+	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
+		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
+		`INSERT INTO t SELECT g, 0, 'x' FROM generate_series(1, 2000) g`)
+	sink := &logSink{t: t}
+	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var changed atomic.Int64
+	hook := func(_ tableID, last []any) {
+		// Update two rows and delete one of the chunk just read (ids
+		// last-99..last), committed before the close watermark.
+		end := last[0].(int64)
+		if _, err := conn.Exec(context.Background(), fmt.Sprintf(
+			"UPDATE t SET v = v + 1, pad = 'changed' WHERE id IN (%d, %d); DELETE FROM t WHERE id = %d", end-10, end-50, end-70)); err != nil {
+			t.Error(err)
+		}
+		changed.Add(3)
+	}
+	r := startLoggedHook(t, e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
+		"incremental.snapshot.chunk.size", "100"), sink, hook)
+	waitSlotActive(t, e)
+	e.exec(t, `INSERT INTO debezium_signal VALUES ('snap-1', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
+	line := sink.wait(t, 2*time.Minute, "incremental snapshot: finished table")
+	caughtUp(t, e, r.cap, 1)
+	checkConverged(t, e, r.cap.records(), "t")
+	if !strings.Contains(line, "replaced_by_stream=60") {
+		t.Fatalf("expected the 60 changed rows (3 in each of 20 chunks) to be replaced by streamed changes: %s", line)
+	}
+	reads := incrementalReads(r.cap.records(), "dbserver1.public.t")
+	if len(reads) != 2000-60 {
+		t.Fatalf("%d read events, want %d", len(reads), 2000-60)
+	}
+}
+
+// startLoggedHook is startLogged with an afterChunkRead hook.
+func startLoggedHook(t *testing.T, props map[string]string, sink *logSink, hook func(tableID, []any)) *running {
+	t.Helper()
+	vals, err := Def().Parse(props)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	task, err := newTask(vals, connect.TaskContext{ConnectorName: "test", Offsets: memOffsets{}, Logger: slog.New(sink)})
+	if err != nil {
+		t.Fatalf("new task: %v", err)
+	}
+	task.afterChunkRead = hook
+	cap := newCapture()
+	cap.task = task
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{task: task, cap: cap, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- task.Run(ctx, cap) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// TestIncrementalSnapshotResumesAfterRestart stops the connector in the
+// middle of an incremental snapshot while a writer changes the table; the
+// next run continues after the last key the stored offset names (not from
+// the start) and the table still converges.
+func TestIncrementalSnapshotResumesAfterRestart(t *testing.T) {
+	const rows = 5000
+	e := newEnv(t)
+	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
+		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
+		fmt.Sprintf(`INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, %d) g`, rows))
+	props := e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
+		"incremental.snapshot.chunk.size", "50", "status.update.interval.ms", "500")
+	cap := newCapture()
+	first := startLogged(t, props, nil, cap, &logSink{t: t})
+	waitSlotActive(t, e)
+	w := startChurn(t, e, "t", rows, 200)
+	e.exec(t, `INSERT INTO debezium_signal VALUES ('snap-1', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
+	cap.waitFor(t, 1500, func(r *connect.Record) bool {
+		return len(incrementalReads([]*connect.Record{r}, "dbserver1.public.t")) == 1
+	})
+	if err := first.stop(t); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	cap.mu.Lock()
+	stored := cap.stored
+	cap.mu.Unlock()
+	hexKey, _ := stored[signal.KeyPrimaryKey].(string)
+	key, err := signal.DecodeKey(hexKey)
+	if err != nil || len(key) != 1 {
+		t.Fatalf("stored offset has no readable %s: %v (%v)", signal.KeyPrimaryKey, stored, err)
+	}
+	before := len(incrementalReads(cap.records(), "dbserver1.public.t"))
+	t.Logf("stopped after %d rows; stored position %v", before, key)
+
+	sink := &logSink{t: t}
+	startLogged(t, props, stored, cap, sink)
+	sink.wait(t, time.Minute, "incremental snapshot in progress; continuing", fmt.Sprintf("after_key=[%d]", key[0]))
+	sink.wait(t, 5*time.Minute, "incremental snapshot completed")
+	w.finish(t)
+	caughtUp(t, e, cap, 1)
+	recs := cap.records()
+	reads := incrementalReads(recs, "dbserver1.public.t")
+	resumed := reads[before:]
+	if len(resumed) == 0 {
+		t.Fatal("the second run read nothing")
+	}
+	firstID := resumed[0].Key.(*connect.StructValue).Get("id").(int64)
+	if firstID <= key[0].(int64) {
+		t.Fatalf("the second run started at id %d, not after the stored %d", firstID, key[0])
+	}
+	checkConverged(t, e, recs, "t")
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
