@@ -346,6 +346,11 @@ func (a *ddlApplier) uniqueAsKey(t *Table, cols []string) {
 // PRIMARY KEY and UNIQUE constraints.
 func (a *ddlApplier) columnDef(cd *ast.ColumnDef) (col *Column, pk, uniq bool, err error) {
 	col = &Column{Name: cd.Name.Name.O, Length: -1}
+	if col.Name == "" {
+		// MySQL rejects it (incorrect column name), and recovering the
+		// schema history would fail on it after a restart.
+		return nil, false, false, fmt.Errorf("empty column name")
+	}
 	rt, ok := a.rawFor(col.Name)
 	if !ok {
 		rt = rawTypeFromFieldType(col.Name, cd)
@@ -577,6 +582,9 @@ func (a *ddlApplier) alterTable(s *ast.AlterTableStmt, text string) ([]ddlEvent,
 				return nil, fmt.Errorf("table %s: cannot rename unknown column %q", id, spec.OldColumnName.Name.O)
 			}
 			newName := spec.NewColumnName.Name.O
+			if newName == "" {
+				return nil, fmt.Errorf("table %s: cannot rename column %q: empty column name", id, c.Name)
+			}
 			if other, _ := t.column(newName); other != nil && other != c {
 				return nil, fmt.Errorf("table %s: cannot rename column %q to %q: a column of that name exists", id, c.Name, newName)
 			}

@@ -53,3 +53,25 @@ func TestAlterTableCharsetKeepsColumnCharsets(t *testing.T) {
 		}
 	}
 }
+
+// Statements MySQL rejects must be errors here too, not a model that
+// fails later (duplicate names break the Connect schema, an empty column
+// name breaks recovering the schema history after a restart).
+func TestDDLRejectsImpossibleColumnNames(t *testing.T) {
+	for _, sql := range []string{
+		"CREATE TABLE x (a INT, A INT)",
+		"CREATE TABLE x (`` INT)",
+		"ALTER TABLE t ADD COLUMN ``  INT",
+		"ALTER TABLE t RENAME COLUMN a TO b",
+		"ALTER TABLE t RENAME COLUMN a TO ``",
+		"ALTER TABLE t CHANGE a b INT",
+	} {
+		m := newSchemaModel()
+		if _, err := m.applyDDL("CREATE TABLE t (a INT, b INT)", "db"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.applyDDL(sql, "db"); err == nil {
+			t.Errorf("%s: accepted", sql)
+		}
+	}
+}
