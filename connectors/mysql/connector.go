@@ -42,6 +42,20 @@
 // the start of the oldest binary log). If they were purged or the binary
 // log was reset, it fails with an error naming the file or GTID, unless
 // snapshot.mode=when_needed, which takes a new snapshot instead.
+//
+// # Schema history
+//
+// The schema history is kept as Debezium's KafkaSchemaHistory keeps it, in
+// its record format: the topic (schema.history.internal.kafka.topic) is
+// created at start when it is missing, with one partition,
+// cleanup.policy=delete and unlimited retention (retention.ms
+// 9223372036854775807, retention.bytes -1), every record is written to
+// partition 0 and a restarted task reads partition 0 in offset order. The
+// topic is created before anything touches it, so a broker's
+// auto.create.topics.enable never makes it with its num.partitions. An
+// existing history topic with more than one partition is refused at start:
+// DDL replayed from several partitions cannot be put back in order.
+// Debezium only logs a warning for it and reads partition 0.
 package mysql
 
 import (
@@ -100,6 +114,7 @@ func pluginFor(f flavor) *connect.Plugin {
 type connectorState struct {
 	cfg          *settings
 	tc           connect.TaskContext
+	history      historyStore // nil outside a task (describe)
 	log          *slog.Logger
 	partition    map[string]any
 	sourceSchema *connect.Schema
@@ -339,8 +354,8 @@ func (c *connectorState) recordSchemaChange(ctx context.Context, em *emitter, o 
 	now := c.now()
 	off := o.offset()
 	rec := c.historyRecord(o, db, ddl, changes, now)
-	if err := c.tc.Producer.ProduceSync(ctx, c.cfg.historyTopic, nil, rec); err != nil {
-		return noRetry(fmt.Errorf("write schema history topic %q: %w", c.cfg.historyTopic, err))
+	if err := c.writeHistory(ctx, rec); err != nil {
+		return err
 	}
 	if !c.cfg.includeSchemaChange {
 		return nil

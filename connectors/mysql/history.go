@@ -250,14 +250,77 @@ func compareWithin(rec, off historyPosition) bool {
 	return rec.row <= off.row
 }
 
+// historyStore is what the schema history needs of Kafka. Debezium's
+// KafkaSchemaHistory keeps the history in the one partition of its topic,
+// so that it is read back in the order it was written: DDL replayed out of
+// order rebuilds wrong table structures. kafka.Raw implements it.
+type historyStore interface {
+	Partitions(ctx context.Context, topic string) (int, error)
+	CreateTopic(ctx context.Context, topic string, partitions int32, configs map[string]string) (bool, error)
+	ProducePartition(ctx context.Context, topic string, partition int32, key, value []byte) error
+	ReadPartition(ctx context.Context, topic string, partition int32) ([]connect.KV, error)
+}
+
+// historyPartition is the one partition of the schema history topic
+// (KafkaSchemaHistory.PARTITION).
+const historyPartition = 0
+
+// historyTopicConfigs are the settings KafkaSchemaHistory.initializeStorage
+// creates the topic with: the history must never be deleted or compacted
+// away (every record is needed to rebuild the table structures), so
+// retention is unlimited in time (Long.MAX_VALUE, as Debezium sets it) and
+// size.
+var historyTopicConfigs = map[string]string{
+	"cleanup.policy":  "delete",
+	"retention.ms":    "9223372036854775807",
+	"retention.bytes": "-1",
+}
+
+// ensureHistoryTopic creates the schema history topic with one partition
+// when it is missing (KafkaSchemaHistory.initializeStorage), before
+// anything reads or writes it: writing to a missing topic would let the
+// broker auto-create it with its default number of partitions. A topic
+// with more than one partition is refused: its records may be spread over
+// the partitions (as Tributary wrote them before it kept to partition 0),
+// and no order between partitions can be recovered. Debezium only warns
+// about such a topic; it then reads partition 0 alone.
+func (c *connectorState) ensureHistoryTopic(ctx context.Context) error {
+	topic := c.cfg.historyTopic
+	n, err := c.history.Partitions(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("schema history topic %q: %w", topic, err)
+	}
+	switch {
+	case n == 0:
+		created, err := c.history.CreateTopic(ctx, topic, 1, historyTopicConfigs)
+		if err != nil {
+			return fmt.Errorf("creation of schema history topic %q failed, please create the topic manually with one partition and cleanup.policy=delete: %w", topic, err)
+		}
+		if created {
+			c.log.Info("created schema history topic", "topic", topic, "partitions", 1,
+				"cleanup.policy", historyTopicConfigs["cleanup.policy"], "retention.ms", historyTopicConfigs["retention.ms"])
+		}
+	case n > 1:
+		return noRetry(fmt.Errorf("schema history topic %q has %d partitions but must have exactly one: the history is read back in order from a single partition, and records spread over several cannot be put back in order; "+
+			"delete the topic (or set schema.history.internal.kafka.topic to a new one) and restart with snapshot.mode=recovery to rebuild the history", topic, n))
+	}
+	return nil
+}
+
+// writeHistory appends one record to the schema history.
+func (c *connectorState) writeHistory(ctx context.Context, rec []byte) error {
+	if err := c.history.ProducePartition(ctx, c.cfg.historyTopic, historyPartition, nil, rec); err != nil {
+		return noRetry(fmt.Errorf("write schema history topic %q: %w", c.cfg.historyTopic, err))
+	}
+	return nil
+}
+
 // recoverHistory rebuilds the schema model from the history topic, up to
-// and including the records at or before offset.
+// and including the records at or before offset, reading its partition in
+// offset order as KafkaSchemaHistory.recoverRecords does.
 func (c *connectorState) recoverHistory(ctx context.Context, off map[string]any) (*schemaModel, int, error) {
 	m := newSchemaModel()
-	if c.tc.Producer == nil {
-		return nil, 0, fmt.Errorf("schema history topic %q: the runtime provides no producer to read it", c.cfg.historyTopic)
-	}
-	recs, err := c.tc.Producer.ReadAll(ctx, c.cfg.historyTopic)
+	recs, err := c.history.ReadPartition(ctx, c.cfg.historyTopic, historyPartition)
 	if err != nil {
 		return nil, 0, noRetry(fmt.Errorf("read schema history topic %q: %w", c.cfg.historyTopic, err))
 	}
@@ -265,11 +328,13 @@ func (c *connectorState) recoverHistory(ctx context.Context, off map[string]any)
 	applied := 0
 	for i, kv := range recs {
 		if len(kv.Value) == 0 {
+			// KafkaSchemaHistory skips null records with a warning
+			c.log.Warn("skipping null schema history record", "topic", c.cfg.historyTopic, "offset", i)
 			continue
 		}
 		d, err := parseJdoc(kv.Value)
 		if err != nil {
-			return nil, 0, fmt.Errorf("schema history topic %q record %d: %w", c.cfg.historyTopic, i, err)
+			return nil, 0, fmt.Errorf("schema history topic %q record at offset %d: %w", c.cfg.historyTopic, i, err)
 		}
 		posV, _ := d.get("position")
 		pd, _ := posV.(jdoc)
@@ -281,7 +346,7 @@ func (c *connectorState) recoverHistory(ctx context.Context, off map[string]any)
 			continue
 		}
 		if err := c.applyHistoryRecord(m, d); err != nil {
-			return nil, 0, fmt.Errorf("schema history topic %q record %d: %w", c.cfg.historyTopic, i, err)
+			return nil, 0, fmt.Errorf("schema history topic %q record at offset %d: %w", c.cfg.historyTopic, i, err)
 		}
 		applied++
 	}

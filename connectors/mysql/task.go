@@ -30,6 +30,11 @@ func newTask(f flavor, v *config.Values, tc connect.TaskContext) (*task, error) 
 	if tc.Producer == nil {
 		return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: the runtime gave the task no producer for the schema history", c.cfg.historyTopic)
 	}
+	hs, ok := tc.Producer.(historyStore)
+	if !ok {
+		return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: the runtime's producer (%T) cannot create the topic or write a single partition, which the schema history needs", c.cfg.historyTopic, tc.Producer)
+	}
+	c.history = hs
 	return &task{c: c, ignoreGtidOnRecovery: v.Bool("gtid.ignore.on.recovery"), flushIdle: flushIdle}, nil
 }
 
@@ -120,6 +125,9 @@ func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
 		}
 	}
 
+	if err := c.ensureHistoryTopic(ctx); err != nil {
+		return err
+	}
 	var o *offsetState
 	switch {
 	case snapSchema:
