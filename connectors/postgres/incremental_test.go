@@ -319,9 +319,9 @@ func longTests() bool { return os.Getenv("TRIBUTARY_LONG_TESTS") == "1" }
 // last event of every key equals the table. 20k rows locally, 1M rows
 // with TRIBUTARY_LONG_TESTS=1.
 func TestIncrementalSnapshotConverges(t *testing.T) {
-	rows, rate := int64(20000), 400
+	rows, rate, chunk := int64(20000), 400, "200"
 	if longTests() {
-		rows, rate = 1_000_000, 500
+		rows, rate, chunk = 1_000_000, 500, "1024"
 	}
 	e := newEnv(t)
 	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
@@ -330,7 +330,7 @@ func TestIncrementalSnapshotConverges(t *testing.T) {
 	sink := &logSink{t: t}
 	// Small chunks make many windows, so that many of them see changes.
 	r := startLogged(t, e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
-		"incremental.snapshot.chunk.size", "200", "status.update.interval.ms", "500"), nil, nil, sink)
+		"incremental.snapshot.chunk.size", chunk, "status.update.interval.ms", "500"), nil, nil, sink)
 	waitSlotActive(t, e)
 	w := startChurn(t, e, "t", rows, rate)
 	started := time.Now()

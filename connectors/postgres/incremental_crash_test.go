@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tributary-io/tributary/internal/crashtest"
+	"github.com/tributary-io/tributary/internal/kafka"
+)
+
+// TestIncrementalSnapshotCrash runs an incremental snapshot through the
+// real runtime (child process, embedded Kafka, offsets in Kafka) while a
+// writer changes the table, and kills the connector with SIGKILL during
+// the snapshot (3 times; 20 with TRIBUTARY_LONG_TESTS=1, on 1M rows).
+// Every restart continues from the committed offset; at the end, the last
+// record of every key in Kafka equals the table.
+func TestIncrementalSnapshotCrash(t *testing.T) {
+	rows, chunk := int64(60000), "100"
+	if longTests() {
+		rows, chunk = 1_000_000, "1024"
+	}
+	iterations := crashtest.Iterations()
+	e := newEnv(t)
+	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
+		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
+		fmt.Sprintf(`INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, %d) g`, rows))
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	props := e.props("connector.class", "postgres", "name", "inc-crash",
+		"key.converter", "org.apache.kafka.connect.json.JsonConverter",
+		"value.converter", "org.apache.kafka.connect.json.JsonConverter",
+		"key.converter.schemas.enable", "false", "value.converter.schemas.enable", "false",
+		"snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
+		"incremental.snapshot.chunk.size", chunk, "status.update.interval.ms", "200")
+	ccJSON, _ := json.Marshal(crashChildConfig{Brokers: broker.Addrs(), Props: props})
+	run := func() *crashtest.Child { return crashtest.Start(t, "TestCrashChild", crashChildEnv, ccJSON) }
+
+	child := run()
+	waitSlotActive(t, e)
+	w := startChurn(t, e, "t", rows, 300)
+	e.exec(t, `INSERT INTO debezium_signal VALUES ('crash-snap', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	completed, resumed := false, 0
+	for i := 0; i < iterations; i++ {
+		d := time.Duration(1000+rng.Intn(1000)) * time.Millisecond
+		time.Sleep(d)
+		child.Kill()
+		out := child.Output()
+		completed = completed || strings.Contains(out, "incremental snapshot completed")
+		if strings.Contains(out, "incremental snapshot in progress; continuing") && !strings.Contains(out, "after_key=<start>") {
+			resumed++
+		}
+		t.Logf("iteration %d: killed after %s; snapshot completed: %v", i+1, d, completed)
+		child = run()
+	}
+	deadline := time.Now().Add(30 * time.Minute)
+	for !completed {
+		if time.Now().After(deadline) {
+			t.Fatal("the incremental snapshot did not complete")
+		}
+		time.Sleep(500 * time.Millisecond)
+		completed = strings.Contains(child.Output(), "incremental snapshot completed")
+	}
+	if strings.Contains(child.Output(), "incremental snapshot in progress; continuing") {
+		resumed++
+	}
+	if resumed == 0 {
+		t.Fatal("no run continued an incremental snapshot from a stored position")
+	}
+	changes := w.finish(t)
+	e.exec(t, "INSERT INTO marker VALUES (1)")
+
+	sc, _ := kafka.ClientConfig{Brokers: broker.Addrs()}.SaramaConfig()
+	raw, err := kafka.NewRaw(broker.Addrs(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		kvs, err := raw.ReadAll(context.Background(), "dbserver1.public.marker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(kvs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the marker row never reached Kafka")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	child.Kill()
+	kvs, err := raw.ReadAll(context.Background(), "dbserver1.public.t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		V   int32  `json:"v"`
+		Pad string `json:"pad"`
+	}
+	last := map[int64]*row{}
+	reads := 0
+	for _, kv := range kvs {
+		var k struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(kv.Key, &k); err != nil {
+			t.Fatalf("key %s: %v", kv.Key, err)
+		}
+		if kv.Value == nil {
+			last[k.ID] = nil
+			continue
+		}
+		var v struct {
+			Op     string `json:"op"`
+			After  *row   `json:"after"`
+			Source struct {
+				Snapshot string `json:"snapshot"`
+			} `json:"source"`
+		}
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			t.Fatalf("value %s: %v", kv.Value, err)
+		}
+		if v.Op == "r" && v.Source.Snapshot == "incremental" {
+			reads++
+		}
+		last[k.ID] = v.After
+	}
+	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	res, err := conn.Query(context.Background(), "SELECT id, v, pad FROM t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[int64]bool{}
+	bad := 0
+	for res.Next() {
+		var id int64
+		var r row
+		if err := res.Scan(&id, &r.V, &r.Pad); err != nil {
+			t.Fatal(err)
+		}
+		live[id] = true
+		if got := last[id]; got == nil || *got != r {
+			bad++
+			if bad <= 5 {
+				t.Errorf("row %d is %+v in the table, %+v in its last record", id, r, got)
+			}
+		}
+	}
+	for id, r := range last {
+		if r != nil && !live[id] {
+			bad++
+			if bad <= 10 {
+				t.Errorf("row %d was deleted but its last record shows %+v", id, *r)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d keys differ after %d kills", bad, iterations)
+	}
+	t.Logf("%d kills: converged; %d rows in the table, %d keys in Kafka, %d incremental read records (%d rows at the start), %d writer changes, %d runs continued from a stored position",
+		iterations, len(live), len(last), reads, rows, changes, resumed)
+}
