@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,7 +58,64 @@ func decodeStrict(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jacksonMessage(err)
 	}
-	return nil
+	// encoding/json matches member names case-insensitively ("Config"
+	// fills config); Jackson does not.
+	dec = json.NewDecoder(bytes.NewReader(body))
+	return exactNames(dec, reflect.TypeOf(v))
+}
+
+// exactNames reads the next JSON value from dec and rejects, as Jackson
+// does, any object member whose name is not exactly the JSON name of a
+// field of the struct type t it fills. Only the shapes decodeStrict has
+// already accepted reach it.
+func exactNames(dec *json.Decoder, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeOf(json.RawMessage(nil)) || t.Kind() != reflect.Struct && t.Kind() != reflect.Slice {
+		var skip json.RawMessage
+		return dec.Decode(&skip)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return jacksonMessage(err)
+	}
+	switch {
+	case tok == json.Delim('[') && t.Kind() == reflect.Slice:
+		for dec.More() {
+			if err := exactNames(dec, t.Elem()); err != nil {
+				return err
+			}
+		}
+	case tok == json.Delim('{') && t.Kind() == reflect.Struct:
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return jacksonMessage(err)
+			}
+			f, ok := fieldByJSONName(t, k.(string))
+			if !ok {
+				return deserializeError("Unrecognized field %q, not marked as ignorable", k)
+			}
+			if err := exactNames(dec, f.Type); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil // null
+	}
+	_, err = dec.Token()
+	return err
+}
+
+func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // nullValueError is what Kafka Connect reports for a property set to null.
@@ -90,8 +148,8 @@ func scalarString(key string, raw json.RawMessage) (string, error) {
 
 // decodeProps decodes a connector configuration object.
 func decodeProps(body []byte) (map[string]string, error) {
-	var raw map[string]json.RawMessage
-	if err := decodeJSON(body, &raw); err != nil {
+	raw, err := decodeMembers(body)
+	if err != nil {
 		return nil, err
 	}
 	if raw == nil {
@@ -114,6 +172,38 @@ func decodeProps(body []byte) (map[string]string, error) {
 		return nil, nullValueError(nulls)
 	}
 	return out, nil
+}
+
+// decodeMembers decodes a JSON object of property values as Jackson reads
+// a Map<String, String>: member by member, so that a duplicate name whose
+// first value is an object or array fails as it does in Jackson, though
+// the map keeps only the last value (a Go map alone never sees the first).
+func decodeMembers(body []byte) (map[string]json.RawMessage, error) {
+	var raw map[string]json.RawMessage
+	if err := decodeJSON(body, &raw); err != nil || raw == nil {
+		return raw, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the '{' decodeJSON accepted
+		return nil, jacksonMessage(err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, jacksonMessage(err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, jacksonMessage(err)
+		}
+		if string(bytes.TrimSpace(v)) == "null" {
+			continue
+		}
+		if _, err := scalarString(k.(string), v); err != nil {
+			return nil, err
+		}
+	}
+	return raw, nil
 }
 
 // decodeOffsetMap decodes a partition or offset object, keeping integers

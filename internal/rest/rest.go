@@ -527,8 +527,8 @@ func (a *api) putConfig(q *request) error {
 }
 
 func (a *api) patchConfig(q *request) error {
-	var raw map[string]json.RawMessage
-	if err := decodeJSON(q.body, &raw); err != nil {
+	raw, err := decodeMembers(q.body)
+	if err != nil {
 		return err
 	}
 	patch := make(map[string]*string, len(raw))
