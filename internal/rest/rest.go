@@ -20,6 +20,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/herder"
 	"github.com/tributary-io/tributary/internal/metrics"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // Herder is what the API serves.
@@ -156,6 +157,7 @@ var routes = []route{
 	{"PUT", []string{"connectors", "*", "pause"}, (*api).pause},
 	{"PUT", []string{"connectors", "*", "resume"}, (*api).resume},
 	{"PUT", []string{"connectors", "*", "stop"}, (*api).stop},
+	{"POST", []string{"connectors", "*", "signals"}, (*api).signal},
 	{"GET", []string{"connectors", "*", "tasks"}, (*api).tasks},
 	{"GET", []string{"connectors", "*", "tasks-config"}, (*api).tasksConfig},
 	{"GET", []string{"connectors", "*", "tasks", "*", "status"}, (*api).taskStatus},
@@ -607,6 +609,28 @@ func (a *api) resume(q *request) error {
 		return err
 	}
 	q.w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// signal hands a Debezium signal ({"id", "type", "data"}) to the
+// connector's task running in this worker (Tributary's addition: Debezium
+// offers the same actions through the signal table, Kafka, a file or
+// JMX). 202 with the signal's id once the task has it; what the action
+// does is in the connector's log under that id.
+func (a *api) signal(q *request) error {
+	rec, err := signal.ParseJSON(q.body, signal.ChannelREST)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
+	name := q.segs[1]
+	id, err := signal.Deliver(q.ctx, name, rec)
+	switch {
+	case errors.Is(err, signal.ErrNoTask):
+		return errorf(http.StatusNotFound, "connector %s: %v", name, err)
+	case err != nil:
+		return errorf(http.StatusServiceUnavailable, "connector %s: %v", name, err)
+	}
+	writeJSON(q.w, http.StatusAccepted, map[string]string{"id": id, "type": rec.Type})
 	return nil
 }
 
