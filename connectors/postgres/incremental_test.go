@@ -236,41 +236,46 @@ type churn struct {
 func startChurn(t *testing.T, e *env, table string, maxID int64, rate int) *churn {
 	t.Helper()
 	c := &churn{stop: make(chan struct{})}
-	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := maxID + 1
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		defer conn.Close(context.Background())
-		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-		tick := time.NewTicker(time.Second / time.Duration(rate))
-		defer tick.Stop()
-		for {
-			select {
-			case <-c.stop:
-				return
-			case <-tick.C:
-			}
-			var q string
-			switch p := rng.Intn(100); {
-			case p < 60:
-				q = fmt.Sprintf("UPDATE %s SET v = v + 1, pad = md5(random()::text) WHERE id = %d", table, 1+rng.Int63n(next))
-			case p < 85:
-				q = fmt.Sprintf("DELETE FROM %s WHERE id = %d", table, 1+rng.Int63n(next))
-			default:
-				q = fmt.Sprintf("INSERT INTO %s VALUES (%d, 0, 'new')", table, next)
-				next++
-			}
-			if _, err := conn.Exec(context.Background(), q); err != nil {
-				c.err.Store(err)
-				return
-			}
-			c.changes.Add(1)
+	var next atomic.Int64
+	next.Store(maxID)
+	// Several connections, so that the rate holds on a loaded machine
+	// where one statement takes several milliseconds.
+	workers := max(1, rate/100)
+	for w := 0; w < workers; w++ {
+		conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer conn.Close(context.Background())
+			rng := rand.New(rand.NewSource(time.Now().UnixNano() + int64(w)))
+			tick := time.NewTicker(time.Second * time.Duration(workers) / time.Duration(rate))
+			defer tick.Stop()
+			for {
+				select {
+				case <-c.stop:
+					return
+				case <-tick.C:
+				}
+				var q string
+				switch p := rng.Intn(100); {
+				case p < 60:
+					q = fmt.Sprintf("UPDATE %s SET v = v + 1, pad = md5(random()::text) WHERE id = %d", table, 1+rng.Int63n(next.Load()))
+				case p < 85:
+					q = fmt.Sprintf("DELETE FROM %s WHERE id = %d", table, 1+rng.Int63n(next.Load()))
+				default:
+					q = fmt.Sprintf("INSERT INTO %s VALUES (%d, 0, 'new')", table, next.Add(1))
+				}
+				if _, err := conn.Exec(context.Background(), q); err != nil {
+					c.err.Store(err)
+					return
+				}
+				c.changes.Add(1)
+			}
+		}()
+	}
 	return c
 }
 

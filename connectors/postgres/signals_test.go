@@ -13,6 +13,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // waitSlot waits until the named replication slot is streaming.
@@ -45,7 +46,7 @@ func jsonSignal(id, typ, data string) string {
 }
 
 // TestSignalChannels sends every action through each channel (the signal
-// table, a file, a Kafka topic): log, incremental snapshots with pause,
+// table, a file, the REST API, a Kafka topic): log, incremental snapshots with pause,
 // resume and stop, a blocking snapshot, and signals that cannot be carried
 // out (unknown type, malformed data, a table that does not exist), after
 // which the stream must still deliver changes.
@@ -91,6 +92,18 @@ func TestSignalChannels(t *testing.T) {
 				}
 				defer f.Close()
 				if _, err := f.WriteString(jsonSignal(id, typ, data) + "\n"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"rest", nil, func(string) sender {
+			// What POST /connectors/{name}/signals does with the body.
+			return func(t *testing.T, id, typ, data string) {
+				rec, err := signal.ParseJSON([]byte(jsonSignal(id, typ, data)), signal.ChannelREST)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := signal.Deliver(context.Background(), "test", rec); err != nil {
 					t.Fatal(err)
 				}
 			}

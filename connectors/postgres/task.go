@@ -111,8 +111,8 @@ type pgTask struct {
 	mu      sync.Mutex
 	running bool
 
-	// signals carries the signals of the kafka and file channels to the
-	// stream loop; nil when neither is enabled.
+	// signals carries the signals of the kafka and file channels and the
+	// REST API to the stream loop.
 	signals <-chan signal.Record
 
 	// afterChunkRead, set by tests, runs after an incremental snapshot
@@ -236,6 +236,11 @@ func (t *pgTask) run(ctx context.Context, w connect.RecordWriter) error {
 	}
 	mode := t.cfg.snapshotMode
 	streaming := mode != "initial_only"
+	if streaming {
+		// Signals sent while the initial snapshot runs wait for the stream.
+		stopSignals := t.startSignalChannels(ctx)
+		defer stopSignals()
+	}
 	var slot slotInfo
 	var err error
 	if streaming {
@@ -327,15 +332,17 @@ func (t *pgTask) run(ctx context.Context, w connect.RecordWriter) error {
 			off = &offsetState{}
 		}
 	}
-	stopSignals := t.startSignalChannels(ctx)
-	defer stopSignals()
 	return t.stream(ctx, w, off, prev)
 }
 
-// startSignalChannels starts polling the kafka and file signal channels;
-// the returned function stops it and waits for the channels to close.
+// startSignalChannels starts polling the kafka and file signal channels
+// and takes the signals sent through the REST API; the returned function
+// stops it and waits for the channels to close.
 func (t *pgTask) startSignalChannels(ctx context.Context) func() {
 	cfg := t.cfg.signals
+	ch := make(chan signal.Record, 16)
+	t.signals = ch
+	unregister := signal.Register(t.tc.ConnectorName, ch)
 	var readers []signal.Reader
 	if cfg.Enabled(signal.ChannelKafka) {
 		readers = append(readers, signal.NewKafkaReader(cfg, t.cfg.topicPrefix, t.log))
@@ -345,11 +352,8 @@ func (t *pgTask) startSignalChannels(ctx context.Context) func() {
 		readers = append(readers, &signal.FileReader{Path: cfg.File, Log: t.log})
 	}
 	if len(readers) == 0 {
-		t.signals = nil
-		return func() {}
+		return unregister
 	}
-	ch := make(chan signal.Record, 16)
-	t.signals = ch
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -357,6 +361,7 @@ func (t *pgTask) startSignalChannels(ctx context.Context) func() {
 		signal.Poll(pctx, readers, cfg.PollInterval, ch, t.log)
 	}()
 	return func() {
+		unregister()
 		cancel()
 		<-done
 	}
