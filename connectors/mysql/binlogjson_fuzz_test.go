@@ -193,18 +193,15 @@ func sameJSON(a, b any) bool {
 		if !ok {
 			return false
 		}
-		fx, _, err1 := big.ParseFloat(string(x), 10, 1000, big.ToNearestEven)
-		fy, _, err2 := big.ParseFloat(string(y), 10, 1000, big.ToNearestEven)
-		if err1 != nil || err2 != nil {
-			return false
-		}
 		if _, isInt := jsonInt(x); isInt {
-			return fx.Cmp(fy) == 0
+			fx, _, err1 := big.ParseFloat(string(x), 10, 100, big.ToNearestEven)
+			fy, _, err2 := big.ParseFloat(string(y), 10, 100, big.ToNearestEven)
+			return err1 == nil && err2 == nil && fx.Cmp(fy) == 0
 		}
-		// Doubles: MySQL keeps the nearest float64.
-		f1, _ := fx.Float64()
-		f2, _ := fy.Float64()
-		return f1 == f2
+		// Doubles: MySQL keeps the nearest float64 (0 for an underflow).
+		f1, err1 := strconv.ParseFloat(string(x), 64)
+		f2, err2 := strconv.ParseFloat(string(y), 64)
+		return err1 == nil && err2 == nil && f1 == f2
 	case map[string]any:
 		y, ok := b.(map[string]any)
 		if !ok || len(x) != len(y) {

@@ -352,7 +352,13 @@ func checkMeaning(t *testing.T, ft fuzzType, o *valueOptions, text string, v any
 		if err := json.Unmarshal([]byte(js), &m); err != nil {
 			t.Fatalf("hstore %q became invalid JSON %s: %v", text, js, err)
 		}
-		if len(m) != len(es) {
+		validKeys := true
+		for _, e := range es {
+			validKeys = validKeys && utf8.ValidString(e.key)
+		}
+		// Keys that are not UTF-8 (an SQL_ASCII database) all become
+		// U+FFFD in JSON, as in Debezium's Java strings, and may merge.
+		if validKeys && len(m) != len(es) {
 			t.Fatalf("hstore %q has %d entries, its JSON %s has %d", text, len(es), js, len(m))
 		}
 		for _, e := range es {
