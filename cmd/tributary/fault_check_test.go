@@ -308,6 +308,9 @@ type event struct {
 	offset int64
 	rv     rowVersion
 	op     string
+	// schema is the value schema the JsonConverter embedded (compact
+	// JSON), empty when schemas are off.
+	schema string
 }
 
 // kcatFormat prints the offset and the value of each record on one line;
@@ -324,6 +327,17 @@ func parseEvent(line string) (event, error) {
 	if ev.offset, err = strconv.ParseInt(off, 10, 64); err != nil {
 		return event{}, fmt.Errorf("kcat offset %q: %w", off, err)
 	}
+	payload := []byte(value)
+	var env struct {
+		Schema  json.RawMessage `json:"schema"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return event{}, fmt.Errorf("offset %d: value is not JSON: %w: %.200q", ev.offset, err, value)
+	}
+	if len(env.Schema) > 0 && len(env.Payload) > 0 { // schemas.enable=true
+		payload, ev.schema = env.Payload, string(env.Schema)
+	}
 	var v struct {
 		Op    string `json:"op"`
 		After *struct {
@@ -331,7 +345,7 @@ func parseEvent(line string) (event, error) {
 			Ver *int64 `json:"ver"`
 		} `json:"after"`
 	}
-	if err := json.Unmarshal([]byte(value), &v); err != nil {
+	if err := json.Unmarshal(payload, &v); err != nil {
 		return event{}, fmt.Errorf("offset %d: value is not a change event: %w: %.200q", ev.offset, err, value)
 	}
 	if v.After == nil || v.After.Seq == nil || v.After.Ver == nil {
@@ -493,6 +507,9 @@ type tally struct {
 	written, delivered, missing, duplicates, orderViolations, unexpected int
 	missingSample                                                        []committedWrite
 	violationSample, unexpectedSample                                    []string
+	// schemaChanges lists where the value schema differed from the one
+	// before it; no scenario changes the table, so there must be none.
+	schemaChanges []string
 }
 
 // count compares the topic with what was written. A duplicate is a change
@@ -510,7 +527,14 @@ func count(writes []committedWrite, evs []event) tally {
 	tl.written = len(written)
 	seen := make(map[rowVersion]bool, len(evs))
 	latest := map[int64]int64{}
+	prevSchema := ""
 	for _, ev := range evs {
+		if ev.schema != "" {
+			if prevSchema != "" && ev.schema != prevSchema {
+				tl.schemaChanges = append(tl.schemaChanges, fmt.Sprintf("offset %d (%v op=%s): %s", ev.offset, ev.rv, ev.op, jsonDiff(prevSchema, ev.schema)))
+			}
+			prevSchema = ev.schema
+		}
 		if seen[ev.rv] {
 			tl.duplicates++
 			continue
@@ -542,6 +566,68 @@ func count(writes []committedWrite, evs []event) tally {
 		}
 	}
 	return tl
+}
+
+// jsonDiff describes the first difference between two JSON documents, as
+// a path (array elements that are Connect fields are named by "field")
+// and the two values.
+func jsonDiff(a, b string) string {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return "(not JSON)"
+	}
+	if d := diffValues("$", x, y); d != "" {
+		return d
+	}
+	return "(equal after parsing)"
+}
+
+func diffValues(path string, x, y any) string {
+	switch xv := x.(type) {
+	case map[string]any:
+		yv, ok := y.(map[string]any)
+		if !ok {
+			return fmt.Sprintf("%s: %.80v -> %.80v", path, x, y)
+		}
+		keys := map[string]bool{}
+		for k := range xv {
+			keys[k] = true
+		}
+		for k := range yv {
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			if d := diffValues(path+"."+k, xv[k], yv[k]); d != "" {
+				return d
+			}
+		}
+	case []any:
+		yv, ok := y.([]any)
+		if !ok || len(yv) != len(xv) {
+			return fmt.Sprintf("%s: %.80v -> %.80v", path, x, y)
+		}
+		for i := range xv {
+			elem := fmt.Sprintf("%s[%d]", path, i)
+			if m, ok := xv[i].(map[string]any); ok {
+				if f, ok := m["field"].(string); ok {
+					elem = fmt.Sprintf("%s[%s]", path, f)
+				}
+			}
+			if d := diffValues(elem, xv[i], yv[i]); d != "" {
+				return d
+			}
+		}
+	default:
+		if fmt.Sprint(x) != fmt.Sprint(y) {
+			return fmt.Sprintf("%s: %v -> %v", path, x, y)
+		}
+	}
+	return ""
 }
 
 // scanForSecret returns the lines of the files that contain secret, with
