@@ -202,6 +202,9 @@ func compileUnion(cs *connect.Schema, w *Schema, opts *Options, path string) (*e
 			if err != nil {
 				return nil, err
 			}
+			// Union members are optional fields: a struct member's value
+			// carries that optional schema (ToConnect builds it so).
+			me.alt = f.Schema
 			e.members = append(e.members, unionMember{branch: idx, enc: me})
 		}
 		return e, nil
