@@ -142,11 +142,16 @@ func TestSignalChannels(t *testing.T) {
 
 			// log
 			send(t, "log-1", "log", `{"message": "hello from `+ch+` at {}"}`)
-			sink.wait(t, time.Minute, "hello from "+ch+" at map[", "signal_id=log-1")
+			sink.wait(t, time.Minute, "hello from "+ch+" at {", "signal_id=log-1")
 
 			// execute-snapshot, incremental by default
 			send(t, "inc-1", "execute-snapshot", fmt.Sprintf(`{"data-collections": ["public\\.%s"]}`, tbl("small")))
 			sink.wait(t, time.Minute, "finished table", "table=public."+tbl("small"), "rows=300")
+			// (the last window may reach the capture just after the log line)
+			r.cap.waitFor(t, 300, func(rec *connect.Record) bool {
+				return len(incrementalReads([]*connect.Record{rec}, topic("small"))) == 1
+			})
+			time.Sleep(200 * time.Millisecond)
 			if n := reads("small"); n != 300 {
 				t.Fatalf("%d incremental reads of %s, want 300", n, tbl("small"))
 			}
@@ -172,6 +177,7 @@ func TestSignalChannels(t *testing.T) {
 			send(t, "stop-1", "stop-snapshot", fmt.Sprintf(`{"data-collections": ["public.%s"], "type": "INCREMENTAL"}`, tbl("stopped")))
 			sink.wait(t, time.Minute, "incremental snapshot: tables removed", "public."+tbl("stopped"))
 			sink.wait(t, time.Minute, "incremental snapshot stopped")
+			time.Sleep(300 * time.Millisecond) // the last window reaches the capture
 			stopped := reads("stopped")
 			time.Sleep(500 * time.Millisecond)
 			if n := reads("stopped"); n != stopped || n >= 3000 {

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -265,12 +266,31 @@ func ParseLog(d string) (string, error) {
 }
 
 // FormatLog fills the first {} placeholder of a log signal's message with
-// the connector's position, as Debezium's SLF4J call does.
-func FormatLog(msg string, position any) string {
+// the connector's offset, as Debezium's SLF4J call does: written like
+// Java's Map.toString, {key=value, ...} (keys sorted).
+func FormatLog(msg string, offset map[string]any) string {
 	if !strings.Contains(msg, "{}") {
 		return msg
 	}
-	return strings.Replace(msg, "{}", fmt.Sprint(position), 1)
+	keys := make([]string, 0, len(offset))
+	for k := range offset {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		v := offset[k]
+		if v == nil {
+			v = "null"
+		}
+		fmt.Fprintf(&b, "%s=%v", k, v)
+	}
+	b.WriteByte('}')
+	return strings.Replace(msg, "{}", b.String(), 1)
 }
 
 // MatchCollections expands data-collection patterns against the names of

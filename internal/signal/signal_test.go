@@ -287,3 +287,13 @@ not json
 		t.Fatalf("signals read twice: %+v", recs)
 	}
 }
+
+func TestFormatLog(t *testing.T) {
+	got := FormatLog("at {} and {}", map[string]any{"lsn": int64(5), "txId": nil, "a": true})
+	if got != "at {a=true, lsn=5, txId=null} and {}" {
+		t.Fatalf("FormatLog = %q", got)
+	}
+	if got := FormatLog("plain", nil); got != "plain" {
+		t.Fatalf("FormatLog = %q", got)
+	}
+}
