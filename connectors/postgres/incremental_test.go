@@ -590,3 +590,36 @@ func TestIncrementalSnapshotOfNewlyIncludedTable(t *testing.T) {
 		return r.Topic == "dbserver1.public.b" && r.Value != nil && r.Value.(*connect.StructValue).Get("op") == "u"
 	})
 }
+
+// TestIncrementalSnapshotInsertDelete: with
+// incremental.snapshot.watermarking.strategy=insert_delete a window is
+// closed by deleting its open row, so the signal table keeps no
+// watermarks.
+func TestIncrementalSnapshotInsertDelete(t *testing.T) {
+	e := newEnv(t)
+	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
+		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
+		`INSERT INTO t SELECT g, 0, 'x' FROM generate_series(1, 1000) g`)
+	sink := &logSink{t: t}
+	r := startLogged(t, e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
+		"incremental.snapshot.chunk.size", "50", "incremental.snapshot.watermarking.strategy", "insert_delete"), nil, nil, sink)
+	waitSlotActive(t, e)
+	w := startChurn(t, e, "t", 1000, 200)
+	e.exec(t, `INSERT INTO debezium_signal VALUES ('snap', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
+	sink.wait(t, time.Minute, "incremental snapshot completed")
+	w.finish(t)
+	caughtUp(t, e, r.cap, 1)
+	checkConverged(t, e, r.cap.records(), "t")
+	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var left int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM debezium_signal WHERE type LIKE 'snapshot-window-%'").Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d watermark rows left in the signal table", left)
+	}
+}
