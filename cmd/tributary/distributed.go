@@ -2,10 +2,11 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+	"github.com/tributary-io/tributary/internal/config"
 )
 
 func newStandaloneCmd(g *globalFlags) *cobra.Command {
-	var files []string
+	var files, connectorDirs []string
 	var restAddr string
 	cmd := &cobra.Command{
 		Use:   "standalone -c CONFIG [-c CONFIG...] [--rest HOST:PORT]",
@@ -14,15 +15,22 @@ func newStandaloneCmd(g *globalFlags) *cobra.Command {
 offsets in offset.storage.file.filename, and (with --rest or the listeners worker property)
 Kafka Connect's REST API, through which connectors can be added, changed, paused, stopped,
 restarted and deleted. Changes made through the API last as long as the process, as in
-Kafka Connect standalone; the files are the lasting configuration.`,
+Kafka Connect standalone; the files are the lasting configuration.
+
+--connectors-dir DIR (or -c DIR) applies the connector files of a directory while running:
+see run.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, err := newWorkerEnv(g)
 			if err != nil {
 				return err
 			}
-			file, err := loadWorkerFiles(files)
-			if err != nil {
-				return err
+			files, dirs := splitDirs(files)
+			env.connectorDirs = append(dirs, connectorDirs...)
+			file := &config.File{Worker: map[string]string{}}
+			if len(files) > 0 || len(env.connectorDirs) == 0 {
+				if file, err = loadWorkerFiles(files); err != nil {
+					return err
+				}
 			}
 			if restAddr != "" {
 				file.Worker["listeners"] = "http://" + restAddr
@@ -31,13 +39,14 @@ Kafka Connect standalone; the files are the lasting configuration.`,
 			return runWorker(cmd.Context(), env, file, false, rest || restAddr != "")
 		},
 	}
-	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "worker/connector configuration file (YAML, JSON or worker .properties)")
+	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "worker/connector configuration file (YAML, JSON or worker .properties), or a directory of connector files")
 	cmd.Flags().StringVar(&restAddr, "rest", "", "serve the REST API on HOST:PORT (same as listeners=http://HOST:PORT)")
+	cmd.Flags().StringArrayVar(&connectorDirs, connectorsDirFlag, nil, connectorsDirUsage)
 	return cmd
 }
 
 func newDistributedCmd(g *globalFlags) *cobra.Command {
-	var files []string
+	var files, connectorDirs []string
 	cmd := &cobra.Command{
 		Use:   "distributed -c WORKER_CONFIG",
 		Short: "Run a worker of a distributed cluster (Kafka Connect's connect-distributed)",
@@ -46,7 +55,11 @@ membership protocol and keep connector configurations, offsets and statuses in t
 config.storage.topic, offset.storage.topic and status.storage.topic, in Kafka Connect's own
 record formats: a Tributary cluster can take over the topics of a Kafka Connect cluster.
 Connectors are managed through the REST API on any worker (listeners, default http://:8083).
-The worker configuration may be a Kafka Connect connect-distributed.properties file.`,
+The worker configuration may be a Kafka Connect connect-distributed.properties file.
+
+--connectors-dir DIR applies the connector files of a directory (a ConfigMap mounted in
+every worker's pod; Strimzi KafkaConnector resources are accepted): the group's leader
+creates, reconfigures and deletes connectors as files are added, changed and removed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, err := newWorkerEnv(g)
 			if err != nil {
@@ -56,9 +69,11 @@ The worker configuration may be a Kafka Connect connect-distributed.properties f
 			if err != nil {
 				return err
 			}
+			env.connectorDirs = connectorDirs
 			return runWorker(cmd.Context(), env, file, true, true)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "worker configuration file (YAML, JSON or .properties)")
+	cmd.Flags().StringArrayVar(&connectorDirs, connectorsDirFlag, nil, connectorsDirUsage)
 	return cmd
 }

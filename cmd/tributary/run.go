@@ -21,6 +21,10 @@ func loadFiles(paths []string) (*config.File, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no configuration: pass -c FILE")
 	}
+	paths, err := expandDirs(paths)
+	if err != nil {
+		return nil, err
+	}
 	out := &config.File{Worker: map[string]string{}}
 	for _, p := range paths {
 		f, err := config.LoadFile(p)
@@ -49,13 +53,18 @@ A file holds one connector ({name, config}) or several (connectors: [...]) and
 optionally worker properties (worker: {bootstrap.servers: ..., offset.storage.file.filename: ...}).
 Without bootstrap.servers an embedded in-process Kafka broker is started (development only).
 On SIGINT/SIGTERM the connectors stop reading, Kafka is flushed, offsets are committed and the
-process exits 0.`,
+process exits 0.
+
+A CONFIG that is a directory (a mounted ConfigMap) holds connector files: every *.yaml, *.yml
+and *.json in it, including Strimzi KafkaConnector resources. Files added, changed and removed
+while running start, reconfigure (restarting only that connector) and delete connectors.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger()
 			if err != nil {
 				return err
 			}
-			file, err := loadFiles(files)
+			files, dirs := splitDirs(files)
+			file, err := loadConfigOrEmpty(files, dirs)
 			if err != nil {
 				return err
 			}
@@ -64,22 +73,24 @@ process exits 0.`,
 				return err
 			}
 			defer stopRegistry()
-			if wantsWorkerServices(file.Worker) {
-				// REST API, metrics and automatic task restarts live in the
+			if wantsWorkerServices(file.Worker) || len(dirs) > 0 || hasTargetStates(file) {
+				// REST API, metrics, automatic task restarts, connector
+				// directories and paused or stopped connectors live in the
 				// herder-based worker; plain runs stay on the lean runner.
 				env, err := newWorkerEnv(g)
 				if err != nil {
 					return err
 				}
 				env.onBrokers = attachRegistry
-				return runWorker(cmd.Context(), env, file, false, true)
+				env.connectorDirs = dirs
+				return runWorker(cmd.Context(), env, file, false, wantsWorkerServices(file.Worker))
 			}
 			w := newStandalone(log)
 			w.OnStarted = attachRegistry
 			return w.Run(cmd.Context(), file)
 		},
 	}
-	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "connector/worker configuration file (YAML or JSON)")
+	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "connector/worker configuration file (YAML or JSON), or a directory of connector files")
 	return cmd
 }
 

@@ -154,6 +154,9 @@ type workerEnv struct {
 	// onBrokers, when set, receives the bootstrap servers once Kafka is
 	// reachable (the embedded schema registry attaches its store then).
 	onBrokers func(brokers []string)
+	// connectorDirs are directories of connector files applied while the
+	// worker runs (connectorsdir.go).
+	connectorDirs []string
 }
 
 func newWorkerEnv(g *globalFlags) (*workerEnv, error) {
@@ -209,13 +212,26 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 			return fmt.Errorf("worker: distributed mode needs %s", strings.Join(missing, ", "))
 		}
 		if len(file.Connectors) > 0 {
-			return errors.New("distributed workers take connectors through the REST API (POST /connectors), not from configuration files")
+			return errors.New("distributed workers take connectors through the REST API (POST /connectors) or from --connectors-dir DIR, not from configuration files")
 		}
 	}
 	for _, c := range file.Connectors {
 		// Fail fast on a broken file, as `run` does.
 		if _, err := runtime.ParseConnector(env.plugins, c); err != nil {
 			return err
+		}
+	}
+	if len(env.connectorDirs) > 0 {
+		// The same for the directories at start; later mistakes are
+		// logged and leave the connectors as they are.
+		cs, err := readConnectorDirs(env.connectorDirs)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if _, err := runtime.ParseConnector(env.plugins, c); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -402,7 +418,7 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 					cfg[k] = v
 				}
 				cfg["name"] = c.Name
-				if _, _, err = h.PutConnectorConfig(runCtx, c.Name, cfg, true, ""); err != nil {
+				if _, _, err = h.PutConnectorConfig(runCtx, c.Name, cfg, true, initialTarget(c.State)); err != nil {
 					err = fmt.Errorf("connector %q: %w", c.Name, err)
 					break
 				}
@@ -414,6 +430,11 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 			wg.Wait()
 			return err
 		}
+	}
+	if len(env.connectorDirs) > 0 {
+		w := newConnectorWatcher(env.connectorDirs, log)
+		wg.Add(1)
+		go func() { defer wg.Done(); w.run(runCtx, h) }()
 	}
 	if env.onReady != nil {
 		env.onReady(workerURL)

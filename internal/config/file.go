@@ -26,6 +26,9 @@ type Connector struct {
 	// provider references rather than the secrets they stand for. Nil when
 	// the connector was not read from a file.
 	Raw map[string]string `json:"-" yaml:"-"`
+	// State is the target state a file asks for: "" or StateRunning,
+	// StatePaused, StateStopped (a Strimzi KafkaConnector's spec.state).
+	State string `json:"-" yaml:"-"`
 }
 
 // File is a Tributary configuration file: worker properties (what Kafka
@@ -62,8 +65,13 @@ func LoadFile(path string) (*File, error) {
 }
 
 // Parse parses configuration text. JSON is valid YAML, so one parser
-// serves both. baseDir resolves relative ${file:...} paths.
+// serves both. baseDir resolves relative ${file:...} paths. A Strimzi
+// KafkaConnector resource (apiVersion kafka.strimzi.io/..., one or more
+// YAML documents) is read as the connector it describes.
 func Parse(data []byte, baseDir string) (*File, error) {
+	if f, ok, err := parseKafkaConnectors(data, baseDir); ok {
+		return f, err
+	}
 	var rf rawFile
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
