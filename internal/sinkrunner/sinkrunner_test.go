@@ -372,3 +372,72 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A record a transform rejects (here: ValueToKey naming a field its value
+// lacks) is a TRANSFORMATION failure: with errors.tolerance=none the task
+// fails naming the record, with errors.tolerance=all it goes to the dead
+// letter queue with the __connect.errors.* headers naming the transform's
+// class, and the records around it are delivered.
+func TestTransformFailure(t *testing.T) {
+	const other = `{"schema":{"type":"struct","fields":[{"field":"m","type":"int32","optional":false}],"optional":false,"name":"test.Other"},"payload":{"m":3}}`
+	const class = "org.apache.kafka.connect.transforms.ValueToKey"
+	chainProps := []string{"transforms", "key", "transforms.key.type", class, "transforms.key.fields", "n"}
+	build := func(t *testing.T, p *config.Values) transforms.Chain {
+		chain, err := transforms.Builtin(nil).Build(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return chain
+	}
+	t.Run("errors.tolerance=none", func(t *testing.T) {
+		c := startKafka(t, 1, "orders")
+		produce(t, c, "orders", 1, 6, map[int]string{3: other})
+		task := &fakeTask{}
+		p := props(t, append([]string{"topics", "orders"}, chainProps...)...)
+		cfg := baseConfig(c, task, p)
+		cfg.Transforms = build(t, p)
+		err := runAsync(t, cfg).wait(t)
+		var re *RecordError
+		if !errors.As(err, &re) || re.Topic != "orders" || re.Partition != 0 || re.Offset != 3 || re.Stage != StageTransformation {
+			t.Fatalf("want a TRANSFORMATION RecordError for orders/0/3, got %v", err)
+		}
+		for _, want := range []string{"topic=orders", "partition=0", "offset=3", `transform "key"`, "Field does not exist: n"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not mention %s", err, want)
+			}
+		}
+		if task.distinct() != 3 {
+			t.Errorf("delivered %d records, want the 3 before the bad one", task.distinct())
+		}
+	})
+	t.Run("errors.tolerance=all", func(t *testing.T) {
+		c := startKafka(t, 1, "orders")
+		produce(t, c, "orders", 1, 6, map[int]string{3: other})
+		task := &fakeTask{}
+		p := props(t, append([]string{"topics", "orders", "errors.tolerance", "all", "errors.log.enable", "true",
+			"errors.deadletterqueue.topic.name", "dlq-orders", "errors.deadletterqueue.topic.replication.factor", "1",
+			"errors.deadletterqueue.context.headers.enable", "true"}, chainProps...)...)
+		cfg := baseConfig(c, task, p)
+		cfg.Transforms = build(t, p)
+		runAsync(t, cfg)
+		waitFor(t, "good records", func() bool { return task.distinct() == 5 })
+		waitFor(t, "offsets committed", func() bool { return committed(t, c, "connect-sink-test", "orders", 1)[0] == 6 })
+		m := readAll(t, c, "dlq-orders", 1)[0]
+		h := map[string]string{}
+		for _, rh := range m.Headers {
+			h[string(rh.Key)] = string(rh.Value)
+		}
+		for k, v := range map[string]string{HeaderTopic: "orders", HeaderPartition: "0", HeaderOffset: "3", HeaderStage: string(StageTransformation),
+			HeaderClassName: class, HeaderConnectorName: "sink-test", "origin": "test"} {
+			if h[k] != v {
+				t.Errorf("dlq header %s = %q, want %q", k, h[k], v)
+			}
+		}
+		if msg := h[HeaderExceptionMessage]; !strings.Contains(msg, `transform "key": Field does not exist: n`) {
+			t.Errorf("dlq exception message %q does not name the transform and the field", msg)
+		}
+		if string(m.Value) != other {
+			t.Errorf("dlq value = %q, want the original bytes", m.Value)
+		}
+	})
+}

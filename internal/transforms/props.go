@@ -161,11 +161,34 @@ func (s *settings) integer(name string) int {
 
 // parseProps validates props against defs as Kafka's ConfigDef.parse
 // does, in definition order, and reports the first problem with Kafka's
-// message. "type" is always accepted. Unlike Kafka, which ignores them,
+// message (an unknown property before any other). "type" is always accepted. Unlike Kafka, which ignores them,
 // unknown properties are rejected naming the closest known one: a typo in
 // a transform property otherwise silently changes what reaches the topic.
 func parseProps(defs []prop, props map[string]string) (*settings, error) {
 	s := &settings{vals: map[string]string{}, nul: map[string]bool{}, set: map[string]bool{}}
+	// Unknown properties first: a misspelt required property is then
+	// reported as the typo with the name it was meant to be, not as
+	// missing.
+	var unknown []string
+	for name := range props {
+		if name == "type" {
+			continue
+		}
+		known := false
+		for _, d := range defs {
+			if d.name == name {
+				known = true
+				break
+			}
+		}
+		if !known {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, &ConfigError{Property: unknown[0], Message: "unknown property" + suggest(unknown[0], defs)}
+	}
 	for _, d := range defs {
 		v, ok := props[d.name]
 		if !ok {
@@ -199,26 +222,6 @@ func parseProps(defs []prop, props map[string]string) (*settings, error) {
 			}
 		}
 		s.vals[d.name] = v
-	}
-	var unknown []string
-	for name := range props {
-		if name == "type" {
-			continue
-		}
-		known := false
-		for _, d := range defs {
-			if d.name == name {
-				known = true
-				break
-			}
-		}
-		if !known {
-			unknown = append(unknown, name)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, &ConfigError{Property: unknown[0], Message: "unknown property" + suggest(unknown[0], defs)}
 	}
 	return s, nil
 }
