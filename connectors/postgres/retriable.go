@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -14,6 +15,19 @@ import (
 // (CopyDone): it does so when it shuts down.
 var errStreamEnded = errors.New("replication stream ended by the server")
 
+// errMetadataConnLost marks the loss of the task's ordinary (metadata,
+// heartbeat) connection, which the stream cannot do without.
+var errMetadataConnLost = errors.New("metadata connection lost")
+
+// metadataLost returns a retriable error when err cost the task its
+// metadata connection, and nil otherwise (including for a nil err).
+func (t *pgTask) metadataLost(err error) error {
+	if err == nil || t.conn == nil || !t.conn.IsClosed() {
+		return nil
+	}
+	return fmt.Errorf("%w to %s:%d: %w", errMetadataConnLost, t.cfg.host, t.cfg.port, err)
+}
+
 // retriable reports whether err is a failure that reconnecting later can
 // cure: the server is shutting down, restarting or unreachable, or the
 // connection broke. Debezium's PostgresErrorHandler treats the same
@@ -22,6 +36,9 @@ var errStreamEnded = errors.New("replication stream ended by the server")
 func retriable(err error) bool {
 	if err == nil {
 		return false
+	}
+	if errors.Is(err, errMetadataConnLost) {
+		return true
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

@@ -174,3 +174,31 @@ func TestSlotLagMetricAndWarning(t *testing.T) {
 		t.Fatalf("retained WAL metric = %v, want > 1000000; metrics:\n%s", retained, rec.Body.String())
 	}
 }
+
+// A task whose metadata connection died (here terminated by the server;
+// in the fault suite, cut by a network partition) must restart instead of
+// publishing a relation's columns as all optional, a schema change caused
+// by nothing but the fault.
+func TestMetadataConnectionLossIsRetriable(t *testing.T) {
+	e := newEnv(t)
+	e.exec(t, `CREATE TABLE t (id INT PRIMARY KEY, v TEXT NOT NULL)`, `INSERT INTO t VALUES (1, 'a')`)
+	r := startTask(t, e.props(), nil, nil)
+	r.cap.waitFor(t, 1, isData("dbserver1"))
+	// Every ordinary backend of the database but this one: the task's
+	// metadata connection. The walsender is left alone.
+	e.exec(t, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
+	e.exec(t, `ALTER TABLE t ADD COLUMN w INT`, `INSERT INTO t VALUES (2, 'b', 2)`)
+	select {
+	case err := <-r.done:
+		r.cancel = nil
+		if !connect.IsRetriable(err) {
+			t.Fatalf("task ended with %v; want a retriable error", err)
+		}
+	case <-time.After(30 * time.Second):
+		for _, rec := range r.cap.records() {
+			t.Logf("record on %s", rec.Topic)
+		}
+		t.Fatal("task went on without its metadata connection")
+	}
+}

@@ -276,7 +276,9 @@ func (s *streamer) loop(ctx context.Context) error {
 			}
 		}
 		if time.Since(s.lastLagCheck) >= cfg.slotLagInterval {
-			s.checkSlotLag(ctx)
+			if err := s.checkSlotLag(ctx); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -287,7 +289,10 @@ const lagWarnRepeat = 10 * time.Minute
 // checkSlotLag measures how much WAL the slot makes the server keep, for
 // the metric and the slot.lag.warning.bytes warning: a slot that does not
 // move fills the server's disk, the most common way CDC hurts a database.
-func (s *streamer) checkSlotLag(ctx context.Context) {
+//
+// A failure is only logged, unless it cost the metadata connection (a
+// query cut by its timeout closes it): that is a lost connection.
+func (s *streamer) checkSlotLag(ctx context.Context) error {
 	s.lastLagCheck = time.Now()
 	cfg := s.t.cfg
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -297,8 +302,11 @@ func (s *streamer) checkSlotLag(ctx context.Context) {
 		COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint
 		FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, cfg.slotName).Scan(&retained, &unconfirmed)
 	if err != nil {
+		if lost := s.t.metadataLost(err); lost != nil {
+			return lost
+		}
 		s.t.log.Debug("could not measure the replication slot's lag", "slot", cfg.slotName, "error", err)
-		return
+		return nil
 	}
 	s.metrics.ReplicationSlotLag(cfg.slotName, retained, unconfirmed)
 	switch {
@@ -313,6 +321,7 @@ func (s *streamer) checkSlotLag(ctx context.Context) {
 		s.lagWarned = time.Time{}
 		s.t.log.Info("replication slot lag is below slot.lag.warning.bytes again", "slot", cfg.slotName, "retained_bytes", retained)
 	}
+	return nil
 }
 
 // idleWait is how long the loop waits for a message before it treats
@@ -506,7 +515,9 @@ func (s *streamer) idle(ctx context.Context) error {
 		return err
 	}
 	if time.Since(s.lastLagCheck) >= s.t.cfg.slotLagInterval {
-		s.checkSlotLag(ctx)
+		if err := s.checkSlotLag(ctx); err != nil {
+			return err
+		}
 	}
 	return s.flush(ctx)
 }
@@ -521,6 +532,9 @@ func (s *streamer) maybeHeartbeat(ctx context.Context) error {
 	s.lastHeartbeat = time.Now()
 	if cfg.heartbeatQuery != "" {
 		if _, err := s.t.conn.Exec(ctx, cfg.heartbeatQuery); err != nil {
+			if lost := s.t.metadataLost(err); lost != nil {
+				return lost
+			}
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "57P01") {
 				return fmt.Errorf("heartbeat.action.query %q: %w", cfg.heartbeatQuery, err)
@@ -738,6 +752,11 @@ func (s *streamer) relation(ctx context.Context, m *pglogrepl.RelationMessage) e
 		return nil
 	}
 	current, err := s.t.cat.readTable(ctx, id, false)
+	if lost := s.t.metadataLost(err); lost != nil {
+		// Defaulting the columns now would publish a changed schema
+		// for a mere network fault; the restart reads them again.
+		return lost
+	}
 	if err != nil {
 		// The table may have been dropped or renamed since; the relation
 		// message alone still describes the rows that follow.

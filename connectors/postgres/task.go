@@ -125,7 +125,7 @@ func newTask(cfg *config.Values, tc connect.TaskContext) (*pgTask, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("connector", tc.ConnectorName, "task", tc.TaskID)
+	// The runtime's logger already names the connector and task.
 	c, err := parseConfig(cfg, log)
 	if err != nil {
 		return nil, err
