@@ -414,11 +414,12 @@ func (i *incremental) nextTable() {
 // skip gives up on the current table with a warning and moves on
 // (warnAndSkip).
 func (i *incremental) skip(reason string, err error) {
-	id := i.ctx.Current().ID
+	cur := i.ctx.Current()
+	log := i.t.log.With("table", cur.ID, "signal_id", cur.CorrelationID, "reason", reason)
 	if err != nil {
-		i.t.log.Warn("incremental snapshot: table skipped", "table", id, "reason", reason, "error", err)
+		log.Warn("incremental snapshot: table skipped", "error", err)
 	} else {
-		i.t.log.Warn("incremental snapshot: table skipped", "table", id, "reason", reason)
+		log.Warn("incremental snapshot: table skipped")
 	}
 	i.nextTable()
 }
@@ -516,8 +517,8 @@ func (i *incremental) readTableChunk(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 		i.ctx.SetMaximumKey(maxKey)
-		i.t.log.Info("incremental snapshot: reading table", "table", col.ID, "until_key", keyString(maxKey), "after_key", keyString(i.ctx.ChunkEnd()),
-			"condition", col.Condition, "surrogate_key", col.SurrogateKey)
+		i.t.log.Info("incremental snapshot: reading table", "table", col.ID, "signal_id", col.CorrelationID, "until_key", keyString(maxKey),
+			"after_key", keyString(i.ctx.ChunkEnd()), "condition", col.Condition, "surrogate_key", col.SurrogateKey)
 	}
 	q := i.chunkQuery(col)
 	res, err := i.t.conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
