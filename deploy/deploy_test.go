@@ -221,7 +221,7 @@ func TestManifests(t *testing.T) {
 	for _, o := range objs {
 		kinds[o.kind]++
 	}
-	want := map[string]int{"ServiceAccount": 1, "ConfigMap": 1, "Secret": 1, "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "ServiceMonitor": 1}
+	want := map[string]int{"ServiceAccount": 1, "ConfigMap": 2, "Secret": 1, "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "ServiceMonitor": 1}
 	if fmt.Sprint(kinds) != fmt.Sprint(want) {
 		t.Errorf("objects by kind: %v, want %v", kinds, want)
 	}
@@ -509,8 +509,8 @@ func checkObjects(t *testing.T, objs []object) {
 	deps := ofKind[*appsv1.Deployment](objs, "Deployment")
 	svcs := ofKind[*corev1.Service](objs, "Service")
 	cms := ofKind[*corev1.ConfigMap](objs, "ConfigMap")
-	if len(deps) != 1 || len(svcs) != 1 || len(cms) != 1 {
-		t.Fatalf("want one Deployment, Service and ConfigMap; have %d, %d, %d", len(deps), len(svcs), len(cms))
+	if len(deps) != 1 || len(svcs) != 1 || len(cms) == 0 {
+		t.Fatalf("want one Deployment and Service and a ConfigMap; have %d, %d, %d", len(deps), len(svcs), len(cms))
 	}
 	dep, svc := deps[0], svcs[0]
 	secrets := map[string]*corev1.Secret{}
@@ -683,50 +683,77 @@ func checkObjects(t *testing.T, objs []object) {
 			}
 		}
 	}
+	// checkRefs checks the config provider references of one property.
+	checkRefs := func(where, k, v string) {
+		for _, ref := range refPattern.FindAllStringSubmatch(v, -1) {
+			if ref[1] == "env" {
+				if _, ok := env[ref[2]]; !ok {
+					t.Errorf("%s: %s=%s: the container has no environment variable %s", where, k, v, ref[2])
+				}
+				continue
+			}
+			i := strings.LastIndex(ref[2], ":")
+			if i < 0 {
+				t.Errorf("%s: %s=%s: want ${file:path:key}", where, k, v)
+				continue
+			}
+			file, key := ref[2][:i], ref[2][i+1:]
+			m, rel, ok := mountOf(file)
+			if !ok {
+				t.Errorf("%s: %s=%s: %s is on no mounted volume", where, k, v, file)
+				continue
+			}
+			vol := volumes[m.Name]
+			if vol.Secret == nil {
+				t.Errorf("%s: %s=%s: %s is on volume %s, not a Secret", where, k, v, file, m.Name)
+				continue
+			}
+			s := secrets[vol.Secret.SecretName]
+			if s == nil {
+				continue // an existing Secret: its keys are not known here
+			}
+			content, ok := secretFile(s, vol.Secret, rel)
+			if !ok {
+				t.Errorf("%s: %s=%s: Secret %s gives no file %s", where, k, v, s.Name, rel)
+				continue
+			}
+			fp, err := parseProperties(content)
+			if err != nil {
+				t.Errorf("%s: %s=%s: Secret %s file %s: %v", where, k, v, s.Name, rel, err)
+			} else if _, ok := fp[key]; !ok {
+				t.Errorf("%s: %s=%s: Secret %s file %s has no key %q", where, k, v, s.Name, rel, key)
+			}
+		}
+	}
 	keys := make([]string, 0, len(props))
 	for k := range props {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		for _, ref := range refPattern.FindAllStringSubmatch(props[k], -1) {
-			if ref[1] == "env" {
-				if _, ok := env[ref[2]]; !ok {
-					t.Errorf("%s=%s: the container has no environment variable %s", k, props[k], ref[2])
-				}
-				continue
+		checkRefs("worker properties", k, props[k])
+	}
+
+	// Connector files: --connectors-dir is a mounted ConfigMap whose keys
+	// are connector files, with references that resolve in the pod.
+	for i, a := range c.Args {
+		if a != "--connectors-dir" || i+1 >= len(c.Args) {
+			continue
+		}
+		dir := c.Args[i+1]
+		var mount *corev1.VolumeMount
+		for j := range c.VolumeMounts {
+			if c.VolumeMounts[j].MountPath == dir {
+				mount = &c.VolumeMounts[j]
 			}
-			i := strings.LastIndex(ref[2], ":")
-			if i < 0 {
-				t.Errorf("%s=%s: want ${file:path:key}", k, props[k])
-				continue
-			}
-			file, key := ref[2][:i], ref[2][i+1:]
-			m, rel, ok := mountOf(file)
-			if !ok {
-				t.Errorf("%s=%s: %s is on no mounted volume", k, props[k], file)
-				continue
-			}
-			v := volumes[m.Name]
-			if v.Secret == nil {
-				t.Errorf("%s=%s: %s is on volume %s, not a Secret", k, props[k], file, m.Name)
-				continue
-			}
-			s := secrets[v.Secret.SecretName]
-			if s == nil {
-				continue // an existing Secret: its keys are not known here
-			}
-			content, ok := secretFile(s, v.Secret, rel)
-			if !ok {
-				t.Errorf("%s=%s: Secret %s gives no file %s", k, props[k], s.Name, rel)
-				continue
-			}
-			fp, err := parseProperties(content)
-			if err != nil {
-				t.Errorf("%s=%s: Secret %s file %s: %v", k, props[k], s.Name, rel, err)
-			} else if _, ok := fp[key]; !ok {
-				t.Errorf("%s=%s: Secret %s file %s has no key %q", k, props[k], s.Name, rel, key)
-			}
+		}
+		if mount == nil || volumes[mount.Name].ConfigMap == nil || configMaps[volumes[mount.Name].ConfigMap.Name] == nil {
+			t.Errorf("--connectors-dir %s is not a mounted ConfigMap of the manifests", dir)
+			continue
+		}
+		cm := configMaps[volumes[mount.Name].ConfigMap.Name]
+		for name, text := range cm.Data {
+			checkConnectorFile(t, cm.Name+" "+name, name, text, checkRefs)
 		}
 	}
 
@@ -756,6 +783,62 @@ func checkObjects(t *testing.T, objs []object) {
 	}
 	if sc := pod.Spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
 		t.Errorf("pods do not require runAsNonRoot")
+	}
+}
+
+// checkConnectorFile checks one file of a connector directory: a
+// connector ({name, config}) or a Strimzi KafkaConnector, with every
+// property's references checked by checkRefs.
+func checkConnectorFile(t *testing.T, where, name, text string, checkRefs func(where, k, v string)) {
+	t.Helper()
+	switch strings.ToLower(path.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+	default:
+		t.Errorf("%s: the worker reads only *.yaml, *.yml and *.json files", where)
+		return
+	}
+	var doc struct {
+		APIVersion string         `json:"apiVersion"`
+		Kind       string         `json:"kind"`
+		Name       string         `json:"name"`
+		Config     map[string]any `json:"config"`
+		Metadata   map[string]any `json:"metadata"`
+		Spec       struct {
+			Class        string         `json:"class"`
+			TasksMax     *int           `json:"tasksMax"`
+			State        string         `json:"state"`
+			Pause        *bool          `json:"pause"`
+			Config       map[string]any `json:"config"`
+			AutoRestart  any            `json:"autoRestart"`
+			ListOffsets  any            `json:"listOffsets"`
+			AlterOffsets any            `json:"alterOffsets"`
+		} `json:"spec"`
+	}
+	if err := yaml.UnmarshalStrict([]byte(text), &doc); err != nil {
+		t.Errorf("%s: %v", where, err)
+		return
+	}
+	cfg := doc.Config
+	switch {
+	case doc.Kind == "KafkaConnector" && strings.HasPrefix(doc.APIVersion, "kafka.strimzi.io/"):
+		if n, _ := doc.Metadata["name"].(string); n == "" || doc.Spec.Class == "" {
+			t.Errorf("%s: a KafkaConnector needs metadata.name and spec.class", where)
+		}
+		if st := doc.Spec.State; st != "" && st != "running" && st != "paused" && st != "stopped" {
+			t.Errorf("%s: spec.state %q", where, st)
+		}
+		cfg = doc.Spec.Config
+	case doc.Kind == "" && doc.APIVersion == "":
+		if doc.Name == "" || doc.Config["connector.class"] == nil {
+			t.Errorf("%s: a connector file needs name and config with connector.class", where)
+		}
+	default:
+		t.Errorf("%s: %s %s is not a connector file", where, doc.APIVersion, doc.Kind)
+	}
+	for k, v := range cfg {
+		if s, ok := v.(string); ok {
+			checkRefs(where, k, s)
+		}
 	}
 }
 
