@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // fileProperty is the worker property naming the offsets file; errors
@@ -104,13 +105,20 @@ func OpenFile(path string) (*File, error) {
 // removeStaleTemps deletes temp files a crashed Put left behind: Put
 // removes its own on failure, but a process killed between creating and
 // renaming one cannot, and they would otherwise accumulate on every crash.
-// Only one worker uses an offsets file, so no temp file is in use here.
+// A temp file younger than staleTempAge may belong to a live commit of
+// another process (a worker writing while a tool or test reads the
+// file), so it is left alone: a commit's temp file lives milliseconds.
 func removeStaleTemps(path string) {
 	stale, _ := filepath.Glob(tempPattern(path))
 	for _, s := range stale {
-		_ = os.Remove(s)
+		if fi, err := os.Stat(s); err == nil && time.Since(fi.ModTime()) >= staleTempAge {
+			_ = os.Remove(s)
+		}
 	}
 }
+
+// staleTempAge is how old a temp file must be to count as left behind.
+const staleTempAge = time.Minute
 
 func tempPattern(path string) string {
 	return filepath.Join(filepath.Dir(path), escapeGlob(filepath.Base(path))+".tmp*")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestKeyMatchesKafkaConnect(t *testing.T) {
@@ -119,10 +120,20 @@ func TestFileStoreRemovesStaleTempFiles(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "offsets.json")
 	// What a process killed between CreateTemp and rename leaves behind.
+	old := time.Now().Add(-2 * staleTempAge)
 	for _, name := range []string{"offsets.json.tmp123", "offsets.json.tmp456"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(`{"half`), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Chtimes(filepath.Join(dir, name), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A young one may be a live commit of another process (a reader
+	// opening the file while the worker writes it) and must be kept.
+	live := filepath.Join(dir, "offsets.json.tmp789")
+	if err := os.WriteFile(live, []byte(`{"being written`), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	other := filepath.Join(dir, "other.json.tmp1")
 	if err := os.WriteFile(other, nil, 0o600); err != nil {
@@ -131,8 +142,8 @@ func TestFileStoreRemovesStaleTempFiles(t *testing.T) {
 	if _, err := OpenFile(path); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := filepath.Glob(path + ".tmp*"); len(left) != 0 {
-		t.Fatalf("stale temp files kept: %v", left)
+	if left, _ := filepath.Glob(path + ".tmp*"); len(left) != 1 || left[0] != live {
+		t.Fatalf("temp files left: %v, want only the live one", left)
 	}
 	if _, err := os.Stat(other); err != nil {
 		t.Fatalf("another file's temp file was removed: %v", err)
