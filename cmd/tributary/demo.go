@@ -34,16 +34,28 @@ type demoChange struct {
 	db   string // "postgres" or "mariadb"
 	sql  string
 	want int // change events (tombstones not counted)
+	// outbox is the events the outbox connector routes from it.
+	outbox int
 }
 
+// demoOutboxSQL is the orders service placing an order: the order row and
+// its outbox event, in one transaction.
+const demoOutboxSQL = `BEGIN; ` +
+	`INSERT INTO inventory.orders (order_date, purchaser, quantity, product_id) VALUES ('2024-05-01', 1003, 2, 103); ` +
+	`INSERT INTO inventory.outbox VALUES (gen_random_uuid(), 'order', currval('inventory.orders_id_seq')::text, 'OrderCreated', ` +
+	`jsonb_build_object('id', currval('inventory.orders_id_seq'), 'purchaser', 1003, 'product_id', 103, 'quantity', 2)); COMMIT`
+
 var demoChanges = []demoChange{
-	{"postgres", "INSERT INTO inventory.customers (first_name, last_name, email) VALUES ('Sarah', 'Connor', 'sarah@sky.net')", 1},
-	{"postgres", "UPDATE inventory.customers SET email = 'sally@acme.com' WHERE id = 1001", 1},
-	{"postgres", "UPDATE inventory.products SET price = price * 1.10 WHERE id = 101", 1},
-	{"postgres", "DELETE FROM inventory.orders WHERE id = 10002", 1},
-	{"mariadb", "INSERT INTO inventory.customers VALUES (default, 'John', 'Doe', 'john@doe.org')", 1},
-	{"mariadb", "UPDATE inventory.products SET weight = 3.5 WHERE id = 101", 1},
-	{"mariadb", "DELETE FROM inventory.customers WHERE id = 1003", 1},
+	{"postgres", "INSERT INTO inventory.customers (first_name, last_name, email) VALUES ('Sarah', 'Connor', 'sarah@sky.net')", 1, 0},
+	{"postgres", "UPDATE inventory.customers SET email = 'sally@acme.com' WHERE id = 1001", 1, 0},
+	{"postgres", "UPDATE inventory.products SET price = price * 1.10 WHERE id = 101", 1, 0},
+	{"postgres", "DELETE FROM inventory.orders WHERE id = 10002", 1, 0},
+	// The inventory connector sees both rows (c and c); the outbox
+	// connector turns the outbox row into one event on outbox.event.order.
+	{"postgres", demoOutboxSQL, 2, 1},
+	{"mariadb", "INSERT INTO inventory.customers VALUES (default, 'John', 'Doe', 'john@doe.org')", 1, 0},
+	{"mariadb", "UPDATE inventory.products SET weight = 3.5 WHERE id = 101", 1, 0},
+	{"mariadb", "DELETE FROM inventory.customers WHERE id = 1003", 1, 0},
 }
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
@@ -56,7 +68,9 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 (apt-get install postgresql-15 mariadb-server), loads a small copy of Debezium's inventory
 database into each, runs the PostgreSQL and MariaDB connectors against the embedded Kafka
 broker, makes a few changes and prints every event the connectors write: first the
-snapshot (op r), then the changes (c, u, d and tombstones).`,
+snapshot (op r), then the changes (c, u, d and tombstones). One change is the outbox
+pattern: an order and its outbox row written in one transaction, which an outbox
+connector with Debezium's EventRouter publishes on outbox.event.order.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger()
 			if err != nil {
@@ -75,16 +89,32 @@ func runDemo(ctx context.Context, log *slog.Logger, out io.Writer, full, keep bo
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fmt.Fprintln(out, "==> starting a throwaway PostgreSQL 15 and MariaDB 10.11")
-	pg, err := testdb.NewPostgres(ctx, "", log)
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+	// The servers start side by side: their start-up is most of the
+	// demo's time.
+	type startedMariaDB struct {
+		my  *testdb.MariaDB
+		err error
 	}
-	defer pg.Close()
-	my, err := testdb.NewMariaDB(ctx, "", log)
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+	myc := make(chan startedMariaDB, 1)
+	go func() {
+		my, err := testdb.NewMariaDB(ctx, "", log)
+		myc <- startedMariaDB{my, err}
+	}()
+	pg, pgErr := testdb.NewPostgres(ctx, "", log)
+	if pgErr == nil {
+		defer pg.Close()
 	}
-	defer my.Close()
+	ms := <-myc
+	if ms.err == nil {
+		defer ms.my.Close()
+	}
+	if pgErr != nil {
+		return fmt.Errorf("demo: %w", pgErr)
+	}
+	if ms.err != nil {
+		return fmt.Errorf("demo: %w", ms.err)
+	}
+	my := ms.my
 	if err := pg.CreateDatabaseContext(ctx, "inventory"); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -110,6 +140,23 @@ func runDemo(ctx context.Context, log *slog.Logger, out io.Writer, full, keep bo
 				"database.user": "postgres", "database.password": "", "database.dbname": "inventory",
 				"topic.prefix": "dbserver1", "table.include.list": "inventory\\..*", "plugin.name": "pgoutput",
 			}},
+			// The outbox pattern: only the outbox table, its rows routed
+			// by the EventRouter to outbox.event.<aggregatetype>, keyed
+			// by aggregateid, the JSON payload expanded.
+			{Name: "outbox-connector", Config: map[string]string{
+				"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
+				"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port),
+				"database.user": "postgres", "database.password": "", "database.dbname": "inventory",
+				"topic.prefix": "outbox1", "table.include.list": "inventory.outbox", "plugin.name": "pgoutput",
+				"slot.name": "outbox", "publication.name": "outbox_publication", "publication.autocreate.mode": "filtered",
+				"tombstones.on.delete":                        "false",
+				"transforms":                                  "outbox",
+				"transforms.outbox.type":                      "io.debezium.transforms.outbox.EventRouter",
+				"transforms.outbox.table.expand.json.payload": "true",
+				"key.converter":                               "org.apache.kafka.connect.storage.StringConverter",
+				"value.converter":                             "org.apache.kafka.connect.json.JsonConverter",
+				"value.converter.schemas.enable":              "false",
+			}},
 			{Name: "mariadb-inventory", Config: map[string]string{
 				"connector.class":   "io.debezium.connector.mariadb.MariaDbConnector",
 				"database.hostname": my.Host, "database.port": fmt.Sprint(my.Port),
@@ -119,7 +166,7 @@ func runDemo(ctx context.Context, log *slog.Logger, out io.Writer, full, keep bo
 			}},
 		},
 	}
-	printer := &eventPrinter{out: out, full: full, prefixes: []string{"dbserver1.", "mariadb1."}}
+	printer := &eventPrinter{out: out, full: full, prefixes: []string{"dbserver1.", "mariadb1.", outboxTopicPrefix}}
 	w := newStandalone(log)
 	started := make(chan []string, 1)
 	w.OnStarted = func(brokers []string) { started <- brokers }
@@ -172,9 +219,11 @@ func runDemo(ctx context.Context, log *slog.Logger, out io.Writer, full, keep bo
 			return fmt.Errorf("demo: %w", err)
 		}
 		want[c.db] += c.want
+		want["outbox"] += c.outbox
 	}
 	if err := wait("the change events", func() bool {
-		return printer.count("c")+printer.count("u")+printer.count("d") >= want["postgres"]+want["mariadb"]
+		return printer.count("c")+printer.count("u")+printer.count("d") >= want["postgres"]+want["mariadb"] &&
+			printer.count(opOutbox) >= want["outbox"]
 	}); err != nil {
 		return err
 	}
@@ -213,7 +262,7 @@ func (p *eventPrinter) summary() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var parts []string
-	for _, op := range []string{"r", "c", "u", "d", "t", "m", "tombstone", "other"} {
+	for _, op := range []string{"r", "c", "u", "d", "t", "m", "tombstone", opOutbox, "other"} {
 		if n := p.ops[op]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", op, n))
 		}
@@ -292,7 +341,19 @@ func (p *eventPrinter) wanted(topic string) bool {
 	return false
 }
 
+// outboxTopicPrefix is where the EventRouter routes outbox events (its
+// default route.topic.replacement), and opOutbox what the printer counts
+// them as.
+const (
+	outboxTopicPrefix = "outbox.event."
+	opOutbox          = "outbox"
+)
+
 func (p *eventPrinter) print(m *sarama.ConsumerMessage) {
+	if strings.HasPrefix(m.Topic, outboxTopicPrefix) {
+		p.printOutbox(m)
+		return
+	}
 	op := "other"
 	var payload map[string]any
 	if m.Value == nil {
@@ -347,4 +408,24 @@ func (p *eventPrinter) print(m *sarama.ConsumerMessage) {
 func jsonScalar(v any) string {
 	j, _ := json.Marshal(v)
 	return string(j)
+}
+
+// printOutbox prints a routed outbox event: a domain event rather than a
+// change event, keyed by its aggregate id, with the event id in the "id"
+// header and the row's payload as the value.
+func (p *eventPrinter) printOutbox(m *sarama.ConsumerMessage) {
+	p.mu.Lock()
+	p.ops[opOutbox]++
+	p.mu.Unlock()
+	var id string
+	for _, h := range m.Headers {
+		if h != nil && string(h.Key) == "id" {
+			id = string(h.Value)
+		}
+	}
+	if p.full {
+		fmt.Fprintf(p.out, "%s key=%s headers=id:%s\n%s value=%s\n", m.Topic, m.Key, id, m.Topic, m.Value)
+		return
+	}
+	fmt.Fprintf(p.out, "%-34s outbox    key=%s id=%s payload=%s\n", m.Topic, m.Key, id, m.Value)
 }

@@ -36,3 +36,13 @@ INSERT INTO products (name, description, weight, price) VALUES
 INSERT INTO orders (order_date, purchaser, quantity, product_id) VALUES
   ('2016-01-16', 1001, 1, 102),
   ('2016-01-17', 1002, 2, 101);
+-- The orders service's outbox (Debezium's basic outbox table): the service
+-- writes an event row here in the transaction that changes its orders, and
+-- the outbox connector publishes it with the EventRouter.
+CREATE TABLE outbox (
+  id uuid PRIMARY KEY,
+  aggregatetype VARCHAR(255) NOT NULL,
+  aggregateid VARCHAR(255) NOT NULL,
+  type VARCHAR(255) NOT NULL,
+  payload JSONB
+);
