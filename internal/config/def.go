@@ -60,7 +60,10 @@ type Def struct {
 	// prefixes whose properties are accepted without definition and passed
 	// through (e.g. "transforms.", "database." driver settings).
 	prefixes []string
-	order    []string
+	// named are list properties whose values name further prefixes:
+	// Debezium's converters=a,b accepts a.type, a.selector, b.type...
+	named []string
+	order []string
 }
 
 // NewDef returns an empty definition.
@@ -89,12 +92,18 @@ func (d *Def) Define(k Key) *Def {
 // AllowPrefix accepts any property starting with p.
 func (d *Def) AllowPrefix(p ...string) *Def { d.prefixes = append(d.prefixes, p...); return d }
 
+// AllowNamed accepts any property "<name>.<rest>" for each name that the
+// list property list holds, as Debezium's converters property
+// (converters=boolean makes boolean.type and boolean.selector valid).
+func (d *Def) AllowNamed(list ...string) *Def { d.named = append(d.named, list...); return d }
+
 // Merge adds every key and prefix of o.
 func (d *Def) Merge(o *Def) *Def {
 	for _, n := range o.order {
 		d.Define(*o.keys[n])
 	}
 	d.prefixes = append(d.prefixes, o.prefixes...)
+	d.named = append(d.named, o.named...)
 	return d
 }
 
@@ -160,7 +169,7 @@ func (d *Def) Parse(props map[string]string) (*Values, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if _, ok := d.keys[n]; ok || d.isAlias(n) || d.prefixed(n) {
+		if _, ok := d.keys[n]; ok || d.isAlias(n) || d.prefixed(n) || d.namedBy(n, vals.raw) {
 			continue
 		}
 		// No value: an unknown property has no type to tell whether it
@@ -208,6 +217,19 @@ func (d *Def) prefixed(n string) bool {
 	for _, p := range d.prefixes {
 		if strings.HasPrefix(n, p) {
 			return true
+		}
+	}
+	return false
+}
+
+// namedBy reports whether n is "<name>.<rest>" for a name listed in one
+// of the AllowNamed list properties.
+func (d *Def) namedBy(n string, props map[string]string) bool {
+	for _, list := range d.named {
+		for _, name := range SplitList(props[list]) {
+			if strings.HasPrefix(n, name+".") {
+				return true
+			}
 		}
 	}
 	return false
