@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
@@ -45,6 +46,9 @@ func connectorDef(f flavor) *config.Def {
 	d.Define(config.Key{Name: "database.port", Type: config.TypeInt, Default: "3306", Importance: config.High})
 	d.Define(config.Key{Name: "database.server.id", Type: config.TypeLong, Importance: config.High, Validate: positiveLong,
 		Doc: "numeric id of this replication client, unique among the server's replicas (default: random between 5400 and 6400)"})
+	// Only used by Debezium's parallel snapshot readers (snapshot.max.threads
+	// > 1), which Tributary refuses; without them Debezium does not use it
+	// either.
 	d.Define(config.Key{Name: "database.server.id.offset", Type: config.TypeLong, Default: "10000"})
 	d.Define(config.Key{Name: "database.include.list", Type: config.TypeList, Validate: config.ValidRegexList, Aliases: []string{"database.whitelist"}})
 	d.Define(config.Key{Name: "database.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList, Aliases: []string{"database.blacklist"}})
@@ -54,51 +58,159 @@ func connectorDef(f flavor) *config.Def {
 		d.Define(config.Key{Name: "snapshot.locking.mode", Default: "minimal", OneOf: []string{"extended", "minimal", "none", "custom"}})
 		d.Define(config.Key{Name: "database.ssl.mode", Default: "disable", OneOf: []string{"disable", "trust", "verify-ca", "verify-full"}})
 	} else {
-		d.Define(config.Key{Name: "snapshot.locking.mode", Default: "minimal", OneOf: []string{"extended", "minimal", "minimal_percona", "minimal_percona_no_table_locks", "none", "custom"}})
+		d.Define(config.Key{Name: "snapshot.locking.mode", Default: "minimal", OneOf: []string{"extended", "minimal", "minimal_percona", "minimal_percona_no_table_locks", "none", "custom"},
+			Validate: func(v string) error {
+				if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "minimal_percona") {
+					return errors.New("the backup locks of Percona Server (LOCK TABLES FOR BACKUP) are not implemented; use minimal, extended or none")
+				}
+				return nil
+			}})
 		d.Define(config.Key{Name: "database.ssl.mode", Default: "preferred", OneOf: []string{"disabled", "preferred", "required", "verify_ca", "verify_identity"}})
 	}
-	d.Define(config.Key{Name: "database.ssl.keystore"})
-	d.Define(config.Key{Name: "database.ssl.keystore.password", Type: config.TypePassword})
-	d.Define(config.Key{Name: "database.ssl.truststore"})
-	d.Define(config.Key{Name: "database.ssl.truststore.password", Type: config.TypePassword})
+	d.Define(config.Key{Name: "database.ssl.keystore", Doc: "PEM file with the client certificate and its unencrypted private key, for servers that require client certificates"})
+	d.Define(config.Key{Name: "database.ssl.keystore.password", Type: config.TypePassword, Validate: reject("Java keystores and encrypted keys are not supported; give database.ssl.keystore as a PEM file with an unencrypted private key")})
+	d.Define(config.Key{Name: "database.ssl.truststore", Doc: "PEM file with the certificates that sign the server's certificate"})
+	d.Define(config.Key{Name: "database.ssl.truststore.password", Type: config.TypePassword, Validate: reject("Java keystores are not supported; give database.ssl.truststore as a PEM file, which has no password")})
 	d.Define(config.Key{Name: "snapshot.lock.timeout.ms", Type: config.TypeLong, Default: "10000"})
 	d.Define(config.Key{Name: "connect.timeout.ms", Type: config.TypeInt, Default: "30000"})
 	d.Define(config.Key{Name: "connect.keep.alive", Type: config.TypeBoolean, Default: "true"})
 	d.Define(config.Key{Name: "connect.keep.alive.interval.ms", Type: config.TypeLong, Default: "60000"})
-	d.Define(config.Key{Name: "binlog.buffer.size", Type: config.TypeInt, Default: "0"})
-	d.Define(config.Key{Name: "binlog.net.write.timeout", Type: config.TypeLong, Default: "0"})
-	d.Define(config.Key{Name: "binlog.net.read.timeout", Type: config.TypeLong, Default: "0"})
-	d.Define(config.Key{Name: "min.row.count.to.stream.results", Type: config.TypeInt, Default: "1000"})
+	d.Define(config.Key{Name: "binlog.buffer.size", Type: config.TypeInt, Default: "0", Validate: func(v string) error {
+		if n, _ := strconv.Atoi(strings.TrimSpace(v)); n != 0 {
+			return errors.New("the look-ahead buffer that drops the changes of transactions ending in ROLLBACK is not implemented; only 0 (no buffer) is supported")
+		}
+		return nil
+	}})
+	d.Define(config.Key{Name: "binlog.net.write.timeout", Type: config.TypeLong, Default: "0", Validate: nonNegative,
+		Doc: "net_write_timeout in seconds for the binlog connection's session (0: the server's)"})
+	d.Define(config.Key{Name: "binlog.net.read.timeout", Type: config.TypeLong, Default: "0", Validate: nonNegative,
+		Doc: "net_read_timeout in seconds for the binlog connection's session (0: the server's)"})
+	// Rows are always streamed from the server one at a time (go-sql-driver
+	// reads result sets incrementally), what Debezium does for tables of at
+	// least this many rows; the events are the same either way.
+	d.Define(config.Key{Name: "min.row.count.to.stream.results", Type: config.TypeInt, Default: "1000", Validate: nonNegative})
 	d.Define(config.Key{Name: "include.query", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "time.precision.mode", Default: "adaptive_time_microseconds", OneOf: []string{"adaptive_time_microseconds", "connect"}})
+	d.Define(config.Key{Name: "time.precision.mode", Default: "adaptive_time_microseconds", Validate: func(v string) error {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "adaptive_time_microseconds", "connect":
+			return nil
+		case "adaptive":
+			// BinlogConnectorConfig.validateTimePrecisionMode
+			return errors.New("the 'adaptive' time.precision.mode is no longer supported (as in Debezium: TIME values would overflow); use adaptive_time_microseconds or connect")
+		case "isostring", "microseconds", "nanoseconds", "structured":
+			return errors.New("not implemented by Tributary's MySQL and MariaDB connectors; use adaptive_time_microseconds or connect")
+		}
+		return errors.New("must be one of adaptive_time_microseconds, connect")
+	}})
 	d.Define(config.Key{Name: "bigint.unsigned.handling.mode", Default: "long", OneOf: []string{"long", "precise"}})
 	d.Define(config.Key{Name: "inconsistent.schema.handling.mode", Default: "fail", OneOf: []string{"fail", "warn", "skip"}})
-	d.Define(config.Key{Name: "event.deserialization.failure.handling.mode", Default: "fail", OneOf: []string{"fail", "warn", "ignore"}})
+	d.Define(config.Key{Name: "event.deserialization.failure.handling.mode", Validate: reject("deprecated, and without effect in Debezium 3; use event.processing.failure.handling.mode")})
+	d.Define(config.Key{Name: "event.processing.failure.handling.mode", Default: "fail", OneOf: []string{"fail", "warn", "skip", "ignore"},
+		Doc: "what to do with a binlog event that cannot be decoded or turned into change events: fail, or skip it with a warning (warn) or without (skip, ignore)"})
+	d.Define(config.Key{Name: "event.converting.failure.handling.mode", Default: "warn", OneOf: []string{"fail", "warn", "skip"},
+		Doc: "what to do with a column value that cannot be converted: fail, or emit null with a warning (warn) or without (skip)"})
 	d.Define(config.Key{Name: "enable.time.adjuster", Type: config.TypeBoolean, Default: "true"})
-	d.Define(config.Key{Name: "read.only", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "gtid.source.includes", Type: config.TypeList})
-	d.Define(config.Key{Name: "gtid.source.excludes", Type: config.TypeList})
+	d.Define(config.Key{Name: "read.only", Type: config.TypeBoolean, Default: "false", Validate: func(v string) error {
+		if strings.EqualFold(strings.TrimSpace(v), "true") {
+			return errors.New("read.only selects how incremental snapshots write their watermarks, and incremental snapshots are not implemented for the MySQL and MariaDB connectors")
+		}
+		return nil
+	}})
+	d.Define(config.Key{Name: "gtid.source.includes", Type: config.TypeList, Validate: config.ValidRegexList})
+	d.Define(config.Key{Name: "gtid.source.excludes", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "gtid.source.filter.dml.events", Type: config.TypeBoolean, Default: "true"})
 	d.Define(config.Key{Name: "gtid.ignore.on.recovery", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "use.nongraceful.disconnect", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "topic.naming.strategy", Default: "io.debezium.schema.DefaultTopicNamingStrategy"})
-	d.Define(config.Key{Name: "database.jdbc.driver"})
-	d.Define(config.Key{Name: "database.protocol"})
-	d.Define(config.Key{Name: "ddl.parser.type", Default: "default", OneOf: []string{"default", "legacy"}})
-	d.Define(config.Key{Name: "snapshot.select.statement.overrides"})
-	d.Define(config.Key{Name: "source.info.struct.maker"})
+	d.Define(config.Key{Name: "topic.naming.strategy", Default: "io.debezium.schema.DefaultTopicNamingStrategy",
+		Validate: oneClass("custom topic naming strategies are Java classes; topics are named <topic.prefix>.<database>.<table> as io.debezium.schema.DefaultTopicNamingStrategy does",
+			"io.debezium.schema.DefaultTopicNamingStrategy")})
+	// Tributary speaks the MySQL protocol itself: there is no JDBC driver
+	// or URL scheme to choose. Debezium's defaults are accepted so that
+	// its configurations load unchanged.
+	d.Define(config.Key{Name: "database.jdbc.driver", Validate: oneClass("Tributary does not use a JDBC driver",
+		"com.mysql.cj.jdbc.Driver", "com.mysql.jdbc.Driver", "org.mariadb.jdbc.Driver")})
+	d.Define(config.Key{Name: "database.protocol", Validate: oneClass("Tributary does not use a JDBC driver", "jdbc:mysql", "jdbc:mariadb")})
+	d.Define(config.Key{Name: "ddl.parser.type", Default: "default", OneOf: []string{"default", "legacy"}, Validate: func(v string) error {
+		if strings.EqualFold(strings.TrimSpace(v), "legacy") {
+			return errors.New("there is one DDL parser in Tributary; only default is supported")
+		}
+		return nil
+	}})
+	d.Define(config.Key{Name: "snapshot.select.statement.overrides", Type: config.TypeList})
+	d.Define(config.Key{Name: "snapshot.query.mode", Default: "select_all", OneOf: []string{"select_all", "custom"}, Validate: func(v string) error {
+		if strings.EqualFold(strings.TrimSpace(v), "custom") {
+			return errors.New("custom snapshot query implementations are Java classes; use select_all with snapshot.select.statement.overrides")
+		}
+		return nil
+	}})
+	d.Define(config.Key{Name: "snapshot.query.mode.custom.name", Validate: reject("only applies to snapshot.query.mode=custom, which is not supported")})
+	d.Define(config.Key{Name: "source.info.struct.maker", Validate: oneClass("custom source block classes are Java classes",
+		"io.debezium.connector.mysql.MySqlSourceInfoStructMaker", "io.debezium.connector.mariadb.MariaDbSourceInfoStructMaker")})
+	d.Define(config.Key{Name: "converters", Type: config.TypeList,
+		Doc: "custom converters by name; <name>.type is the class: io.debezium.connector.binlog.converters.TinyIntOneToBooleanConverter (or the MySQL-named one) is built in"})
+	d.AllowNamed("converters")
+	d.Define(config.Key{Name: "skip.messages.without.change", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "streaming.delay.ms", Type: config.TypeLong, Default: "0", Validate: nonNegative})
+	d.Define(config.Key{Name: "snapshot.delay.ms", Type: config.TypeLong, Default: "0", Validate: nonNegative})
+	d.Define(config.Key{Name: "snapshot.max.threads", Type: config.TypeInt, Default: "1", Validate: func(v string) error {
+		if n, _ := strconv.Atoi(strings.TrimSpace(v)); n != 1 {
+			return errors.New("tables are snapshotted one after another; parallel snapshots are not implemented, only 1 is supported")
+		}
+		return nil
+	}})
+	d.Define(config.Key{Name: "topic.heartbeat.name", Doc: "the heartbeat topic's full name, instead of <topic.heartbeat.prefix>.<topic.prefix>"})
+	d.Define(config.Key{Name: "max.queue.size.in.bytes", Type: config.TypeLong, Default: "0", Validate: func(v string) error {
+		if n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64); n != 0 {
+			return errors.New("the connector hands records to the runtime at most max.batch.size at a time and the runtime bounds the bytes in flight itself (8 MiB, like the producer's buffer.memory); only 0 is supported")
+		}
+		return nil
+	}})
+	d.Define(config.Key{Name: "include.schema.comments", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "include.unknown.datatypes", Type: config.TypeBoolean, Default: "false", Validate: func(v string) error {
+		if strings.EqualFold(strings.TrimSpace(v), "true") {
+			return errors.New("every MySQL and MariaDB type the connector reads has a mapping, and the types it does not support (UUID, INET4, INET6, VECTOR) are refused by name; only false is supported")
+		}
+		return nil
+	}})
 	// Schema history: Debezium's Kafka schema history properties. The
 	// history is written through the runtime's producer, so the bootstrap
 	// servers are accepted for compatibility; the runtime's Kafka is used.
 	d.Define(config.Key{Name: "schema.history.internal.kafka.topic", Doc: "topic holding the database schema history", Importance: config.High})
 	d.Define(config.Key{Name: "schema.history.internal.kafka.bootstrap.servers", Importance: config.High})
-	d.Define(config.Key{Name: "schema.history.internal", Default: "io.debezium.storage.kafka.history.KafkaSchemaHistory"})
+	d.Define(config.Key{Name: "schema.history.internal", Default: "io.debezium.storage.kafka.history.KafkaSchemaHistory",
+		Validate: oneClass("the schema history is kept in Kafka; other SchemaHistory implementations are not supported", "io.debezium.storage.kafka.history.KafkaSchemaHistory")})
 	d.Define(config.Key{Name: "schema.history.internal.store.only.captured.tables.ddl", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "schema.history.internal.store.only.captured.databases.ddl", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "schema.history.internal.skip.unparseable.ddl", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "schema.history.internal.ddl.filter", Default: defaultDDLFilter})
 	d.AllowPrefix("schema.history.internal.", "snapshot.select.statement.overrides.", "snapshot.mode.")
 	return d
+}
+
+// reject is a Validate that refuses a property whatever its value.
+func reject(reason string) func(string) error {
+	return func(string) error { return errors.New(reason) }
+}
+
+// oneClass accepts only the named values (Debezium's defaults, or the
+// classes Tributary builds in) and refuses others with the reason.
+func oneClass(reason string, accepted ...string) func(string) error {
+	return func(v string) error {
+		v = strings.TrimSpace(v)
+		for _, a := range accepted {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s; only %s is supported", reason, strings.Join(accepted, ", "))
+	}
+}
+
+func nonNegative(v string) error {
+	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n < 0 {
+		return errors.New("must not be negative")
+	}
+	return nil
 }
 
 // defaultDDLFilter is Debezium's schema.history.internal.ddl.filter
@@ -152,8 +264,25 @@ type settings struct {
 	ddlFilter           []*regexp.Regexp
 	keyColumns          []keyOverride
 	initialStatements   []string
-	gtidIncludes        []string
-	gtidExcludes        []string
+	// gtidFilter selects GTID sources (MySQL server UUIDs, MariaDB
+	// "domain-server"); nil when neither gtid.source list is set.
+	gtidFilter    *debezium.Filter
+	gtidFilterDML bool
+	// binlog connection session settings (seconds, 0: the server's)
+	netReadTimeout, netWriteTimeout int64
+	nongraceful                     bool
+	sslKeystore                     string
+
+	snapshotDelay   time.Duration
+	streamingDelay  time.Duration
+	snapshotTables  *debezium.Filter // snapshot.include.collection.list; nil: every captured table
+	selectOverrides map[TableID]string
+	heartbeatQuery  string
+	pollInterval    time.Duration
+	processingMode  string // event.processing.failure.handling.mode
+	convertingMode  string // event.converting.failure.handling.mode
+	skipUnchanged   bool
+	includeComments bool
 }
 
 type keyOverride struct {
@@ -193,13 +322,25 @@ func parseSettings(f flavor, v *config.Values) (*settings, error) {
 		fieldNameMode:       v.Lower("field.name.adjustment.mode"),
 		topicDelimiter:      v.String("topic.delimiter"),
 		maxBatch:            int(v.Int("max.batch.size")),
-		gtidIncludes:        v.List("gtid.source.includes"),
-		gtidExcludes:        v.List("gtid.source.excludes"),
+		gtidFilterDML:       v.Bool("gtid.source.filter.dml.events"),
+		netReadTimeout:      v.Int("binlog.net.read.timeout"),
+		netWriteTimeout:     v.Int("binlog.net.write.timeout"),
+		nongraceful:         v.Bool("use.nongraceful.disconnect"),
+		sslKeystore:         v.String("database.ssl.keystore"),
+		snapshotDelay:       v.Millis("snapshot.delay.ms"),
+		streamingDelay:      v.Millis("streaming.delay.ms"),
+		heartbeatQuery:      v.String("heartbeat.action.query"),
+		pollInterval:        v.Millis("poll.interval.ms"),
+		processingMode:      v.Lower("event.processing.failure.handling.mode"),
+		convertingMode:      v.Lower("event.converting.failure.handling.mode"),
+		skipUnchanged:       v.Bool("skip.messages.without.change"),
+		includeComments:     v.Bool("include.schema.comments"),
 		types: typeOptions{
 			decimalMode:    v.Lower("decimal.handling.mode"),
 			bigintUnsigned: v.Lower("bigint.unsigned.handling.mode"),
 			timePrecision:  v.Lower("time.precision.mode"),
 			binaryMode:     v.Lower("binary.handling.mode"),
+			timeAdjuster:   v.Bool("enable.time.adjuster"),
 		},
 	}
 	if !v.IsSet("time.precision.mode") {
@@ -229,7 +370,33 @@ func parseSettings(f flavor, v *config.Values) (*settings, error) {
 	}
 	s.txTopic = s.topicPrefix + s.topicDelimiter + v.String("topic.transaction")
 	s.heartbeatTopic = debezium.HeartbeatTopic(v.String("topic.heartbeat.prefix"), s.topicPrefix)
+	if name := v.String("topic.heartbeat.name"); name != "" {
+		s.heartbeatTopic = name
+	}
+	if err := refuseUnimplemented(v); err != nil {
+		return nil, err
+	}
 	var err error
+	if incl, excl := v.List("gtid.source.includes"), v.List("gtid.source.excludes"); len(incl) > 0 || len(excl) > 0 {
+		if s.gtidFilter, err = debezium.NewFilter("gtid.source.includes", incl, "gtid.source.excludes", excl); err != nil {
+			return nil, err
+		}
+	}
+	if q, b := v.Int("max.queue.size"), v.Int("max.batch.size"); q <= b {
+		// CommonConnectorConfig.validateMaxQueueSize
+		return nil, config.Errors{{Name: "max.queue.size", Value: strconv.FormatInt(q, 10), Message: fmt.Sprintf("must be larger than max.batch.size (%d)", b)}}
+	}
+	if list := v.List("snapshot.include.collection.list"); len(list) > 0 {
+		if s.snapshotTables, err = debezium.NewFilter("snapshot.include.collection.list", list, "", nil); err != nil {
+			return nil, err
+		}
+	}
+	if s.selectOverrides, err = parseSelectOverrides(v); err != nil {
+		return nil, err
+	}
+	if s.types.boolConverters, err = parseConverters(v); err != nil {
+		return nil, err
+	}
 	if s.skipped, err = debezium.SkippedOps(v); err != nil {
 		return nil, err
 	}

@@ -16,8 +16,30 @@ import (
 
 // tlsConfig returns the TLS settings for database.ssl.mode, or nil for
 // an unencrypted connection. preferred/trust fall back to plain text when
-// the server does not offer TLS.
+// the server does not offer TLS, unless a client certificate is configured
+// (database.ssl.keystore): then TLS is required.
 func (s *settings) tlsConfig() (cfg *tls.Config, preferred bool, err error) {
+	cfg, preferred, err = s.serverTLS()
+	if err != nil || s.sslKeystore == "" {
+		return cfg, preferred, err
+	}
+	if cfg == nil {
+		return nil, false, fmt.Errorf("database.ssl.keystore: a client certificate needs an encrypted connection, but database.ssl.mode=%s", s.sslMode)
+	}
+	pem, err := os.ReadFile(s.sslKeystore)
+	if err != nil {
+		return nil, false, fmt.Errorf("database.ssl.keystore: %w", err)
+	}
+	cert, err := tls.X509KeyPair(pem, pem)
+	if err != nil {
+		return nil, false, fmt.Errorf("database.ssl.keystore %s: %w (give the client certificate and its unencrypted private key in one PEM file; Java keystores are not supported)", s.sslKeystore, err)
+	}
+	cfg.Certificates = []tls.Certificate{cert}
+	return cfg, false, nil
+}
+
+// serverTLS is tlsConfig without the client certificate.
+func (s *settings) serverTLS() (cfg *tls.Config, preferred bool, err error) {
 	mode := s.sslMode
 	switch mode {
 	case "", "disabled", "disable":
@@ -133,13 +155,17 @@ type serverInfo struct {
 	version  string
 	mariadb  bool
 	gtidMode bool
+	// notices are settings that do not stop capture but leave a
+	// configured feature without effect; validate reports them as
+	// problems, a task logs them.
+	notices []string
 }
 
 // checkServer verifies the settings Debezium requires for binlog capture
 // and returns an error naming the variable or privilege and the fix.
 func checkServer(ctx context.Context, db *sql.DB, s *settings, locking bool) (*serverInfo, error) {
 	vars := map[string]string{}
-	rows, err := db.QueryContext(ctx, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version','log_bin','binlog_format','binlog_row_image','gtid_mode','gtid_strict_mode','binlog_row_metadata')")
+	rows, err := db.QueryContext(ctx, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version','log_bin','binlog_format','binlog_row_image','gtid_mode','gtid_strict_mode','binlog_row_metadata','binlog_annotate_row_events','binlog_rows_query_log_events')")
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s:%d as %q: %w", s.host, s.port, s.user, err)
 	}
@@ -170,6 +196,20 @@ func checkServer(ctx context.Context, db *sql.DB, s *settings, locking bool) (*s
 		info.gtidMode = true
 	} else {
 		info.gtidMode = strings.EqualFold(vars["gtid_mode"], "ON")
+	}
+	if s.includeQuery {
+		// include.query needs the server to write each row event's SQL
+		// into the binlog (ANNOTATE_ROWS on MariaDB, ROWS_QUERY on MySQL)
+		v := "binlog_rows_query_log_events"
+		if info.mariadb {
+			v = "binlog_annotate_row_events"
+		}
+		if val, ok := vars[v]; !ok || !strings.EqualFold(val, "ON") {
+			if !ok {
+				val = "unknown"
+			}
+			info.notices = append(info.notices, fmt.Sprintf("include.query=true but %s=%s: the server does not write the SQL of row changes into the binlog, so source.query stays null; SET GLOBAL %s=ON (and in the server configuration)", v, val, v))
+		}
 	}
 	if err := checkPrivileges(ctx, db, s, locking, &problems); err != nil {
 		return nil, err

@@ -56,6 +56,40 @@
 // existing history topic with more than one partition is refused at start:
 // DDL replayed from several partitions cannot be put back in order.
 // Debezium only logs a warning for it and reads partition 0.
+//
+// # Properties
+//
+// Every property is implemented with Debezium's meaning or refused when the
+// configuration is parsed, with the reason. Refused: binlog.buffer.size
+// other than 0 (no ROLLBACK look-ahead), snapshot.max.threads other than 1,
+// max.queue.size.in.bytes other than 0, time.precision.mode adaptive (as
+// Debezium) and isostring/microseconds/nanoseconds/structured,
+// snapshot.query.mode=custom, snapshot.mode configuration_based and custom
+// and their snapshot.mode.* settings, read.only=true and the signal.*,
+// incremental.snapshot.* and notification.* families (signals and
+// incremental snapshots are not implemented for MySQL and MariaDB),
+// include.unknown.datatypes=true, Java keystore passwords, Percona backup
+// locks, the legacy DDL parser, JDBC driver.* settings and Java classes
+// other than Debezium's defaults (topic naming strategy, source block, JDBC
+// driver, schema history store, custom converters other than
+// TinyIntOneToBooleanConverter), and the deprecated
+// event.deserialization.failure.handling.mode (without effect in Debezium
+// 3; event.processing.failure.handling.mode replaces it).
+//
+// A few properties only tune how Debezium's Java code does what Tributary
+// always does: snapshot.fetch.size and min.row.count.to.stream.results
+// (rows are always streamed from the server one at a time), and
+// database.server.id.offset (used only by parallel snapshots). The schema
+// history's own Kafka client settings (schema.history.internal.kafka.
+// bootstrap.servers, .producer.*, .consumer.*, recovery and timeout
+// settings) are accepted so Debezium configurations load, but the history
+// is kept in the worker's Kafka cluster through the worker's client.
+//
+// event.processing.failure.handling.mode=warn/skip/ignore skips a streamed
+// row that cannot be turned into a change event (a value that cannot be
+// converted into a key or NOT NULL field, a row that does not fit the
+// table's known structure); a binlog event go-mysql cannot decode ends the
+// stream whatever the mode, as it cannot be read past.
 package mysql
 
 import (
@@ -97,8 +131,14 @@ func pluginFor(f flavor) *connect.Plugin {
 				return err
 			}
 			defer db.Close()
-			_, err = checkServer(ctx, db, s, s.lockingMode != "none")
-			return err
+			info, err := checkServer(ctx, db, s, s.lockingMode != "none")
+			if err != nil {
+				return err
+			}
+			if len(info.notices) > 0 {
+				return fmt.Errorf("server %s:%d:\n  - %s", s.host, s.port, strings.Join(info.notices, "\n  - "))
+			}
+			return nil
 		},
 		DescribeSchemas: func(ctx context.Context, v *config.Values) ([]connect.TopicSchema, error) {
 			return describeSchemas(ctx, f, v)
@@ -317,7 +357,7 @@ func (c *connectorState) handleDDL(ctx context.Context, em *emitter, o *offsetSt
 		case changeCreate, changeAlter:
 			if ev.table != nil {
 				if t := c.model.table(*ev.table); t != nil {
-					changes = append(changes, tableChange{typ: ev.kind, id: *ev.table, prevID: ev.prevID, table: t.clone()})
+					changes = append(changes, tableChange{typ: ev.kind, id: *ev.table, prevID: ev.prevID, table: c.recordedTable(t)})
 				}
 			}
 		case changeDrop:
@@ -335,6 +375,21 @@ func (c *connectorState) handleDDL(ctx context.Context, em *emitter, o *offsetSt
 		}
 	}
 	return truncates, nil
+}
+
+// recordedTable is the copy of a table that the schema history and the
+// schema change events record. Without include.schema.comments (the
+// default) it has no table or column comments: Debezium's DDL parser skips
+// them then, and the history and events carry null.
+func (c *connectorState) recordedTable(t *Table) *Table {
+	r := t.clone()
+	if !c.cfg.includeComments {
+		r.Comment = nil
+		for _, col := range r.Columns {
+			col.Comment = nil
+		}
+	}
+	return r
 }
 
 func isTruncate(sql string) bool {

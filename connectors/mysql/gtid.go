@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tributary-io/tributary/internal/debezium"
 )
 
 // gtidSet is a set of executed GTIDs in MySQL ("uuid:1-5:7,uuid2:1-3") or
@@ -14,6 +16,8 @@ type gtidSet interface {
 	String() string
 	// contains reports whether every GTID of o is in the set.
 	contains(o gtidSet) bool
+	// filtered returns the GTIDs of the sources f selects (all for nil).
+	filtered(f *debezium.Filter) gtidSet
 }
 
 func parseGtidSet(mariadb bool, s string) (gtidSet, error) {
@@ -215,6 +219,58 @@ func binlogIndex(file string) int64 {
 		}
 	}
 	return 0
+}
+
+// retain returns the GTIDs of g whose source (server UUID) f selects;
+// g itself when f is nil (no gtid.source filter).
+func (g *mysqlGtidSet) retain(f *debezium.Filter) *mysqlGtidSet {
+	if f == nil {
+		return g
+	}
+	out := &mysqlGtidSet{sets: map[string][]interval{}}
+	for u, ivs := range g.sets {
+		if f.Match(u) {
+			out.sets[u] = append([]interval(nil), ivs...)
+		}
+	}
+	return out
+}
+
+// retain returns the GTIDs of g whose source ("domain-server", as
+// Debezium names a MariaDB GTID source) f selects; g itself when f is nil.
+func (g *mariaGtidSet) retain(f *debezium.Filter) *mariaGtidSet {
+	if f == nil {
+		return g
+	}
+	out := &mariaGtidSet{byDom: map[uint32]mariaGtid{}}
+	for _, d := range g.order {
+		if m := g.byDom[d]; f.Match(m.source()) {
+			out.order = append(out.order, d)
+			out.byDom[d] = m
+		}
+	}
+	return out
+}
+
+func (g *mysqlGtidSet) filtered(f *debezium.Filter) gtidSet { return g.retain(f) }
+func (g *mariaGtidSet) filtered(f *debezium.Filter) gtidSet { return g.retain(f) }
+
+// source is the GTID's source as gtid.source.includes/excludes match it
+// on MariaDB: "<domain>-<server>".
+func (m mariaGtid) source() string { return fmt.Sprintf("%d-%d", m.domain, m.server) }
+
+// gtidSource returns the source of a GTID as gtid.source.includes and
+// excludes match it: the server UUID of a MySQL GTID ("uuid:n"), the
+// "domain-server" of a MariaDB one ("domain-server-seq").
+func gtidSource(mariadb bool, gtid string) string {
+	if mariadb {
+		if m, err := parseMariaGtid(gtid); err == nil {
+			return m.source()
+		}
+		return gtid
+	}
+	uuid, _, _ := strings.Cut(gtid, ":")
+	return strings.ToLower(uuid)
 }
 
 // subtract returns the GTIDs of g that are not in o.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/debezium"
 )
 
 // tableChange is one entry of a schema change's tableChanges.
@@ -219,12 +220,14 @@ func positionFrom(m map[string]any) historyPosition {
 }
 
 // atOrBefore reports whether a history record at position rec belongs to
-// the state at offset off.
-func atOrBefore(mariadb bool, rec, off historyPosition) bool {
+// the state at offset off. Of GTID sets only the sources gtidFilter
+// selects count (BinlogHistoryRecordComparator with gtid.source.*).
+func atOrBefore(mariadb bool, gtidFilter *debezium.Filter, rec, off historyPosition) bool {
 	if rec.gtids != "" && off.gtids != "" {
 		rg, err1 := parseGtidSet(mariadb, rec.gtids)
 		og, err2 := parseGtidSet(mariadb, off.gtids)
 		if err1 == nil && err2 == nil {
+			rg, og = rg.filtered(gtidFilter), og.filtered(gtidFilter)
 			if rg.String() == og.String() {
 				return compareWithin(rec, off)
 			}
@@ -342,7 +345,7 @@ func (c *connectorState) recoverHistory(ctx context.Context, off map[string]any)
 		for _, f := range pd {
 			pm[f.k] = f.v
 		}
-		if off != nil && !atOrBefore(c.cfg.flavor.mariadb, positionFrom(pm), offPos) {
+		if off != nil && !atOrBefore(c.cfg.flavor.mariadb, c.cfg.gtidFilter, positionFrom(pm), offPos) {
 			continue
 		}
 		if err := c.applyHistoryRecord(m, d); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -222,13 +223,25 @@ func (e *idleTimeoutError) Error() string {
 func (e *idleTimeoutError) Unwrap() error { return e.err }
 
 // binlogDialer dials the binlog connection within connect.timeout.ms and,
-// with idle > 0, wraps it in an idleConn.
-func binlogDialer(connectTimeout, idle time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+// with idle > 0, wraps it in an idleConn. With nongraceful
+// (use.nongraceful.disconnect) the socket lingers 0 s, so closing it resets
+// the connection at once instead of waiting for the peer, as Debezium's
+// socket.setSoLinger(true, 0).
+func binlogDialer(connectTimeout, idle time.Duration, nongraceful bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		d := net.Dialer{Timeout: connectTimeout}
 		conn, err := d.DialContext(ctx, network, addr)
-		if err != nil || idle <= 0 {
+		if err != nil {
 			return conn, err
+		}
+		if tc, ok := conn.(*net.TCPConn); ok && nongraceful {
+			if err := tc.SetLinger(0); err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("use.nongraceful.disconnect: %w", err)
+			}
+		}
+		if idle <= 0 {
+			return conn, nil
 		}
 		return &idleConn{Conn: conn, idle: idle}, nil
 	}

@@ -20,6 +20,13 @@ const snapshotProgressInterval = 10 * time.Second
 // kept as the streaming position in recovery mode.
 func (t *task) snapshot(ctx context.Context, em *emitter, prev *offsetState, data bool) (*offsetState, error) {
 	c := t.c
+	if c.cfg.snapshotDelay > 0 {
+		// snapshot.delay.ms (AbstractSnapshotChangeEventSource.delaySnapshotIfNeeded)
+		c.log.Info("waiting before the snapshot (snapshot.delay.ms)", "delay", c.cfg.snapshotDelay)
+		if err := sleepCtx(ctx, c.cfg.snapshotDelay); err != nil {
+			return nil, err
+		}
+	}
 	c.log.Info("snapshot step 1 - preparing", "mode", c.cfg.snapshotMode, "locking", c.cfg.lockingMode, "data", data)
 	cctx, cancel := c.cfg.bounded(ctx)
 	conn, err := t.db.Conn(cctx)
@@ -211,9 +218,17 @@ func (t *task) snapshot(ctx context.Context, em *emitter, prev *offsetState, dat
 	}
 
 	if data {
-		c.log.Info("snapshot step 7 - snapshotting data", "tables", len(captured))
-		for i, id := range captured {
-			if err := t.snapshotTable(ctx, conn, em, o, id, i == 0, i == len(captured)-1, i+1, len(captured)); err != nil {
+		// snapshot.include.collection.list: the data of only these of the
+		// captured tables (their structure is captured either way)
+		var dataTables []TableID
+		for _, id := range captured {
+			if c.cfg.snapshotTables == nil || c.cfg.snapshotTables.Match(id.DB+"."+id.Table) {
+				dataTables = append(dataTables, id)
+			}
+		}
+		c.log.Info("snapshot step 7 - snapshotting data", "tables", len(dataTables))
+		for i, id := range dataTables {
+			if err := t.snapshotTable(ctx, conn, em, o, id, i == 0, i == len(dataTables)-1, i+1, len(dataTables)); err != nil {
 				return nil, err
 			}
 		}
@@ -267,10 +282,15 @@ func (t *task) snapshotTable(ctx context.Context, conn *sql.Conn, em *emitter, o
 		return fmt.Errorf("snapshot: no schema known for table %s", id)
 	}
 	start := time.Now()
-	c.log.Info("exporting data from table", "table", id.String(), "order", order, "of", count)
-	rows, err := conn.QueryContext(ctx, "SELECT * FROM "+id.quoted())
+	query := "SELECT * FROM " + id.quoted()
+	if q, ok := c.cfg.selectOverrides[id]; ok {
+		// snapshot.select.statement.overrides.<database>.<table>
+		query = q
+	}
+	c.log.Info("exporting data from table", "table", id.String(), "order", order, "of", count, "query", query)
+	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
-		return fmt.Errorf("snapshot: read table %s: %w", id, err)
+		return fmt.Errorf("snapshot: read table %s with %q: %w", id, query, err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
@@ -278,7 +298,7 @@ func (t *task) snapshotTable(ctx context.Context, conn *sql.Conn, em *emitter, o
 		return err
 	}
 	if len(cols) != len(ts.table.Columns) {
-		return fmt.Errorf("snapshot: table %s has %d columns but its structure lists %d", id, len(cols), len(ts.table.Columns))
+		return fmt.Errorf("snapshot: table %s: %q returns %d columns but the table has %d; a snapshot.select.statement.overrides statement must return every column, in the table's order", id, query, len(cols), len(ts.table.Columns))
 	}
 	raw := make([]sql.RawBytes, len(cols))
 	ptrs := make([]any, len(cols))

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/client"
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
@@ -71,6 +72,11 @@ type streamState struct {
 	eventTS       time.Time
 	lastHeartbeat time.Time
 	tx            *txTracker
+	// ignoreDML skips the row events of the current transaction: its GTID
+	// source is one gtid.source.includes/excludes leaves out (with
+	// gtid.source.filter.dml.events). DDL of such transactions is still
+	// applied, as Debezium does.
+	ignoreDML bool
 }
 
 func (t *task) syncerConfig() (replication.BinlogSyncerConfig, error) {
@@ -99,16 +105,50 @@ func (t *task) syncerConfig() (replication.BinlogSyncerConfig, error) {
 	}
 	if c.cfg.flavor.mariadb || t.server.mariadb {
 		cfg.Flavor = gmysql.MariaDBFlavor
+		if c.cfg.includeQuery {
+			// MariaDB sends ANNOTATE_ROWS events, which carry the SQL of the
+			// row events that follow, only to replicas that ask for them
+			// (BinaryLogClient.setUseSendAnnotateRowsEvent in Debezium);
+			// MySQL sends ROWS_QUERY events unasked.
+			cfg.DumpCommandFlag |= replication.BINLOG_SEND_ANNOTATE_ROWS_EVENT
+		}
+	}
+	if c.cfg.netReadTimeout > 0 || c.cfg.netWriteTimeout > 0 {
+		// binlog.net.read.timeout / binlog.net.write.timeout, set on the
+		// binlog connection's session before the dump starts, as
+		// BinaryLogClient.setNetReadTimeout/setNetWriteTimeout do
+		cfg.Option = func(conn *client.Conn) error {
+			for _, v := range []struct {
+				name string
+				secs int64
+			}{{"net_read_timeout", c.cfg.netReadTimeout}, {"net_write_timeout", c.cfg.netWriteTimeout}} {
+				if v.secs <= 0 {
+					continue
+				}
+				if _, err := conn.Execute(fmt.Sprintf("SET SESSION %s = %d", v.name, v.secs)); err != nil {
+					return fmt.Errorf("binlog connection: set %s (binlog.%s): %w", v.name, strings.ReplaceAll(v.name, "_", "."), err)
+				}
+			}
+			// the server may clamp a value: log what the session has
+			res, err := conn.Execute("SELECT @@SESSION.net_read_timeout, @@SESSION.net_write_timeout")
+			if err != nil {
+				return fmt.Errorf("binlog connection: read net_read_timeout and net_write_timeout: %w", err)
+			}
+			rd, _ := res.GetInt(0, 0)
+			wr, _ := res.GetInt(0, 1)
+			c.log.Info("binlog connection session timeouts", "net_read_timeout", rd, "net_write_timeout", wr)
+			return nil
+		}
 	}
 	hb, idle := livenessTimes(c.cfg.keepAlive, c.cfg.keepAliveInterval, c.cfg.heartbeatInterval)
 	cfg.HeartbeatPeriod = hb
 	// Not cfg.ReadTimeout: see idleConn.
-	cfg.Dialer = binlogDialer(c.cfg.connectTimeout, idle)
+	cfg.Dialer = binlogDialer(c.cfg.connectTimeout, idle, c.cfg.nongraceful)
 	tc, _, err := c.cfg.tlsConfig()
 	if err != nil {
 		return cfg, err
 	}
-	if tc != nil && c.cfg.sslMode != "preferred" && c.cfg.sslMode != "trust" {
+	if tc != nil && ((c.cfg.sslMode != "preferred" && c.cfg.sslMode != "trust") || len(tc.Certificates) > 0) {
 		cfg.TLSConfig = tc
 	}
 	return cfg, nil
@@ -228,8 +268,13 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 			return err
 		}
 		if err := t.handleEvent(ctx, em, o, st, ev, mariadb); err != nil {
-			// handling an event talks to no database: its errors are the
-			// data's, the writer's or the schema history's
+			// handling an event talks to no database but for
+			// heartbeat.action.query: its other errors are the data's, the
+			// writer's or the schema history's
+			var de *dbError
+			if errors.As(err, &de) {
+				return err
+			}
 			return noRetry(err)
 		}
 	}
@@ -302,6 +347,7 @@ func (t *task) handleEvent(ctx context.Context, em *emitter, o *offsetState, st 
 			return err
 		}
 		o.startGtid(gtid, st.gtids.String())
+		st.ignoreDML = t.dmlFiltered(false, gtid)
 	case *replication.MariadbGTIDEvent:
 		gtid := fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, h.ServerID, e.GTID.SequenceNumber)
 		if st.gtids == nil {
@@ -311,6 +357,7 @@ func (t *task) handleEvent(ctx context.Context, em *emitter, o *offsetState, st 
 			return err
 		}
 		o.startGtid(gtid, st.gtids.String())
+		st.ignoreDML = t.dmlFiltered(true, gtid)
 		err = t.begin(ctx, em, o, st, -1)
 	case *replication.RowsQueryEvent:
 		if t.c.cfg.includeQuery {
@@ -344,6 +391,16 @@ func (t *task) handleEvent(ctx context.Context, em *emitter, o *offsetState, st 
 	return nil
 }
 
+// dmlFiltered reports whether the row events of the transaction of gtid
+// are left out: gtid.source.filter.dml.events (default true) with a
+// gtid.source.includes/excludes that does not select the GTID's source
+// (the server UUID on MySQL, "domain-server" on MariaDB), as Debezium's
+// handleGtidEvent decides.
+func (t *task) dmlFiltered(mariadb bool, gtid string) bool {
+	cfg := t.c.cfg
+	return cfg.gtidFilterDML && cfg.gtidFilter != nil && !cfg.gtidFilter.Match(gtidSource(mariadb, gtid))
+}
+
 // heartbeat emits a heartbeat record when heartbeat.interval.ms elapsed.
 func (t *task) heartbeat(ctx context.Context, em *emitter, o *offsetState, st *streamState, server bool) error {
 	iv := t.c.cfg.heartbeatInterval
@@ -355,8 +412,27 @@ func (t *task) heartbeat(ctx context.Context, em *emitter, o *offsetState, st *s
 		return nil
 	}
 	st.lastHeartbeat = now
+	if q := t.c.cfg.heartbeatQuery; q != "" {
+		// heartbeat.action.query runs on the source database before each
+		// heartbeat record (DatabaseHeartbeatImpl), typically to write to
+		// a table so that a quiet database's binlog still moves
+		qctx, cancel := t.c.cfg.bounded(ctx)
+		_, err := t.db.ExecContext(qctx, q)
+		cancel()
+		if err != nil {
+			return &dbError{fmt.Errorf("heartbeat.action.query %q: %w", q, t.c.cfg.timedOut(ctx, err))}
+		}
+	}
 	return em.emit(ctx, debezium.HeartbeatRecord(t.c.cfg.heartbeatTopic, t.c.cfg.topicPrefix, t.c.partition, o.offset(), now))
 }
+
+// dbError is an error of a query on the database made while handling the
+// binlog (heartbeat.action.query): unlike the handling's other errors it
+// may be a lost connection, which classify makes retriable.
+type dbError struct{ err error }
+
+func (e *dbError) Error() string { return e.err.Error() }
+func (e *dbError) Unwrap() error { return e.err }
 
 func (t *task) unknownTable(id TableID, o *offsetState, h *replication.EventHeader) error {
 	msg := fmt.Sprintf("encountered change event for table %s whose schema isn't known to this connector (at %s:%d); the schema history topic %q may be incomplete: take a new snapshot, or set snapshot.mode=recovery to rebuild the history",
@@ -396,6 +472,7 @@ func (t *task) commit(ctx context.Context, em *emitter, o *offsetState, st *stre
 	o.commitTransaction()
 	o.threadID = -1
 	st.skipEvent = false
+	st.ignoreDML = false
 	// Hand the transaction to the runtime now: under a steady load the binlog
 	// never pauses long enough for the idle flush, and waiting for a full
 	// batch made every event wait for max.batch.size-1 others.
@@ -453,6 +530,44 @@ func (t *task) handleQuery(ctx context.Context, em *emitter, o *offsetState, st 
 	return em.flush(ctx)
 }
 
+// rowImages converts a row event's before and after images (either may be
+// nil) into key and value structs.
+func (t *task) rowImages(ts *tableSchema, before, after []any) (bk, bv, ak, av *connect.StructValue, err error) {
+	ncols := len(ts.table.Columns)
+	for _, row := range [][]any{before, after} {
+		if row != nil && len(row) != ncols {
+			return nil, nil, nil, nil, fmt.Errorf("the row has %d columns but the table's known structure has %d; restart the connector with snapshot.mode=recovery", len(row), ncols)
+		}
+	}
+	if before != nil {
+		if bk, bv, err = ts.rowValue(func(ci int, cv *converter) (any, error) { return cv.fromBinlog(before[ci]) }); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	if after != nil {
+		if ak, av, err = ts.rowValue(func(ci int, cv *converter) (any, error) { return cv.fromBinlog(after[ci]) }); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	return bk, bv, ak, av, nil
+}
+
+// processingFailed applies event.processing.failure.handling.mode to a row
+// that could not be turned into a change event (EventDispatcher's
+// handleEventProcessingFailure): fail returns the error, warn and skip
+// (or ignore) log it and let the caller go on with the next row.
+func (t *task) processingFailed(err error) error {
+	switch t.c.cfg.processingMode {
+	case "warn":
+		t.c.log.Warn("skipping a row change that could not be processed (event.processing.failure.handling.mode=warn)", "error", err)
+		return nil
+	case "skip", "ignore":
+		t.c.log.Debug("skipping a row change that could not be processed", "mode", t.c.cfg.processingMode, "error", err)
+		return nil
+	}
+	return fmt.Errorf("%w (event.processing.failure.handling.mode=warn or skip would skip the row)", err)
+}
+
 // handleRows is BinlogStreamingChangeEventSource.handleChange.
 func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *streamState, ev *replication.BinlogEvent, e *replication.RowsEvent) error {
 	var op debezium.Op
@@ -475,6 +590,10 @@ func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *
 	if t.c.cfg.skipped[op] || st.skipEvent {
 		return nil
 	}
+	if st.ignoreDML {
+		// a GTID source gtid.source.includes/excludes leaves out
+		return nil
+	}
 	defer func() { st.rowsToSkip = 0 }()
 	id, ok := st.tableIDs[e.TableID]
 	if !ok || !t.c.captured(id) {
@@ -492,7 +611,6 @@ func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *
 		step = 2
 	}
 	numRows := len(e.Rows) / step
-	ncols := len(ts.table.Columns)
 	for r := st.rowsToSkip; r < numRows; r++ {
 		var before, after []any
 		switch op {
@@ -503,23 +621,20 @@ func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *
 		case debezium.OpUpdate:
 			before, after = e.Rows[2*r], e.Rows[2*r+1]
 		}
-		for _, row := range [][]any{before, after} {
-			if row != nil && len(row) != ncols {
-				return fmt.Errorf("binlog %s:%d: row of table %s has %d columns but the table's known structure has %d; restart the connector with snapshot.mode=recovery", o.file, o.pos, id, len(row), ncols)
-			}
-		}
 		o.setRowNumber(r, numRows)
 		o.tableEvent(id.DB, []TableID{id}, st.eventTS)
-		var bk, bv, ak, av *connect.StructValue
-		if before != nil {
-			if bk, bv, err = ts.rowValue(func(ci int, cv *converter) (any, error) { return cv.fromBinlog(before[ci]) }); err != nil {
-				return fmt.Errorf("binlog %s:%d: %w", o.file, o.pos, err)
+		bk, bv, ak, av, err := t.rowImages(ts, before, after)
+		if err != nil {
+			err = fmt.Errorf("binlog %s:%d: row %d of table %s: %w", o.file, o.pos, r, id, err)
+			if err := t.processingFailed(err); err != nil {
+				return err
 			}
+			continue
 		}
-		if after != nil {
-			if ak, av, err = ts.rowValue(func(ci int, cv *converter) (any, error) { return cv.fromBinlog(after[ci]) }); err != nil {
-				return fmt.Errorf("binlog %s:%d: %w", o.file, o.pos, err)
-			}
+		if op == debezium.OpUpdate && t.c.cfg.skipUnchanged && connect.Equal(bv, av) {
+			// skip.messages.without.change: no captured column changed
+			// (RelationalChangeRecordEmitter.emitUpdateRecord)
+			continue
 		}
 		for _, rec := range t.c.dataRecords(ts, op, bk, bv, ak, av, o, st.tx) {
 			if err := em.emit(ctx, rec); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,7 +21,10 @@ import (
 // columnMapper changes a column's schema and values (masking, truncation,
 // source type propagation), as Debezium's ColumnMappers do.
 type columnMapper struct {
-	match    *regexp.Regexp
+	match *regexp.Regexp
+	// byType matches <database>.<table>.<type name> instead of the
+	// column's name (datatype.propagate.source.type)
+	byType   bool
 	kind     string // truncate | mask | hash | propagate
 	n        int
 	maskWith string
@@ -29,13 +33,19 @@ type columnMapper struct {
 	v2       bool
 }
 
+// The names of Debezium's column mapper properties.
+var (
+	reTruncate = regexp.MustCompile(`^column\.truncate\.to\.(\d+)\.chars$`)
+	reMaskWith = regexp.MustCompile(`^column\.mask\.with\.(\d+)\.chars$`)
+	reMaskHash = regexp.MustCompile(`^column\.mask\.hash\.(v2\.)?([^.]+)\.with\.salt\.(.+)$`)
+)
+
 // parseMappers reads column.truncate.to.N.chars, column.mask.with.N.chars,
-// column.mask.hash[.v2].ALG.with.salt.SALT and column.propagate.source.type.
+// column.mask.hash[.v2].ALG.with.salt.SALT, column.propagate.source.type
+// and datatype.propagate.source.type.
 func parseMappers(raw map[string]string) ([]columnMapper, error) {
 	var out []columnMapper
-	reTrunc := regexp.MustCompile(`^column\.truncate\.to\.(\d+)\.chars$`)
-	reMask := regexp.MustCompile(`^column\.mask\.with\.(\d+)\.chars$`)
-	reHash := regexp.MustCompile(`^column\.mask\.hash\.(v2\.)?([^.]+)\.with\.salt\.(.+)$`)
+	reTrunc, reMask, reHash := reTruncate, reMaskWith, reMaskHash
 	for k, v := range raw {
 		var m columnMapper
 		switch {
@@ -53,6 +63,8 @@ func parseMappers(raw map[string]string) ([]columnMapper, error) {
 			m = columnMapper{kind: "hash", hashAlg: g[2], salt: []byte(g[3]), v2: g[1] != ""}
 		case k == "column.propagate.source.type":
 			m = columnMapper{kind: "propagate"}
+		case k == "datatype.propagate.source.type":
+			m = columnMapper{kind: "propagate", byType: true}
 		default:
 			continue
 		}
@@ -176,6 +188,10 @@ type tableSchema struct {
 	// convByCol maps a table column index to its converter (nil when the
 	// column is excluded from events).
 	convByCol []*converter
+	// convertingMode is event.converting.failure.handling.mode; log
+	// reports the values it turns into nulls.
+	convertingMode string
+	log            *slog.Logger
 }
 
 // buildTableSchema builds the key, value and envelope schemas of a table.
@@ -184,7 +200,8 @@ func (c *connectorState) buildTableSchema(t *Table) (*tableSchema, error) {
 	adj := func(s string) string { return debezium.AdjustName(c.cfg.schemaNameMode, s) }
 	fadj := func(s string) string { return debezium.AdjustName(c.cfg.fieldNameMode, s) }
 	base := prefix + "." + t.ID.DB + "." + t.ID.Table
-	ts := &tableSchema{table: t, topic: c.topicFor(t.ID), convByCol: make([]*converter, len(t.Columns))}
+	ts := &tableSchema{table: t, topic: c.topicFor(t.ID), convByCol: make([]*converter, len(t.Columns)),
+		convertingMode: c.cfg.convertingMode, log: c.log}
 	vb := connect.StructBuilder().Name(adj(base + ".Value")).Optional()
 	keyCols := c.keyColumns(t)
 	for i, col := range t.Columns {
@@ -197,6 +214,7 @@ func (c *connectorState) buildTableSchema(t *Table) (*tableSchema, error) {
 		if err != nil {
 			return nil, err
 		}
+		cv.log = c.log
 		ts.convByCol[i] = cv
 		if !c.columns.Match(fq) {
 			continue
@@ -205,12 +223,12 @@ func (c *connectorState) buildTableSchema(t *Table) (*tableSchema, error) {
 		var mapped []*columnMapper
 		for k := range c.mappers {
 			m := &c.mappers[k]
-			if m.match.MatchString(fq) {
+			if (!m.byType && m.match.MatchString(fq)) || (m.byType && m.match.MatchString(t.ID.DB+"."+t.ID.Table+"."+col.TypeName)) {
 				mapped = append(mapped, m)
 			}
 		}
 		sl.mappers = mapped
-		fs, err := fieldSchema(col, cv, mapped)
+		fs, err := fieldSchema(col, cv, mapped, c.cfg.includeComments)
 		if err != nil {
 			return nil, fmt.Errorf("table %s column %q: %w", t.ID, col.Name, err)
 		}
@@ -240,7 +258,7 @@ func (c *connectorState) buildTableSchema(t *Table) (*tableSchema, error) {
 			} else {
 				// key column excluded from the value: still keyed on it
 				cv := ts.convByCol[ci]
-				fs, err = fieldSchema(t.Columns[ci], cv, nil)
+				fs, err = fieldSchema(t.Columns[ci], cv, nil, c.cfg.includeComments)
 				if err != nil {
 					return nil, err
 				}
@@ -270,7 +288,9 @@ func containsFold(list []string, s string) bool {
 
 // fieldSchema is the column's value schema with optionality, mappers and
 // the default value applied, in the order TableSchemaBuilder applies them.
-func fieldSchema(col *Column, cv *converter, mappers []*columnMapper) (*connect.Schema, error) {
+// With comments (include.schema.comments) the column's comment is the
+// field's doc, as TableSchemaBuilder.addField sets it.
+func fieldSchema(col *Column, cv *converter, mappers []*columnMapper, comments bool) (*connect.Schema, error) {
 	s := *cv.schema
 	s.Params = append([]connect.Param(nil), cv.schema.Params...)
 	for _, m := range mappers {
@@ -294,6 +314,9 @@ func fieldSchema(col *Column, cv *converter, mappers []*columnMapper) (*connect.
 	}
 	if col.Optional {
 		s.Optional = true
+	}
+	if comments && col.Comment != nil {
+		s.Doc = *col.Comment
 	}
 	if d, ok := cv.defaultValue(); ok {
 		for _, m := range mappers {
@@ -344,6 +367,36 @@ func setParam(ps []connect.Param, k, v string) []connect.Param {
 	return append(ps, connect.Param{Key: k, Value: v})
 }
 
+// convertFailed applies event.converting.failure.handling.mode to a value
+// that could not be converted (TableSchemaBuilder's value generator): warn
+// and skip give the field null, with a warning or a debug message. A key
+// field, or a value field whose schema cannot be null, cannot take the
+// null: that stays an error, as it ends Debezium's task too (its key
+// generator does not catch, and the converter refuses the null).
+func (ts *tableSchema) convertFailed(si int, sl *slot, err error) (any, error) {
+	col := ts.table.Columns[sl.colIdx]
+	err = fmt.Errorf("table %s column %q: %w", ts.table.ID, col.Name, err)
+	isKey := false
+	for _, ks := range ts.keySlots {
+		isKey = isKey || ks == si
+	}
+	switch {
+	case ts.convertingMode == "fail":
+		return nil, err
+	case isKey || !col.Optional:
+		return nil, fmt.Errorf("%w (a key or NOT NULL column cannot be null)", err)
+	case ts.convertingMode == "skip":
+		if ts.log != nil {
+			ts.log.Debug("failed to convert a column value; the field is null", "error", err)
+		}
+	default:
+		if ts.log != nil {
+			ts.log.Warn("failed to convert a column value; the field is null (event.converting.failure.handling.mode=warn)", "error", err)
+		}
+	}
+	return nil, nil
+}
+
 // rowValue converts one row (values in table column order, as produced by
 // get) into the value struct and the key struct.
 func (ts *tableSchema) rowValue(get func(colIdx int, cv *converter) (any, error)) (key, value *connect.StructValue, err error) {
@@ -357,7 +410,9 @@ func (ts *tableSchema) rowValue(get func(colIdx int, cv *converter) (any, error)
 		sl := &ts.slots[si]
 		v, err := get(sl.colIdx, sl.conv)
 		if err != nil {
-			return nil, nil, fmt.Errorf("table %s column %q: %w", ts.table.ID, ts.table.Columns[sl.colIdx].Name, err)
+			if v, err = ts.convertFailed(si, sl, err); err != nil {
+				return nil, nil, err
+			}
 		}
 		mv := sl.convert(v)
 		if !strings.HasPrefix(sl.field, "\x00") {

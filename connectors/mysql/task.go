@@ -10,7 +10,6 @@ import (
 
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
-	"github.com/tributary-io/tributary/internal/debezium"
 )
 
 // task is one running connector task.
@@ -35,7 +34,14 @@ func newTask(f flavor, v *config.Values, tc connect.TaskContext) (*task, error) 
 		return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: the runtime's producer (%T) cannot create the topic or write a single partition, which the schema history needs", c.cfg.historyTopic, tc.Producer)
 	}
 	c.history = hs
-	return &task{c: c, ignoreGtidOnRecovery: v.Bool("gtid.ignore.on.recovery"), flushIdle: flushIdle}, nil
+	t := &task{c: c, ignoreGtidOnRecovery: v.Bool("gtid.ignore.on.recovery"), flushIdle: flushIdle}
+	if p := c.cfg.pollInterval; p > 0 && p < t.flushIdle {
+		// poll.interval.ms bounds how long Debezium's task waits for more
+		// records before handing over what it has; the reader never
+		// holds records longer than flushIdle, nor than this.
+		t.flushIdle = p
+	}
+	return t, nil
 }
 
 // Run snapshots and streams until ctx ends; with snapshot.mode=initial_only
@@ -99,6 +105,9 @@ func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
 	if t.server, err = t.checkServer(ctx, locking); err != nil {
 		return err
 	}
+	for _, n := range t.server.notices {
+		c.log.Warn("server setting", "problem", n)
+	}
 
 	// The stored position must still be on the server before anything
 	// else happens (Debezium's BinlogSourceTask.validateSnapshotFeasibility):
@@ -156,6 +165,14 @@ func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
 		c.log.Info("snapshot.mode=initial_only: not streaming")
 		return nil
 	}
+	if snapSchema && c.cfg.streamingDelay > 0 {
+		// streaming.delay.ms: after a snapshot that completed
+		// (ChangeEventSourceCoordinator.delayStreamingIfNeeded)
+		c.log.Info("waiting before streaming (streaming.delay.ms)", "delay", c.cfg.streamingDelay)
+		if err := sleepCtx(ctx, c.cfg.streamingDelay); err != nil {
+			return err
+		}
+	}
 	return t.stream(ctx, em, o)
 }
 
@@ -167,6 +184,18 @@ func (t *task) checkServer(ctx context.Context, locking bool) (*serverInfo, erro
 	defer cancel()
 	info, err := checkServer(qctx, t.db, t.c.cfg, locking)
 	return info, t.c.cfg.timedOut(ctx, err)
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // describeOffset names a stored position for errors and logs.
@@ -254,6 +283,11 @@ func (t *task) mariadbGtidGap(ctx context.Context, set string) (string, error) {
 	sort.Slice(domains, func(i, j int) bool { return domains[i] < domains[j] })
 	for _, d := range domains {
 		n := need[d]
+		if !t.c.cfg.gtidFilter.Match(n.source()) {
+			// a source gtid.source.includes/excludes leaves out, as
+			// Debezium's isBinlogPositionAvailable retains only the others
+			continue
+		}
 		if have, ok := state[d]; !ok || have.seq < n.seq {
 			return fmt.Sprintf("the server's binary logs do not contain GTID %s (its gtid_binlog_state is %q): the binary log was reset, or this is another server", n, stateS), nil
 		}
@@ -284,19 +318,13 @@ func (t *task) mysqlGtidGap(ctx context.Context, set string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("server gtid_purged: %w", err)
 	}
+	// Debezium's isBinlogPositionAvailable: only the sources
+	// gtid.source.includes/excludes select count
+	need = need.retain(t.c.cfg.gtidFilter)
 	if !executed.contains(need) {
 		return fmt.Sprintf("the server's gtid_executed %s does not contain the connector's GTID set: the binary log was reset, or this is another server", executed), nil
 	}
-	filter, err := debezium.NewFilter("gtid.source.includes", t.c.cfg.gtidIncludes, "gtid.source.excludes", t.c.cfg.gtidExcludes)
-	if err != nil {
-		return "", err
-	}
-	missing := purged.subtract(need)
-	for u := range missing.sets {
-		if !filter.Match(u) {
-			delete(missing.sets, u)
-		}
-	}
+	missing := purged.retain(t.c.cfg.gtidFilter).subtract(need)
 	if len(missing.sets) > 0 {
 		return fmt.Sprintf("the server purged GTIDs %s that the connector has not read yet", missing), nil
 	}

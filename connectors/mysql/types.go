@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/big"
 	"strconv"
@@ -21,8 +22,14 @@ import (
 type typeOptions struct {
 	decimalMode    string // precise | double | string
 	bigintUnsigned string // long | precise
-	timePrecision  string // adaptive_time_microseconds | connect | adaptive
+	timePrecision  string // adaptive_time_microseconds | connect
 	binaryMode     string // bytes | base64 | base64-url-safe | hex
+	// timeAdjuster is enable.time.adjuster: years 0-69 of DATE and
+	// DATETIME values are read as 2000-2069, 70-99 as 1970-1999
+	// (BinlogValueConverters.adjustTemporal).
+	timeAdjuster bool
+	// boolConverters are the configured TinyIntOneToBooleanConverters.
+	boolConverters []tinyIntBool
 }
 
 // colKind is the value family a column converts through.
@@ -63,15 +70,28 @@ type converter struct {
 	scale  int32
 	fsp    int // fractional digits of DATETIME/TIMESTAMP/TIME, -1 unset
 	bits   int
+	table  TableID
+	// log reports values the column's schema cannot represent; nil
+	// outside a task. warned keeps it to once per column and schema.
+	log    *slog.Logger
+	warned bool
 }
 
 // newConverter builds the schema and converter of a column, failing with
 // the column's name for types Debezium cannot represent.
 func newConverter(tableID TableID, col *Column, o *typeOptions) (*converter, error) {
-	cv := &converter{col: col, opts: o, fsp: col.Length}
+	cv := &converter{col: col, opts: o, fsp: col.Length, table: tableID}
 	up := strings.ToUpper(col.TypeName)
 	base := col.baseType()
 	var b *connect.Builder
+	for i := range o.boolConverters {
+		if o.boolConverters[i].applies(tableID, col) {
+			// converters=...: TinyIntOneToBooleanConverter
+			cv.kind = kBool
+			cv.schema = connect.NewBuilder(connect.Boolean).MustBuild()
+			return cv, nil
+		}
+	}
 	switch {
 	case base == "JSON":
 		cv.kind = kJSON
@@ -180,12 +200,11 @@ func newConverter(tableID TableID, col *Column, o *typeOptions) (*converter, err
 			}
 		case jdbcTime:
 			cv.kind = kTime
-			switch {
-			case o.timePrecision == "connect":
+			// adaptive_time_microseconds: MicroTime whatever the column's
+			// precision, which holds TIME's whole range, negative too
+			if o.timePrecision == "connect" {
 				b = connect.TimeSchema()
-			case o.timePrecision == "adaptive" && cv.fsp <= 3:
-				b = connect.NewBuilder(connect.Int32).Name("io.debezium.time.Time").Version(1)
-			default:
+			} else {
 				b = connect.NewBuilder(connect.Int64).Name("io.debezium.time.MicroTime").Version(1)
 			}
 		case jdbcTimestamp:
@@ -257,6 +276,8 @@ func (cv *converter) fallback() any {
 		return cv.schema.Default
 	}
 	switch cv.kind {
+	case kBool:
+		return false // TinyIntOneToBooleanConverter's FALLBACK
 	case kTimestamp:
 		return formatZoned(time.Unix(0, 0).UTC(), cv.fsp)
 	case kDate:
@@ -606,8 +627,23 @@ func (cv *converter) dateValue(s string) (any, error) {
 	if y == 0 || mo == 0 || d == 0 {
 		return cv.finish(nil), nil
 	}
+	if cv.opts.timeAdjuster {
+		y = adjustYear(y)
+	}
 	days := daysFromCivil(y, mo, d)
 	return int32(days), nil
+}
+
+// adjustYear is BinlogValueConverters.adjustTemporal: a year written with
+// two digits is in 1970-2069.
+func adjustYear(y int) int {
+	switch {
+	case y >= 0 && y <= 69:
+		return y + 2000
+	case y >= 70 && y <= 99:
+		return y + 1900
+	}
+	return y
 }
 
 func parseDate(s string) (y, m, d int, ok bool) {
@@ -684,21 +720,43 @@ func parseDuration(s string) (int64, error) {
 	return us, nil
 }
 
+// maxConnectTime is the longest TIME that time.precision.mode=connect
+// represents: Connect's Time is a time of day, and Debezium's
+// Time.toMilliOfDay accepts 00:00:00 to 24:00:00.
+const maxConnectTime = 24 * 3600 * 1_000_000
+
+// timeValue converts a TIME ([-]HHH:MM:SS[.ffffff]). In
+// adaptive_time_microseconds (MicroTime) every value of TIME's range,
+// -838:59:59.999999 to 838:59:59.999999, is kept, negative ones too. In
+// connect mode a value outside a day is null for a nullable column, as
+// Debezium gives it (handleUnknownData after toMilliOfDay refuses the
+// duration); for a NOT NULL column it is an error, where Debezium fails
+// too.
 func (cv *converter) timeValue(s string) (any, error) {
 	us, err := parseDuration(s)
 	if err != nil {
 		return nil, err
 	}
-	switch cv.schema.Type {
-	case connect.Int32:
-		return int32(us / 1000), nil
+	if cv.schema.Type != connect.Int32 {
+		return us, nil
 	}
-	return us, nil
+	if us < 0 || us > maxConnectTime {
+		if !cv.col.Optional {
+			return nil, fmt.Errorf("TIME value %s is outside the 00:00:00 to 24:00:00 that time.precision.mode=connect represents, and the column is NOT NULL (Debezium fails on it too); use time.precision.mode=adaptive_time_microseconds", s)
+		}
+		if cv.log != nil && !cv.warned {
+			cv.warned = true
+			cv.log.Warn("TIME value outside 00:00:00 to 24:00:00 cannot be represented with time.precision.mode=connect and is emitted as null, as Debezium does; further such values of the column are not logged",
+				"table", cv.table.String(), "column", cv.col.Name, "value", s)
+		}
+		return nil, nil
+	}
+	return int32(us / 1000), nil
 }
 
 // parseDatetime parses "YYYY-MM-DD HH:MM:SS[.ffffff]" as UTC; ok is false
-// for zero dates.
-func parseDatetime(s string) (t time.Time, zero bool, err error) {
+// for zero dates. adjust applies enable.time.adjuster to the year.
+func parseDatetime(s string, adjust bool) (t time.Time, zero bool, err error) {
 	date, clock, _ := strings.Cut(strings.TrimSpace(s), " ")
 	y, mo, d, ok := parseDate(date)
 	if !ok {
@@ -706,6 +764,9 @@ func parseDatetime(s string) (t time.Time, zero bool, err error) {
 	}
 	if y == 0 || mo == 0 || d == 0 {
 		return time.Time{}, true, nil
+	}
+	if adjust {
+		y = adjustYear(y)
 	}
 	us := int64(0)
 	if clock != "" {
@@ -719,7 +780,7 @@ func parseDatetime(s string) (t time.Time, zero bool, err error) {
 }
 
 func (cv *converter) datetimeValue(s string) (any, error) {
-	t, zero, err := parseDatetime(s)
+	t, zero, err := parseDatetime(s, cv.opts.timeAdjuster)
 	if err != nil {
 		return nil, err
 	}
@@ -734,7 +795,7 @@ func (cv *converter) datetimeValue(s string) (any, error) {
 
 // timestampText converts a TIMESTAMP rendered in UTC.
 func (cv *converter) timestampText(s string) (any, error) {
-	t, zero, err := parseDatetime(s)
+	t, zero, err := parseDatetime(s, cv.opts.timeAdjuster)
 	if err != nil {
 		return nil, err
 	}
