@@ -42,16 +42,19 @@ import (
 const (
 	PGSnapshot = "pg-snapshot"
 	PGStream   = "pg-stream"
-	MySnapshot = "mariadb-snapshot"
-	MyStream   = "mariadb-stream"
-	JDBCPoll   = "jdbc-poll"
-	SinkPG     = "sink-pg"
-	SinkMy     = "sink-mariadb"
-	Idle       = "idle"
+	// PGStreamSMT is pg-stream's backlog with and without a transforms
+	// chain (SMTChain), compared by CPU time per event.
+	PGStreamSMT = "pg-stream-transforms"
+	MySnapshot  = "mariadb-snapshot"
+	MyStream    = "mariadb-stream"
+	JDBCPoll    = "jdbc-poll"
+	SinkPG      = "sink-pg"
+	SinkMy      = "sink-mariadb"
+	Idle        = "idle"
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{PGSnapshot, PGStream, MySnapshot, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
+var Scenarios = []string{PGSnapshot, PGStream, PGStreamSMT, MySnapshot, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
 
 // Config selects what to run and supplies the connectors and converters of
 // the binary under test.
@@ -278,6 +281,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.pgSnapshot(ctx)
 	case PGStream:
 		return e.pgStream(ctx)
+	case PGStreamSMT:
+		return e.pgStreamTransforms(ctx)
 	case MySnapshot:
 		return e.mySnapshot(ctx)
 	case MyStream:

@@ -347,6 +347,11 @@ func (e *env) pgStream(ctx context.Context) error {
 // catchUp starts a streaming connector over a backlog of want changes
 // and measures it until all are acknowledged; the connector keeps running.
 func (e *env) catchUp(ctx context.Context, scenario, name string, props map[string]string, want int64) (Result, *sourceRun, error) {
+	return e.catchUpCase(ctx, scenario, name, props, want, fmt.Sprintf("backlog: %d single-row txns", want))
+}
+
+// catchUpCase is catchUp reporting the measurement under caseName.
+func (e *env) catchUpCase(ctx context.Context, scenario, name string, props map[string]string, want int64, caseName string) (Result, *sourceRun, error) {
 	m := startMeter()
 	run, err := e.startSource(ctx, name, props)
 	if err != nil {
@@ -359,7 +364,7 @@ func (e *env) catchUp(ctx context.Context, scenario, name string, props map[stri
 		run.stop()
 		return Result{}, nil, err
 	}
-	r := Result{Scenario: scenario, Case: fmt.Sprintf("backlog: %d single-row txns", want), Name: "tributary",
+	r := Result{Scenario: scenario, Case: caseName, Name: "tributary",
 		Events: run.written(), Bytes: run.sender.bytes.Load(), Seconds: elapsed.Seconds(), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
 		Note: "connector start to last ack"}
 	e.add(r)

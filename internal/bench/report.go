@@ -16,6 +16,7 @@ const (
 	goalRate          = 10000.0
 	goalIdleRSSMB     = 30.0
 	goalSnapshotRSSMB = 128.0 // "bounded": well below the data volume of a large snapshot
+	goalSMTOverhead   = 0.10  // CPU per streamed event added by SMTChain
 )
 
 // PrintTable writes the results as an aligned text table, or as a
@@ -150,6 +151,9 @@ func goals(r *Report) []Goal {
 				Met: *x.PeakRSSMB < goalSnapshotRSSMB,
 			})
 		}
+	}
+	if g, ok := smtGoal(r.Results); ok {
+		out = append(out, g)
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package transforms
 import (
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tributary-io/tributary/internal/connect"
 )
@@ -12,7 +14,25 @@ import (
 type RegexRouter struct {
 	re   *regexp.Regexp
 	repl javaReplacement
+	// routes caches the outcome per input topic: a connector writes few
+	// topics, and matching the regex twice per record was a third of the
+	// chain unwrap+RegexRouter+InsertField (BenchmarkChainUnwrapRouteInsert).
+	// The map is never modified once published, so lookups take no lock
+	// and allocate nothing; mu serialises the copy-on-write additions.
+	routes atomic.Pointer[map[string]route]
+	mu     sync.Mutex
 }
+
+// route is what RegexRouter makes of one topic.
+type route struct {
+	topic   string
+	matched bool
+}
+
+// maxRoutes bounds the cache; topics past it (a route.by.field with
+// unbounded values in EventRouter, say) are matched every time, as
+// without the cache, rather than copying a full map per record.
+const maxRoutes = 1024
 
 func newRegexRouter(props map[string]string) (Transform, error) {
 	s, err := parseProps([]prop{reqStr("regex").with(regexCheck), reqStr("replacement")}, props)
@@ -31,12 +51,39 @@ func newRegexRouter(props map[string]string) (Transform, error) {
 
 // Apply implements Transform.
 func (t *RegexRouter) Apply(rec *connect.Record) (*connect.Record, error) {
-	if !t.re.MatchString(rec.Topic) {
+	r := t.route(rec.Topic)
+	if !r.matched {
 		return rec, nil
 	}
 	cp := *rec
-	cp.Topic = t.repl.replaceFirst(t.re, rec.Topic)
+	cp.Topic = r.topic
 	return &cp, nil
+}
+
+func (t *RegexRouter) route(topic string) route {
+	if m := t.routes.Load(); m != nil {
+		if r, ok := (*m)[topic]; ok {
+			return r
+		}
+	}
+	r := route{topic: topic}
+	if t.re.MatchString(topic) {
+		r = route{topic: t.repl.replaceFirst(t.re, topic), matched: true}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.routes.Load()
+	if old != nil && len(*old) >= maxRoutes {
+		return r
+	}
+	next := map[string]route{topic: r}
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	t.routes.Store(&next)
+	return r
 }
 
 // TimestampRouter is org.apache.kafka.connect.transforms.TimestampRouter:
