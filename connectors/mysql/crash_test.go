@@ -2,9 +2,11 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/crashtest"
+	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/offsets"
 )
 
 // The crash test runs the MariaDB connector through the real runtime in a
@@ -19,8 +23,11 @@ import (
 // embedded Kafka broker in the parent, with offsets in a Kafka offsets
 // topic and the schema history in its Kafka topic, and kills the child
 // with SIGKILL at random points of the snapshot and of the stream while a
-// workload keeps writing (and once alters the table). Afterwards every row
-// must be in Kafka: nothing is lost. Duplicates are allowed
+// workload keeps writing (and alters the table after each of the first
+// three kills). The broker auto-creates topics with 10 partitions.
+// Afterwards every row must be in Kafka: nothing is lost; and the table
+// structure rebuilt from the schema history at the last committed offset
+// must equal the server's SHOW CREATE TABLE. Duplicates are allowed
 // (at-least-once, as Kafka Connect) and counted.
 //
 // TRIBUTARY_LONG_TESTS=1 runs 20 kill iterations instead of 3.
@@ -42,7 +49,9 @@ func TestMySQLCrashChild(t *testing.T) {
 
 func TestCrashRecovery(t *testing.T) {
 	iterations := crashtest.Iterations()
-	e := newEnv(t)
+	// A broker that auto-creates 10 partitions: the schema history must
+	// still be kept in one partition and read back in order.
+	e, cluster := newEnvPartitioned(t)
 	const initialRows = 20000
 	e.db.Exec(t, "", "CREATE DATABASE inventory")
 	e.db.Exec(t, "inventory", "CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR(60) NOT NULL)",
@@ -51,13 +60,14 @@ func TestCrashRecovery(t *testing.T) {
 	props := e.props(map[string]string{"connector.class": "mariadb", "name": "crash",
 		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
 		"key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false", "heartbeat.interval.ms": "500"})
-	ccJSON, _ := json.Marshal(mysqlCrashChildConfig{Brokers: e.broker.Addrs(), Props: props})
+	ccJSON, _ := json.Marshal(mysqlCrashChildConfig{Brokers: cluster.ListenAddrs(), Props: props})
 
 	// Workload: small multi-row transactions, all the time.
 	var next atomic.Int64
 	next.Store(1_000_000)
 	stop := make(chan struct{})
-	altered := make(chan struct{})
+	// the table changes after each of the first kills
+	alter := make(chan string, 3)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	workStart := time.Now()
@@ -67,9 +77,8 @@ func TestCrashRecovery(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-altered:
-				altered = nil
-				if err := e.db.ExecContext(context.Background(), "inventory", "ALTER TABLE t ADD COLUMN extra INT NOT NULL DEFAULT 7"); err != nil {
+			case ddl := <-alter:
+				if err := e.db.ExecContext(context.Background(), "inventory", ddl); err != nil {
 					t.Errorf("workload: %v", err)
 					return
 				}
@@ -110,8 +119,13 @@ func TestCrashRecovery(t *testing.T) {
 		case "while streaming":
 			streamKills++
 		}
-		if i == 0 {
-			close(altered)
+		switch i {
+		case 0:
+			alter <- "ALTER TABLE t ADD COLUMN extra INT NOT NULL DEFAULT 7"
+		case 1:
+			alter <- "ALTER TABLE t MODIFY v VARCHAR(80) NOT NULL, ADD COLUMN note VARCHAR(5) NULL AFTER id"
+		case 2:
+			alter <- "ALTER TABLE t DROP COLUMN extra, ADD COLUMN extra2 BIGINT NOT NULL DEFAULT 9"
 		}
 	}
 	close(stop)
@@ -146,6 +160,8 @@ func TestCrashRecovery(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	final.Kill()
+	checkHistoryTopic(t, e.raw, "schemahistory.mariadb1")
+	checkCrashRecovered(t, e, props, cluster.ListenAddrs())
 	dups := crashtest.Duplicates(seen)
 	t.Logf("%d crashes: all %d rows delivered; %d rows delivered more than once (at-least-once)", iterations, len(want), dups)
 	kvs, err := e.raw.ReadAll(context.Background(), "mariadb1.inventory.t")
@@ -160,6 +176,55 @@ func TestCrashRecovery(t *testing.T) {
 	perKill := float64(stream) / float64(max(streamKills, 1))
 	t.Logf("duplicates: %d from snapshots taken again after %d kill(s) during a snapshot; %d streamed events after %d kill(s) while streaming: %.1f per kill, %.0f ms of the workload (%.0f rows/s) per kill",
 		snap, snapshotKills, stream, streamKills, perKill, 1000*perKill/rate, rate)
+}
+
+// checkCrashRecovered rebuilds the table model from the history at the
+// offset the last child committed, as the next run would, and compares it
+// with the server's tables.
+func checkCrashRecovered(t *testing.T, e *env, props map[string]string, brokers []string) {
+	t.Helper()
+	ctx := context.Background()
+	sc, err := kafka.ClientConfig{Brokers: brokers}.SaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := offsets.OpenKafka(ctx, offsets.KafkaOptions{Brokers: brokers, Config: sc, Topic: "connect-offsets", Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	off, err := store.Get(ctx, "crash", map[string]any{"server": "mariadb1"})
+	if err != nil || off == nil {
+		t.Fatalf("committed offset: %v %v", off, err)
+	}
+	delete(props, "connector.class")
+	delete(props, "name")
+	for k := range props {
+		if strings.HasPrefix(k, "key.converter") || strings.HasPrefix(k, "value.converter") {
+			delete(props, k)
+		}
+	}
+	v, err := MariaDBPlugin().Config().Parse(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := newConnectorState(mariadbFlavor, v, connect.TaskContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.history = e.raw
+	model, n, err := st.recoverHistory(ctx, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("mysql", e.db.DSN("inventory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if !sameTables(t, st, model, db, true) {
+		t.Errorf("the table structures recovered from %d history records differ from the server's", n)
+	}
 }
 
 // duplicatesByPhase counts the extra deliveries of rows: read events beyond

@@ -21,10 +21,12 @@ import (
 // newEnvPartitioned is newEnv on a broker that auto-creates topics with 10
 // partitions (kfake's default, and what many clusters' num.partitions
 // gives), so that a history written without a partition would be spread.
-func newEnvPartitioned(t *testing.T) (*env, *kfake.Cluster) {
+func newEnvPartitioned(t *testing.T) (*env, *kfake.Cluster) { return newEnvPartitionedN(t, 10) }
+
+func newEnvPartitionedN(t *testing.T, n int) (*env, *kfake.Cluster) {
 	t.Helper()
 	e := &env{db: testdb.StartMariaDB(t)}
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(n))
 	if err != nil {
 		t.Fatal(err)
 	}
