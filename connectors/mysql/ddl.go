@@ -604,7 +604,9 @@ func (a *ddlApplier) alterTable(s *ast.AlterTableStmt, text string) ([]ddlEvent,
 				c.HasDefault, c.DefaultExpr = false, nil
 			}
 			for _, o := range cd.Options {
-				if o.Tp == ast.ColumnOptionDefaultValue {
+				// The parser gives ALTER COLUMN ... SET DEFAULT its value
+				// in an option without a type (ColumnOptionNoOption).
+				if o.Tp == ast.ColumnOptionDefaultValue || (o.Tp == ast.ColumnOptionNoOption && o.Expr != nil) {
 					c.HasDefault, c.DefaultExpr = false, nil
 					setDefault(c, o.Expr)
 				}

@@ -92,7 +92,7 @@ var historySteps = [][]historyStep{{
 	{"CREATE TABLE b2 (id INT PRIMARY KEY, only_new VARCHAR(5) NULL)", "b2"},
 	{"ALTER TABLE a ADD COLUMN z DATE NULL", "a"},
 }, {
-	{"ALTER TABLE a MODIFY code VARCHAR(12) NOT NULL DEFAULT 'q'", "a"},
+	{"ALTER TABLE a ALTER COLUMN code SET DEFAULT 'q'", "a"},
 	{"ALTER TABLE c ADD COLUMN big BIGINT UNSIGNED NULL", "c"},
 	{"ALTER TABLE d DROP PRIMARY KEY", "d"},
 	{"ALTER TABLE d ADD PRIMARY KEY (id)", "d"},
@@ -230,6 +230,35 @@ func TestHistoryInOrderAcrossRestarts(t *testing.T) {
 			t.Errorf("row %s: no event", k)
 		} else if strings.Join(g, ",") != strings.Join(want[k], ",") {
 			t.Errorf("row %s: event columns %v, table had %v", k, g, want[k])
+		}
+	}
+}
+
+// ALTER TABLE ... ALTER COLUMN ... SET DEFAULT / DROP DEFAULT change the
+// column's default in the model and so in the history.
+func TestAlterColumnDefault(t *testing.T) {
+	m := newSchemaModel()
+	steps := []struct {
+		ddl         string
+		has         bool
+		defaultExpr string
+	}{
+		{"CREATE TABLE a (id INT PRIMARY KEY, code VARCHAR(12) NOT NULL DEFAULT 'y')", true, "y"},
+		{"ALTER TABLE a ALTER COLUMN code SET DEFAULT 'q'", true, "q"},
+		{"ALTER TABLE a ALTER code DROP DEFAULT", false, ""},
+		{"ALTER TABLE a ALTER COLUMN code SET DEFAULT ('z')", true, "z"},
+	}
+	for _, s := range steps {
+		if _, err := m.applyDDL(s.ddl, "db"); err != nil {
+			t.Fatalf("%s: %v", s.ddl, err)
+		}
+		c, _ := m.table(TableID{"db", "a"}).column("code")
+		got := ""
+		if c.DefaultExpr != nil {
+			got = *c.DefaultExpr
+		}
+		if c.HasDefault != s.has || got != s.defaultExpr {
+			t.Errorf("after %s: default %v %q, want %v %q", s.ddl, c.HasDefault, got, s.has, s.defaultExpr)
 		}
 	}
 }
