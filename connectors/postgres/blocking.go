@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,8 +80,8 @@ func (s *streamer) blockingSnapshot(ctx context.Context, rec signal.Record, req 
 			return fmt.Errorf("database.initial.statements: %q: %w", st, err)
 		}
 	}
-	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err != nil {
-		return fmt.Errorf("blocking snapshot: begin: %w", err)
+	if err := s.beginSeeingStreamed(ctx, conn, log); err != nil {
+		return err
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // the snapshot transaction only reads
 	cat := &catalog{conn: conn, types: t.types}
@@ -118,4 +119,59 @@ func (s *streamer) blockingSnapshot(ctx context.Context, rec signal.Record, req 
 	}
 	log.Info("blocking snapshot completed; streaming resumes", "tables", len(schemas), "rows", total, "duration", time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// recentXidCount is how many of the last streamed transactions a
+// blocking snapshot checks it can see.
+const recentXidCount = 256
+
+// beginSeeingStreamed opens the blocking snapshot's REPEATABLE READ
+// transaction with a snapshot that sees every transaction the stream has
+// already delivered. PostgreSQL writes a commit record (which the stream
+// may already have sent) a moment before the transaction becomes visible
+// to new snapshots; a snapshot taken in that moment would read a row a
+// streamed delete had removed, and its read event, coming after the
+// delete, would bring the row back for consumers. The check runs as the
+// transaction's first statement, so it tests the very snapshot the reads
+// use; while a recent transaction is not yet visible it starts over.
+func (s *streamer) beginSeeingStreamed(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
+	n := min(s.recentN, recentXidCount)
+	xids := make([]int64, n)
+	for i := range n {
+		xids[i] = int64(s.recentXids[i])
+	}
+	// A 32-bit xid becomes an xid8 with the epoch of the snapshot's xmax
+	// (one less when the xid is above xmax's low half: before a wrap).
+	const check = `WITH s AS (SELECT pg_current_snapshot() AS snap),
+		e AS (SELECT pg_snapshot_xmax(snap)::text::bigint AS xmax FROM s)
+		SELECT count(*) FROM s, e, unnest($1::bigint[]) AS x(xid)
+		WHERE NOT pg_visible_in_snapshot(
+			((((e.xmax >> 32) - CASE WHEN x.xid > (e.xmax & 4294967295) THEN 1 ELSE 0 END) << 32) | x.xid)::text::xid8, s.snap)`
+	deadline := time.Now().Add(30 * time.Second)
+	for attempt := 0; ; attempt++ {
+		if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err != nil {
+			return fmt.Errorf("blocking snapshot: begin: %w", err)
+		}
+		var unseen int64
+		if err := conn.QueryRow(ctx, check, xids).Scan(&unseen); err != nil {
+			return fmt.Errorf("blocking snapshot: check that streamed transactions are visible: %w", err)
+		}
+		if unseen == 0 {
+			return nil
+		}
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return fmt.Errorf("blocking snapshot: rollback: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("blocking snapshot: %d streamed transactions still not visible to new snapshots after 30 s", unseen)
+		}
+		if attempt == 0 {
+			log.Debug("blocking snapshot: waiting for streamed transactions to become visible", "unseen", unseen)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }

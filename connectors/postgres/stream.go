@@ -63,6 +63,11 @@ type streamer struct {
 
 	msgKey, msgValue, msgBlock *connect.Schema
 
+	// recentXids are the xids of the last transactions whose commits
+	// were streamed (a ring); a blocking snapshot must see them all.
+	recentXids [recentXidCount]uint32
+	recentN    int
+
 	// inc runs incremental snapshots; signals delivers the signals of
 	// the kafka and file channels; blocking holds the blocking snapshots
 	// requested, run at the next transaction boundary.
@@ -650,6 +655,8 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		return nil
 	case *pglogrepl.CommitMessage:
 		s.inTx = false
+		s.recentXids[s.recentN%recentXidCount] = s.xid
+		s.recentN++
 		if s.skipTx {
 			s.skipTx = false
 			return nil
