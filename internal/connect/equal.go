@@ -2,6 +2,7 @@ package connect
 
 import (
 	"bytes"
+	"math"
 	"reflect"
 )
 
@@ -9,7 +10,14 @@ import (
 // content, decimals by scale and unscaled value, structs, arrays and maps
 // element by element. Sources use it to tell a key-changing update from a
 // plain one.
-func Equal(a, b any) bool {
+func Equal(a, b any) bool { return equal(a, b, false) }
+
+// SameValue is Equal with a NaN float equal to a NaN: whether a value
+// survived a round trip (encode, decode) unchanged, where a float field
+// may hold NaN.
+func SameValue(a, b any) bool { return equal(a, b, true) }
+
+func equal(a, b any, nanEqual bool) bool {
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -31,7 +39,7 @@ func Equal(a, b any) bool {
 			return false
 		}
 		for i := range x.Values {
-			if !Equal(x.Values[i], y.Values[i]) {
+			if !equal(x.Values[i], y.Values[i], nanEqual) {
 				return false
 			}
 		}
@@ -42,7 +50,7 @@ func Equal(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !Equal(x[i], y[i]) {
+			if !equal(x[i], y[i], nanEqual) {
 				return false
 			}
 		}
@@ -53,12 +61,29 @@ func Equal(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !Equal(x[i].Key, y[i].Key) || !Equal(x[i].Value, y[i].Value) {
+			if !equal(x[i].Key, y[i].Key, nanEqual) || !equal(x[i].Value, y[i].Value, nanEqual) {
 				return false
 			}
 		}
 		return true
-	case string, bool, int8, int16, int32, int64, float32, float64:
+	case map[string]any: // schemaless maps
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, e := range x {
+			if f, ok := y[k]; !ok || !equal(e, f, nanEqual) {
+				return false
+			}
+		}
+		return true
+	case float64:
+		y, ok := b.(float64)
+		return ok && (x == y || nanEqual && math.IsNaN(x) && math.IsNaN(y))
+	case float32:
+		y, ok := b.(float32)
+		return ok && (x == y || nanEqual && x != x && y != y)
+	case string, bool, int8, int16, int32, int64:
 		return a == b
 	}
 	// Other comparable or not, never panic on uncomparable dynamic types.

@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"math"
 	"math/big"
 	"testing"
 )
@@ -30,6 +31,29 @@ func TestEqual(t *testing.T) {
 	} {
 		if got := Equal(tc.a, tc.b); got != tc.want {
 			t.Errorf("%s: Equal = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSameValueNaN(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		a, b        any
+		equal, same bool
+	}{
+		{nan, nan, false, true},
+		{float32(nan), float32(nan), false, true},
+		{[]any{nan}, []any{nan}, false, true},
+		{map[string]any{"x": nan}, map[string]any{"x": nan}, false, true},
+		{map[string]any{"x": 1.0}, map[string]any{"y": 1.0}, false, false},
+		{1.5, 1.5, true, true},
+		{1.5, float32(1.5), false, false},
+	} {
+		if got := Equal(tc.a, tc.b); got != tc.equal {
+			t.Errorf("Equal(%v, %v) = %v", tc.a, tc.b, got)
+		}
+		if got := SameValue(tc.a, tc.b); got != tc.same {
+			t.Errorf("SameValue(%v, %v) = %v", tc.a, tc.b, got)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,7 +51,7 @@ func FuzzToConnect(f *testing.F) {
 			}
 			return
 		}
-		if !sameSchema(j, s, s1) || !sameValue(v, v1) {
+		if !sameSchema(j, s, s1) || !connect.SameValue(v, v1) {
 			t.Fatalf("cached path disagrees:\n%#v\n%#v", v, v1)
 		}
 		if !schemas && hasNonFinite(v) {
@@ -78,7 +77,7 @@ func FuzzToConnect(f *testing.F) {
 		if !sameSchema(j, s, s2) {
 			t.Fatalf("schema changed in the round trip:\n%s\n%s", j.SchemaJSON(s), j.SchemaJSON(s2))
 		}
-		if !sameValue(v, v2) {
+		if !connect.SameValue(v, v2) {
 			t.Fatalf("value changed in the round trip:\n%#v\n%#v\nwritten as %s", v, v2, out)
 		}
 		again, err := j.FromConnect("t", s2, v2)
@@ -139,65 +138,6 @@ func sameSchema(j *JSON, a, b *connect.Schema) bool {
 		return a == b
 	}
 	return bytes.Equal(j.SchemaJSON(a), j.SchemaJSON(b))
-}
-
-// sameValue is connect.Equal with NaN equal to itself (a float field may
-// hold "NaN") and schemaless JSON maps compared as maps.
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case float64:
-		y, ok := b.(float64)
-		return ok && (x == y || math.IsNaN(x) && math.IsNaN(y))
-	case float32:
-		y, ok := b.(float32)
-		return ok && (x == y || x != x && y != y)
-	case *connect.StructValue:
-		y, ok := b.(*connect.StructValue)
-		if !ok || (x == nil) != (y == nil) {
-			return false
-		}
-		if x == nil {
-			return true
-		}
-		return sameValue(x.Values, y.Values)
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !sameValue(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case connect.MapValue:
-		y, ok := b.(connect.MapValue)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !sameValue(x[i].Key, y[i].Key) || !sameValue(x[i].Value, y[i].Value) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, e := range x {
-			f, ok := y[k]
-			if !ok || !sameValue(e, f) {
-				return false
-			}
-		}
-		return true
-	case nil, []byte, connect.Decimal, string, bool, int8, int16, int32, int64:
-		return connect.Equal(a, b)
-	}
-	return reflect.DeepEqual(a, b)
 }
 
 func hasNonFinite(v any) bool {

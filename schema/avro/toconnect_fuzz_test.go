@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"math/big"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -155,7 +153,7 @@ func FuzzAvroToConnect(f *testing.F) {
 		if !ConnectEqual(s, s2) {
 			t.Fatalf("schema changed in the round trip:\n%v\n%v", s, s2)
 		}
-		if !sameValue(v, v2) {
+		if !connect.SameValue(v, v2) {
 			t.Fatalf("value changed in the round trip:\n%#v\n%#v", v, v2)
 		}
 		again, err := c.FromConnect(topic, s2, v2)
@@ -237,48 +235,4 @@ func firstEnumSymbol(s *connect.Schema) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// sameValue is connect.Equal with NaN equal to itself: a float or double
-// can hold any bit pattern, NaN included.
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case float64:
-		y, ok := b.(float64)
-		return ok && (x == y || math.IsNaN(x) && math.IsNaN(y))
-	case float32:
-		y, ok := b.(float32)
-		return ok && (x == y || x != x && y != y)
-	case *connect.StructValue:
-		y, ok := b.(*connect.StructValue)
-		if !ok || (x == nil) != (y == nil) {
-			return false
-		}
-		return x == nil || sameValue(x.Values, y.Values)
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !sameValue(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case connect.MapValue:
-		y, ok := b.(connect.MapValue)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !sameValue(x[i].Key, y[i].Key) || !sameValue(x[i].Value, y[i].Value) {
-				return false
-			}
-		}
-		return true
-	case nil, []byte, connect.Decimal, string, bool, int8, int16, int32, int64:
-		return connect.Equal(a, b)
-	}
-	return reflect.DeepEqual(a, b)
 }
