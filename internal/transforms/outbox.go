@@ -87,9 +87,17 @@ func newEventRouter(logger *slog.Logger) Factory {
 			boolProp("table.expand.json.payload", false),
 			defStr("table.json.payload.null.behavior", "ignore").with(enumCheck("ignore", "optional_bytes")),
 			defStr("table.json.payload.empty.array.behavior", "ignore").with(enumCheck("ignore", "optional_string")),
-			// Accepted for compatibility; tracing is not implemented.
-			strProp("tracing.span.context.field"), strProp("tracing.operation.name"), strProp("tracing.with.context.field.only"),
-			strProp("field.name.adjustment.mode"),
+			// Nothing is accepted without effect: tracing (OpenTelemetry)
+			// is not implemented, nor is renaming expanded payload fields.
+			strProp("tracing.span.context.field").with(unsupported("tracing (OpenTelemetry spans) is not implemented")),
+			strProp("tracing.operation.name").with(unsupported("tracing (OpenTelemetry spans) is not implemented")),
+			strProp("tracing.with.context.field.only").with(unsupported("tracing (OpenTelemetry spans) is not implemented")),
+			strProp("field.name.adjustment.mode").with(func(v string) string {
+				if v == "" || strings.EqualFold(v, "none") {
+					return ""
+				}
+				return "not supported: only none (field names of an expanded payload are kept as they are)"
+			}),
 		}, props)
 		if err != nil {
 			return nil, err
@@ -632,4 +640,14 @@ func jsonData(n jsonNode, s *connect.Schema) any {
 		return v
 	}
 	return nil
+}
+
+// unsupported is a property check that refuses any value, with why.
+func unsupported(why string) func(string) string {
+	return func(v string) string {
+		if v == "" {
+			return ""
+		}
+		return "not supported: " + why
+	}
 }
