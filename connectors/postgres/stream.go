@@ -431,12 +431,14 @@ func (s *streamer) lastStatusTime() time.Time { return time.Unix(0, s.lastStatus
 //
 // Under lsn.flush.mode=manual no flush position is ever reported (zero:
 // the slot does not move); the write position alone lets a shutdown
-// complete, since the walsender compares it when no flush is given.
+// complete, since the walsender compares it when no flush is given. It is
+// the keepalive's WAL end, not s.received: this runs on the keep-alive
+// goroutine too, and only walEnd is shared safely.
 func (s *streamer) positions() (write, flush pglogrepl.LSN) {
 	committed := pglogrepl.LSN(s.t.flushable.Load())
 	walEnd := pglogrepl.LSN(s.walEnd.Load())
 	if s.t.cfg.flushMode == "manual" {
-		return max(s.received, walEnd, committed), 0
+		return max(walEnd, committed), 0
 	}
 	if walEnd > committed && s.allCommitted() {
 		committed = walEnd
