@@ -50,8 +50,8 @@ func connectorDef(f flavor) *config.Def {
 	// > 1), which Tributary refuses; without them Debezium does not use it
 	// either.
 	d.Define(config.Key{Name: "database.server.id.offset", Type: config.TypeLong, Default: "10000"})
-	d.Define(config.Key{Name: "database.include.list", Type: config.TypeList, Validate: config.ValidRegexList, Aliases: []string{"database.whitelist"}})
-	d.Define(config.Key{Name: "database.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList, Aliases: []string{"database.blacklist"}})
+	d.Define(config.Key{Name: "database.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
+	d.Define(config.Key{Name: "database.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "table.ignore.builtin", Type: config.TypeBoolean, Default: "true"})
 	d.Define(config.Key{Name: "snapshot.mode", Default: "initial", OneOf: snapshotModes})
 	if f.mariadb {

@@ -60,6 +60,10 @@ func Def() *config.Def {
 		Doc: "deprecated: false is lsn.flush.mode=manual, true is connector; lsn.flush.mode wins when both are set"})
 	d.Define(config.Key{Name: "slot.lag.warning.bytes", Type: config.TypeLong, Default: "1073741824",
 		Doc: "Tributary: log a warning while the replication slot makes the server keep more WAL than this (0 turns the warning off); the amount is the metric tributary_postgres_replication_slot_retained_wal_bytes, checked every 30 s"})
+	d.Define(config.Key{Name: "schema.include.list", Type: config.TypeList, Validate: config.ValidRegexList,
+		Doc: "regular expressions matched against whole schema names; only tables in a matching schema are captured (and also table.include.list/table.exclude.list must select them)"})
+	d.Define(config.Key{Name: "schema.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList,
+		Doc: "regular expressions matched against whole schema names; tables in a matching schema are not captured"})
 	d.Define(config.Key{Name: "publication.name", Default: "dbz_publication"})
 	d.Define(config.Key{Name: "publication.autocreate.mode", Default: "all_tables", OneOf: []string{"all_tables", "disabled", "filtered", "no_tables"}})
 	d.Define(config.Key{Name: "publish.via.partition.root", Type: config.TypeBoolean, Default: "false"})
@@ -136,7 +140,10 @@ type pgConfig struct {
 	// selectOverrides are snapshot.select.statement.overrides.<table>.
 	selectOverrides map[tableID]string
 
-	tables          *debezium.Filter
+	tables *debezium.Filter
+	// schemaFilter is schema.include.list/schema.exclude.list; a table is
+	// captured when both it and tables select it (RelationalTableFilters).
+	schemaFilter    *debezium.Filter
 	msgPrefixes     *debezium.Filter
 	values          valueOptions
 	schemas         schemaBuilder
@@ -216,6 +223,10 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 	var err error
 	var columns *debezium.Filter
 	if c.tables, columns, err = debezium.FiltersFrom(v); err != nil {
+		return nil, err
+	}
+	if c.schemaFilter, err = debezium.NewFilter("schema.include.list", v.List("schema.include.list"),
+		"schema.exclude.list", v.List("schema.exclude.list")); err != nil {
 		return nil, err
 	}
 	if c.msgPrefixes, err = debezium.NewFilter("message.prefix.include.list", v.List("message.prefix.include.list"),

@@ -292,6 +292,8 @@ func TestBadConfig(t *testing.T) {
 		{"bad autocreate", map[string]string{"publication.autocreate.mode": "some"}, "publication.autocreate.mode"},
 		{"missing dbname", map[string]string{"database.dbname": ""}, "database.dbname"},
 		{"both lists", map[string]string{"table.include.list": "a", "table.exclude.list": "b"}, "cannot both be set"},
+		{"both schema lists", map[string]string{"schema.include.list": "a", "schema.exclude.list": "b"}, "schema.include.list and schema.exclude.list cannot both be set"},
+		{"bad schema regex", map[string]string{"schema.include.list": "a("}, "schema.include.list"},
 		{"masking", map[string]string{"column.mask.with.5.chars": "public.t.ssn"}, "masking"},
 		{"bad key columns", map[string]string{"message.key.columns": "public.t"}, "message.key.columns"},
 	} {

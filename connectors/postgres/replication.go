@@ -171,7 +171,7 @@ func (t *pgTask) captured(id tableID) bool {
 	if s == "pg_catalog" || s == "information_schema" || strings.HasPrefix(s, "pg_temp") || strings.ToLower(id.Table) == "spatial_ref_sys" {
 		return false
 	}
-	return t.cfg.tables.Match(id.String())
+	return t.cfg.schemaFilter.Match(id.Schema) && t.cfg.tables.Match(id.String())
 }
 
 // publishOption is the publication's publish list when skipped.operations

@@ -50,7 +50,9 @@ type Key struct {
 	OneOf []string
 	// Validate checks the raw value beyond its type.
 	Validate func(v string) error
-	// Deprecated names accepted for this key (Debezium 1.x names).
+	// Deprecated names still accepted for this key, as Debezium's
+	// Field.withDeprecatedAliases: Parse accepts them and Values.Deprecations
+	// names the replacement, for a warning.
 	Aliases []string
 }
 
@@ -64,10 +66,59 @@ type Def struct {
 	// Debezium's converters=a,b accepts a.type, a.selector, b.type...
 	named []string
 	order []string
+	// renamed are names the upstream project renamed and no longer
+	// accepts; renamedPrefixes the same for whole families of properties.
+	renamed         map[string]Rename
+	renamedPrefixes []Rename
+}
+
+// Rename is a property (or, as a prefix, a family of properties) that
+// Debezium or Kafka Connect renamed and no longer accepts.
+type Rename struct {
+	Old, New string
+	// Since names the release that dropped the old name.
+	Since string
 }
 
 // NewDef returns an empty definition.
-func NewDef() *Def { return &Def{keys: map[string]*Key{}} }
+func NewDef() *Def { return &Def{keys: map[string]*Key{}, renamed: map[string]Rename{}} }
+
+// Renamed rejects old at Parse with a message naming its replacement.
+func (d *Def) Renamed(old, replacement, since string) *Def {
+	d.renamed[old] = Rename{Old: old, New: replacement, Since: since}
+	return d
+}
+
+// RenamedPrefix rejects every property starting with old, naming the
+// same property under the replacement prefix (database.history.kafka.topic
+// becomes schema.history.internal.kafka.topic).
+func (d *Def) RenamedPrefix(old, replacement, since string) *Def {
+	d.renamedPrefixes = append(d.renamedPrefixes, Rename{Old: old, New: replacement, Since: since})
+	return d
+}
+
+// Renames returns every renamed property and prefix.
+func (d *Def) Renames() []Rename {
+	out := make([]Rename, 0, len(d.renamed)+len(d.renamedPrefixes))
+	for _, r := range d.renamed {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Old < out[j].Old })
+	return append(out, d.renamedPrefixes...)
+}
+
+// renamedTo returns the message for a renamed property n, or "".
+func (d *Def) renamedTo(n string) string {
+	if r, ok := d.renamed[n]; ok {
+		return fmt.Sprintf("renamed %s in %s, which no longer accepts the old name", r.New, r.Since)
+	}
+	for _, r := range d.renamedPrefixes {
+		if rest, ok := strings.CutPrefix(n, r.Old); ok {
+			return fmt.Sprintf("renamed %s%s in %s (every %s* property is now %s*), which no longer accepts the old name", r.New, rest, r.Since, r.Old, r.New)
+		}
+	}
+	return ""
+}
 
 // Define adds k; a duplicate name replaces the earlier definition so that
 // connectors can override runtime defaults.
@@ -104,6 +155,10 @@ func (d *Def) Merge(o *Def) *Def {
 	}
 	d.prefixes = append(d.prefixes, o.prefixes...)
 	d.named = append(d.named, o.named...)
+	for k, r := range o.renamed {
+		d.renamed[k] = r
+	}
+	d.renamedPrefixes = append(d.renamedPrefixes, o.renamedPrefixes...)
 	return d
 }
 
@@ -152,13 +207,15 @@ func (d *Def) Parse(props map[string]string) (*Values, error) {
 	for name, v := range props {
 		vals.raw[name] = v
 	}
-	// aliases
 	for _, n := range d.order {
 		k := d.keys[n]
 		for _, a := range k.Aliases {
 			if v, ok := props[a]; ok {
 				if _, set := props[k.Name]; !set {
 					vals.raw[k.Name] = v
+					vals.deprecations = append(vals.deprecations, fmt.Sprintf("%s is deprecated; use %s", a, k.Name))
+				} else {
+					vals.deprecations = append(vals.deprecations, fmt.Sprintf("%s is deprecated and ignored because %s is set", a, k.Name))
 				}
 			}
 		}
@@ -169,6 +226,12 @@ func (d *Def) Parse(props map[string]string) (*Values, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if _, ok := d.keys[n]; !ok {
+			if msg := d.renamedTo(n); msg != "" {
+				errs = append(errs, FieldError{Name: n, Message: msg})
+				continue
+			}
+		}
 		if _, ok := d.keys[n]; ok || d.isAlias(n) || d.prefixed(n) || d.namedBy(n, vals.raw) {
 			continue
 		}
@@ -339,9 +402,14 @@ func SplitList(v string) []string {
 
 // Values are parsed, validated properties.
 type Values struct {
-	raw map[string]string
-	def *Def
+	raw          map[string]string
+	def          *Def
+	deprecations []string
 }
+
+// Deprecations names each deprecated alias the properties used and its
+// replacement, for the warnings Debezium logs.
+func (v *Values) Deprecations() []string { return v.deprecations }
 
 // Raw returns every property as given (after alias resolution).
 func (v *Values) Raw() map[string]string {

@@ -6,15 +6,15 @@ import "github.com/tributary-io/tributary/internal/config"
 // (CommonConnectorConfig and RelationalDatabaseConnectorConfig).
 func CommonDef() *config.Def {
 	d := config.NewDef()
-	d.Define(config.Key{Name: "topic.prefix", Required: true, Importance: config.High, Doc: "logical name of the source server; prefix of every topic", Aliases: []string{"database.server.name"}})
+	d.Define(config.Key{Name: "topic.prefix", Required: true, Importance: config.High, Doc: "logical name of the source server; prefix of every topic"})
 	d.Define(config.Key{Name: "database.hostname", Required: true, Importance: config.High, Doc: "database server host"})
 	d.Define(config.Key{Name: "database.port", Type: config.TypeInt, Importance: config.High})
 	d.Define(config.Key{Name: "database.user", Required: true, Importance: config.High})
 	d.Define(config.Key{Name: "database.password", Type: config.TypePassword, Importance: config.High})
-	d.Define(config.Key{Name: "table.include.list", Type: config.TypeList, Validate: config.ValidRegexList, Aliases: []string{"table.whitelist"}})
-	d.Define(config.Key{Name: "table.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList, Aliases: []string{"table.blacklist"}})
-	d.Define(config.Key{Name: "column.include.list", Type: config.TypeList, Validate: config.ValidRegexList, Aliases: []string{"column.whitelist"}})
-	d.Define(config.Key{Name: "column.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList, Aliases: []string{"column.blacklist"}})
+	d.Define(config.Key{Name: "table.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
+	d.Define(config.Key{Name: "table.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
+	d.Define(config.Key{Name: "column.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
+	d.Define(config.Key{Name: "column.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "message.key.columns", Doc: "table:col1,col2;table2:col"})
 	d.Define(config.Key{Name: "snapshot.mode", Default: "initial"})
 	d.Define(config.Key{Name: "snapshot.fetch.size", Type: config.TypeInt, Default: "10000"})
@@ -43,6 +43,19 @@ func CommonDef() *config.Def {
 	d.Define(config.Key{Name: "retriable.restart.connector.wait.ms", Type: config.TypeLong, Default: "10000"})
 	d.Define(config.Key{Name: "include.unknown.datatypes", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
+	// Debezium 2.0 renamed these and dropped the old names: Kafka Connect
+	// would start a connector with them ignored (database.server.name no
+	// longer sets the topic prefix), so they are refused naming the new one.
+	d.Renamed("database.server.name", "topic.prefix", "Debezium 2.0")
+	d.Renamed("heartbeat.topics.prefix", "topic.heartbeat.prefix", "Debezium 2.0")
+	d.Renamed("event.deserialization.failure.handling.mode", "event.processing.failure.handling.mode", "Debezium 2.0")
+	d.Renamed("sanitize.field.names", "field.name.adjustment.mode (avro)", "Debezium 2.0")
+	for _, l := range []string{"table", "column", "database", "schema"} {
+		d.Renamed(l+".whitelist", l+".include.list", "Debezium 2.0")
+		d.Renamed(l+".blacklist", l+".exclude.list", "Debezium 2.0")
+	}
+	d.RenamedPrefix("database.history.", "schema.history.internal.", "Debezium 2.0")
+	d.Renamed("database.history", "schema.history.internal", "Debezium 2.0")
 	// Per-column masking/truncation and propagated source types take the
 	// column list in the property name itself.
 	d.AllowPrefix("column.mask.with.", "column.mask.hash.", "column.truncate.to.", "column.propagate.source.type", "datatype.propagate.source.type", "database.initial.statements", "driver.", "signal.", "notification.", "incremental.snapshot.")

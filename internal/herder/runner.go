@@ -127,6 +127,7 @@ func (r *KafkaRunner) runSink(ctx context.Context, spec TaskSpec, c *runtime.Con
 		return fmt.Errorf("connector %q: %w", c.Name, err)
 	}
 	tlog := log.With("connector", c.Name, "task", spec.ID.Task)
+	runtime.WarnDeprecated(tlog, c.Values)
 	task, err := spec.Plugin.NewSinkTask(ctx, c.Values, connect.TaskContext{ConnectorName: c.Name, TaskID: spec.ID.Task, Logger: tlog})
 	if err != nil {
 		return fmt.Errorf("connector %q: %w", c.Name, err)

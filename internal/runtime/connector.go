@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
@@ -78,7 +79,42 @@ func ParseConnector(plugins connect.Plugins, c config.Connector) (*Connector, er
 	if err != nil {
 		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
 	}
+	if errs := checkClientOverrides(vals.Raw()); len(errs) > 0 {
+		return nil, fmt.Errorf("connector %q: %w", c.Name, errs)
+	}
 	return &Connector{Name: c.Name, Plugin: p, Values: vals}, nil
+}
+
+// checkClientOverrides checks each producer.override.*,
+// consumer.override.* and admin.override.* property on its own, so that
+// validation names every one that would be refused.
+func checkClientOverrides(raw map[string]string) config.Errors {
+	var errs config.Errors
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, kind := range []string{"producer", "consumer", "admin"} {
+			name, ok := strings.CutPrefix(k, kind+".override.")
+			if !ok {
+				continue
+			}
+			if err := kafka.CheckClientProp(kind, name, raw[k]); err != nil {
+				errs = append(errs, config.FieldError{Name: k, Message: err.Error()})
+			}
+		}
+	}
+	return errs
+}
+
+// WarnDeprecated logs one warning per deprecated property name the
+// configuration used, as Debezium's Field.withDeprecatedAliases does.
+func WarnDeprecated(log *slog.Logger, v *config.Values) {
+	for _, d := range v.Deprecations() {
+		log.Warn("deprecated property: " + d)
+	}
 }
 
 // Converters builds the key and value converters of a connector, falling
@@ -158,6 +194,7 @@ func NewSource(ctx context.Context, c *Connector, deps SourceDeps) (*Source, err
 		logger = slog.Default()
 	}
 	logger = logger.With("connector", c.Name, "task", 0)
+	WarnDeprecated(logger, c.Values)
 	task, err := c.Plugin.NewSourceTask(ctx, c.Values, connect.TaskContext{
 		ConnectorName: c.Name,
 		Offsets:       OffsetReader{Store: deps.Offsets, Connector: c.Name},

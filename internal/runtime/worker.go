@@ -203,6 +203,7 @@ func (w *Standalone) prepareSink(ctx context.Context, c *Connector, brokers []st
 		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
 	}
 	logger := log.With("connector", c.Name, "task", 0)
+	WarnDeprecated(logger, c.Values)
 	task, err := c.Plugin.NewSinkTask(ctx, c.Values, connect.TaskContext{ConnectorName: c.Name, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
@@ -240,21 +241,53 @@ func (w *Standalone) SourceStats(name string) (*Stats, bool) {
 }
 
 // WorkerSaramaConfig builds the Kafka client configuration of a worker:
-// its producer.* overrides, with the worker-level security settings and
-// client.id as defaults (Kafka Connect applies those to every client).
+// its producer.*, consumer.* and admin.* settings, each with the worker's
+// top-level client settings (security.protocol, sasl.*, ssl.*,
+// client.id...) as defaults, as Kafka Connect gives those to every client.
 func WorkerSaramaConfig(wv *config.Values, brokers []string) (*sarama.Config, error) {
-	props := wv.WithPrefix("producer.")
-	for _, k := range []string{"security.protocol", "sasl.mechanism", "sasl.username", "sasl.password",
-		"ssl.truststore.location", "ssl.keystore.location", "ssl.key.location", "client.id"} {
-		if v, ok := wv.Raw()[k]; ok {
-			if _, set := props[k]; !set {
-				props[k] = v
+	return ClientSaramaConfig(wv.Raw(), nil, brokers)
+}
+
+// ClientSaramaConfig is WorkerSaramaConfig with a connector's
+// producer.override.*, consumer.override.* and admin.override.* settings
+// on top (Kafka Connect's connector.client.config.override.policy=All, its
+// default since Kafka 3.0).
+func ClientSaramaConfig(worker, connector map[string]string, brokers []string) (*sarama.Config, error) {
+	cc := kafka.ClientConfig{Brokers: brokers, ClientID: worker["client.id"]}
+	for _, side := range []struct {
+		prefix string
+		dst    *map[string]string
+	}{{"producer.", &cc.Props}, {"consumer.", &cc.Consumer}, {"admin.", &cc.Admin}} {
+		props := prefixed(worker, side.prefix)
+		for k, v := range worker {
+			if workerClientProps[k] || strings.HasPrefix(k, "ssl.") || strings.HasPrefix(k, "sasl.") || strings.HasPrefix(k, "security.") {
+				if _, set := props[k]; !set {
+					props[k] = v
+				}
 			}
 		}
+		for k, v := range prefixed(connector, strings.TrimSuffix(side.prefix, ".")+".override.") {
+			props[k] = v
+		}
+		*side.dst = props
 	}
-	sc, err := kafka.ClientConfig{Brokers: brokers, ClientID: wv.String("client.id"), Props: props}.SaramaConfig()
+	// Read by the sink runner, not a client setting.
+	delete(cc.Consumer, "max.poll.records")
+	sc, err := cc.SaramaConfig()
 	if err != nil {
+		if connector != nil {
+			return nil, fmt.Errorf("client overrides: %w", err)
+		}
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	return sc, nil
+}
+
+// workerClientProps are the worker's top-level settings Kafka Connect
+// passes to each of its clients, besides every security.*, ssl.* and
+// sasl.* one.
+var workerClientProps = map[string]bool{
+	"client.dns.lookup": true, "request.timeout.ms": true,
+	"retry.backoff.ms": true, "retry.backoff.max.ms": true, "metadata.max.age.ms": true,
+	"socket.connection.setup.timeout.ms": true, "client.id": true,
 }
