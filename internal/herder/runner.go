@@ -85,7 +85,11 @@ func (r *KafkaRunner) RunTask(ctx context.Context, spec TaskSpec) error {
 }
 
 func (r *KafkaRunner) runSource(ctx context.Context, spec TaskSpec, c *runtime.Connector, tm *metrics.Task, log *slog.Logger) error {
-	producer, err := kafka.NewProducer(r.Brokers, r.Sarama)
+	sc, err := runtime.ConnectorSaramaConfig(r.Sarama, r.Worker, c, r.Brokers)
+	if err != nil {
+		return err
+	}
+	producer, err := kafka.NewProducer(r.Brokers, sc)
 	if err != nil {
 		return err
 	}
@@ -139,7 +143,11 @@ func (r *KafkaRunner) runSink(ctx context.Context, spec TaskSpec, c *runtime.Con
 	if spec.Started != nil {
 		spec.Started()
 	}
-	runErr := sinkrunner.Run(ctx, sinkrunner.Config{Brokers: r.Brokers, SaramaConfig: r.Sarama, ConnectorName: c.Name, TaskID: spec.ID.Task,
+	sc, err := runtime.ConnectorSaramaConfig(r.Sarama, r.Worker, c, r.Brokers)
+	if err != nil {
+		return err
+	}
+	runErr := sinkrunner.Run(ctx, sinkrunner.Config{Brokers: r.Brokers, SaramaConfig: sc, ConnectorName: c.Name, TaskID: spec.ID.Task,
 		Props: c.Values, Task: wrapped, TaskClass: taskClass(spec.Plugin), KeyConverter: kc, ValueConverter: vc,
 		KeyConverterClass: converterClass(c, r.Worker, "key.converter"), ValueConverterClass: converterClass(c, r.Worker, "value.converter"),
 		Transforms: chain, Logger: tlog})

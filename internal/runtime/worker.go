@@ -102,6 +102,9 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 		}
 		conns = append(conns, pc)
 	}
+	if err := CheckConflicts(conns); err != nil {
+		return err
+	}
 	brokers := wv.List("bootstrap.servers")
 	if len(brokers) == 0 {
 		emb, err := kafka.StartEmbedded(int(wv.Int("embedded.broker.port")), wv.String("embedded.broker.data.dir"), log)
@@ -161,6 +164,10 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 // until ctx ends.
 func (w *Standalone) prepare(ctx context.Context, c *Connector, brokers []string, sc *sarama.Config, raw *kafka.Raw,
 	store offsets.Store, worker map[string]string, wv *config.Values, log *slog.Logger) (func(context.Context) error, error) {
+	sc, err := ConnectorSaramaConfig(sc, worker, c, brokers)
+	if err != nil {
+		return nil, err
+	}
 	if c.Plugin.Type == connect.SinkPlugin {
 		return w.prepareSink(ctx, c, brokers, sc, worker, log)
 	}
@@ -279,6 +286,21 @@ func ClientSaramaConfig(worker, connector map[string]string, brokers []string) (
 			return nil, fmt.Errorf("client overrides: %w", err)
 		}
 		return nil, fmt.Errorf("worker: %w", err)
+	}
+	return sc, nil
+}
+
+// ConnectorSaramaConfig returns the client configuration of connector c:
+// the worker's (sc) unless c has client overrides.
+func ConnectorSaramaConfig(sc *sarama.Config, worker map[string]string, c *Connector, brokers []string) (*sarama.Config, error) {
+	for k := range c.Values.Raw() {
+		if strings.HasPrefix(k, "producer.override.") || strings.HasPrefix(k, "consumer.override.") || strings.HasPrefix(k, "admin.override.") {
+			csc, err := ClientSaramaConfig(worker, c.Values.Raw(), brokers)
+			if err != nil {
+				return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+			}
+			return csc, nil
+		}
 	}
 	return sc, nil
 }

@@ -118,7 +118,7 @@ func NewKafkaReader(cfg *Config, topicPrefix string, log *slog.Logger) *KafkaRea
 func (k *KafkaReader) Name() string { return ChannelKafka }
 
 func (k *KafkaReader) connect() error {
-	cc := kafka.ClientConfig{Brokers: k.cfg.KafkaBrokers, ClientID: "tributary-signal-" + k.key, Props: k.cfg.KafkaProps}
+	cc := kafka.ClientConfig{Brokers: k.cfg.KafkaBrokers, ClientID: "tributary-signal-" + k.key, Consumer: k.cfg.KafkaProps}
 	sc, err := cc.SaramaConfig()
 	if err != nil {
 		return fmt.Errorf("signal.consumer: %w", err)

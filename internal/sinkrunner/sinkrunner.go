@@ -279,12 +279,12 @@ func Run(ctx context.Context, cfg Config) error {
 		sc = &cp
 	} else {
 		sc.Version = sarama.V2_8_0_0
+		sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	}
 	if sc.ClientID == "" || sc.ClientID == "sarama" {
 		sc.ClientID = fmt.Sprintf("connector-consumer-%s-%d", cfg.ConnectorName, cfg.TaskID)
 	}
 	sc.Consumer.Offsets.AutoCommit.Enable = false
-	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Consumer.Return.Errors = true
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
