@@ -33,6 +33,9 @@ type registryOptions struct {
 	Topic         string
 	KafkaProps    map[string]string
 	BrokerDataDir string // for the embedded broker started when Brokers is empty
+	// LegacyIncompatibleCode answers incompatible schemas with error_code
+	// 409 (Confluent 8.1 and earlier) instead of 40901.
+	LegacyIncompatibleCode bool
 }
 
 // runningRegistry is a started registry; Close stops it.
@@ -104,13 +107,20 @@ func startRegistry(ctx context.Context, o registryOptions, log *slog.Logger) (*r
 		return nil, err
 	}
 	r := &runningRegistry{URL: "http://" + ln.Addr().String(), closer: closers,
-		srv: &http.Server{Handler: server.NewServer(store, log), ReadHeaderTimeout: 10 * time.Second}}
+		srv: &http.Server{Handler: server.NewServer(store, log, o.serverOptions()...), ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
 		if err := r.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("schema registry stopped", "error", err)
 		}
 	}()
 	return r, nil
+}
+
+func (o registryOptions) serverOptions() []server.Option {
+	if o.LegacyIncompatibleCode {
+		return []server.Option{server.WithLegacyIncompatibleErrorCode()}
+	}
+	return nil
 }
 
 func newRegistryCmd(g *globalFlags) *cobra.Command {
@@ -162,6 +172,8 @@ memory.`,
 	serve.Flags().StringVar(&o.Topic, "topic", server.DefaultTopic, "schemas topic for --storage kafka")
 	serve.Flags().StringArrayVar(&props, "kafka-property", nil, "Kafka client property key=value (security.protocol, sasl.*, ssl.*); repeatable")
 	serve.Flags().StringVar(&o.BrokerDataDir, "broker-data-dir", "", "persist the embedded broker's data in this directory")
+	serve.Flags().BoolVar(&o.LegacyIncompatibleCode, "legacy-incompatible-error-code", false,
+		"answer incompatible schemas with error_code 409 (Confluent 8.1 and earlier) instead of 40901 (8.2 and later); the HTTP status is 409 either way")
 	root.AddCommand(serve)
 	return root
 }

@@ -12,7 +12,7 @@ import (
 const ContentType = "application/vnd.schemaregistry.v1+json"
 
 // Error codes from Confluent Schema Registry. The HTTP status is the first
-// three digits (409 stands alone).
+// three digits (CodeIncompatibleSchemaLegacy, 409, stands alone).
 const (
 	CodeSubjectNotFound              = 40401
 	CodeVersionNotFound              = 40402
@@ -23,15 +23,23 @@ const (
 	CodeSchemaVersionNotSoftDeleted  = 40407
 	CodeSubjectCompatibilityNotFound = 40408
 	CodeSubjectModeNotFound          = 40409
-	CodeIncompatibleSchema           = 409
-	CodeInvalidSchema                = 42201
-	CodeInvalidVersion               = 42202
-	CodeInvalidCompatibilityLevel    = 42203
-	CodeInvalidMode                  = 42204
-	CodeOperationNotPermitted        = 42205
-	CodeInternalServerError          = 50001
-	CodeStoreError                   = 50002
-	CodeStoreTimeout                 = 50003
+	// CodeIncompatibleSchema is what Confluent Schema Registry 8.2 and
+	// later answer a registration that fails the compatibility check with
+	// (HTTP 409); 8.1 and earlier used CodeIncompatibleSchemaLegacy.
+	CodeIncompatibleSchema        = 40901
+	CodeIncompatibleSchemaLegacy  = 409
+	CodeInvalidSchema             = 42201
+	CodeInvalidVersion            = 42202
+	CodeInvalidCompatibilityLevel = 42203
+	CodeInvalidMode               = 42204
+	CodeOperationNotPermitted     = 42205
+	CodeReferenceExists           = 42206
+	CodeInvalidSubject            = 42208
+	// Confluent's RestServerErrorException default, for failures that are
+	// neither the store's nor a timeout.
+	CodeInternalServerError = 500
+	CodeStoreError          = 50001
+	CodeStoreTimeout        = 50002
 )
 
 // Error is an error reply from the registry, carrying Confluent's error_code.
@@ -57,6 +65,13 @@ func HTTPStatus(code int) int {
 	return code
 }
 
+// IsIncompatible reports whether err is a registry's refusal of an
+// incompatible schema, under either error code Confluent has used for it.
+func IsIncompatible(err error) bool {
+	c := ErrorCode(err)
+	return c == CodeIncompatibleSchema || c == CodeIncompatibleSchemaLegacy
+}
+
 // ErrorCode returns the Confluent error code in err's chain, or 0.
 func ErrorCode(err error) int {
 	var e *Error
@@ -66,9 +81,9 @@ func ErrorCode(err error) int {
 	return 0
 }
 
-// Reference is a schema reference; Tributary registers Avro schemas without
-// references but keeps the field so that requests carrying an empty list
-// round-trip.
+// Reference is a schema reference: the referenced schema is version Version
+// of Subject, and Name is how the referring schema names it (for Avro the
+// full name of the referenced type).
 type Reference struct {
 	Name    string `json:"name"`
 	Subject string `json:"subject"`
@@ -98,6 +113,9 @@ type SubjectVersion struct {
 	SchemaType string      `json:"schemaType,omitempty"`
 	References []Reference `json:"references,omitempty"`
 	Schema     string      `json:"schema"`
+	// Deleted is in every version reply of current Confluent releases; it
+	// is true only for soft-deleted versions, read with ?deleted=true.
+	Deleted bool `json:"deleted"`
 }
 
 // SchemaResponse is the reply to GET /schemas/ids/{id}.

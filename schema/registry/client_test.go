@@ -68,7 +68,7 @@ func TestClientAgainstServer(t *testing.T) {
 
 	_, err = c.Register(ctx, "users-value", v3)
 	var rerr *registry.Error
-	if !errors.As(err, &rerr) || rerr.Code != registry.CodeIncompatibleSchema || rerr.Status != 409 {
+	if !errors.As(err, &rerr) || rerr.Code != registry.CodeIncompatibleSchema || rerr.Status != 409 || !registry.IsIncompatible(err) {
 		t.Fatalf("incompatible Register error = %v", err)
 	}
 

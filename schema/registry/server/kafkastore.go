@@ -279,3 +279,23 @@ func (s *KafkaStore) Close() error {
 	errs = append(errs, s.client.Close())
 	return errors.Join(errs...)
 }
+
+// KafkaClusterID returns the id of the Kafka cluster holding the topic, as
+// Confluent's /v1/metadata/id reports it.
+func (s *KafkaStore) KafkaClusterID(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	b, err := s.client.Controller()
+	if err != nil {
+		return "", fmt.Errorf("find the controller: %w", err)
+	}
+	resp, err := b.GetMetadata(&sarama.MetadataRequest{Version: 2, Topics: []string{s.topic}})
+	if err != nil {
+		return "", fmt.Errorf("metadata request: %w", err)
+	}
+	if resp.ClusterID == nil {
+		return "", nil
+	}
+	return *resp.ClusterID, nil
+}

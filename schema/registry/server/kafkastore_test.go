@@ -127,7 +127,7 @@ func TestKafkaStoreSharesTopic(t *testing.T) {
 	run(t, h, []step{
 		{"register after foreign records", "POST", "/subjects/mine/versions", body(`"int"`), 200, `{"id":8}`},
 		{"foreign schema", "GET", "/subjects/ext/versions/1", "", 200,
-			`{"subject":"ext","version":1,"id":7,"schema":"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}"}`},
+			`{"subject":"ext","version":1,"id":7,"schema":"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}","deleted":false}`},
 		{"foreign config", "GET", "/config/ext", "", 200, `{"compatibilityLevel":"FORWARD"}`},
 		{"foreign schema found by content", "POST", "/subjects/ext", body(`{"type":"enum","symbols":["A"],"name":"E"}`), 200, `~"id":7`},
 		{"foreign level enforced", "POST", "/subjects/ext/versions", body(`{"type":"enum","name":"E","symbols":["A","B"]}`), 409, `~FORWARD`},
@@ -172,5 +172,22 @@ func TestKafkaStoreRejectsMultiPartitionTopic(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "3 partitions") {
 		t.Errorf("error %v does not name the partition count", err)
+	}
+}
+
+// TestKafkaStoreClusterID: /v1/metadata/id names the Kafka cluster the
+// _schemas topic lives in, as Confluent's ServerMetadataResource does.
+func TestKafkaStoreClusterID(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ClusterID("tributary-test-cluster"))
+	if err != nil {
+		t.Fatalf("start in-process kafka: %v", err)
+	}
+	t.Cleanup(c.Close)
+	s := newKafkaStore(t, c)
+	defer s.Close()
+	got := get(t, NewServer(s, nil), "/v1/metadata/id")
+	want := `{"id":"","scope":{"clusters":{"kafka-cluster":"tributary-test-cluster","schema-registry-cluster":"schema-registry"},"path":[]}}`
+	if !jsonEqual(got, want) {
+		t.Errorf("/v1/metadata/id = %s, want %s", got, want)
 	}
 }

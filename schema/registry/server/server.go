@@ -5,6 +5,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +13,11 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/tributary-io/tributary/schema/avsc"
 	"github.com/tributary-io/tributary/schema/compat"
@@ -25,23 +28,44 @@ import (
 // a level configured, as in Confluent.
 const DefaultCompatibility = compat.Backward
 
+// GroupID is what /v1/metadata/id reports as the schema registry cluster:
+// Confluent's default schema.registry.group.id.
+const GroupID = "schema-registry"
+
 // Server is an http.Handler serving the Confluent Schema Registry API.
 type Server struct {
 	store Store
 	log   *slog.Logger
 	mux   *http.ServeMux
+	// incompatibleCode is the error_code of a 409 reply to an
+	// incompatible schema.
+	incompatibleCode int
 	// writeMu makes "read state, decide, append" atomic for this instance.
 	// Several instances writing one topic at once could still race; Confluent
 	// avoids that with leader election, which Tributary does not implement.
 	writeMu sync.Mutex
 }
 
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLegacyIncompatibleErrorCode answers incompatible registrations with
+// error_code 409, as Confluent Schema Registry 8.1 and earlier did, instead
+// of 40901 (8.2 and later); the HTTP status is 409 either way. Clients that
+// compare error_code with 409 (rather than the HTTP status) need it.
+func WithLegacyIncompatibleErrorCode() Option {
+	return func(s *Server) { s.incompatibleCode = registry.CodeIncompatibleSchemaLegacy }
+}
+
 // NewServer returns a registry serving store's content.
-func NewServer(store Store, logger *slog.Logger) *Server {
+func NewServer(store Store, logger *slog.Logger, opts ...Option) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: store, log: logger, mux: http.NewServeMux()}
+	s := &Server{store: store, log: logger, mux: http.NewServeMux(), incompatibleCode: registry.CodeIncompatibleSchema}
+	for _, o := range opts {
+		o(s)
+	}
 	routes := map[string]http.HandlerFunc{
 		"GET /{$}":                                                  s.root,
 		"GET /subjects":                                             s.listSubjects,
@@ -53,6 +77,7 @@ func NewServer(store Store, logger *slog.Logger) *Server {
 		"POST /subjects/{subject}":                                  s.lookup,
 		"DELETE /subjects/{subject}":                                s.deleteSubject,
 		"DELETE /subjects/{subject}/versions/{version}":             s.deleteVersion,
+		"GET /schemas":                                              s.listSchemas,
 		"GET /schemas/ids/{id}":                                     s.schemaByID,
 		"GET /schemas/ids/{id}/schema":                              s.rawSchemaByID,
 		"GET /schemas/ids/{id}/versions":                            s.idVersions,
@@ -60,17 +85,20 @@ func NewServer(store Store, logger *slog.Logger) *Server {
 		"GET /schemas/types":                                        s.schemaTypes,
 		"GET /config":                                               s.getGlobalConfig,
 		"PUT /config":                                               s.putGlobalConfig,
+		"DELETE /config":                                            s.deleteGlobalConfig,
+		"GET /v1/metadata/id":                                       s.metadataID,
+		"GET /v1/metadata/version":                                  s.metadataVersion,
 		"GET /config/{subject}":                                     s.getSubjectConfig,
 		"PUT /config/{subject}":                                     s.putSubjectConfig,
 		"DELETE /config/{subject}":                                  s.deleteSubjectConfig,
 		"POST /compatibility/subjects/{subject}/versions/{version}": s.testCompatibility,
 		"POST /compatibility/subjects/{subject}/versions":           s.testCompatibility,
-		"GET /mode":              s.getGlobalMode,
-		"PUT /mode":              s.putGlobalMode,
-		"GET /mode/{subject}":    s.getSubjectMode,
-		"PUT /mode/{subject}":    s.putSubjectMode,
-		"DELETE /mode/{subject}": s.deleteSubjectMode,
-		"/":                      s.notFound,
+		"GET /mode":                                                 s.getGlobalMode,
+		"PUT /mode":                                                 s.putGlobalMode,
+		"GET /mode/{subject}":                                       s.getSubjectMode,
+		"PUT /mode/{subject}":                                       s.putSubjectMode,
+		"DELETE /mode/{subject}":                                    s.deleteSubjectMode,
+		"/":                                                         s.notFound,
 	}
 	for pattern, h := range routes {
 		s.mux.HandleFunc(pattern, h)
@@ -162,12 +190,42 @@ func (s *Server) invalidVersion(w http.ResponseWriter, v string) {
 		"The specified version '%s' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"", v)
 }
 
+// validSubject applies Confluent's QualifiedSubject.isValidSubject: no ISO
+// control characters, not one of the reserved names. Subjects qualified with
+// a schema context (":.ctx:name") are refused too, with a message saying
+// so, because this registry keeps a single context. On failure it has
+// replied.
+func (s *Server) validSubject(w http.ResponseWriter, subject string) bool {
+	bad := subject == "__GLOBAL" || subject == "__EMPTY" || strings.IndexFunc(subject, unicode.IsControl) >= 0
+	if bad {
+		s.fail(w, registry.CodeInvalidSubject, "The specified subject '%s' is not a valid.", subject)
+		return false
+	}
+	if strings.HasPrefix(subject, ":.") {
+		s.fail(w, registry.CodeInvalidSubject,
+			"The specified subject '%s' is not a valid. Schema contexts (subjects starting with \":.\") are not supported by this registry", subject)
+		return false
+	}
+	return true
+}
+
+// refuseNormalize answers ?normalize=true, which this registry does not
+// implement; on refusal it has replied.
+func (s *Server) refuseNormalize(w http.ResponseWriter, r *http.Request) bool {
+	if !queryFlag(r, "normalize") {
+		return false
+	}
+	s.fail(w, registry.CodeOperationNotPermitted,
+		"normalize=true is not supported by this registry: schemas are compared by their canonical form and stored as registered")
+	return true
+}
+
 func (s *Server) subjectNotFound(w http.ResponseWriter, subject string) {
 	s.fail(w, registry.CodeSubjectNotFound, "Subject '%s' not found.", subject)
 }
 
 func versionResponse(st *State, v *SchemaValue) registry.SubjectVersion {
-	out := registry.SubjectVersion{Subject: v.Subject, Version: v.Version, ID: v.ID, Schema: v.Schema, References: v.References}
+	out := registry.SubjectVersion{Subject: v.Subject, Version: v.Version, ID: v.ID, Schema: v.Schema, References: v.References, Deleted: v.Deleted}
 	if !isAvro(v.SchemaType) {
 		out.SchemaType = v.SchemaType
 	}
@@ -329,8 +387,14 @@ func checkAgainst(st *State, level compat.Level, cand *avsc.Schema, olds []*Sche
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
+	// force skips the compatibility check outside IMPORT mode, as in
+	// Confluent's KafkaSchemaRegistry.register; modes still apply.
+	force := queryFlag(r, "force")
 	var req registry.RegisterRequest
 	if !decodeBody(w, r, &req) {
+		return
+	}
+	if !s.validSubject(w, subject) || s.refuseNormalize(w, r) {
 		return
 	}
 	parsed := s.parseRequestSchema(w, &req)
@@ -370,6 +434,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			level := levelOf(st, subject)
+			if force {
+				level = compat.None
+			}
 			msgs, err := checkAgainst(st, level, parsed, live)
 			if err != nil {
 				s.fail(w, registry.CodeInvalidCompatibilityLevel, "Invalid compatibility level %q configured for subject %s", level, subject)
@@ -377,7 +444,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if len(msgs) > 0 {
-				s.fail(w, registry.CodeIncompatibleSchema,
+				s.fail(w, s.incompatibleCode,
 					"Schema being registered is incompatible with an earlier schema for subject \"%s\", details: [%s]", subject, strings.Join(msgs, ", "))
 				failed = true
 				return
@@ -429,7 +496,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
 	var req registry.RegisterRequest
-	if !decodeBody(w, r, &req) {
+	if !decodeBody(w, r, &req) || s.refuseNormalize(w, r) {
 		return
 	}
 	parsed := s.parseRequestSchema(w, &req)
@@ -686,7 +753,32 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request, subject *stri
 func (s *Server) putGlobalConfig(w http.ResponseWriter, r *http.Request) { s.putConfig(w, r, nil) }
 
 func (s *Server) putSubjectConfig(w http.ResponseWriter, r *http.Request) {
-	s.putConfig(w, r, strPtr(r.PathValue("subject")))
+	if s.validSubject(w, r.PathValue("subject")) {
+		s.putConfig(w, r, strPtr(r.PathValue("subject")))
+	}
+}
+
+// deleteGlobalConfig drops the global level, so that the default applies
+// again, and answers the level that was in force, as Confluent does.
+func (s *Server) deleteGlobalConfig(w http.ResponseWriter, r *http.Request) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if !s.sync(w, r) {
+		return
+	}
+	var prev compat.Level
+	var set bool
+	s.store.Read(func(st *State) {
+		prev = levelOf(st, "")
+		_, set = st.configs[""]
+	})
+	if set {
+		if err := s.store.Append(r.Context(), Record{Key{KeyConfig, nil, 0}, nil}); err != nil {
+			s.storeFailed(w, r, fmt.Errorf("delete the global compatibility level: %w", err))
+			return
+		}
+	}
+	s.ok(w, registry.ConfigResponse{CompatibilityLevel: string(prev)})
 }
 
 func (s *Server) getSubjectConfig(w http.ResponseWriter, r *http.Request) {
@@ -730,20 +822,25 @@ func (s *Server) deleteSubjectConfig(w http.ResponseWriter, r *http.Request) {
 	s.ok(w, registry.ConfigResponse{CompatibilityLevel: prev})
 }
 
+// testCompatibility follows Confluent's CompatibilityResource: against an
+// explicit version ("latest" included) only that version is checked, even at
+// a transitive level; without a version every live version is offered and
+// the level picks (the latest, or all when transitive), as a registration
+// would.
 func (s *Server) testCompatibility(w http.ResponseWriter, r *http.Request) {
 	subject, version := r.PathValue("subject"), r.PathValue("version")
-	if version == "" {
-		// POST /compatibility/subjects/{s}/versions checks what a
-		// registration would: every version the level covers.
-		version = "latest"
-	}
-	n, latest, ok := parseVersion(version)
-	if !ok {
-		s.invalidVersion(w, version)
-		return
+	all := version == ""
+	var n int
+	var latest bool
+	if !all {
+		var ok bool
+		if n, latest, ok = parseVersion(version); !ok {
+			s.invalidVersion(w, version)
+			return
+		}
 	}
 	var req registry.RegisterRequest
-	if !decodeBody(w, r, &req) {
+	if !decodeBody(w, r, &req) || s.refuseNormalize(w, r) {
 		return
 	}
 	parsed := s.parseRequestSchema(w, &req)
@@ -753,19 +850,24 @@ func (s *Server) testCompatibility(w http.ResponseWriter, r *http.Request) {
 	s.store.Read(func(st *State) {
 		live := st.versions(subject, false)
 		level := levelOf(st, subject)
-		olds := live
-		if !latest {
-			olds = nil
+		var olds []*SchemaValue
+		switch {
+		case all:
+			olds = live
+		case latest:
+			// A subject without live versions is compatible with anything.
+			if len(live) > 0 {
+				olds = live[len(live)-1:]
+			}
+		default:
 			for _, v := range live {
 				if v.Version == n {
 					olds = []*SchemaValue{v}
 				}
 			}
-			switch {
-			case len(live) == 0:
-				s.subjectNotFound(w, subject)
-				return
-			case olds == nil:
+			if olds == nil {
+				// Confluent answers 40402 here even when the subject
+				// does not exist at all.
 				s.fail(w, registry.CodeVersionNotFound, "Version %d not found.", n)
 				return
 			}
@@ -842,7 +944,9 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request, subject *string
 func (s *Server) putGlobalMode(w http.ResponseWriter, r *http.Request) { s.putMode(w, r, nil) }
 
 func (s *Server) putSubjectMode(w http.ResponseWriter, r *http.Request) {
-	s.putMode(w, r, strPtr(r.PathValue("subject")))
+	if s.validSubject(w, r.PathValue("subject")) {
+		s.putMode(w, r, strPtr(r.PathValue("subject")))
+	}
 }
 
 func (s *Server) getSubjectMode(w http.ResponseWriter, r *http.Request) {
@@ -879,4 +983,92 @@ func (s *Server) deleteSubjectMode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.ok(w, registry.ModeRequest{Mode: prev})
+}
+
+// kafkaClusterIDer is implemented by stores kept in a Kafka cluster.
+type kafkaClusterIDer interface {
+	KafkaClusterID(ctx context.Context) (string, error)
+}
+
+// metadataID answers /v1/metadata/id in Confluent's ServerClusterId shape:
+// an empty id and a scope naming the Kafka cluster and the registry group.
+func (s *Server) metadataID(w http.ResponseWriter, r *http.Request) {
+	kafkaID := ""
+	if k, ok := s.store.(kafkaClusterIDer); ok {
+		id, err := k.KafkaClusterID(r.Context())
+		if err != nil {
+			s.storeFailed(w, r, fmt.Errorf("read the Kafka cluster id: %w", err))
+			return
+		}
+		kafkaID = id
+	}
+	s.ok(w, map[string]any{
+		"id": "",
+		"scope": map[string]any{
+			"path":     []string{},
+			"clusters": map[string]string{"kafka-cluster": kafkaID, "schema-registry-cluster": GroupID},
+		},
+	})
+}
+
+// metadataVersion answers /v1/metadata/version with Tributary's own module
+// version and VCS revision: it is not a Confluent release, and clients only
+// display these.
+func (s *Server) metadataVersion(w http.ResponseWriter, r *http.Request) {
+	version, commit := "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" {
+				commit = kv.Value
+			}
+		}
+	}
+	s.ok(w, map[string]string{"version": version, "commitId": commit})
+}
+
+// listSchemas answers GET /schemas with Confluent's filters: subjectPrefix,
+// deleted, latestOnly, offset and limit (negative: no limit), ordered by
+// subject then version. ruleType matches nothing, since this registry
+// stores no rule sets; aliases has nothing to add, since it stores none.
+func (s *Server) listSchemas(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	prefix := q.Get("subjectPrefix")
+	deleted, latestOnly := queryFlag(r, "deleted"), queryFlag(r, "latestOnly")
+	offset, limit := 0, -1
+	for name, dst := range map[string]*int{"offset": &offset, "limit": &limit} {
+		if raw := q.Get(name); raw != "" {
+			v, err := strconv.Atoi(raw)
+			if err != nil {
+				s.fail(w, http.StatusBadRequest, "query param %s is not an integer: %q", name, raw)
+				return
+			}
+			*dst = v
+		}
+	}
+	out := []registry.SubjectVersion{}
+	s.store.Read(func(st *State) {
+		if q.Get("ruleType") != "" {
+			return
+		}
+		for _, name := range st.subjectNames(deleted) {
+			if !strings.HasPrefix(name, prefix) {
+				continue
+			}
+			vs := st.versions(name, deleted)
+			if latestOnly && len(vs) > 0 {
+				vs = vs[len(vs)-1:]
+			}
+			for _, v := range vs {
+				out = append(out, versionResponse(st, v))
+			}
+		}
+	})
+	if offset > 0 {
+		out = out[min(offset, len(out)):]
+	}
+	if limit >= 0 && limit < len(out) {
+		out = out[:limit]
+	}
+	s.ok(w, out)
 }

@@ -14,6 +14,12 @@ V2 = ('{"type":"record","name":"Py","fields":[{"name":"id","type":"long"},'
       '{"name":"tag","type":"string","default":""}]}')
 V3 = ('{"type":"record","name":"Py","fields":[{"name":"id","type":"long"},'
       '{"name":"n","type":"int"}]}')
+# RestApiTransitiveCompatibilityTest's schemas.
+BASE = '{"type":"record","name":"myrecord","fields":[{"type":"string","name":"f1"}]}'
+WITH_DEFAULT = ('{"type":"record","name":"myrecord","fields":[{"type":"string","name":"f1"},'
+                '{"type":"string","name":"f2","default":"foo"}]}')
+NO_DEFAULT = ('{"type":"record","name":"myrecord","fields":[{"type":"string","name":"f1"},'
+              '{"type":"string","name":"f2"}]}')
 
 
 def main(url):
@@ -44,6 +50,19 @@ def main(url):
         out["missing_version_error"] = None
     except SchemaRegistryError as e:
         out["missing_version_error"] = [e.http_status_code, e.error_code]
+    # test_compatibility defaults to version "latest": at a transitive level
+    # only the latest version is checked, as in Confluent.
+    c.set_compatibility("py-trans", "FULL_TRANSITIVE")
+    c.register_schema("py-trans", Schema(BASE, "AVRO"))
+    c.register_schema("py-trans", Schema(WITH_DEFAULT, "AVRO"))
+    out["transitive_latest"] = c.test_compatibility("py-trans", Schema(NO_DEFAULT, "AVRO"))
+    out["transitive_v1"] = c.test_compatibility("py-trans", Schema(NO_DEFAULT, "AVRO"), version=1)
+    try:
+        c.register_schema("bad\nsubject", Schema(BASE, "AVRO"))
+        out["invalid_subject_error"] = None
+    except SchemaRegistryError as e:
+        out["invalid_subject_error"] = [e.http_status_code, e.error_code]
+    c.delete_subject("py-trans")
     out["deleted"] = c.delete_subject("py-other")
     out["subjects_after_delete"] = sorted(c.get_subjects())
     print(json.dumps(out, sort_keys=True))
