@@ -33,7 +33,7 @@ func jacksonMessage(err error) error {
 	case errors.As(err, &syn):
 		return deserializeError("Unexpected character in JSON at offset %d: %s", syn.Offset, strings.TrimPrefix(msg, "json: "))
 	case errors.As(err, &typ):
-		return deserializeError("Cannot deserialize value of type `%s` from %s value", typ.Type, typ.Value)
+		return deserializeError("Cannot deserialize value of type `%s` from %s value", javaType(typ.Type), jacksonKind(typ.Value))
 	case strings.HasPrefix(msg, "json: unknown field "):
 		return deserializeError("Unrecognized field %s, not marked as ignorable", strings.TrimPrefix(msg, "json: unknown field "))
 	case msg == "EOF" || msg == "unexpected EOF":
@@ -233,6 +233,63 @@ func jsonKind(b byte) string {
 		return "Boolean"
 	}
 	return "Number"
+}
+
+// javaType names the Java type Kafka Connect's entity holds where the Go
+// one would leak an internal name into an error message.
+func javaType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "java.lang.String"
+	case reflect.Bool:
+		return "java.lang.Boolean"
+	case reflect.Int, reflect.Int32:
+		return "java.lang.Integer"
+	case reflect.Int64:
+		return "java.lang.Long"
+	case reflect.Float32, reflect.Float64:
+		return "java.lang.Double"
+	case reflect.Map:
+		return "java.util.LinkedHashMap<" + javaType(t.Key()) + "," + javaType(t.Elem()) + ">"
+	case reflect.Slice:
+		return "java.util.ArrayList<" + javaType(t.Elem()) + ">"
+	case reflect.Interface:
+		return "java.lang.Object"
+	case reflect.Pointer:
+		return javaType(t.Elem())
+	}
+	return "java.lang.Object"
+}
+
+// jacksonKind names a JSON value's kind as Jackson does ("Array value").
+func jacksonKind(goKind string) string {
+	switch goKind {
+	case "array":
+		return "Array"
+	case "object":
+		return "Object"
+	case "string":
+		return "String"
+	case "bool":
+		return "Boolean"
+	case "null":
+		return "Null"
+	}
+	return "Number"
+}
+
+// acceptedContentType reports whether a request body's Content-Type is
+// JSON or YAML; a request without one is taken as JSON, as Jersey does.
+func acceptedContentType(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json") || isYAML(r)
 }
 
 func isYAML(r *http.Request) bool {

@@ -69,7 +69,10 @@ type Options struct {
 	Client *http.Client
 	// RequestTimeout bounds each request (Kafka Connect: 90s).
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// MaxBodyBytes bounds a request body; a larger one is answered 413
+	// (default 16 MiB: connector configurations are kilobytes).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
 }
 
 // ErrorMessage is Kafka Connect's error body.
@@ -98,6 +101,9 @@ type api struct {
 
 // NewHandler returns the API handler.
 func NewHandler(o Options) http.Handler {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 16 << 20
+	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 90 * time.Second
 	}
@@ -236,11 +242,24 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	q := &request{w: w, r: r, ctx: ctx, segs: segs}
 	if r.Body != nil {
-		q.body, err = io.ReadAll(io.LimitReader(r.Body, 16<<20))
+		// One byte past the limit tells a body at the limit from a larger
+		// one, which would otherwise be silently cut to a parse error.
+		q.body, err = io.ReadAll(io.LimitReader(r.Body, a.o.MaxBodyBytes+1))
 		if err != nil {
 			writeError(w, errorf(http.StatusBadRequest, "reading request body: %v", err))
 			return
 		}
+		if int64(len(q.body)) > a.o.MaxBodyBytes {
+			writeError(w, errorf(http.StatusRequestEntityTooLarge, "HTTP 413 Payload Too Large: the request body exceeds %d bytes", a.o.MaxBodyBytes))
+			return
+		}
+	}
+	if len(q.body) > 0 && !acceptedContentType(r) {
+		// Kafka Connect's resources consume application/json only
+		// (Tributary adds YAML): Jersey answers anything else 415, and
+		// curl -d without -H sends application/x-www-form-urlencoded.
+		writeError(w, errorf(http.StatusUnsupportedMediaType, "HTTP 415 Unsupported Media Type"))
+		return
 	}
 	if err := found.handle(a, q); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
