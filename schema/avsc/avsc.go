@@ -130,21 +130,52 @@ func Parse(text string) (*Schema, error) {
 
 // ParseOnly parses without the goavro validation pass.
 func ParseOnly(text string) (*Schema, error) {
+	s, _, err := ParseReferencing(text, nil)
+	return s, err
+}
+
+// ParseReferencing parses text whose named types may include those defined
+// by refs, the texts of referenced schemas in dependency order (each may use
+// the types of those before it): how Confluent's AvroSchema resolves schema
+// references. known holds the full names the references define, for
+// CanonicalKnown. There is no goavro pass: goavro cannot compile a schema
+// split over several texts.
+func ParseReferencing(text string, refs []string) (s *Schema, known map[string]bool, err error) {
+	p := &parser{names: map[string]*Schema{}}
+	for i, ref := range refs {
+		v, err := decodeJSON(ref)
+		if err != nil {
+			return nil, nil, fmt.Errorf("invalid avro schema: reference %d: %w", i, err)
+		}
+		if _, err := p.parse(v, ""); err != nil {
+			return nil, nil, fmt.Errorf("invalid avro schema: reference %d: %w", i, err)
+		}
+	}
+	known = make(map[string]bool, len(p.names))
+	for n := range p.names {
+		known[n] = true
+	}
+	v, err := decodeJSON(text)
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid avro schema: %w", err)
+	}
+	if s, err = p.parse(v, ""); err != nil {
+		return nil, nil, fmt.Errorf("invalid avro schema: %w", err)
+	}
+	return s, known, nil
+}
+
+func decodeJSON(text string) (any, error) {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid avro schema: json: %w", err)
+		return nil, fmt.Errorf("json: %w", err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("invalid avro schema: trailing data after schema JSON")
+		return nil, fmt.Errorf("trailing data after schema JSON")
 	}
-	p := &parser{names: map[string]*Schema{}}
-	s, err := p.parse(v, "")
-	if err != nil {
-		return nil, fmt.Errorf("invalid avro schema: %w", err)
-	}
-	return s, nil
+	return v, nil
 }
 
 type parser struct {
@@ -536,9 +567,17 @@ func jsonKind(v any) string {
 // custom properties because they change how data resolves. Two schemas that
 // differ only in whitespace, attribute order or redundant namespaces print
 // identically, which is what the registry uses to decide "same schema".
-func (s *Schema) Canonical() string {
+func (s *Schema) Canonical() string { return s.CanonicalKnown(nil) }
+
+// CanonicalKnown is Canonical with the named types in known printed by
+// name instead of defined: the canonical form of a schema that takes those
+// types from schema references, as Confluent's AvroSchema prints it.
+func (s *Schema) CanonicalKnown(known map[string]bool) string {
 	var b bytes.Buffer
-	w := &writer{b: &b, defined: map[string]bool{}}
+	w := &writer{b: &b, defined: make(map[string]bool, len(known))}
+	for n := range known {
+		w.defined[n] = true
+	}
 	w.schema(s, "")
 	return b.String()
 }

@@ -298,35 +298,69 @@ func (s *Server) getVersionSchema(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// referencedBy is always empty: Avro schemas registered here carry no references.
+// referencedBy lists the ids of the schemas that reference a version, as
+// Confluent's getReferencedBy does (soft-deleted referrers with ?deleted=true).
 func (s *Server) referencedBy(w http.ResponseWriter, r *http.Request) {
+	deleted := queryFlag(r, "deleted")
 	s.store.Read(func(st *State) {
-		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), false); v != nil {
-			s.ok(w, []int{})
+		if v := s.findVersion(w, st, r.PathValue("subject"), r.PathValue("version"), deleted); v != nil {
+			ids := []int{}
+			for _, ref := range st.referrers(v.Subject, v.Version, deleted) {
+				if len(ids) == 0 || ids[len(ids)-1] != ref.ID {
+					ids = append(ids, ref.ID)
+				}
+			}
+			s.ok(w, ids)
 		}
 	})
 }
 
-// parseRequestSchema validates a registration or lookup body.
-func (s *Server) parseRequestSchema(w http.ResponseWriter, req *registry.RegisterRequest) *avsc.Schema {
+// referenceExists answers a deletion of a referenced version with
+// Confluent's RestReferenceExistsException.
+func (s *Server) referenceExists(w http.ResponseWriter, subject string, version int) {
+	s.fail(w, registry.CodeReferenceExists, "One or more references exist to the schema {magic=1,keytype=SCHEMA,subject=%s,version=%d}.", subject, version)
+}
+
+// checkRequestSchema validates what a registration, lookup or
+// compatibility body can be checked for without the registry's content.
+func (s *Server) checkRequestSchema(w http.ResponseWriter, req *registry.RegisterRequest) bool {
 	if !isAvro(strings.ToUpper(req.SchemaType)) {
 		s.fail(w, registry.CodeInvalidSchema, "Invalid schema: schema type %s is not supported; this registry serves AVRO", req.SchemaType)
-		return nil
-	}
-	if len(req.References) > 0 {
-		s.fail(w, registry.CodeInvalidSchema, "Invalid schema: schema references are not supported")
-		return nil
+		return false
 	}
 	if strings.TrimSpace(req.Schema) == "" {
 		s.fail(w, registry.CodeInvalidSchema, "Empty schema")
-		return nil
+		return false
 	}
-	p, err := avsc.Parse(req.Schema)
+	for _, ref := range req.References {
+		if ref.Name == "" || ref.Subject == "" || (ref.Version < 1 && ref.Version != -1) {
+			s.fail(w, registry.CodeInvalidSchema, "Invalid schema %s: reference %+v needs a name, a subject and a version (-1 for the latest)", req.Schema, ref)
+			return false
+		}
+	}
+	return true
+}
+
+// resolveRequest parses the request's schema with its references, pinning
+// references to "latest" (-1) to that version's number; on failure it has
+// replied.
+func (s *Server) resolveRequest(w http.ResponseWriter, st *State, req *registry.RegisterRequest) *resolved {
+	for i, ref := range req.References {
+		if ref.Version == -1 {
+			vs := st.versions(ref.Subject, false)
+			if len(vs) == 0 {
+				s.fail(w, registry.CodeInvalidSchema, "Invalid schema %s: reference %q: subject %q not found", req.Schema, ref.Name, ref.Subject)
+				return nil
+			}
+			req.References[i].Version = vs[len(vs)-1].Version
+		}
+	}
+	r, err := st.resolve(req.Schema, req.References, true)
 	if err != nil {
 		s.fail(w, registry.CodeInvalidSchema, "Invalid schema %s: %v", req.Schema, err)
 		return nil
 	}
-	return p
+	return r
 }
 
 func modeOf(st *State, subject string) string {
@@ -373,7 +407,7 @@ func checkAgainst(st *State, level compat.Level, cand *avsc.Schema, olds []*Sche
 	var parsed []*avsc.Schema
 	var kept []*SchemaValue
 	for _, o := range olds {
-		if sch := st.schemas[o.ID]; sch != nil && sch.parsed != nil {
+		if sch := st.schemas[o.ID]; sch != nil && sch.resolved != nil {
 			parsed = append(parsed, sch.parsed)
 			kept = append(kept, o)
 		}
@@ -394,14 +428,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if !s.validSubject(w, subject) || s.refuseNormalize(w, r) {
+	if !s.validSubject(w, subject) || s.refuseNormalize(w, r) || !s.checkRequestSchema(w, &req) {
 		return
 	}
-	parsed := s.parseRequestSchema(w, &req)
-	if parsed == nil {
-		return
-	}
-	canonical := parsed.Canonical()
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -420,11 +449,23 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 			failed = true
 			return
 		}
+		res := s.resolveRequest(w, st, &req)
+		if res == nil {
+			failed = true
+			return
+		}
 		live := st.versions(subject, false)
-		for _, v := range live {
-			if sch := st.schemas[v.ID]; sch != nil && sch.canonical == canonical && (req.ID == 0 || req.ID == v.ID) {
-				existing = v.ID
-				return
+		// The same schema, or the same one sent with its references
+		// inlined (KafkaSchemaRegistry.register's canLookup pass).
+		for _, same := range []func(*storedSchema) bool{
+			func(sch *storedSchema) bool { return sch.key == res.key },
+			func(sch *storedSchema) bool { return sch.full == res.full },
+		} {
+			for _, v := range live {
+				if sch := st.schemas[v.ID]; sch != nil && sch.resolved != nil && same(sch) && (req.ID == 0 || req.ID == v.ID) {
+					existing = v.ID
+					return
+				}
 			}
 		}
 		if mode != registry.ModeImport {
@@ -437,7 +478,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 			if force {
 				level = compat.None
 			}
-			msgs, err := checkAgainst(st, level, parsed, live)
+			msgs, err := checkAgainst(st, level, res.parsed, live)
 			if err != nil {
 				s.fail(w, registry.CodeInvalidCompatibilityLevel, "Invalid compatibility level %q configured for subject %s", level, subject)
 				failed = true
@@ -450,10 +491,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		rec = &SchemaValue{Subject: subject, Schema: canonical}
-		switch id, known := st.byCanonical[canonical]; {
+		rec = &SchemaValue{Subject: subject, Schema: res.canonical, References: req.References}
+		switch id, known := st.byCanonical[res.key]; {
 		case req.ID != 0:
-			if other := st.schemas[req.ID]; other != nil && other.canonical != canonical {
+			if other := st.schemas[req.ID]; other != nil && (other.resolved == nil || other.key != res.key) {
 				s.fail(w, registry.CodeOperationNotPermitted, "Overwrite new schema with id %d is not permitted.", req.ID)
 				failed = true
 				return
@@ -496,24 +537,31 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
 	var req registry.RegisterRequest
-	if !decodeBody(w, r, &req) || s.refuseNormalize(w, r) {
+	if !decodeBody(w, r, &req) || s.refuseNormalize(w, r) || !s.checkRequestSchema(w, &req) {
 		return
 	}
-	parsed := s.parseRequestSchema(w, &req)
-	if parsed == nil {
-		return
-	}
-	canonical := parsed.Canonical()
 	s.store.Read(func(st *State) {
 		vs := st.versions(subject, queryFlag(r, "deleted"))
 		if len(vs) == 0 {
 			s.subjectNotFound(w, subject)
 			return
 		}
-		for i := len(vs) - 1; i >= 0; i-- {
-			if sch := st.schemas[vs[i].ID]; sch != nil && sch.canonical == canonical {
-				s.ok(w, versionResponse(st, vs[i]))
-				return
+		res := s.resolveRequest(w, st, &req)
+		if res == nil {
+			return
+		}
+		// As in Confluent's lookUpSchemaUnderSubject: the same schema
+		// and references, else the same schema with references inlined
+		// (Confluent's own tests look up with an empty reference list).
+		for _, same := range []func(*storedSchema) bool{
+			func(sch *storedSchema) bool { return sch.key == res.key },
+			func(sch *storedSchema) bool { return sch.full == res.full },
+		} {
+			for i := len(vs) - 1; i >= 0; i-- {
+				if sch := st.schemas[vs[i].ID]; sch != nil && sch.resolved != nil && same(sch) {
+					s.ok(w, versionResponse(st, vs[i]))
+					return
+				}
 			}
 		}
 		s.fail(w, registry.CodeSchemaNotFound, "Schema not found")
@@ -551,6 +599,21 @@ func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, registry.CodeSubjectNotSoftDeleted, "Subject '%s' was not deleted first before being permanently deleted", subject)
 			failed = true
 			return
+		}
+		// References from the subject's own versions do not count, as in
+		// KafkaSchemaRegistry.deleteSubject.
+		targets := live
+		if permanent {
+			targets = all
+		}
+		for _, v := range targets {
+			for _, ref := range st.referrers(subject, v.Version, permanent) {
+				if ref.Subject != subject {
+					s.referenceExists(w, subject, v.Version)
+					failed = true
+					return
+				}
+			}
 		}
 		if !permanent {
 			for _, v := range live {
@@ -615,6 +678,11 @@ func (s *Server) deleteVersion(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !permanent && v.Deleted:
 			s.fail(w, registry.CodeSchemaVersionSoftDeleted, "Subject '%s' Version %d was soft deleted.Set permanent=true to delete permanently", subject, v.Version)
+			return
+		case len(st.referrers(subject, v.Version, permanent)) > 0:
+			// A soft delete is refused while live schemas reference the
+			// version, a permanent one while any does.
+			s.referenceExists(w, subject, v.Version)
 			return
 		case permanent && !v.Deleted:
 			s.fail(w, registry.CodeSchemaVersionNotSoftDeleted, "Subject '%s' Version %d was not deleted first before being permanently deleted", subject, v.Version)
@@ -840,14 +908,14 @@ func (s *Server) testCompatibility(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var req registry.RegisterRequest
-	if !decodeBody(w, r, &req) || s.refuseNormalize(w, r) {
-		return
-	}
-	parsed := s.parseRequestSchema(w, &req)
-	if parsed == nil {
+	if !decodeBody(w, r, &req) || s.refuseNormalize(w, r) || !s.checkRequestSchema(w, &req) {
 		return
 	}
 	s.store.Read(func(st *State) {
+		res := s.resolveRequest(w, st, &req)
+		if res == nil {
+			return
+		}
 		live := st.versions(subject, false)
 		level := levelOf(st, subject)
 		var olds []*SchemaValue
@@ -872,7 +940,7 @@ func (s *Server) testCompatibility(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		msgs, err := checkAgainst(st, level, parsed, olds)
+		msgs, err := checkAgainst(st, level, res.parsed, olds)
 		if err != nil {
 			s.fail(w, registry.CodeInvalidCompatibilityLevel, "Invalid compatibility level %q configured for subject %s", level, subject)
 			return

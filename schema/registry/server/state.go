@@ -120,15 +120,109 @@ func (r Record) encode() (key, value []byte, err error) {
 
 func strPtr(s string) *string { return &s }
 
-// storedSchema is a schema text known by id, with the canonical form used to
+// storedSchema is a schema text known by id, with the forms used to
 // recognise re-registrations of the same schema.
 type storedSchema struct {
 	id         int
 	text       string
 	schemaType string
 	refs       []registry.Reference
-	canonical  string
-	parsed     *avsc.Schema
+	*resolved
+}
+
+// resolved is a schema parsed with its references.
+type resolved struct {
+	parsed *avsc.Schema
+	// canonical prints referenced types by name: the text to store.
+	canonical string
+	// key is canonical plus the references: two registrations are the
+	// same schema when their keys are equal.
+	key string
+	// full inlines the referenced types, so that a schema sent with its
+	// references resolved still matches (Confluent's canLookup).
+	full string
+}
+
+// maxReferenceDepth bounds reference chains, which a hand-written log
+// could make circular.
+const maxReferenceDepth = 64
+
+// referenceTexts lists the texts of refs and of their own references,
+// each after those it depends on and each once.
+func (s *State) referenceTexts(refs []registry.Reference) ([]string, error) {
+	var out []string
+	seen := map[registry.Reference]bool{}
+	var walk func(refs []registry.Reference, depth int) error
+	walk = func(refs []registry.Reference, depth int) error {
+		if depth > maxReferenceDepth {
+			return fmt.Errorf("schema references nest deeper than %d", maxReferenceDepth)
+		}
+		for _, r := range refs {
+			v := s.subjects[r.Subject][r.Version]
+			if v == nil {
+				return fmt.Errorf("reference %q: version %d of subject %q not found", r.Name, r.Version, r.Subject)
+			}
+			key := registry.Reference{Subject: r.Subject, Version: r.Version}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if err := walk(v.References, depth+1); err != nil {
+				return err
+			}
+			out = append(out, v.Schema)
+		}
+		return nil
+	}
+	return out, walk(refs, 0)
+}
+
+// resolve parses an Avro schema with its references; validate adds
+// goavro's compile check for schemas without references, as registration
+// of new schemas does.
+func (s *State) resolve(text string, refs []registry.Reference, validate bool) (*resolved, error) {
+	texts, err := s.referenceTexts(refs)
+	if err != nil {
+		return nil, err
+	}
+	var p *avsc.Schema
+	var known map[string]bool
+	if len(refs) == 0 && validate {
+		p, err = avsc.Parse(text)
+	} else {
+		p, known, err = avsc.ParseReferencing(text, texts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &resolved{parsed: p, canonical: p.CanonicalKnown(known), full: p.Canonical()}
+	r.key = r.canonical
+	if len(refs) > 0 {
+		b, _ := json.Marshal(refs)
+		r.key += "\x00" + string(b)
+	}
+	return r, nil
+}
+
+// referrers lists the versions whose schemas reference version of subject,
+// soft-deleted ones too when deleted is set.
+func (s *State) referrers(subject string, version int, deleted bool) []*SchemaValue {
+	var out []*SchemaValue
+	for _, vs := range s.subjects {
+		for _, v := range vs {
+			if v.Deleted && !deleted {
+				continue
+			}
+			for _, r := range v.References {
+				if r.Subject == subject && r.Version == version {
+					out = append(out, v)
+					break
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // State is the registry's content, rebuilt by applying log records in order.
@@ -246,10 +340,10 @@ func (s *State) putVersion(v *SchemaValue) {
 	if isAvro(v.SchemaType) {
 		// Schemas another registry accepted but we cannot parse stay
 		// fetchable by id; they just never match a lookup by content.
-		if p, err := avsc.ParseOnly(v.Schema); err == nil {
-			st.parsed, st.canonical = p, p.Canonical()
-			if _, dup := s.byCanonical[st.canonical]; !dup {
-				s.byCanonical[st.canonical] = v.ID
+		if r, err := s.resolve(v.Schema, v.References, false); err == nil {
+			st.resolved = r
+			if _, dup := s.byCanonical[r.key]; !dup {
+				s.byCanonical[r.key] = v.ID
 			}
 		}
 	}

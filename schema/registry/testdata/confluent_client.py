@@ -6,7 +6,7 @@ saw; the Go test checks it. Any client error propagates as a non-zero exit.
 import json
 import sys
 
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 V1 = '{"type":"record","name":"Py","fields":[{"name":"id","type":"long"}]}'
@@ -14,6 +14,11 @@ V2 = ('{"type":"record","name":"Py","fields":[{"name":"id","type":"long"},'
       '{"name":"tag","type":"string","default":""}]}')
 V3 = ('{"type":"record","name":"Py","fields":[{"name":"id","type":"long"},'
       '{"name":"n","type":"int"}]}')
+# TestUtils.getAvroSchemaWithReferences (Confluent's RestApiTest.testSchemaReferences).
+SUBRECORD = ('{"type":"record","name":"Subrecord","namespace":"otherns",'
+             '"fields":[{"name":"field2","type":"string"}]}')
+MYRECORD = ('{"type":"record","name":"MyRecord","namespace":"ns",'
+            '"fields":[{"name":"field1","type":"otherns.Subrecord"}]}')
 # RestApiTransitiveCompatibilityTest's schemas.
 BASE = '{"type":"record","name":"myrecord","fields":[{"type":"string","name":"f1"}]}'
 WITH_DEFAULT = ('{"type":"record","name":"myrecord","fields":[{"type":"string","name":"f1"},'
@@ -63,6 +68,19 @@ def main(url):
     except SchemaRegistryError as e:
         out["invalid_subject_error"] = [e.http_status_code, e.error_code]
     c.delete_subject("py-trans")
+    c.register_schema("py-ref", Schema(SUBRECORD, "AVRO"))
+    ref = SchemaReference("otherns.Subrecord", "py-ref", 1)
+    ref_id = c.register_schema("py-referrer", Schema(MYRECORD, "AVRO", [ref]))
+    got = c.get_schema(ref_id)
+    out["referrer_refs"] = [[r.name, r.subject, r.version] for r in got.references]
+    out["referrer_lookup"] = c.lookup_schema("py-referrer", Schema(MYRECORD, "AVRO", [ref])).schema_id == ref_id
+    try:
+        c.delete_version("py-ref", 1)
+        out["delete_referenced_error"] = None
+    except SchemaRegistryError as e:
+        out["delete_referenced_error"] = [e.http_status_code, e.error_code]
+    c.delete_subject("py-referrer")
+    c.delete_subject("py-ref")
     out["deleted"] = c.delete_subject("py-other")
     out["subjects_after_delete"] = sorted(c.get_subjects())
     print(json.dumps(out, sort_keys=True))
