@@ -250,6 +250,7 @@ type settings struct {
 	heartbeatInterval   time.Duration
 	heartbeatTopic      string
 	historyTopic        string
+	historyClient       historyClient
 	skipUnparseable     bool
 	storeOnlyTables     bool
 	storeOnlyDBs        bool
@@ -437,6 +438,9 @@ func parseSettings(f flavor, v *config.Values) (*settings, error) {
 				s.initialStatements = append(s.initialStatements, p)
 			}
 		}
+	}
+	if s.historyClient, err = parseHistoryClient(v); err != nil {
+		return nil, err
 	}
 	if s.historyTopic == "" {
 		return nil, config.Errors{{Name: "schema.history.internal.kafka.topic", Message: "missing required property (the topic that stores the database schema history)"}}

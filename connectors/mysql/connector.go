@@ -80,10 +80,13 @@
 // always does: snapshot.fetch.size and min.row.count.to.stream.results
 // (rows are always streamed from the server one at a time), and
 // database.server.id.offset (used only by parallel snapshots). The schema
-// history's own Kafka client settings (schema.history.internal.kafka.
-// bootstrap.servers, .producer.*, .consumer.*, recovery and timeout
-// settings) are accepted so Debezium configurations load, but the history
-// is kept in the worker's Kafka cluster through the worker's client.
+// history's own Kafka client settings are KafkaSchemaHistory's:
+// schema.history.internal.kafka.bootstrap.servers naming another cluster
+// than the worker's, or schema.history.internal.producer.*/.consumer.*
+// settings, give the history a client of its own; kafka.query.timeout.ms,
+// kafka.create.timeout.ms and kafka.recovery.poll.interval.ms times
+// kafka.recovery.attempts bound describing, creating and reading back the
+// topic.
 //
 // event.processing.failure.handling.mode=warn/skip/ignore skips a streamed
 // row that cannot be turned into a change event (a value that cannot be

@@ -45,6 +45,7 @@ func TestInventoryDemo(t *testing.T) {
 	}
 	own["database.port"] = fmt.Sprint(e.db.Port)
 	own["database.hostname"] = e.db.Host
+	own["schema.history.internal.kafka.bootstrap.servers"] = e.broker.Addrs()[0]
 	c := &capture{}
 	r := e.start(t, MariaDBPlugin(), own, c)
 	for topic, n := range map[string]int{"mariadb1.inventory.products": 9, "mariadb1.inventory.products_on_hand": 9,

@@ -56,10 +56,7 @@ func refuseUnimplemented(v *config.Values) error {
 }
 
 // historyKafkaClient are KafkaSchemaHistory's settings of its own Kafka
-// clients. Tributary keeps the history in the worker's Kafka cluster
-// through the worker's client (security settings included) and reads it
-// to the end offset it asked for, with no polls that could come back
-// empty; these are accepted so that Debezium configurations load.
+// clients, read by parseHistoryClient.
 var historyKafkaClient = map[string]bool{
 	"name": true, "kafka.recovery.poll.interval.ms": true, "kafka.recovery.attempts": true,
 	"kafka.query.timeout.ms": true, "kafka.create.timeout.ms": true, "kafka.buffer.batch.size": true,

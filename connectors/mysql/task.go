@@ -33,7 +33,7 @@ func newTask(f flavor, v *config.Values, tc connect.TaskContext) (*task, error) 
 	if !ok {
 		return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: the runtime's producer (%T) cannot create the topic or write a single partition, which the schema history needs", c.cfg.historyTopic, tc.Producer)
 	}
-	c.history = hs
+	c.history = timedHistory{historyStore: hs, cfg: c.cfg.historyClient}
 	t := &task{c: c, ignoreGtidOnRecovery: v.Bool("gtid.ignore.on.recovery"), flushIdle: flushIdle}
 	if p := c.cfg.pollInterval; p > 0 && p < t.flushIdle {
 		// poll.interval.ms bounds how long Debezium's task waits for more
@@ -63,6 +63,11 @@ func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
 	c.schemas = map[TableID]*tableSchema{}
 	t.server = nil
 	em := &emitter{w: w, max: c.cfg.maxBatch}
+	closeHistory, err := t.openHistory()
+	if err != nil {
+		return err
+	}
+	defer closeHistory()
 	db, err := c.cfg.openDB()
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/tributary-io/tributary/internal/connect"
@@ -12,8 +13,9 @@ import (
 // Raw writes and reads whole topics synchronously. Debezium's schema
 // history topic and Kafka Connect's internal topics are used this way.
 type Raw struct {
-	client sarama.Client
-	sp     sarama.SyncProducer
+	client  sarama.Client
+	sp      sarama.SyncProducer
+	brokers []string
 }
 
 // NewRaw opens a synchronous producer on its own client so closing it
@@ -28,8 +30,11 @@ func NewRaw(brokers []string, sc *sarama.Config) (*Raw, error) {
 		client.Close()
 		return nil, fmt.Errorf("creating kafka producer: %w", err)
 	}
-	return &Raw{client: client, sp: sp}, nil
+	return &Raw{client: client, sp: sp, brokers: brokers}, nil
 }
+
+// BootstrapServers returns the brokers the client was opened with.
+func (r *Raw) BootstrapServers() []string { return r.brokers }
 
 // Client returns the underlying client.
 func (r *Raw) Client() sarama.Client { return r.client }
@@ -137,7 +142,7 @@ func (r *Raw) ReadAll(ctx context.Context, topic string) ([]connect.KV, error) {
 	defer consumer.Close()
 	var out []connect.KV
 	for _, p := range parts {
-		if out, err = r.readPartition(ctx, consumer, topic, p, out); err != nil {
+		if out, err = r.readPartition(ctx, consumer, topic, p, out, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -148,6 +153,45 @@ func (r *Raw) ReadAll(ctx context.Context, topic string) ([]connect.KV, error) {
 // order, from the oldest up to the high-water mark at the time of the
 // call. A missing topic reads as empty.
 func (r *Raw) ReadPartition(ctx context.Context, topic string, partition int32) ([]connect.KV, error) {
+	return r.readPartitionNotify(ctx, topic, partition, nil)
+}
+
+// ErrStalled is returned by ReadPartitionStall when no record arrived
+// for the allowed time before the end of the partition was reached.
+var ErrStalled = errors.New("no record arrived before the end of the partition")
+
+// ReadPartitionStall is ReadPartition failing with ErrStalled when no
+// record arrives for stall (0: no limit) before the high-water mark.
+func (r *Raw) ReadPartitionStall(ctx context.Context, topic string, partition int32, stall time.Duration) ([]connect.KV, error) {
+	if stall <= 0 {
+		return r.ReadPartition(ctx, topic, partition)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	progress := make(chan struct{}, 1)
+	go func() {
+		t := time.NewTimer(stall)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-progress:
+				t.Reset(stall)
+			case <-t.C:
+				cancel(ErrStalled)
+				return
+			}
+		}
+	}()
+	out, err := r.readPartitionNotify(ctx, topic, partition, progress)
+	if err != nil && errors.Is(context.Cause(ctx), ErrStalled) {
+		return nil, fmt.Errorf("reading %s/%d: %w", topic, partition, ErrStalled)
+	}
+	return out, err
+}
+
+func (r *Raw) readPartitionNotify(ctx context.Context, topic string, partition int32, progress chan<- struct{}) ([]connect.KV, error) {
 	if err := r.client.RefreshMetadata(topic); err != nil {
 		if err == sarama.ErrUnknownTopicOrPartition {
 			return nil, nil
@@ -164,11 +208,12 @@ func (r *Raw) ReadPartition(ctx context.Context, topic string, partition int32) 
 		return nil, fmt.Errorf("reading %s: %w", topic, err)
 	}
 	defer consumer.Close()
-	return r.readPartition(ctx, consumer, topic, partition, nil)
+	return r.readPartition(ctx, consumer, topic, partition, nil, progress)
 }
 
-// readPartition appends the records of topic/p to out.
-func (r *Raw) readPartition(ctx context.Context, consumer sarama.Consumer, topic string, p int32, out []connect.KV) ([]connect.KV, error) {
+// readPartition appends the records of topic/p to out, signalling each
+// one on progress when it is not nil.
+func (r *Raw) readPartition(ctx context.Context, consumer sarama.Consumer, topic string, p int32, out []connect.KV, progress chan<- struct{}) ([]connect.KV, error) {
 	hw, err := r.client.GetOffset(topic, p, sarama.OffsetNewest)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s/%d high-water mark: %w", topic, p, err)
@@ -190,6 +235,10 @@ func (r *Raw) readPartition(ctx context.Context, consumer sarama.Consumer, topic
 		case m := <-pc.Messages():
 			out = append(out, connect.KV{Key: m.Key, Value: m.Value})
 			next = m.Offset + 1
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
 		case e := <-pc.Errors():
 			return nil, fmt.Errorf("reading %s/%d: %w", topic, p, e)
 		case <-ctx.Done():
