@@ -32,6 +32,21 @@ type run struct {
 	cols  []column
 	info  []*colInfo // target column of each of cols
 	rows  [][]any
+	// mustExist makes an UPDATE (mode update) fail with *missingRowsError
+	// when a row does not match an existing one: rows with unavailable
+	// columns under insert.mode=upsert, which must not be inserted.
+	mustExist bool
+}
+
+// missingRowsError reports rows of a mustExist run that matched no
+// existing row.
+type missingRowsError struct {
+	table     tableID
+	want, got int64
+}
+
+func (e *missingRowsError) Error() string {
+	return fmt.Sprintf("%d of %d rows to update do not exist in %s", e.want-e.got, e.want, e.table)
 }
 
 func (r *run) keyCols() []int {

@@ -65,6 +65,7 @@ func debeziumDef() *config.Def {
 	d.Define(config.Key{Name: "dialect.postgres.unnest.insert.enabled", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "dialect.sqlserver.identity.insert", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "cloud.events.schema.name.pattern", Default: `.*CloudEvents\.Envelope$`})
+	d.Define(placeholderKey())
 	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
 	d.AllowPrefix("hibernate.")
 	return d
@@ -95,8 +96,19 @@ func confluentDef() *config.Def {
 	d.Define(config.Key{Name: "retry.backoff.ms", Type: config.TypeInt, Default: "3000"})
 	d.Define(config.Key{Name: "mssql.use.merge.holdlock", Type: config.TypeBoolean, Default: "true"})
 	d.Define(config.Key{Name: "trim.sensitive.log", Type: config.TypeBoolean, Default: "false"})
+	d.Define(placeholderKey())
 	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
 	return d
+}
+
+// placeholderKey is a Tributary extension (neither Debezium's nor
+// Confluent's JDBC sink has it): the source connector's
+// unavailable.value.placeholder, so that columns carrying it are left out
+// of the row's UPDATE instead of overwriting the real value. Empty turns
+// the protection off.
+func placeholderKey() config.Key {
+	return config.Key{Name: "unavailable.value.placeholder", Default: "__debezium_unavailable_value",
+		Doc: "the source's unavailable.value.placeholder (unchanged TOAST values): such columns are left out of the row's UPDATE, and an INSERT carrying one is rejected; empty disables the check"}
 }
 
 func validZone(v string) error {
@@ -252,6 +264,7 @@ type settings struct {
 	batchSize       int
 	include         []*regexp.Regexp
 	exclude         []*regexp.Regexp
+	placeholder     *placeholder // nil: unavailable.value.placeholder is empty
 }
 
 func parseSettings(f flavour, v *config.Values) (*settings, error) {
@@ -264,6 +277,7 @@ func parseSettings(f flavour, v *config.Values) (*settings, error) {
 	s.insertMode = insertMode(v.Lower("insert.mode"))
 	s.deleteEnabled = v.Bool("delete.enabled")
 	s.batchSize = int(v.Int("batch.size"))
+	s.placeholder = newPlaceholder(v.String("unavailable.value.placeholder"))
 	var errs config.Errors
 	switch f {
 	case flavourDebezium:

@@ -35,6 +35,9 @@ func newMyBackend(ctx context.Context, t *Target, zone *time.Location) (*myBacke
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
 	cfg.DBName = t.Database
 	cfg.InterpolateParams = true
+	// Affected rows count matched rows, not changed ones, so that an
+	// UPDATE that must find its row (unavailable columns) can tell.
+	cfg.ClientFoundRows = true
 	cfg.ParseTime = false
 	cfg.Loc = time.UTC
 	cfg.Params = map[string]string{}
@@ -410,6 +413,9 @@ func (t *myTxn) write(ctx context.Context, r *run) error {
 	keys, vals := r.keyCols(), r.valueCols()
 	if r.op == opUpsert && r.mode == modeUpdate {
 		if len(vals) == 0 {
+			if r.mustExist {
+				return t.checkExist(ctx, r, rows)
+			}
 			return nil
 		}
 		sql := "UPDATE " + q + " SET " + joinMap(vals, ", ", func(i int) string { return myQuote(r.cols[i].name) + " = ?" }) +
@@ -422,8 +428,14 @@ func (t *myTxn) write(ctx context.Context, r *run) error {
 			for _, i := range keys {
 				args = append(args, row[i])
 			}
-			if _, err := t.tx.ExecContext(ctx, sql, args...); err != nil {
+			res, err := t.tx.ExecContext(ctx, sql, args...)
+			if err != nil {
 				return fmt.Errorf("updating %s: %w", r.table.id, err)
+			}
+			if r.mustExist {
+				if n, err := res.RowsAffected(); err == nil && n == 0 {
+					return &missingRowsError{table: r.table.id, want: 1}
+				}
 			}
 		}
 		return nil
@@ -477,6 +489,27 @@ func (t *myTxn) write(ctx context.Context, r *run) error {
 		}
 		if _, err := t.tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fmt.Errorf("writing %d rows to %s: %w", end-start, r.table.id, err)
+		}
+	}
+	return nil
+}
+
+// checkExist fails with *missingRowsError unless every row's key is in
+// the table (a mustExist run with nothing to set).
+func (t *myTxn) checkExist(ctx context.Context, r *run, rows [][]any) error {
+	keys := r.keyCols()
+	q := "SELECT 1 FROM " + t.b.qualified(r.table.id) + " WHERE " + joinMap(keys, " AND ", func(i int) string { return myQuote(r.cols[i].name) + " = ?" })
+	for _, row := range rows {
+		args := make([]any, 0, len(keys))
+		for _, i := range keys {
+			args = append(args, row[i])
+		}
+		var one int
+		switch err := t.tx.QueryRowContext(ctx, q, args...).Scan(&one); {
+		case errors.Is(err, sql.ErrNoRows):
+			return &missingRowsError{table: r.table.id, want: 1}
+		case err != nil:
+			return fmt.Errorf("checking a row of %s: %w", r.table.id, err)
 		}
 	}
 	return nil

@@ -421,7 +421,7 @@ func (t *pgTxn) write(ctx context.Context, r *run) error {
 		if err != nil {
 			return err
 		}
-		return t.apply(ctx, r, cols, src, nil)
+		return t.apply(ctx, r, cols, src, nil, len(rows))
 	}
 	// VALUES list with text parameters cast to the column types.
 	const maxParams = 65535
@@ -446,7 +446,7 @@ func (t *pgTxn) write(ctx context.Context, r *run) error {
 			sb.WriteByte(')')
 		}
 		sb.WriteString(") AS s(" + joinMap(cols, ", ", func(c column) string { return pgQuote(c.name) }) + ")")
-		if err := t.apply(ctx, r, cols, sb.String(), args); err != nil {
+		if err := t.apply(ctx, r, cols, sb.String(), args, end-start); err != nil {
 			return err
 		}
 	}
@@ -519,8 +519,8 @@ func copyEscape(buf *bytes.Buffer, s string) {
 }
 
 // apply runs the set-based statement reading rows from src ("<staging> AS
-// s" or "(VALUES ...) AS s(...)").
-func (t *pgTxn) apply(ctx context.Context, r *run, cols []column, src string, args []any) error {
+// s" or "(VALUES ...) AS s(...)") holding n rows.
+func (t *pgTxn) apply(ctx context.Context, r *run, cols []column, src string, args []any, n int) error {
 	q := t.b.qualified(r.table.id)
 	names := joinMap(cols, ", ", func(c column) string { return pgQuote(c.name) })
 	sNames := joinMap(cols, ", ", func(c column) string { return "s." + pgQuote(c.name) })
@@ -547,6 +547,17 @@ func (t *pgTxn) apply(ctx context.Context, r *run, cols []column, src string, ar
 		}
 	case r.mode == modeUpdate:
 		if len(vals) == 0 {
+			if !r.mustExist {
+				return nil
+			}
+			// Nothing to set, but the rows must still exist.
+			var found int64
+			if err := t.tx.QueryRow(ctx, "SELECT count(*) FROM "+src+" WHERE EXISTS (SELECT 1 FROM "+q+" WHERE "+match+")", args...).Scan(&found); err != nil {
+				return fmt.Errorf("checking %d rows of %s: %w", n, r.table.id, pgErrorDetail(err))
+			}
+			if found != int64(n) {
+				return &missingRowsError{table: r.table.id, want: int64(n), got: found}
+			}
 			return nil
 		}
 		sql = "UPDATE " + q + " SET " + joinMap(vals, ", ", func(c column) string { return pgQuote(c.name) + " = s." + pgQuote(c.name) }) +
@@ -554,8 +565,12 @@ func (t *pgTxn) apply(ctx context.Context, r *run, cols []column, src string, ar
 	default:
 		sql = "INSERT INTO " + q + " (" + names + ") SELECT " + sNames + " FROM " + src
 	}
-	if _, err := t.tx.Exec(ctx, sql, args...); err != nil {
+	tag, err := t.tx.Exec(ctx, sql, args...)
+	if err != nil {
 		return fmt.Errorf("writing %d rows to %s: %w", len(r.rows), r.table.id, pgErrorDetail(err))
+	}
+	if r.mustExist && r.op == opUpsert && tag.RowsAffected() != int64(n) {
+		return &missingRowsError{table: r.table.id, want: int64(n), got: tag.RowsAffected()}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package jdbc
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -50,6 +51,10 @@ type change struct {
 	vals   []any
 	sig    string // identifies the column set, to group rows into statements
 	reason string // why a record is skipped
+	// unavailable names the fields left out because they hold the
+	// unavailable-value placeholder; such a change may only update an
+	// existing row.
+	unavailable []string
 }
 
 // coords names a record for error messages.
@@ -153,7 +158,19 @@ func (in *interpreter) interpret(r *connect.Record) (*change, error) {
 	if err := in.bindColumns(ch, payload); err != nil {
 		return nil, fmt.Errorf("%s: table %s: %w", coords(r), ch.table, err)
 	}
+	if len(ch.unavailable) > 0 && in.s.insertMode == modeInsert {
+		return nil, fmt.Errorf("%s: table %s: %w", coords(r), ch.table, in.unavailableError(ch, "insert.mode=insert"))
+	}
 	return ch, nil
+}
+
+// errUnavailable marks records refused because a column holds the
+// unavailable-value placeholder where a full row is needed.
+var errUnavailable = errors.New("unavailable-value placeholder in a row to insert")
+
+func (in *interpreter) unavailableError(ch *change, why string) error {
+	return fmt.Errorf("%w (%s): field(s) %s hold %q, the source's unavailable.value.placeholder (typically an unchanged TOAST value under REPLICA IDENTITY DEFAULT); the row is not written so that the placeholder never reaches the target",
+		errUnavailable, why, strings.Join(ch.unavailable, ","), in.s.placeholder.str)
 }
 
 // tableName applies collection.name.format / table.name.format.
@@ -281,12 +298,21 @@ func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) err
 			if keyNames[f.Name] || !in.s.keepField(r.Topic, f.Name) {
 				continue
 			}
+			if in.s.placeholder.matches(payload.Values[i]) {
+				ch.unavailable = append(ch.unavailable, f.Name)
+				continue
+			}
 			if err := addCol(f.Name, f.Schema, payload.Values[i], false); err != nil {
 				return err
 			}
 		}
 	}
 	ch.sig = columnSignature(ch.cols)
+	if len(ch.unavailable) > 0 {
+		// Partial rows are written by UPDATE, never in the same statement
+		// as full rows.
+		ch.sig += "|partial"
+	}
 	return nil
 }
 

@@ -261,10 +261,11 @@ func (t *Task) refresh(ctx context.Context, id tableID) (*tableInfo, error) {
 
 // buffer accumulates consecutive same-shaped changes of one table.
 type buffer struct {
-	r    *run
-	sig  string
-	keys map[string]int // dedup: key -> row index
-	rec  []*connect.Record
+	r     *run
+	sig   string
+	keys  map[string]int // dedup: key -> row index
+	rec   []*connect.Record
+	first *change
 }
 
 // apply writes the changes in order. Changes of different tables are
@@ -281,6 +282,10 @@ func (t *Task) apply(ctx context.Context, tx txn, changes []*change) error {
 		}
 		delete(bufs, id)
 		if err := tx.write(ctx, b.r); err != nil {
+			var me *missingRowsError
+			if errors.As(err, &me) {
+				err = fmt.Errorf("%w; %w", err, t.in.unavailableError(b.first, "insert.mode=upsert, row absent from the target"))
+			}
 			if len(b.rec) == 1 {
 				return fmt.Errorf("%s: %w", coords(b.rec[0]), err)
 			}
@@ -327,6 +332,12 @@ func (t *Task) apply(ctx context.Context, tx txn, changes []*change) error {
 				return fmt.Errorf("%s: table %s unknown", coords(ch.rec), ch.table)
 			}
 			r := &run{table: ti, op: ch.op, mode: t.s.insertMode, cols: ch.cols}
+			if len(ch.unavailable) > 0 {
+				// Only the available columns are written, to the existing
+				// row; an upsert that finds no row fails rather than insert
+				// a row without them.
+				r.mode, r.mustExist = modeUpdate, t.s.insertMode == modeUpsert
+			}
 			for _, c := range ch.cols {
 				r.info = append(r.info, ti.cols[t.b.colKey(c.name)])
 			}
@@ -337,7 +348,7 @@ func (t *Task) apply(ctx context.Context, tx txn, changes []*change) error {
 				c.name = r.info[i].name
 				r.cols[i] = c
 			}
-			b = &buffer{r: r, sig: ch.sig, keys: map[string]int{}}
+			b = &buffer{r: r, sig: ch.sig, keys: map[string]int{}, first: ch}
 			bufs[ch.table] = b
 			found := false
 			for _, id := range order {
