@@ -628,6 +628,35 @@ var clientProps = map[string]clientProp{
 	"group.protocol":           {roles: roleConsumer, refuse: "only the classic consumer group protocol is supported"},
 }
 
+// clientPropNotes say how an applied property maps where that is not
+// plain Kafka semantics (docs/kafka-clients.md).
+var clientPropNotes = map[string]string{
+	"acks":                                  "only `all`/`-1`",
+	"client.dns.lookup":                     "only `use_all_dns_ips` (every resolved address is tried)",
+	"delivery.timeout.ms":                   "converted into a number of retries at the backoff cap (`retry.backoff.max.ms`)",
+	"enable.auto.commit":                    "only `false`: the sink runner commits after the task has written the records",
+	"max.in.flight.requests.per.connection": "1 with idempotence (sarama keeps order only then); up to any value without",
+	"max.poll.interval.ms":                  "sent as the consumer group's rebalance timeout, which is what Kafka uses it for",
+	"max.poll.records":                      "the largest batch handed to a sink task's put",
+	"partition.assignment.strategy":         "Range, RoundRobin, Sticky; CooperativeSticky is skipped (no cooperative protocol in sarama), so Kafka's default list means Range",
+	"partitioner.class":                     "only Kafka's DefaultPartitioner (murmur2 of the key)",
+	"request.timeout.ms":                    "network read/write timeout, the produce request's timeout and the admin timeout",
+	"retries":                               "producer and admin retries",
+	"sasl.jaas.config":                      "PlainLoginModule or ScramLoginModule `required username=\"...\" password=\"...\";`",
+	"sasl.mechanism":                        "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+	"sasl.password":                         "Tributary's shorthand for the JAAS password",
+	"sasl.username":                         "Tributary's shorthand for the JAAS username",
+	"security.protocol":                     "PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
+	"ssl.endpoint.identification.algorithm": "`https` (default: host name checked) or empty (host name not checked, certificate chain still checked)",
+	"ssl.enabled.protocols":                 "TLSv1.2, TLSv1.3 (the lowest listed is the minimum)",
+	"ssl.key.location":                      "Tributary's: the key file when ssl.keystore.location holds only certificates",
+	"ssl.keystore.location":                 "PEM file with the private key and its certificate chain",
+	"ssl.keystore.type":                     "only PEM",
+	"ssl.protocol":                          "TLSv1.2, TLSv1.3",
+	"ssl.truststore.location":               "PEM file of CA certificates",
+	"ssl.truststore.type":                   "only PEM",
+}
+
 func noop(*clientBuilder, string) error { return nil }
 
 func pemOnly(_ *clientBuilder, v string) error {
