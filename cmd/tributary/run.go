@@ -26,6 +26,7 @@ func loadFiles(paths []string) (*config.File, error) {
 		return nil, err
 	}
 	out := &config.File{Worker: map[string]string{}}
+	seen := map[string]string{} // connector name: file
 	for _, p := range paths {
 		f, err := config.LoadFile(p)
 		if err != nil {
@@ -36,6 +37,12 @@ func loadFiles(paths []string) (*config.File, error) {
 				return nil, fmt.Errorf("%s: worker property %q conflicts with an earlier file", p, k)
 			}
 			out.Worker[k] = v
+		}
+		for _, c := range f.Connectors {
+			if first, ok := seen[c.Name]; ok && first != p {
+				return nil, fmt.Errorf("%s: connector %q is already defined in %s; connector names must be unique across files", p, c.Name, first)
+			}
+			seen[c.Name] = p
 		}
 		out.Connectors = append(out.Connectors, f.Connectors...)
 	}
@@ -130,6 +137,7 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			var problems []string
+			var parsed []*runtime.Connector
 			if _, err := runtime.WorkerDef().Parse(file.Worker); err != nil {
 				problems = append(problems, "worker: "+err.Error())
 			}
@@ -154,7 +162,11 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 						continue
 					}
 				}
+				parsed = append(parsed, pc)
 				log.Info("connector configuration is valid", "connector", c.Name, "class", pc.Plugin.Class)
+			}
+			if err := runtime.CheckConflicts(parsed); err != nil {
+				problems = append(problems, err.Error())
 			}
 			if len(problems) > 0 {
 				for _, p := range problems {
