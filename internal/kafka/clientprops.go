@@ -451,8 +451,8 @@ var clientProps = map[string]clientProp{
 	"send.buffer.bytes":                      {roles: roleCommon, refuse: "the operating system's socket buffer sizes are used"},
 	"receive.buffer.bytes":                   {roles: roleCommon, refuse: "the operating system's socket buffer sizes are used"},
 	"interceptor.classes":                    {roles: roleProducer | roleConsumer, refuse: "Java interceptor classes cannot be loaded"},
-	"auto.include.jmx.reporter":              {roles: roleCommon, refuse: "client metrics are Java MBeans in Kafka; Tributary exports its own on /metrics"},
-	"enable.metrics.push":                    {roles: roleCommon, refuse: "client metrics are Java MBeans in Kafka; Tributary exports its own on /metrics"},
+	"auto.include.jmx.reporter":              {roles: roleCommon, apply: only("false", "client metrics are Java MBeans in Kafka; Tributary exports its own on /metrics")},
+	"enable.metrics.push":                    {roles: roleCommon, apply: only("false", "client metrics are not pushed to the broker; Tributary exports its own on /metrics")},
 	"retries": {roles: roleProducer | roleAdmin, apply: func(b *clientBuilder, v string) error {
 		n, err := nonNegative(v)
 		if err != nil {
@@ -621,7 +621,7 @@ var clientProps = map[string]clientProp{
 	"group.id":                 {roles: roleConsumer, refuse: "a sink connector's consumer group is connect-<connector name>, as in Kafka Connect"},
 	"key.deserializer":         {roles: roleConsumer, refuse: "Kafka Connect's clients always use byte-array deserializers; the converters deserialize"},
 	"value.deserializer":       {roles: roleConsumer, refuse: "Kafka Connect's clients always use byte-array deserializers; the converters deserialize"},
-	"check.crcs":               {roles: roleConsumer, refuse: "sarama always checks record CRCs"},
+	"check.crcs":               {roles: roleConsumer, apply: only("true", "sarama always checks record CRCs")},
 	"exclude.internal.topics":  {roles: roleConsumer, refuse: "sink connectors subscribe by topics or topics.regex, never to internal topics"},
 	"allow.auto.create.topics": {roles: roleConsumer, refuse: "consumers never create topics"},
 	"auto.commit.interval.ms":  {roles: roleConsumer, refuse: "Kafka Connect commits a sink's offsets itself (enable.auto.commit is false)"},
@@ -634,6 +634,9 @@ var clientPropNotes = map[string]string{
 	"acks":                                  "only `all`/`-1`",
 	"client.dns.lookup":                     "only `use_all_dns_ips` (every resolved address is tried)",
 	"delivery.timeout.ms":                   "converted into a number of retries at the backoff cap (`retry.backoff.max.ms`)",
+	"auto.include.jmx.reporter":             "only `false`: no JMX; Tributary exports its own metrics on /metrics",
+	"enable.metrics.push":                   "only `false`: Tributary exports its own metrics on /metrics",
+	"check.crcs":                            "only `true`: sarama always checks record CRCs",
 	"enable.auto.commit":                    "only `false`: the sink runner commits after the task has written the records",
 	"max.in.flight.requests.per.connection": "1 with idempotence (sarama keeps order only then); up to any value without",
 	"max.poll.interval.ms":                  "sent as the consumer group's rebalance timeout, which is what Kafka uses it for",
@@ -658,6 +661,16 @@ var clientPropNotes = map[string]string{
 }
 
 func noop(*clientBuilder, string) error { return nil }
+
+// only accepts the one value that is what Tributary does anyway.
+func only(value, why string) func(*clientBuilder, string) error {
+	return func(_ *clientBuilder, v string) error {
+		if !strings.EqualFold(v, value) {
+			return fmt.Errorf("only %s is supported: %s", value, why)
+		}
+		return nil
+	}
+}
 
 func pemOnly(_ *clientBuilder, v string) error {
 	if !strings.EqualFold(v, "PEM") {
