@@ -11,6 +11,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // flavor distinguishes the MySQL and MariaDB connectors, which share all
@@ -110,12 +111,9 @@ func connectorDef(f flavor) *config.Def {
 	d.Define(config.Key{Name: "event.converting.failure.handling.mode", Default: "warn", OneOf: []string{"fail", "warn", "skip"},
 		Doc: "what to do with a column value that cannot be converted: fail, or emit null with a warning (warn) or without (skip)"})
 	d.Define(config.Key{Name: "enable.time.adjuster", Type: config.TypeBoolean, Default: "true"})
-	d.Define(config.Key{Name: "read.only", Type: config.TypeBoolean, Default: "false", Validate: func(v string) error {
-		if strings.EqualFold(strings.TrimSpace(v), "true") {
-			return errors.New("read.only selects how incremental snapshots write their watermarks, and incremental snapshots are not implemented for the MySQL and MariaDB connectors")
-		}
-		return nil
-	}})
+	d.Define(config.Key{Name: "read.only", Type: config.TypeBoolean, Default: "false",
+		Doc: "incremental snapshots take GTID sets as watermarks (@@global.gtid_executed, MariaDB @@gtid_binlog_pos) instead of writing to the signal table; needs GTIDs"})
+	signal.Define(d)
 	d.Define(config.Key{Name: "gtid.source.includes", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "gtid.source.excludes", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "gtid.source.filter.dml.events", Type: config.TypeBoolean, Default: "true"})
@@ -284,6 +282,12 @@ type settings struct {
 	convertingMode  string // event.converting.failure.handling.mode
 	skipUnchanged   bool
 	includeComments bool
+
+	// signals is the signal.* and incremental.snapshot.* configuration;
+	// readOnly (read.only) takes incremental snapshot watermarks from GTID
+	// sets instead of signal table writes.
+	signals  *signal.Config
+	readOnly bool
 }
 
 type keyOverride struct {
@@ -378,6 +382,10 @@ func parseSettings(f flavor, v *config.Values) (*settings, error) {
 		return nil, err
 	}
 	var err error
+	if s.signals, err = signal.Parse(v, s.topicPrefix); err != nil {
+		return nil, err
+	}
+	s.readOnly = v.Bool("read.only")
 	if incl, excl := v.List("gtid.source.includes"), v.List("gtid.source.excludes"); len(incl) > 0 || len(excl) > 0 {
 		if s.gtidFilter, err = debezium.NewFilter("gtid.source.includes", incl, "gtid.source.excludes", excl); err != nil {
 			return nil, err

@@ -65,9 +65,8 @@
 // max.queue.size.in.bytes other than 0, time.precision.mode adaptive (as
 // Debezium) and isostring/microseconds/nanoseconds/structured,
 // snapshot.query.mode=custom, snapshot.mode configuration_based and custom
-// and their snapshot.mode.* settings, read.only=true and the signal.*,
-// incremental.snapshot.* and notification.* families (signals and
-// incremental snapshots are not implemented for MySQL and MariaDB),
+// and their snapshot.mode.* settings, notification.* (progress is logged
+// and exported as metrics instead), incremental.snapshot.allow.schema.changes=true,
 // include.unknown.datatypes=true, Java keystore passwords, Percona backup
 // locks, the legacy DDL parser, JDBC driver.* settings and Java classes
 // other than Debezium's defaults (topic naming strategy, source block, JDBC
@@ -87,6 +86,18 @@
 // kafka.create.timeout.ms and kafka.recovery.poll.interval.ms times
 // kafka.recovery.attempts bound describing, creating and reading back the
 // topic.
+//
+// # Signals and incremental snapshots
+//
+// Debezium's signals arrive through the signal table (signal.data.collection,
+// read from the binlog), the kafka and file channels and the REST API
+// (POST /connectors/{name}/signals): log, execute-snapshot (incremental or
+// blocking), stop-snapshot, pause-snapshot and resume-snapshot. Incremental
+// snapshots use Debezium's watermarks (rows written to the signal table), or
+// with read.only=true the server's executed GTID set, writing nothing; see
+// incremental.go for where Tributary deliberately differs. Their position
+// is stored under Debezium's incremental_snapshot_* offset keys and a
+// restarted task continues after the last row it sent.
 //
 // event.processing.failure.handling.mode=warn/skip/ignore skips a streamed
 // row that cannot be turned into a change event (a value that cannot be

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // Offset keys, as BinlogOffsetContext and BinlogSourceInfo store them.
@@ -55,8 +57,19 @@ type offsetState struct {
 	inTx           bool
 	txID           string
 
-	snapshotType      string // "INITIAL" while an initial snapshot runs
+	snapshotType      string // "INITIAL" while an initial snapshot runs; INCREMENTAL, BLOCKING for those records
 	snapshotCompleted bool
+
+	// inc is the incremental snapshot context, stored with every record
+	// but those of the initial snapshot while an incremental snapshot
+	// runs; incNotice says why a stored position could not be read.
+	// readOnly adds the read-only variant's signal offset key.
+	inc       *signal.Incremental
+	incNotice error
+	readOnly  bool
+	// blockingInterrupted: the stored offset is a blocking snapshot's,
+	// which a restart does not resume.
+	blockingInterrupted bool
 
 	// transaction metadata context
 	txCtxID    string
@@ -188,6 +201,17 @@ func (o *offsetState) offset() map[string]any {
 	if o.snapshotType != "" {
 		m[offSnapshot] = o.snapshotType
 	}
+	// Unlike Debezium, which leaves the incremental snapshot context out
+	// of the offsets of incremental and blocking snapshot records, only
+	// the initial snapshot's records go without it: a restart after a
+	// window's or a blocking snapshot's records must not forget the
+	// incremental snapshot in progress (as the PostgreSQL connector).
+	if o.inc != nil && o.snapshotType != "INITIAL" && o.inc.Running() {
+		o.inc.Store(m)
+		if o.readOnly {
+			m[signal.KeySignalOffset] = o.inc.SignalOffset()
+		}
+	}
 	if !o.isSnapshotRecord() && o.txMetadata {
 		if o.txCtxID != "" {
 			m[offTxID] = o.txCtxID
@@ -212,6 +236,11 @@ func (o *offsetState) offsetDoc() jdoc {
 	var extra []string
 	for k := range m {
 		if strings.HasPrefix(k, offTxCountPrefix) {
+			extra = append(extra, k)
+		}
+	}
+	for k := range m {
+		if strings.HasPrefix(k, "incremental_snapshot_") {
 			extra = append(extra, k)
 		}
 	}
@@ -272,6 +301,21 @@ func loadOffset(m map[string]any) (*offsetState, error) {
 	}
 	if o.snapshotCompleted {
 		o.snapshotType = ""
+	}
+	switch o.snapshotType {
+	case "INCREMENTAL":
+		// a window's records: streaming continues from their position
+		o.snapshotType = ""
+	case "BLOCKING":
+		o.blockingInterrupted = true
+		o.snapshotType = ""
+	}
+	var err2 error
+	if o.inc, err2 = signal.LoadIncremental(m); err2 != nil {
+		if !errors.Is(err2, signal.ErrKeyUnreadable) {
+			return nil, fmt.Errorf("source offset: %w", err2)
+		}
+		o.incNotice = err2
 	}
 	if id, ok := m[offTxID].(string); ok {
 		o.txCtxID = id

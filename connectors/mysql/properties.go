@@ -29,7 +29,7 @@ func refuseUnimplemented(v *config.Values) error {
 		var why string
 		switch {
 		case strings.HasPrefix(k, "signal."), strings.HasPrefix(k, "incremental.snapshot."), strings.HasPrefix(k, "notification."):
-			why = "signals, incremental snapshots and notifications are not implemented for the MySQL and MariaDB connectors"
+			// signal.Parse explains these families
 		case strings.HasPrefix(k, "driver."):
 			why = "Tributary does not use a JDBC driver, so JDBC driver properties have no meaning; use the database.* connection properties"
 		case strings.HasPrefix(k, "snapshot.mode."):

@@ -10,10 +10,11 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/metrics"
 )
 
 // snapshotProgressInterval is how often a long table scan logs progress.
-const snapshotProgressInterval = 10 * time.Second
+const snapshotProgressInterval = 5 * time.Second
 
 // snapshot takes Debezium's consistent snapshot. With data false only the
 // structure is captured (no_data, recovery). prev is the stored offset,
@@ -227,8 +228,10 @@ func (t *task) snapshot(ctx context.Context, em *emitter, prev *offsetState, dat
 			}
 		}
 		c.log.Info("snapshot step 7 - snapshotting data", "tables", len(dataTables))
+		metrics.ForTask(ctx).SnapshotStarted(len(dataTables))
 		for i, id := range dataTables {
-			if err := t.snapshotTable(ctx, conn, em, o, id, i == 0, i == len(dataTables)-1, i+1, len(dataTables)); err != nil {
+			if err := t.snapshotTable(ctx, conn, em, o, id, i == 0, i == len(dataTables)-1, i+1, len(dataTables), "", "initial"); err != nil {
+				metrics.ForTask(ctx).SnapshotAborted()
 				return nil, err
 			}
 		}
@@ -246,33 +249,39 @@ func (t *task) snapshot(ctx context.Context, em *emitter, prev *offsetState, dat
 	o.snapshotRc = ""
 	// The last record marks the end of the snapshot: its offset no longer
 	// says a snapshot is running, and its source says "last".
-	err = em.releaseHeld(ctx, func(r *connect.Record) {
-		off := make(map[string]any, len(r.SourceOffset))
-		for k, v := range r.SourceOffset {
-			if k != offSnapshot {
-				off[k] = v
-			}
-		}
-		r.SourceOffset = off
-		if sv, ok := r.Value.(*connect.StructValue); ok && sv.Schema.Field("source") != nil {
-			if src, ok := sv.Get("source").(*connect.StructValue); ok {
-				cp := &connect.StructValue{Schema: src.Schema, Values: append([]any(nil), src.Values...)}
-				cp.Set("snapshot", debezium.SnapshotLast)
-				nv := &connect.StructValue{Schema: sv.Schema, Values: append([]any(nil), sv.Values...)}
-				nv.Set("source", cp)
-				r.Value = nv
-			}
-		}
-	})
-	if err != nil {
+	if err := em.releaseHeld(ctx, markLastSnapshotRecord); err != nil {
 		return nil, err
 	}
+	metrics.ForTask(ctx).SnapshotCompleted()
 	c.log.Info("snapshot completed", "tables", len(captured))
 	return o, nil
 }
 
-// snapshotTable streams one table's rows as read events.
-func (t *task) snapshotTable(ctx context.Context, conn *sql.Conn, em *emitter, o *offsetState, id TableID, firstTable, lastTable bool, order, count int) error {
+// markLastSnapshotRecord edits a snapshot's last record: its offset no
+// longer says a snapshot is running, and its source says "last".
+func markLastSnapshotRecord(r *connect.Record) {
+	off := make(map[string]any, len(r.SourceOffset))
+	for k, v := range r.SourceOffset {
+		if k != offSnapshot {
+			off[k] = v
+		}
+	}
+	r.SourceOffset = off
+	if sv, ok := r.Value.(*connect.StructValue); ok && sv.Schema.Field("source") != nil {
+		if src, ok := sv.Get("source").(*connect.StructValue); ok {
+			cp := &connect.StructValue{Schema: src.Schema, Values: append([]any(nil), src.Values...)}
+			cp.Set("snapshot", debezium.SnapshotLast)
+			nv := &connect.StructValue{Schema: sv.Schema, Values: append([]any(nil), sv.Values...)}
+			nv.Set("source", cp)
+			r.Value = nv
+		}
+	}
+}
+
+// snapshotTable streams one table's rows as read events: with stmt, or
+// snapshot.select.statement.overrides, or SELECT *. kind names the
+// snapshot in progress reports.
+func (t *task) snapshotTable(ctx context.Context, conn *sql.Conn, em *emitter, o *offsetState, id TableID, firstTable, lastTable bool, order, count int, stmt, kind string) error {
 	c := t.c
 	ts, err := c.schemaFor(id)
 	if err != nil {
@@ -287,7 +296,15 @@ func (t *task) snapshotTable(ctx context.Context, conn *sql.Conn, em *emitter, o
 		// snapshot.select.statement.overrides.<database>.<table>
 		query = q
 	}
-	c.log.Info("exporting data from table", "table", id.String(), "order", order, "of", count, "query", query)
+	if stmt != "" {
+		query = stmt
+	}
+	var estimate sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT TABLE_ROWS FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", id.DB, id.Table).Scan(&estimate); err != nil {
+		c.log.Debug("no row estimate for table", "table", id.String(), "error", err)
+	}
+	progress := metrics.ForTask(ctx).StartProgress(id.String(), estimate.Int64, kind)
+	c.log.Info("exporting data from table", "table", id.String(), "order", order, "of", count, "query", query, "estimated_rows", estimate.Int64)
 	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
 		return fmt.Errorf("snapshot: read table %s with %q: %w", id, query, err)
@@ -330,14 +347,19 @@ func (t *task) snapshotTable(ctx context.Context, conn *sql.Conn, em *emitter, o
 				return err
 			}
 		}
-		if time.Since(lastLog) >= snapshotProgressInterval {
-			c.log.Info("exported records", "table", id.String(), "rows", n, "elapsed", time.Since(start).Round(time.Second))
-			lastLog = time.Now()
+		if n%1024 == 0 {
+			progress.Rows(n)
+			if time.Since(lastLog) >= snapshotProgressInterval {
+				c.log.Info("exported records", progress.LogAttrs()...)
+				lastLog = time.Now()
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("snapshot: read table %s: %w", id, err)
 	}
+	progress.Rows(n)
+	progress.Done()
 	c.log.Info("finished exporting table", "table", id.String(), "rows", n, "order", order, "of", count, "elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
 }

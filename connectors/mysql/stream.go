@@ -77,6 +77,10 @@ type streamState struct {
 	// gtid.source.filter.dml.events). DDL of such transactions is still
 	// applied, as Debezium does.
 	ignoreDML bool
+	// gtidsComplete: gtids holds every GTID before the stream's position
+	// (the run started from a GTID set), so it can be compared with the
+	// server's executed GTIDs (read-only incremental snapshots).
+	gtidsComplete bool
 }
 
 func (t *task) syncerConfig() (replication.BinlogSyncerConfig, error) {
@@ -214,6 +218,7 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 		if st.gtids, err = parseGtidSet(mariadb, o.restartGtidSet); err != nil {
 			return fmt.Errorf("stored offset %s %q: %w", offGtids, o.restartGtidSet, err)
 		}
+		st.gtidsComplete = true
 		c.log.Info("registering binlog reader with GTID set", "gtids", o.restartGtidSet)
 		streamer, err = syncer.StartSyncGTID(set)
 		if err != nil {
@@ -242,10 +247,26 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 	st.eventsToSkip = o.restartEvents
 	st.rowsToSkip = o.restartRows
 	c.log.Info("streaming started", "skip_events", st.eventsToSkip, "skip_rows", st.rowsToSkip)
+	sr := t.newSigRun(em, o, st)
+	t.sig = sr
+	defer sr.inc.close()
+	if o.blockingInterrupted {
+		c.log.Warn("a blocking snapshot was interrupted by the restart and is not resumed (as in Debezium); streaming continues where it paused, send the signal again to redo it")
+		o.blockingInterrupted = false
+	}
+	if err := sr.inc.start(ctx); err != nil {
+		return signalError(err)
+	}
 	for {
+		if !o.inTx {
+			// signals act between transactions only
+			if err := sr.poll(ctx); err != nil {
+				return signalError(err)
+			}
+		}
 		var ev *replication.BinlogEvent
-		if len(em.buf) > 0 {
-			wctx, cancel := context.WithTimeout(ctx, t.flushIdle)
+		if wait := t.eventWait(len(em.buf) > 0); wait > 0 {
+			wctx, cancel := context.WithTimeout(ctx, wait)
 			ev, err = streamer.GetEvent(wctx)
 			cancel()
 			if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
@@ -278,6 +299,32 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 			return noRetry(err)
 		}
 	}
+}
+
+// signalPollInterval bounds how long the reader waits for a binlog event
+// when signals may arrive from outside the binlog (kafka, file, REST),
+// so that a quiet database still acts on them.
+const signalPollInterval = 200 * time.Millisecond
+
+// eventWait is how long to wait for the next binlog event (0: no limit).
+func (t *task) eventWait(buffered bool) time.Duration {
+	switch {
+	case buffered:
+		return t.flushIdle
+	case t.signals != nil:
+		return signalPollInterval
+	}
+	return 0
+}
+
+// signalError classifies an error of a signal's action: a lost database
+// connection is retriable, anything else is not.
+func signalError(err error) error {
+	var de *dbError
+	if err == nil || errors.As(err, &de) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return noRetry(err)
 }
 
 // readError describes a failed read of the binlog stream, naming the
@@ -510,6 +557,9 @@ func (t *task) handleQuery(ctx context.Context, em *emitter, o *offsetState, st 
 		return em.flush(ctx)
 	}
 	for _, id := range truncates {
+		if t.sig != nil {
+			t.sig.inc.truncated(id)
+		}
 		ts, err := t.c.schemaFor(id)
 		if err != nil {
 			return err
@@ -596,7 +646,11 @@ func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *
 	}
 	defer func() { st.rowsToSkip = 0 }()
 	id, ok := st.tableIDs[e.TableID]
+	sigTable := ok && t.sig != nil && t.sig.isSignalTable(id)
 	if !ok || !t.c.captured(id) {
+		if sigTable {
+			return t.signalRows(ctx, o, st, op, e.Rows)
+		}
 		return nil
 	}
 	ts, err := t.c.schemaFor(id)
@@ -641,8 +695,49 @@ func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *
 				return err
 			}
 		}
+		if t.sig != nil {
+			// the signal table's own event goes out first: its offset is
+			// the one a restart resumes after, so a signal that ran is
+			// not run again
+			if sigTable {
+				if err := t.sig.signalRow(ctx, op, before, after); err != nil {
+					return err
+				}
+			} else {
+				t.sig.inc.dedup(id, bk, bv, ak, av)
+			}
+		}
 	}
 	if st.rowsToSkip < numRows {
+		o.changeEventCompleted()
+	}
+	return nil
+}
+
+// signalRows handles the rows of a signal table that is not captured:
+// its changes are signals, not events.
+func (t *task) signalRows(ctx context.Context, o *offsetState, st *streamState, op debezium.Op, rows [][]any) error {
+	step := 1
+	if op == debezium.OpUpdate {
+		step = 2
+	}
+	n := len(rows) / step
+	for r := st.rowsToSkip; r < n; r++ {
+		o.setRowNumber(r, n)
+		var before, after []any
+		switch op {
+		case debezium.OpCreate:
+			after = rows[r]
+		case debezium.OpDelete:
+			before = rows[r]
+		default:
+			continue
+		}
+		if err := t.sig.signalRow(ctx, op, before, after); err != nil {
+			return err
+		}
+	}
+	if st.rowsToSkip < n {
 		o.changeEventCompleted()
 	}
 	return nil

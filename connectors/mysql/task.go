@@ -10,6 +10,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // task is one running connector task.
@@ -19,6 +20,14 @@ type task struct {
 	server               *serverInfo
 	ignoreGtidOnRecovery bool
 	flushIdle            time.Duration
+
+	// signals carries the signals of the kafka and file channels and the
+	// REST API; sig is the current streaming run's signal state.
+	signals <-chan signal.Record
+	sig     *sigRun
+	// afterChunkRead, set by tests, runs after an incremental snapshot
+	// chunk was read, before its window closes.
+	afterChunkRead func(TableID, []any)
 }
 
 func newTask(f flavor, v *config.Values, tc connect.TaskContext) (*task, error) {
@@ -178,6 +187,8 @@ func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
 			return err
 		}
 	}
+	stopSignals := t.startSignalChannels(ctx)
+	defer stopSignals()
 	return t.stream(ctx, em, o)
 }
 

@@ -32,6 +32,7 @@ type Task struct {
 	completedTables   atomic.Int64
 	rowsMu            sync.Mutex
 	rows              map[string]int64
+	progressState
 
 	lagMs     atomic.Int64
 	lagSet    atomic.Bool
@@ -83,7 +84,9 @@ func (t *Task) SnapshotStarted(tables int) {
 	t.completedTables.Store(0)
 	t.rowsMu.Lock()
 	t.rows = map[string]int64{}
+	t.progress = map[string]*Progress{}
 	t.rowsMu.Unlock()
+	t.adhoc.Store(false)
 }
 
 // SnapshotRows records rows scanned so far in table (RowsScanned).

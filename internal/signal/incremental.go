@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/tributary-io/tributary/internal/jackson"
 )
@@ -17,6 +18,10 @@ const (
 	KeyPrimaryKey    = "incremental_snapshot_primary_key"
 	KeyMaximumKey    = "incremental_snapshot_maximum_key"
 	KeyCorrelationID = "incremental_snapshot_correlation_id"
+	// KeySignalOffset is the read-only MySQL/MariaDB variant's
+	// (BinlogReadOnlyIncrementalSnapshotContext): the Kafka offset of the
+	// signal that started or stopped the snapshot, null for other channels.
+	KeySignalOffset = "incremental_snapshot_signal_offset"
 
 	collID        = KeyCollections + "_id"
 	collCondition = KeyCollections + "_additional_condition"
@@ -53,6 +58,7 @@ type Incremental struct {
 
 	chunkID       string
 	correlationID string
+	signalOffset  *int64
 	paused        bool
 	stops         []string
 }
@@ -183,6 +189,18 @@ func (c *Incremental) MatchingQueued(patterns []string) []string {
 		}
 	}
 	return out
+}
+
+// SetSignalOffset records the Kafka offset of the signal that changed the
+// snapshot last (nil: it did not come through the kafka channel).
+func (c *Incremental) SetSignalOffset(off *int64) { c.signalOffset = off }
+
+// SignalOffset is the value of KeySignalOffset: an int64 or nil.
+func (c *Incremental) SignalOffset() any {
+	if c.signalOffset == nil {
+		return nil
+	}
+	return *c.signalOffset
 }
 
 // StartChunk begins a new chunk and returns its id; watermarks of other
@@ -333,6 +351,17 @@ func LoadIncremental(m map[string]any) (*Incremental, error) {
 	if s, ok := m[KeyCorrelationID].(string); ok {
 		c.correlationID = s
 	}
+	switch v := m[KeySignalOffset].(type) {
+	case int64:
+		c.signalOffset = &v
+	case float64:
+		n := int64(v)
+		c.signalOffset = &n
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			c.signalOffset = &n
+		}
+	}
 	raw, ok := m[KeyCollections].(string)
 	if !ok || raw == "" {
 		return c, nil
@@ -396,4 +425,45 @@ func KeyText(v any) string {
 		return u.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// WindowMetadata is the data of a watermark row
+// (SignalMetadata.metadataString): a JSON object with ": " and ", "
+// separators and the timestamps as Java's Instant.toString.
+func WindowMetadata(open, close time.Time, correlationID, collection string) string {
+	var parts []string
+	add := func(k, v string) {
+		parts = append(parts, `"`+k+`": `+string(jackson.AppendString(nil, v)))
+	}
+	if !open.IsZero() {
+		add("openWindowTimestamp", JavaInstant(open))
+	}
+	if !close.IsZero() {
+		add("closeWindowTimestamp", JavaInstant(close))
+	}
+	if correlationID != "" {
+		add("correlationId", correlationID)
+	}
+	if collection != "" {
+		add("dataCollectionId", collection)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// JavaInstant formats t as java.time.Instant.toString: UTC, seconds
+// always, the fraction in groups of three digits only as long as needed.
+func JavaInstant(t time.Time) string {
+	t = t.UTC()
+	s := t.Format("2006-01-02T15:04:05")
+	ns := t.Nanosecond()
+	switch {
+	case ns == 0:
+	case ns%1_000_000 == 0:
+		s += fmt.Sprintf(".%03d", ns/1_000_000)
+	case ns%1_000 == 0:
+		s += fmt.Sprintf(".%06d", ns/1_000)
+	default:
+		s += fmt.Sprintf(".%09d", ns)
+	}
+	return s + "Z"
 }

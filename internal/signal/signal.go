@@ -36,6 +36,9 @@ type Record struct {
 	Type    string
 	Data    string
 	Channel string // source, kafka, file, rest
+	// KafkaOffset is the signal's offset in the kafka channel's topic
+	// (Debezium's KafkaSignalChannel.CHANNEL_OFFSET), nil elsewhere.
+	KafkaOffset *int64
 }
 
 // ParseJSON reads the JSON form of a signal that the kafka and file
