@@ -74,6 +74,8 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "status.update.interval.ms", Type: config.TypeInt, Default: "10000", Validate: positive})
 	d.Define(config.Key{Name: "money.fraction.digits", Type: config.TypeInt, Default: "2"})
 	d.Define(config.Key{Name: "unavailable.value.placeholder", Default: "__debezium_unavailable_value"})
+	d.Define(config.Key{Name: "toast.lookup.mode", Default: "none", OneOf: []string{"none", "select"},
+		Doc: "Tributary: select reads unchanged TOASTed columns of an UPDATE back from the table by primary key (its current value) instead of publishing unavailable.value.placeholder, for tables without REPLICA IDENTITY FULL; such events carry the header " + ToastLookupHeader})
 	d.Define(config.Key{Name: "xmin.fetch.interval.ms", Type: config.TypeLong, Default: "0"})
 	d.Define(config.Key{Name: "message.prefix.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "message.prefix.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
@@ -82,6 +84,37 @@ func Def() *config.Def {
 		Doc: "comma-separated <schema>.<table> names whose initial and blocking snapshots read with the SELECT in snapshot.select.statement.overrides.<schema>.<table>"})
 	d.AllowPrefix("snapshot.select.statement.overrides.")
 	signal.Define(d)
+	// Documented PostgresConnectorConfig properties not implemented:
+	// accepted at Debezium's default (Tributary's behaviour), refused
+	// otherwise with the reason.
+	for _, r := range [][3]string{
+		{"converters", "", "custom converters are Java classes (CustomConverter SPI)"},
+		{"database.connection.factory.class", "", "a Java JDBC connection factory class"},
+		{"database.sslfactory", "org.postgresql.ssl.LibPQFactory", "a Java SSL socket factory; use database.sslmode and the certificate properties"},
+		{"database.sslpassword", "", "encrypted client keys are not supported; give database.sslkey unencrypted"},
+		{"extended.headers.enabled", "", "not implemented"},
+		{"max.queue.size.in.bytes", "0", "the queue is bounded by max.queue.size records"},
+		{"offset.mismatch.strategy", "", "not implemented"},
+		{"read.only", "false", "read-only incremental snapshots are not implemented for PostgreSQL"},
+		{"schema.refresh.mode", "columns_diff", "relation messages always refresh the table schema"},
+		{"skip.messages.without.change", "false", "not implemented"},
+		{"slot.failover", "false", "failover slots (PostgreSQL 17) are not implemented; the servers are PostgreSQL 15"},
+		{"slot.stream.params", "", "extra pgoutput parameters are not implemented"},
+		{"snapshot.isolation.mode", "serializable", "snapshots run in a REPEATABLE READ transaction on the slot's exported snapshot"},
+		{"snapshot.lock.timeout.ms", "10000", "snapshots take no table locks (snapshot.locking.mode=none)"},
+		{"snapshot.locking.mode", "none", "snapshots take no table locks: they read the replication slot's exported snapshot"},
+		{"snapshot.locking.mode.custom.name", "", "custom snapshot lockers are Java SPI classes"},
+		{"snapshot.mode.custom.name", "", "custom snapshotters are Java SPI classes"},
+		{"snapshot.query.mode", "select_all", "only select_all is implemented (snapshot.select.statement.overrides adjusts the query)"},
+		{"snapshot.query.mode.custom.name", "", "custom snapshot queries are Java SPI classes"},
+		{"streaming.delay.ms", "0", "not implemented"},
+		{"topic.naming.strategy", "io.debezium.schema.SchemaTopicNamingStrategy", "topics are named by Debezium's default strategy; use RegexRouter to rename them"},
+	} {
+		d.Refuse(r[0], r[1], r[2])
+	}
+	for _, p := range []string{"data", "schema", "start.stream", "on.data.error", "on.schema.error"} {
+		d.Refuse("snapshot.mode.configuration.based.snapshot."+p, "", "snapshot.mode=configuration_based is not implemented")
+	}
 	return d
 }
 
@@ -99,6 +132,7 @@ type pgConfig struct {
 	sslRootCert, sslCert, sslKey          string
 	port                                  int
 	initialStatements                     []string
+	toastLookup                           bool // toast.lookup.mode=select
 
 	topicPrefix      string
 	delimiter        string
@@ -246,6 +280,7 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 	if digits < 0 {
 		return nil, fmt.Errorf("money.fraction.digits: must not be negative")
 	}
+	c.toastLookup = v.Lower("toast.lookup.mode") == "select"
 	c.values = valueOptions{
 		decimalMode:    v.Lower("decimal.handling.mode"),
 		timeMode:       v.Lower("time.precision.mode"),

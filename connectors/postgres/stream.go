@@ -882,6 +882,13 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 			newCells[i] = oldCells[i]
 		}
 	}
+	var lookup []connect.Header
+	if op == debezium.OpUpdate {
+		var err error
+		if lookup, err = s.lookupToast(ctx, ts, newCells); err != nil {
+			return err
+		}
+	}
 	switch op {
 	case debezium.OpCreate:
 		if len(newCells) == 0 {
@@ -918,7 +925,7 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 			}
 		}
 		if oldKey == nil || connect.Equal(oldKey, newKey) {
-			return s.emit(ts, op, newCells, newKey, before, after, nil)
+			return s.emit(ts, op, newCells, newKey, before, after, lookup)
 		}
 		// A key change is a delete of the old key and a create of the new.
 		n := len(s.batch)
@@ -932,7 +939,7 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 			}
 		}
 		return s.emit(ts, debezium.OpCreate, newCells, newKey, nil, after,
-			[]connect.Header{{Key: "__debezium.oldkey", Schema: ts.key, Value: oldKey}})
+			append([]connect.Header{{Key: "__debezium.oldkey", Schema: ts.key, Value: oldKey}}, lookup...))
 	case debezium.OpDelete:
 		if len(oldCells) == 0 {
 			return nil

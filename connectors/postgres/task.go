@@ -24,6 +24,13 @@
 // while the snapshot runs. Every change after the new consistent point is
 // streamed, so dropping the old slot loses nothing the snapshot does not
 // contain.
+//
+// Unchanged TOASTed values: as Debezium, an UPDATE under REPLICA IDENTITY
+// DEFAULT carries unavailable.value.placeholder for them. Tributary adds
+// toast.lookup.mode=select, which reads them back by primary key (the
+// row's current value, as Debezium's ReselectColumnsPostProcessor) and
+// marks the event with the header tributary.toast.lookup; see
+// docs/toast.md.
 package postgres
 
 import (

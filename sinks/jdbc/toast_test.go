@@ -268,8 +268,12 @@ func TestUnavailableDeadLetterQueue(t *testing.T) {
 // another column (whose events carry the placeholder for the text),
 // through Kafka into PostgreSQL (Debezium envelopes) and MariaDB
 // (ExtractNewRecordState): every target row keeps its real text.
+//
+// With toast.lookup.mode=select on the source, no event carries the
+// placeholder at all and each looked-up event says so in a header.
 func TestToastedColumnNeverPlaceholder(t *testing.T) {
-	runToastProof(t, nil)
+	t.Run("lookup=none", func(t *testing.T) { runToastProof(t, nil) })
+	t.Run("lookup=select", func(t *testing.T) { runToastProof(t, map[string]string{"toast.lookup.mode": "select"}) })
 }
 
 func runToastProof(t *testing.T, extraSource map[string]string) {
@@ -339,8 +343,17 @@ func runToastProof(t *testing.T, extraSource map[string]string) {
 		want[fmt.Sprint(id)] = fmt.Sprintf("%d|%s", n, sum)
 	}
 	srcRows.Close()
-	if extraSource == nil && placeholders == 0 {
-		t.Fatal("no event carries the placeholder: the test does not exercise unchanged TOAST values")
+	lookups := countHeader(t, c, topic, postgres.ToastLookupHeader, "selected=body")
+	// Row 7 is deleted at the end: a lookup that runs after the delete
+	// finds no row and leaves the placeholder, saying so.
+	absent := countHeader(t, c, topic, postgres.ToastLookupHeader, "row-absent=body")
+	t.Logf("%d events marked %s: selected=body, %d row-absent=body", lookups, postgres.ToastLookupHeader, absent)
+	switch {
+	case extraSource == nil && (placeholders == 0 || lookups+absent != 0):
+		t.Fatalf("%d events carry the placeholder, %d are marked as looked up: the test does not exercise unchanged TOAST values", placeholders, lookups+absent)
+	case extraSource != nil && (placeholders != absent || absent > 10 || lookups+absent != 10*rows):
+		t.Fatalf("toast.lookup.mode=select: %d events carry the placeholder, %d looked up, %d found no row (want %d looked up, the placeholder only where the row was gone)",
+			placeholders, lookups, absent, 10*rows)
 	}
 	for _, s := range sinks {
 		waitCommitted(t, c, s.s, "connect-"+s.s.name, topic, end)
@@ -392,6 +405,17 @@ func waitTopicEnd(t *testing.T, c interface{ ListenAddrs() []string }, topic str
 
 func countInTopic(t *testing.T, c interface{ ListenAddrs() []string }, topic, s string) int {
 	t.Helper()
+	return scanTopic(t, c, topic, func(m *sarama.ConsumerMessage) bool { return bytes.Contains(m.Value, []byte(s)) })
+}
+
+func countHeader(t *testing.T, c interface{ ListenAddrs() []string }, topic, key, value string) int {
+	t.Helper()
+	return scanTopic(t, c, topic, func(m *sarama.ConsumerMessage) bool { return headers(m)[key] == value })
+}
+
+// scanTopic counts the records of partition 0 of topic that match.
+func scanTopic(t *testing.T, c interface{ ListenAddrs() []string }, topic string, match func(*sarama.ConsumerMessage) bool) int {
+	t.Helper()
 	client, err := sarama.NewClient(c.ListenAddrs(), saramaCfg())
 	if err != nil {
 		t.Fatal(err)
@@ -415,9 +439,64 @@ func countInTopic(t *testing.T, c interface{ ListenAddrs() []string }, topic, s 
 	for off := int64(0); off < end; {
 		m := <-pc.Messages()
 		off = m.Offset + 1
-		if bytes.Contains(m.Value, []byte(s)) {
+		if match(m) {
 			n++
 		}
 	}
 	return n
+}
+
+// TestToastLookupCost measures what toast.lookup.mode=select costs the
+// source: the same backlog of single-column UPDATEs of rows with 100 kB
+// TOASTed text streamed into Kafka with and without the lookup, and with
+// REPLICA IDENTITY FULL instead (the events then carry the value twice,
+// before and after, with no query).
+func TestToastLookupCost(t *testing.T) {
+	const rows, rounds = 100, 10
+	rate := map[string]float64{}
+	for _, mode := range []string{"none", "select", "full"} {
+		pg := testdb.StartPostgres(t)
+		pg.CreateDatabase(t, "app")
+		pg.Exec(t, "app", `CREATE TABLE docs (id int PRIMARY KEY, n int NOT NULL, body text)`,
+			fmt.Sprintf(`INSERT INTO docs SELECT g, 0, (SELECT string_agg(md5(g || ':' || i), '') FROM generate_series(1, 3125) i) FROM generate_series(1, %d) g`, rows))
+		c := startKafka(t)
+		startSource(t, c, postgres.Plugin(), map[string]string{
+			"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
+			"database.dbname": "app", "database.sslmode": "disable", "topic.prefix": "cost", "plugin.name": "pgoutput",
+			"slot.name": "cost", "toast.lookup.mode": map[string]string{"full": "none"}[mode] + map[string]string{"none": "none", "select": "select"}[mode],
+		})
+		if mode == "full" {
+			pg.Exec(t, "app", `ALTER TABLE docs REPLICA IDENTITY FULL`)
+		}
+		const topic = "cost.public.docs"
+		waitTopicEnd(t, c, topic, rows) // the snapshot
+		client, err := sarama.NewClient(c.ListenAddrs(), saramaCfg())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for r := 1; r <= rounds; r++ {
+			pg.Exec(t, "app", fmt.Sprintf(`UPDATE docs SET n = %d`, r))
+		}
+		var end int64
+		for time.Since(start) < 2*time.Minute {
+			_ = client.RefreshMetadata(topic)
+			if end, _ = client.GetOffset(topic, 0, sarama.OffsetNewest); end >= rows+rows*rounds {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		client.Close()
+		if end < rows+rows*rounds {
+			t.Fatalf("%s: %d events after %v, want %d", mode, end, elapsed, rows+rows*rounds)
+		}
+		rate[mode] = float64(rows*rounds) / elapsed.Seconds()
+		ph := countInTopic(t, c, topic, defaultPlaceholder)
+		if (mode == "none") != (ph == rows*rounds) || (mode != "none" && ph != 0) {
+			t.Errorf("%s: %d events carry the placeholder", mode, ph)
+		}
+		t.Logf("%s: %d updates of rows with 100 kB text in %v, %.0f events/s", mode, rows*rounds, elapsed.Round(time.Millisecond), rate[mode])
+	}
+	t.Logf("toast.lookup.mode=select streams at %.2f× the rate of none, REPLICA IDENTITY FULL at %.2f×", rate["select"]/rate["none"], rate["full"]/rate["none"])
 }
