@@ -746,3 +746,58 @@ func (c *ctx) compareArray(o, u *Schema) {
 	c.limit("maxContains", ratOf(o.MaxContains), ratOf(u.MaxContains), "MAX_CONTAINS")
 	c.limit("minContains", ratOf(o.MinContains), ratOf(u.MinContains), "MIN_CONTAINS")
 }
+
+// messageFormats phrase the differences as Confluent's Difference.error()
+// does. Confluent never fills in the two %s placeholders (which schema is
+// new, which old), and its messages reach clients with them; they are kept
+// so that the text matches.
+var messageFormats = []struct {
+	types  map[ChangeType]bool
+	format string
+}{
+	{set("MAXIMUM_ADDED", "MINIMUM_ADDED", "EXCLUSIVE_MAXIMUM_ADDED", "EXCLUSIVE_MINIMUM_ADDED", "MULTIPLE_OF_ADDED",
+		"MAX_LENGTH_ADDED", "MIN_LENGTH_ADDED", "PATTERN_ADDED", "REQUIRED_ATTRIBUTE_ADDED", "MAX_PROPERTIES_ADDED",
+		"MIN_PROPERTIES_ADDED", "DEPENDENCY_ARRAY_ADDED", "DEPENDENCY_SCHEMA_ADDED", "MAX_ITEMS_ADDED", "MIN_ITEMS_ADDED",
+		"MAX_CONTAINS_ADDED", "MIN_CONTAINS_ADDED", "UNIQUE_ITEMS_ADDED", "ADDITIONAL_ITEMS_REMOVED",
+		"ADDITIONAL_PROPERTIES_REMOVED", "UNEVALUATED_PROPERTIES_REMOVED", "UNEVALUATED_ITEMS_REMOVED"),
+		"The keyword at path '{path}' in the %s schema is not present in the %s schema"},
+	{set("MIN_LENGTH_INCREASED", "MINIMUM_INCREASED", "EXCLUSIVE_MINIMUM_INCREASED", "MIN_PROPERTIES_INCREASED",
+		"MULTIPLE_OF_EXPANDED", "MIN_ITEMS_INCREASED", "MIN_CONTAINS_INCREASED"),
+		"The value at path '{path}' in the %s schema is more than its value in the %s schema"},
+	{set("MAX_LENGTH_DECREASED", "MAXIMUM_DECREASED", "MAX_ITEMS_DECREASED", "MAX_CONTAINS_DECREASED",
+		"EXCLUSIVE_MAXIMUM_DECREASED", "MAX_PROPERTIES_DECREASED"),
+		"The value at path '{path}' in the %s schema is less than its value in the %s schema"},
+	{set("PATTERN_CHANGED", "MULTIPLE_OF_CHANGED", "DEPENDENCY_ARRAY_CHANGED"),
+		"The value at path '{path}' is different between the %s and %s schema"},
+	{set("ADDITIONAL_ITEMS_NARROWED", "ENUM_ARRAY_NARROWED", "SUM_TYPE_NARROWED", "ADDITIONAL_PROPERTIES_NARROWED",
+		"UNEVALUATED_PROPERTIES_NARROWED", "UNEVALUATED_ITEMS_NARROWED"),
+		"An array or combined type at path '{path}' has fewer elements in the %s schema than the %s schema"},
+	{set("DEPENDENCY_ARRAY_EXTENDED", "PRODUCT_TYPE_EXTENDED", "SUM_TYPE_EXTENDED", "NOT_TYPE_EXTENDED"),
+		"An array or combined type at path '{path}' has more elements in the %s schema than the %s schema"},
+	{set("TYPE_CHANGED", "TYPE_NARROWED", "COMBINED_TYPE_CHANGED", "COMBINED_TYPE_SUBSCHEMAS_CHANGED", "ENUM_ARRAY_CHANGED"),
+		"A type at path '{path}' is different between the %s schema and the %s schema"},
+	{set("REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL",
+		"OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", "ITEM_ADDED_TO_OPEN_CONTENT_MODEL"),
+		"The %s schema has an open content model and has a property or item at path '{path}' which is missing in the %s schema"},
+	{set("REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL"),
+		"The %s schema has an unopen content model and has a required property at path '{path}' which is missing in the %s schema"},
+	{set("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", "ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL"),
+		"The %s has a closed content model and is missing a property or item present at path '{path}' in the %s schema"},
+	{set("PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"),
+		"A property or item is missing in the %s schema but present at path '{path}' in the %s schema and is not covered by its partially open content model"},
+	{set("PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"),
+		"The %s schema has a property or item at path '{path}' which is missing in the %s schema and is not covered by its partially open content model"},
+}
+
+// Message renders the difference as Confluent's Difference.toString, the
+// form registry replies carry (quotes as unbalanced as Confluent's).
+func (d Difference) Message() string {
+	desc := ""
+	for _, f := range messageFormats {
+		if f.types[d.Type] {
+			desc = strings.ReplaceAll(f.format, "{path}", d.Path)
+			break
+		}
+	}
+	return "{errorType:\"" + string(d.Type) + "\", description:\"" + desc + "'}"
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tributary-io/tributary/schema/avsc"
 	"github.com/tributary-io/tributary/schema/compat"
+	"github.com/tributary-io/tributary/schema/jsonschema"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
@@ -324,8 +325,8 @@ func (s *Server) referenceExists(w http.ResponseWriter, subject string, version 
 // checkRequestSchema validates what a registration, lookup or
 // compatibility body can be checked for without the registry's content.
 func (s *Server) checkRequestSchema(w http.ResponseWriter, req *registry.RegisterRequest) bool {
-	if !isAvro(strings.ToUpper(req.SchemaType)) {
-		s.fail(w, registry.CodeInvalidSchema, "Invalid schema: schema type %s is not supported; this registry serves AVRO", req.SchemaType)
+	if t := normalType(req.SchemaType); t != "AVRO" && t != "JSON" {
+		s.fail(w, registry.CodeInvalidSchema, "Invalid schema: schema type %s is not supported; this registry serves AVRO and JSON", req.SchemaType)
 		return false
 	}
 	if strings.TrimSpace(req.Schema) == "" {
@@ -355,7 +356,7 @@ func (s *Server) resolveRequest(w http.ResponseWriter, st *State, req *registry.
 			req.References[i].Version = vs[len(vs)-1].Version
 		}
 	}
-	r, err := st.resolve(req.Schema, req.References, true)
+	r, err := st.resolve(normalType(req.SchemaType), req.Schema, req.References, true)
 	if err != nil {
 		s.fail(w, registry.CodeInvalidSchema, "Invalid schema %s: %v", req.Schema, err)
 		return nil
@@ -403,20 +404,81 @@ func compatibilityMessages(level compat.Level, violations []compat.Violation, ol
 
 // checkAgainst runs the level's checks of cand against olds (oldest first),
 // skipping stored schemas this registry cannot parse.
-func checkAgainst(st *State, level compat.Level, cand *avsc.Schema, olds []*SchemaValue) ([]string, error) {
-	var parsed []*avsc.Schema
-	var kept []*SchemaValue
-	for _, o := range olds {
-		if sch := st.schemas[o.ID]; sch != nil && sch.resolved != nil {
-			parsed = append(parsed, sch.parsed)
-			kept = append(kept, o)
-		}
-	}
-	vs, err := compat.CheckLevel(level, cand, parsed)
-	if err != nil {
+func checkAgainst(st *State, level compat.Level, cand *resolved, olds []*SchemaValue) ([]string, error) {
+	if _, err := compat.ParseLevel(string(level)); err != nil {
 		return nil, err
 	}
-	return compatibilityMessages(level, vs, kept), nil
+	var kept []*SchemaValue
+	var prev []*resolved
+	for _, o := range olds {
+		if sch := st.schemas[o.ID]; sch != nil && sch.resolved != nil {
+			kept = append(kept, o)
+			prev = append(prev, sch.resolved)
+		}
+	}
+	sameType := true
+	for _, p := range prev {
+		sameType = sameType && p.schemaType == cand.schemaType
+	}
+	if cand.schemaType == "AVRO" && sameType {
+		parsed := make([]*avsc.Schema, len(prev))
+		for i, p := range prev {
+			parsed[i] = p.parsed
+		}
+		vs, err := compat.CheckLevel(level, cand.parsed, parsed)
+		if err != nil {
+			return nil, err
+		}
+		return compatibilityMessages(level, vs, kept), nil
+	}
+	return checkOtherTypes(level, cand, prev, kept), nil
+}
+
+// checkOtherTypes applies a level to JSON Schema (and to pairs of different
+// types, never compatible), newest version first, with the messages of
+// Confluent's JsonSchema.isBackwardCompatible. Backward checks the diff from
+// the old schema to the new one, forward the diff the other way.
+func checkOtherTypes(level compat.Level, cand *resolved, prev []*resolved, olds []*SchemaValue) []string {
+	if level == compat.None || len(prev) == 0 {
+		return nil
+	}
+	first := len(prev) - 1
+	if level.Transitive() {
+		first = 0
+	}
+	name := string(level)
+	backward := strings.HasPrefix(name, "BACKWARD") || strings.HasPrefix(name, "FULL")
+	forward := strings.HasPrefix(name, "FORWARD") || strings.HasPrefix(name, "FULL")
+	var out []string
+	for i := len(prev) - 1; i >= first; i-- {
+		var msgs []string
+		if prev[i].schemaType != cand.schemaType {
+			msgs = append(msgs, "Incompatible because of different schema type")
+		} else {
+			if backward {
+				msgs = append(msgs, jsonMessages(jsonschema.Incompatibilities(prev[i].json.Root, cand.json.Root))...)
+			}
+			if forward {
+				msgs = append(msgs, jsonMessages(jsonschema.Incompatibilities(cand.json.Root, prev[i].json.Root))...)
+			}
+		}
+		if len(msgs) > 0 {
+			out = append(out, msgs...)
+			out = append(out, fmt.Sprintf("{oldSchemaVersion: %d}", olds[i].Version), fmt.Sprintf("{oldSchema: '%s'}", olds[i].Schema))
+		}
+	}
+	if len(out) > 0 {
+		out = append(out, fmt.Sprintf("{compatibility: '%s'}", level))
+	}
+	return out
+}
+
+func jsonMessages(ds []jsonschema.Difference) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Message()
+	}
+	return out
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
@@ -478,7 +540,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 			if force {
 				level = compat.None
 			}
-			msgs, err := checkAgainst(st, level, res.parsed, live)
+			msgs, err := checkAgainst(st, level, res, live)
 			if err != nil {
 				s.fail(w, registry.CodeInvalidCompatibilityLevel, "Invalid compatibility level %q configured for subject %s", level, subject)
 				failed = true
@@ -492,6 +554,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		rec = &SchemaValue{Subject: subject, Schema: res.canonical, References: req.References}
+		if res.schemaType != "AVRO" {
+			rec.SchemaType = res.schemaType
+		}
 		switch id, known := st.byCanonical[res.key]; {
 		case req.ID != 0:
 			if other := st.schemas[req.ID]; other != nil && (other.resolved == nil || other.key != res.key) {
@@ -786,7 +851,7 @@ func (s *Server) idSubjects(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) schemaTypes(w http.ResponseWriter, r *http.Request) {
-	s.ok(w, []string{"AVRO"})
+	s.ok(w, []string{"AVRO", "JSON"})
 }
 
 func (s *Server) getGlobalConfig(w http.ResponseWriter, r *http.Request) {
@@ -940,7 +1005,7 @@ func (s *Server) testCompatibility(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		msgs, err := checkAgainst(st, level, res.parsed, olds)
+		msgs, err := checkAgainst(st, level, res, olds)
 		if err != nil {
 			s.fail(w, registry.CodeInvalidCompatibilityLevel, "Invalid compatibility level %q configured for subject %s", level, subject)
 			return

@@ -91,7 +91,7 @@ func TestEndpoints(t *testing.T) {
 	run(t, h, []step{
 		{"root", "GET", "/", "", 200, `{}`},
 		{"unknown path", "GET", "/nope", "", 404, `{"error_code":404,"message":"HTTP 404 Not Found"}`},
-		{"types", "GET", "/schemas/types", "", 200, `["AVRO"]`},
+		{"types", "GET", "/schemas/types", "", 200, `["AVRO","JSON"]`},
 		{"no subjects", "GET", "/subjects", "", 200, `[]`},
 		{"versions of unknown subject", "GET", "/subjects/users-value/versions", "", 404, `{"error_code":40401,"message":"Subject 'users-value' not found."}`},
 		{"unknown subject version", "GET", "/subjects/users-value/versions/1", "", 404, `{"error_code":40401,"message":"Subject 'users-value' not found."}`},

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/tributary-io/tributary/schema/avsc"
+	"github.com/tributary-io/tributary/schema/jsonschema"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
@@ -132,7 +134,11 @@ type storedSchema struct {
 
 // resolved is a schema parsed with its references.
 type resolved struct {
-	parsed *avsc.Schema
+	// schemaType is AVRO or JSON; parsed is set for the first, json for
+	// the second.
+	schemaType string
+	json       *jsonschema.Document
+	parsed     *avsc.Schema
 	// canonical prints referenced types by name: the text to store.
 	canonical string
 	// key is canonical plus the references: two registrations are the
@@ -148,8 +154,9 @@ type resolved struct {
 const maxReferenceDepth = 64
 
 // referenceTexts lists the texts of refs and of their own references,
-// each after those it depends on and each once.
-func (s *State) referenceTexts(refs []registry.Reference) ([]string, error) {
+// each after those it depends on and each once; names gets each text's
+// reference name.
+func (s *State) referenceTexts(refs []registry.Reference, names map[string]string) ([]string, error) {
 	var out []string
 	seen := map[registry.Reference]bool{}
 	var walk func(refs []registry.Reference, depth int) error
@@ -171,6 +178,9 @@ func (s *State) referenceTexts(refs []registry.Reference) ([]string, error) {
 				return err
 			}
 			out = append(out, v.Schema)
+			if names != nil {
+				names[r.Name] = v.Schema
+			}
 		}
 		return nil
 	}
@@ -180,10 +190,26 @@ func (s *State) referenceTexts(refs []registry.Reference) ([]string, error) {
 // resolve parses an Avro schema with its references; validate adds
 // goavro's compile check for schemas without references, as registration
 // of new schemas does.
-func (s *State) resolve(text string, refs []registry.Reference, validate bool) (*resolved, error) {
-	texts, err := s.referenceTexts(refs)
+func (s *State) resolve(schemaType, text string, refs []registry.Reference, validate bool) (*resolved, error) {
+	names := map[string]string{}
+	texts, err := s.referenceTexts(refs, names)
 	if err != nil {
 		return nil, err
+	}
+	var refKey string
+	if len(refs) > 0 {
+		b, _ := json.Marshal(refs)
+		refKey = "\x00" + string(b)
+	}
+	if schemaType == "JSON" {
+		d, err := jsonschema.Parse(text, names)
+		if err != nil {
+			return nil, err
+		}
+		// The type leads the key: the same text as Avro and as JSON
+		// Schema are different schemas.
+		key := "JSON\x00" + d.Canonical + refKey
+		return &resolved{schemaType: "JSON", json: d, canonical: d.Canonical, key: key, full: key}, nil
 	}
 	var p *avsc.Schema
 	var known map[string]bool
@@ -195,12 +221,8 @@ func (s *State) resolve(text string, refs []registry.Reference, validate bool) (
 	if err != nil {
 		return nil, err
 	}
-	r := &resolved{parsed: p, canonical: p.CanonicalKnown(known), full: p.Canonical()}
-	r.key = r.canonical
-	if len(refs) > 0 {
-		b, _ := json.Marshal(refs)
-		r.key += "\x00" + string(b)
-	}
+	r := &resolved{schemaType: "AVRO", parsed: p, canonical: p.CanonicalKnown(known), full: p.Canonical()}
+	r.key = r.canonical + refKey
 	return r, nil
 }
 
@@ -337,10 +359,10 @@ func (s *State) putVersion(v *SchemaValue) {
 		return
 	}
 	st := &storedSchema{id: v.ID, text: v.Schema, schemaType: v.SchemaType, refs: v.References}
-	if isAvro(v.SchemaType) {
+	if t := normalType(v.SchemaType); t == "AVRO" || t == "JSON" {
 		// Schemas another registry accepted but we cannot parse stay
 		// fetchable by id; they just never match a lookup by content.
-		if r, err := s.resolve(v.Schema, v.References, false); err == nil {
+		if r, err := s.resolve(t, v.Schema, v.References, false); err == nil {
 			st.resolved = r
 			if _, dup := s.byCanonical[r.key]; !dup {
 				s.byCanonical[r.key] = v.ID
@@ -359,6 +381,14 @@ func (s *State) dropVersion(subject string, version int) {
 }
 
 func isAvro(schemaType string) bool { return schemaType == "" || schemaType == "AVRO" }
+
+// normalType spells a schemaType as the registry stores it, AVRO for none.
+func normalType(schemaType string) string {
+	if t := strings.ToUpper(schemaType); t != "" {
+		return t
+	}
+	return "AVRO"
+}
 
 // versions lists a subject's versions in order, optionally with soft-deleted ones.
 func (s *State) versions(subject string, deleted bool) []*SchemaValue {
