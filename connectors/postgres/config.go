@@ -112,8 +112,8 @@ func Def() *config.Def {
 	} {
 		d.Refuse(r[0], r[1], r[2])
 	}
-	for _, p := range []string{"data", "schema", "start.stream", "on.data.error", "on.schema.error"} {
-		d.Refuse("snapshot.mode.configuration.based.snapshot."+p, "", "snapshot.mode=configuration_based is not implemented")
+	for _, p := range []string{"snapshot.data", "snapshot.schema", "start.stream", "snapshot.on.data.error", "snapshot.on.schema.error"} {
+		d.Refuse("snapshot.mode.configuration.based."+p, "", "snapshot.mode=configuration_based is not implemented")
 	}
 	return d
 }

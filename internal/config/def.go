@@ -70,6 +70,22 @@ type Def struct {
 	// accepts; renamedPrefixes the same for whole families of properties.
 	renamed         map[string]Rename
 	renamedPrefixes []Rename
+	// refused are documented properties not implemented: accepted only at
+	// the upstream default (which is what Tributary does), refused with
+	// the reason otherwise.
+	refused map[string]refusal
+}
+
+type refusal struct{ def, reason string }
+
+// Refuse accepts name only at its upstream default value def (Tributary
+// behaves as that default) and refuses any other value with reason.
+func (d *Def) Refuse(name, def, reason string) *Def {
+	if d.refused == nil {
+		d.refused = map[string]refusal{}
+	}
+	d.refused[name] = refusal{def: def, reason: reason}
+	return d
 }
 
 // Rename is a property (or, as a prefix, a family of properties) that
@@ -159,6 +175,9 @@ func (d *Def) Merge(o *Def) *Def {
 		d.renamed[k] = r
 	}
 	d.renamedPrefixes = append(d.renamedPrefixes, o.renamedPrefixes...)
+	for k, r := range o.refused {
+		d.Refuse(k, r.def, r.reason)
+	}
 	return d
 }
 
@@ -229,6 +248,16 @@ func (d *Def) Parse(props map[string]string) (*Values, error) {
 		if _, ok := d.keys[n]; !ok {
 			if msg := d.renamedTo(n); msg != "" {
 				errs = append(errs, FieldError{Name: n, Message: msg})
+				continue
+			}
+			if r, ok := d.refused[n]; ok {
+				if !strings.EqualFold(strings.TrimSpace(props[n]), r.def) {
+					msg := "not supported: " + r.reason
+					if r.def != "" {
+						msg += " (only the default " + r.def + " is accepted)"
+					}
+					errs = append(errs, FieldError{Name: n, Message: msg})
+				}
 				continue
 			}
 		}
@@ -478,4 +507,13 @@ func (v *Values) WithPrefix(p string) map[string]string {
 		}
 	}
 	return out
+}
+
+// Knows reports whether Parse has an answer of its own for name: a
+// definition (which may refuse values with the reason), an allowed prefix
+// or a rename naming the replacement.
+func (d *Def) Knows(name string) bool {
+	_, ok := d.keys[name]
+	_, refused := d.refused[name]
+	return ok || refused || d.isAlias(name) || d.prefixed(name) || d.renamedTo(name) != ""
 }

@@ -45,3 +45,17 @@ func TestRenamedAndDeprecated(t *testing.T) {
 		t.Errorf("alias value not used: %q", got)
 	}
 }
+
+func TestRefused(t *testing.T) {
+	d := NewDef().Refuse("snapshot.query.mode", "select_all", "only select_all is implemented")
+	if _, err := d.Parse(map[string]string{"snapshot.query.mode": "SELECT_ALL"}); err != nil {
+		t.Fatalf("the default must be accepted: %v", err)
+	}
+	_, err := d.Parse(map[string]string{"snapshot.query.mode": "custom"})
+	if err == nil || !strings.Contains(err.Error(), `snapshot.query.mode: not supported: only select_all is implemented (only the default select_all is accepted)`) {
+		t.Fatalf("error %v", err)
+	}
+	if !d.Knows("snapshot.query.mode") || d.Knows("nope") {
+		t.Fatal("Knows")
+	}
+}

@@ -56,6 +56,21 @@ func CommonDef() *config.Def {
 	}
 	d.RenamedPrefix("database.history.", "schema.history.internal.", "Debezium 2.0")
 	d.Renamed("database.history", "schema.history.internal", "Debezium 2.0")
+	// Documented Debezium properties Tributary does not implement: each is
+	// accepted at Debezium's default, which is Tributary's behaviour, and
+	// refused otherwise with the reason.
+	d.Refuse("custom.metric.tags", "", "JMX metric tags; Tributary's metrics are Prometheus, labelled by connector and task")
+	d.Refuse("custom.sanitize.pattern", "", "not implemented")
+	d.Refuse("database.query.timeout.ms", "600000", "a different JDBC query timeout is not implemented")
+	d.Refuse("guardrail.collections.max", "0", "the captured-table guardrail is not implemented")
+	d.Refuse("guardrail.collections.limit.action", "warn", "the captured-table guardrail is not implemented")
+	d.Refuse("legacy.snapshot.max.threads", "false", "snapshots run on one thread (snapshot.max.threads=1)")
+	d.Refuse("poll.dispatch.interval.ms", "", "not implemented")
+	d.Refuse("snapshot.locking.mode.custom.name", "", "custom snapshot lockers are Java SPI classes")
+	d.Refuse("snapshot.tables.order.by.row.count", "disabled", "tables are snapshotted in name order")
+	d.Refuse("source.struct.version", "v2", "only the v2 source block is produced")
+	d.Refuse("statistics.metrics.enabled", "false", "JMX statistics metrics are not implemented; see the Prometheus metrics")
+	d.Refuse("topic.cache.size", "10000", "Tributary does not cache topic names in a bounded LRU")
 	// Per-column masking/truncation and propagated source types take the
 	// column list in the property name itself.
 	d.AllowPrefix("column.mask.with.", "column.mask.hash.", "column.truncate.to.", "column.propagate.source.type", "datatype.propagate.source.type", "database.initial.statements", "driver.", "signal.", "notification.", "incremental.snapshot.")

@@ -16,9 +16,9 @@ func TestBadRequests(t *testing.T) {
 	big := `{"name":"big","config":{"connector.class":"counter","topic":"t","pad":"` + strings.Repeat("x", 16<<20) + `"}}`
 	for _, tc := range []struct {
 		name, method, path, ctype, body string
-		status                           int
-		want                             string // exact body, or "" for any
-		wantIn                           string // substring of the body
+		status                          int
+		want                            string // exact body, or "" for any
+		wantIn                          string // substring of the body
 	}{
 		{"text/plain POST", "POST", "/connectors", "text/plain", good, 415, `{"error_code":415,"message":"HTTP 415 Unsupported Media Type"}`, ""},
 		{"curl -d default", "POST", "/connectors", "application/x-www-form-urlencoded", good, 415, `{"error_code":415,"message":"HTTP 415 Unsupported Media Type"}`, ""},
