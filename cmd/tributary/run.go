@@ -138,8 +138,10 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 			}
 			var problems []string
 			var parsed []*runtime.Connector
-			if _, err := runtime.WorkerDef().Parse(file.Worker); err != nil {
+			if wv, err := runtime.WorkerDef().Parse(file.Worker); err != nil {
 				problems = append(problems, "worker: "+err.Error())
+			} else if _, err := runtime.WorkerSaramaConfig(wv, nil); err != nil {
+				problems = append(problems, err.Error())
 			}
 			for _, c := range file.Connectors {
 				pc, err := runtime.ParseConnector(plugins(), c)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,79 +65,9 @@ func workerDef() *config.Def {
 // takes, or a Kafka Connect .properties worker file
 // (connect-distributed.properties) as is.
 func loadWorkerFiles(paths []string) (*config.File, error) {
-	var yamls []string
-	out := &config.File{Worker: map[string]string{}}
-	for _, p := range paths {
-		if strings.HasSuffix(p, ".properties") {
-			props, err := readPropertiesFile(p)
-			if err != nil {
-				return nil, err
-			}
-			for k, v := range props {
-				out.Worker[k] = v
-			}
-			continue
-		}
-		yamls = append(yamls, p)
-	}
-	if len(yamls) > 0 {
-		f, err := loadFiles(yamls)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range f.Worker {
-			if old, ok := out.Worker[k]; ok && old != v {
-				return nil, fmt.Errorf("worker property %q is given different values", k)
-			}
-			out.Worker[k] = v
-		}
-		out.Connectors = f.Connectors
-	}
-	if len(paths) == 0 {
-		return nil, errors.New("no configuration: pass -c FILE")
-	}
-	return out, nil
-}
-
-// readPropertiesFile reads a Java properties file, resolving ${env:...}
-// and ${file:...} references.
-func readPropertiesFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	var cont string
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if cont != "" {
-			line = cont + line
-			cont = ""
-		}
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		if strings.HasSuffix(line, `\`) && !strings.HasSuffix(line, `\\`) {
-			cont = strings.TrimSuffix(line, `\`)
-			continue
-		}
-		i := strings.IndexAny(line, "=:")
-		key, val := line, ""
-		if i >= 0 {
-			key, val = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
-		}
-		r, err := config.Resolve(val, filepath.Dir(path))
-		if err != nil {
-			return nil, fmt.Errorf("%s line %d: %s: %w", path, n, key, err)
-		}
-		out[key] = r
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return out, nil
+	// Kafka Connect's .properties files (worker and connector ones) are
+	// read by config.LoadFile like YAML and JSON files.
+	return loadFiles(paths)
 }
 
 // workerEnv is what the worker is built from.

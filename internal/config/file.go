@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -50,14 +49,19 @@ type rawFile struct {
 	} `yaml:"connectors"`
 }
 
-// LoadFile reads a YAML or JSON configuration file and resolves ${env:...}
-// and ${file:...} references.
+// LoadFile reads a YAML or JSON configuration file, or a Kafka Connect
+// .properties file (worker or connector), and resolves ${env:...} and
+// ${file:...} references.
 func LoadFile(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config %s: %w", path, err)
 	}
-	f, err := Parse(data, filepath.Dir(path))
+	parse := Parse
+	if IsPropertiesFile(path) {
+		parse = parsePropertiesFile
+	}
+	f, err := parse(data, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -262,31 +266,6 @@ func Resolve(v, baseDir string) (string, error) {
 		}
 	})
 	return out, firstErr
-}
-
-// readProperties reads a Java properties file (key=value or key: value,
-// # and ! comments).
-func readProperties(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		i := strings.IndexAny(line, "=:")
-		if i < 0 {
-			out[line] = ""
-			continue
-		}
-		out[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
-	}
-	return out, sc.Err()
 }
 
 // MarshalJSON renders a connector as Kafka Connect's REST payload with

@@ -130,8 +130,10 @@ func sameFile(a, b *File) bool {
 }
 
 // FuzzReadProperties reads arbitrary text as a properties file, as
-// ${file:path:key} references do. Keys come out trimmed, and the
-// properties written back as key=value lines read back the same.
+// ${file:path:key} references and Kafka Connect .properties files do.
+// Keys come out trimmed, and the properties written back as key=value
+// lines, escaped as java.util.Properties.store escapes them, read back the
+// same.
 func FuzzReadProperties(f *testing.F) {
 	dir := f.TempDir()
 	for _, s := range []string{
@@ -140,6 +142,8 @@ func FuzzReadProperties(f *testing.F) {
 		"=empty key\nk=\n",
 		"dup=1\ndup=2\n",
 		"continued=one \\\n  two\n",
+		"esc\\=aped\\ key = tab\\there \\u00e9\\uD83D\\uDE00 back\\\\slash\n",
+		"odd\\\\\\\n  joined\neven\\\\\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -162,7 +166,7 @@ func FuzzReadProperties(f *testing.F) {
 		sort.Strings(keys)
 		var b strings.Builder
 		for _, k := range keys {
-			b.WriteString(k + "=" + props[k] + "\n")
+			b.WriteString(escapeProperty(k, true) + "=" + escapeProperty(props[k], false) + "\n")
 		}
 		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 			t.Fatal(err)
@@ -175,4 +179,32 @@ func FuzzReadProperties(f *testing.F) {
 			t.Fatalf("properties changed when written back:\n%q\n%q\nwritten as %q", props, back, b.String())
 		}
 	})
+}
+
+// escapeProperty writes s as java.util.Properties.store does: backslash,
+// line breaks and tabs escaped, and in a key the separators and comment
+// characters too.
+func escapeProperty(s string, key bool) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case key && (r == '=' || r == ':' || r == ' '),
+			i == 0 && (r == '#' || r == '!' || r == ' '):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
