@@ -10,6 +10,7 @@ import (
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/transforms"
 	jdbcsink "github.com/tributary-io/tributary/sinks/jdbc"
+	natssink "github.com/tributary-io/tributary/sinks/nats"
 )
 
 // plugins lists every connector class built into the binary.
@@ -21,6 +22,7 @@ func plugins() connect.Plugins {
 		jdbcsource.Plugin(),
 		jdbcsink.Plugin(),
 		jdbcsink.ConfluentPlugin(),
+		natssink.Plugin(),
 	}
 }
 
