@@ -266,6 +266,31 @@ func TestDistributedCluster(t *testing.T) {
 	})
 	t.Logf("running on two workers after %s: %v", time.Since(testStart).Round(time.Millisecond), owners)
 
+	// A signal sent to a worker that does not run the connector's task is
+	// delivered to the one that does (through the leader when needed).
+	signalled := map[string]string{} // connector: signal id
+	for _, via := range []*workerProc{w1, w2} {
+		for _, n := range names {
+			if owners[n] == via.id || signalled[n] != "" {
+				continue
+			}
+			id := "sig-" + n + "-via-" + via.name
+			r := call(t, "POST", via.url+"/connectors/"+n+"/signals", fmt.Sprintf(`{"id":%q,"type":"log","data":{"message":"hello"}}`, id))
+			if r.status != 202 || !strings.Contains(string(r.body), id) {
+				t.Fatalf("signal for %s (on %s) through %s: %d %s", n, owners[n], via.name, r.status, r.body)
+			}
+			signalled[n] = id
+			break
+		}
+	}
+	if len(signalled) != 2 {
+		t.Fatalf("no connector to signal across workers: %v", owners)
+	}
+	r = call(t, "POST", w1.url+"/connectors/nosuch/signals", `{"type":"log","data":{"message":"x"}}`)
+	if r.status != 404 {
+		t.Fatalf("signal for an unknown connector: %d %s", r.status, r.body)
+	}
+
 	// A configuration change through a worker that may not lead.
 	r = call(t, "PATCH", w1.url+"/connectors/c3/config", `{"counter.interval.ms":"15"}`)
 	if r.status != 200 {
@@ -389,6 +414,19 @@ func TestDistributedCluster(t *testing.T) {
 		var v struct{ Seq int64 }
 		if kv.Value != nil && json.Unmarshal(kv.Value, &v) == nil && v.Seq > committed[conn] {
 			committed[conn] = v.Seq
+		}
+	}
+	for n, id := range signalled {
+		kvs, err := raw.ReadAll(ctx, "seq-"+n+".signals")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, kv := range kvs {
+			found = found || string(kv.Key) == id
+		}
+		if !found {
+			t.Errorf("signal %s did not reach %s's task (%d signal records)", id, n, len(kvs))
 		}
 	}
 	for _, n := range names {

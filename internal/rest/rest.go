@@ -636,6 +636,12 @@ func (a *api) resume(q *request) error {
 // offers the same actions through the signal table, Kafka, a file or
 // JMX). 202 with the signal's id once the task has it; what the action
 // does is in the connector's log under that id.
+// signalTargeter is a herder that knows which worker runs a connector's
+// task (distributed mode).
+type signalTargeter interface {
+	SignalTarget(ctx context.Context, connector string) error
+}
+
 func (a *api) signal(q *request) error {
 	rec, err := signal.ParseJSON(q.body, signal.ChannelREST)
 	if err != nil {
@@ -645,6 +651,14 @@ func (a *api) signal(q *request) error {
 	id, err := signal.Deliver(q.ctx, name, rec)
 	switch {
 	case errors.Is(err, signal.ErrNoTask):
+		// In a cluster the task may run on another worker: the herder
+		// says which, and the request goes there as Kafka Connect sends
+		// a task restart to the task's owner.
+		if st, ok := a.o.Herder.(signalTargeter); ok {
+			if terr := st.SignalTarget(q.ctx, name); terr != nil {
+				return a.forward(q, terr, json.RawMessage(q.body))
+			}
+		}
 		return errorf(http.StatusNotFound, "connector %s: %v", name, err)
 	case err != nil:
 		return errorf(http.StatusServiceUnavailable, "connector %s: %v", name, err)

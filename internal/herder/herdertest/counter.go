@@ -14,6 +14,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // CounterClass is the connector class of the counting source.
@@ -31,6 +32,11 @@ const CounterClass = "io.tributary.test.CounterSourceConnector"
 // failures (and a log line of the task) quote counter.password, as a
 // careless driver quoting its connection string would, to test that the
 // worker hides it.
+//
+// Signals sent through the REST API (POST /connectors/{name}/signals)
+// reach the task, which writes each one's id to the topic <topic>.signals
+// (key: the id, value: the record count so far), so that a test can see
+// that a signal reached the worker running the task.
 func CounterPlugin() *connect.Plugin {
 	return &connect.Plugin{
 		Class:   CounterClass,
@@ -64,7 +70,7 @@ func CounterPlugin() *connect.Plugin {
 			if server == "" {
 				server = tc.ConnectorName
 			}
-			t := &counterTask{topic: v.String("topic"), interval: v.Millis("counter.interval.ms"), batch: int(v.Int("counter.batch")),
+			t := &counterTask{name: tc.ConnectorName, topic: v.String("topic"), interval: v.Millis("counter.interval.ms"), batch: int(v.Int("counter.batch")),
 				partition: map[string]any{"server": server}, failFile: v.String("counter.fail.file"), offsets: tc.Offsets}
 			if v.Bool("counter.leak.password") {
 				t.leak = v.String("counter.password")
@@ -78,6 +84,7 @@ func CounterPlugin() *connect.Plugin {
 }
 
 type counterTask struct {
+	name      string
 	topic     string
 	interval  time.Duration
 	batch     int
@@ -117,6 +124,8 @@ func (t *counterTask) Run(ctx context.Context, w connect.RecordWriter) error {
 	server, _ := t.partition["server"].(string)
 	tick := time.NewTicker(t.interval)
 	defer tick.Stop()
+	signals := make(chan signal.Record, 1)
+	defer signal.Register(t.name, signals)()
 	for {
 		recs := make([]*connect.Record, 0, t.batch)
 		for i := 0; i < t.batch; i++ {
@@ -135,6 +144,16 @@ func (t *counterTask) Run(ctx context.Context, w connect.RecordWriter) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case sig := <-signals:
+			rec := &connect.Record{SourcePartition: t.partition, SourceOffset: map[string]any{"seq": next - 1},
+				Topic: t.topic + ".signals", Partition: -1, KeySchema: keySchema, Key: sig.ID, ValueSchema: valueSchema, Value: next,
+				Timestamp: time.Now()}
+			if err := w.Write(ctx, []*connect.Record{rec}); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		}
 	}
 }
