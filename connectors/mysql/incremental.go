@@ -176,7 +176,11 @@ func (i *incremental) watermarksArrive(ctx context.Context, log *slog.Logger) (b
 			log.Error("incremental snapshot signal ignored: read.only=true takes GTID sets as watermarks, and the server does not have gtid_mode=ON")
 			return false, nil
 		}
-		if !i.r.st.gtidsComplete {
+		// MariaDB's GTID positions hold the last sequence number per
+		// domain, so a reader that started from a file position compares
+		// as well as one that started from a GTID position; MySQL's sets
+		// need the whole history.
+		if !i.r.st.gtidsComplete && !i.r.t.server.mariadb {
 			log.Error("incremental snapshot signal ignored: read.only=true needs the binlog reader to run from a GTID position, and this run started from a binlog file and position (no GTID set in the offset, or gtid.ignore.on.recovery)")
 			return false, nil
 		}
