@@ -28,7 +28,7 @@ func TestDeliver(t *testing.T) {
 	want := map[string]int{}
 	for i := 0; i < 300; i++ {
 		key := fmt.Sprintf("k%d", i%7)
-		p.send(t, "orders", event{Key: key, Seq: want[key]})
+		p.Send(t, "orders", event{Key: key, Seq: want[key]})
 		want[key]++
 	}
 	for _, name := range []string{"first", "second"} {
@@ -97,7 +97,7 @@ func TestBadInput(t *testing.T) {
 	// ${key} with a key holding a space gives an invalid subject.
 	k := startKafka(t, 1, "orders")
 	p := newProducer(t, k.ListenAddrs())
-	p.send(t, "orders", event{Key: "a", Seq: 0}, event{Key: "b c", Seq: 0}, event{Key: "a", Seq: 1})
+	p.Send(t, "orders", event{Key: "a", Seq: 0}, event{Key: "b c", Seq: 0}, event{Key: "a", Seq: 1})
 	props := baseProps(ns.URL(), "nats.subject", "cdc.${key}", "nats.user", "cdc", "nats.password", "s3cret")
 	err := runSink(ctx, sinkConfig{Brokers: k.ListenAddrs(), Name: "strict", Props: props})
 	var re *sinkrunner.RecordError
@@ -185,7 +185,7 @@ func TestOutage(t *testing.T) {
 	write := func(n int) {
 		for i := 0; i < n; i++ {
 			key := fmt.Sprintf("k%d", rand.IntN(10))
-			p.send(t, "orders", event{Key: key, Seq: want[key]})
+			p.Send(t, "orders", event{Key: key, Seq: want[key]})
 			want[key]++
 		}
 	}
@@ -250,7 +250,7 @@ func TestCrashRecovery(t *testing.T) {
 				evs = append(evs, event{Key: key, Seq: want[key]})
 				want[key]++
 			}
-			p.send(t, "orders", evs...)
+			p.Send(t, "orders", evs...)
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
