@@ -149,6 +149,9 @@ var (
 	mTotalTbl    = metricDef{"debezium_metrics_total_table_count", "Tables included in the snapshot.", gaugeKind}
 	mRemainTbl   = metricDef{"debezium_metrics_remaining_table_count", "Tables the snapshot has yet to copy.", gaugeKind}
 	mRows        = metricDef{"debezium_metrics_rows_scanned", "Rows scanned so far per table during the snapshot.", gaugeKind}
+	mEstRows     = metricDef{"tributary_snapshot_estimated_rows", "The database's row estimate of a table when its snapshot began (0: unknown).", gaugeKind}
+	mRowRate     = metricDef{"tributary_snapshot_rows_per_second", "Rows per second of a table's snapshot since it began (or until it ended).", gaugeKind}
+	mETA         = metricDef{"tributary_snapshot_eta_seconds", "Seconds a table's snapshot needs at its rate for the rows left of the estimate (-1: unknown, 0: done).", gaugeKind}
 	mSinkRead    = metricDef{"kafka_connect_sink_task_metrics_sink_record_read_total", "Records read from Kafka by the sink task.", counterKind}
 	mSinkSend    = metricDef{"kafka_connect_sink_task_metrics_sink_record_send_total", "Records put into the sink target.", counterKind}
 	mSinkRate    = metricDef{"kafka_connect_sink_task_metrics_sink_record_send_rate", "Average per-second number of records put over the last minute.", gaugeKind}
@@ -331,6 +334,12 @@ func (r *Registry) gather() exposition {
 			names, vals := t.rowsScanned()
 			for k, n := range names {
 				add(mRows, float64(vals[k]), label{"table", n})
+			}
+			for _, p := range t.Progress() {
+				tl := []label{{"table", p.Table}, {"kind", p.Kind}}
+				add(mEstRows, float64(p.EstimatedRows), tl...)
+				add(mRowRate, p.RowsPerSecond, tl...)
+				add(mETA, p.ETASeconds, tl...)
 			}
 		}
 	}
