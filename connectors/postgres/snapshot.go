@@ -11,10 +11,11 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/metrics"
 )
 
 // progressInterval is how often a long table read logs its progress.
-const progressInterval = 10 * time.Second
+const progressInterval = 5 * time.Second
 
 // snapshot reads every captured table in one REPEATABLE READ transaction
 // and emits read events. With exported, the transaction imports the
@@ -93,9 +94,11 @@ func (t *pgTask) snapshot(ctx context.Context, w connect.RecordWriter, exported 
 
 	sn := &snapshotWriter{t: t, w: w, off: off}
 	total := int64(0)
+	metrics.ForTask(ctx).SnapshotStarted(len(schemas))
 	for i, ts := range schemas {
 		n, err := t.snapshotTable(ctx, conn, sn, ts, i == 0, i == len(schemas)-1, i+1, len(schemas), t.cfg.selectOverrides[ts.table.ID])
 		if err != nil {
+			metrics.ForTask(ctx).SnapshotAborted()
 			return nil, err
 		}
 		total += n
@@ -113,6 +116,7 @@ func (t *pgTask) snapshot(ctx context.Context, w connect.RecordWriter, exported 
 			return nil, err
 		}
 	}
+	metrics.ForTask(ctx).SnapshotCompleted()
 	t.log.Info("snapshot completed", "tables", len(schemas), "rows", total, "duration", time.Since(started).Round(time.Millisecond))
 	return off, nil
 }
@@ -203,6 +207,11 @@ func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshot
 		t.log.Info("snapshot: exporting table", "table", id.String(), "order", order, "of", count, "estimated_rows", int64(max(estimate, 0)))
 	}
 	start := time.Now()
+	kind := "initial"
+	if sn.off.snapshotType == snapshotBlocking {
+		kind = "blocking"
+	}
+	progress := metrics.ForTask(ctx).StartProgress(id.String(), int64(max(estimate, 0)), kind)
 	cursor := "tributary_snapshot"
 	if _, err := conn.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR "+query); err != nil {
 		if selectStmt != "" {
@@ -274,10 +283,9 @@ func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshot
 		if err := res.Err(); err != nil {
 			return rows, fmt.Errorf("snapshot of %s: %w", id, err)
 		}
+		progress.Rows(rows)
 		if time.Since(lastLog) >= progressInterval {
-			el := time.Since(start)
-			t.log.Info("snapshot: progress", "table", id.String(), "rows", rows, "estimated_rows", int64(max(estimate, 0)),
-				"rows_per_second", int64(float64(rows)/el.Seconds()), "elapsed", el.Round(time.Second))
+			t.log.Info("snapshot: progress", progress.LogAttrs()...)
 			lastLog = time.Now()
 		}
 		if n < t.cfg.fetchSize {
@@ -289,6 +297,8 @@ func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshot
 			return rows, err
 		}
 	}
+	progress.Rows(rows)
+	progress.Done()
 	el := time.Since(start)
 	rate := int64(0)
 	if el > 0 {
