@@ -9,6 +9,7 @@ import (
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/transforms"
+	"github.com/tributary-io/tributary/schema/jsonschema"
 	jdbcsink "github.com/tributary-io/tributary/sinks/jdbc"
 	natssink "github.com/tributary-io/tributary/sinks/nats"
 )
@@ -29,9 +30,15 @@ func plugins() connect.Plugins {
 // converters knows the built-in converter classes.
 func converters() *converter.Factory {
 	return &converter.Factory{Extra: map[string]func(map[string]string, bool) (converter.Converter, error){
-		converter.AvroClass: avroConverter,
-		"avro":              avroConverter,
+		converter.AvroClass:       avroConverter,
+		"avro":                    avroConverter,
+		jsonschema.ConverterClass: jsonSchemaConverter,
 	}}
+}
+
+// jsonSchemaConverter builds io.confluent.connect.json.JsonSchemaConverter.
+func jsonSchemaConverter(props map[string]string, isKey bool) (converter.Converter, error) {
+	return jsonschema.New(props, isKey)
 }
 
 func transformRegistry() transforms.Registry {

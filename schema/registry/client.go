@@ -409,3 +409,46 @@ func (c *Client) DeleteVersion(ctx context.Context, subject string, version int,
 	c.mu.Unlock()
 	return out, nil
 }
+
+// RegisterSchema registers a schema of any type (req.SchemaType: AVRO,
+// JSON, PROTOBUF) with its references, cached like Register by subject,
+// type and text.
+func (c *Client) RegisterSchema(ctx context.Context, subject string, req RegisterRequest) (int, error) {
+	key := req.SchemaType + "\x00" + req.Schema
+	c.mu.RLock()
+	id, ok := c.ids[subject][key]
+	c.mu.RUnlock()
+	if ok && len(req.References) == 0 {
+		return id, nil
+	}
+	var resp RegisterResponse
+	if err := c.do(ctx, http.MethodPost, subjectPath(subject, "versions"), nil, req, &resp); err != nil {
+		return 0, fmt.Errorf("register %s schema under subject %s: %w", req.SchemaType, subject, err)
+	}
+	c.mu.Lock()
+	if c.ids[subject] == nil {
+		c.ids[subject] = map[string]int{}
+	}
+	c.ids[subject][key] = resp.ID
+	c.mu.Unlock()
+	return resp.ID, nil
+}
+
+// Schema fetches a schema by id with its type and references. Unlike
+// SchemaByID it is not cached: callers cache what they derive from it.
+func (c *Client) Schema(ctx context.Context, id int) (SchemaResponse, error) {
+	var out SchemaResponse
+	if err := c.do(ctx, http.MethodGet, "/schemas/ids/"+strconv.Itoa(id), nil, nil, &out); err != nil {
+		return out, fmt.Errorf("fetch schema id %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// LookupSchema is Lookup for a schema of any type with its references.
+func (c *Client) LookupSchema(ctx context.Context, subject string, req RegisterRequest) (SubjectVersion, error) {
+	var out SubjectVersion
+	if err := c.do(ctx, http.MethodPost, subjectPath(subject), nil, req, &out); err != nil {
+		return out, fmt.Errorf("look up %s schema in subject %s: %w", req.SchemaType, subject, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tributary-io/tributary/schema/jsonschema"
+)
+
+// TestJSONSchemaConverterClass: io.confluent.connect.json.JsonSchemaConverter
+// is a built-in converter class, and its properties are validated.
+func TestJSONSchemaConverterClass(t *testing.T) {
+	c, err := converters().New(jsonschema.ConverterClass, map[string]string{"schema.registry.url": "http://127.0.0.1:1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.(*jsonschema.Converter); !ok {
+		t.Fatalf("converter is %T", c)
+	}
+	if _, err := converters().New(jsonschema.ConverterClass, map[string]string{"schema.registry.url": "http://x", "use.latest.version": "true"}, false); err == nil || !strings.Contains(err.Error(), "use.latest.version") {
+		t.Fatalf("unsupported property: %v", err)
+	}
+}
