@@ -12,6 +12,7 @@ import (
 	"github.com/tributary-io/tributary/schema/jsonschema"
 	jdbcsink "github.com/tributary-io/tributary/sinks/jdbc"
 	natssink "github.com/tributary-io/tributary/sinks/nats"
+	"github.com/tributary-io/tributary/sinks/webhook"
 )
 
 // plugins lists every connector class built into the binary.
@@ -24,6 +25,7 @@ func plugins() connect.Plugins {
 		jdbcsink.Plugin(),
 		jdbcsink.ConfluentPlugin(),
 		natssink.Plugin(),
+		webhook.Plugin(),
 	}
 }
 

@@ -162,3 +162,30 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// ReadTopic reads n records of partition 0 of topic.
+func ReadTopic(t testing.TB, brokers []string, topic string, n int) []*sarama.ConsumerMessage {
+	t.Helper()
+	c, err := sarama.NewConsumer(brokers, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var pc sarama.PartitionConsumer
+	WaitFor(t, 20*time.Second, "topic "+topic, func() bool {
+		pc, err = c.ConsumePartition(topic, 0, sarama.OffsetOldest)
+		return err == nil
+	})
+	defer pc.Close()
+	var out []*sarama.ConsumerMessage
+	timeout := time.After(20 * time.Second)
+	for len(out) < n {
+		select {
+		case m := <-pc.Messages():
+			out = append(out, m)
+		case <-timeout:
+			t.Fatalf("%s: %d of %d records", topic, len(out), n)
+		}
+	}
+	return out
+}
