@@ -118,18 +118,17 @@ func positive(v string) error {
 
 // Publisher sends messages to the endpoint.
 type Publisher struct {
-	url         string
-	method      string
-	headers     http.Header
-	batch       int
-	lanes       int
-	secret      []byte
-	sigHeader   string
-	backoff     time.Duration
-	backoffMax  time.Duration
-	client      *http.Client
-	log         *slog.Logger
-	timeoutProp string
+	url        string
+	method     string
+	headers    http.Header
+	batch      int
+	lanes      int
+	secret     []byte
+	sigHeader  string
+	backoff    time.Duration
+	backoffMax time.Duration
+	client     *http.Client
+	log        *slog.Logger
 }
 
 var _ bus.Publisher = (*Publisher)(nil)
