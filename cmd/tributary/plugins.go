@@ -12,6 +12,7 @@ import (
 	"github.com/tributary-io/tributary/schema/jsonschema"
 	jdbcsink "github.com/tributary-io/tributary/sinks/jdbc"
 	natssink "github.com/tributary-io/tributary/sinks/nats"
+	redissink "github.com/tributary-io/tributary/sinks/redis"
 	"github.com/tributary-io/tributary/sinks/webhook"
 )
 
@@ -26,6 +27,7 @@ func plugins() connect.Plugins {
 		jdbcsink.ConfluentPlugin(),
 		natssink.Plugin(),
 		webhook.Plugin(),
+		redissink.Plugin(),
 	}
 }
 
