@@ -74,6 +74,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "text or json")
 	root.AddCommand(newRunCmd(g), newValidateCmd(g), newVersionCmd(), newDemoCmd(g), newPluginsCmd(), newStandaloneCmd(g), newDistributedCmd(g), newBenchCmd(g), newRegistryCmd(g), newSchemaCmd(g))
 	root.AddCommand(newBrokerCmd(g))
+	root.AddCommand(newDoctorCmd(g))
 	return root
 }
 
