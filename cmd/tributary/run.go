@@ -80,10 +80,11 @@ while running start, reconfigure (restarting only that connector) and delete con
 				return err
 			}
 			defer stopRegistry()
-			if wantsWorkerServices(file.Worker) || len(dirs) > 0 || hasTargetStates(file) {
+			if wantsWorkerServices(file.Worker) || len(dirs) > 0 || hasTargetStates(file) || hasSeveralTasks(file) {
 				// REST API, metrics, automatic task restarts, connector
-				// directories and paused or stopped connectors live in the
-				// herder-based worker; plain runs stay on the lean runner.
+				// directories, paused or stopped connectors and connectors
+				// with several tasks live in the herder-based worker;
+				// plain runs stay on the lean runner.
 				env, err := newWorkerEnv(g)
 				if err != nil {
 					return err
@@ -99,6 +100,19 @@ while running start, reconfigure (restarting only that connector) and delete con
 	}
 	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "connector/worker configuration file (YAML or JSON), or a directory of connector files")
 	return cmd
+}
+
+// hasSeveralTasks reports whether a connector runs more than one task
+// (tasks.max of a sink or of the JDBC source), which only the herder-based
+// worker runs.
+func hasSeveralTasks(file *config.File) bool {
+	for _, c := range file.Connectors {
+		pc, err := runtime.ParseConnector(plugins(), c)
+		if err == nil && pc.Plugin.MaxTasks != nil && pc.Plugin.MaxTasks(pc.Values) > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // wantsWorkerServices reports whether the worker properties ask for the

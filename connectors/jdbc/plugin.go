@@ -23,6 +23,14 @@ func Plugin() *connect.Plugin {
 		Type:    connect.SourcePlugin,
 		Version: Version,
 		Config:  Def,
+		// As Confluent's JdbcSourceConnector: a custom query runs in one
+		// task, tables are split over up to tasks.max tasks.
+		MaxTasks: func(cfg *config.Values) int {
+			if cfg.String("query") != "" {
+				return 1
+			}
+			return int(cfg.Int("tasks.max"))
+		},
 		Validate: func(ctx context.Context, cfg *config.Values) error {
 			s, err := parseSettings(cfg)
 			if err != nil {

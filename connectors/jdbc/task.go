@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sort"
 	"strings"
@@ -28,11 +29,14 @@ func (e *queryError) Error() string {
 
 func (e *queryError) Unwrap() error { return e.err }
 
-// task is the single source task: it polls every table (or the custom
-// query) in turn, each at most every poll.interval.ms.
+// task is one source task: it polls its tables (or the custom query) in
+// turn, each at most every poll.interval.ms. With several tasks each
+// copies the tables that fall to it (owns).
 type task struct {
 	s            *settings
 	name         string
+	taskID       int
+	taskCount    int
 	log          *slog.Logger
 	offsets      connect.OffsetReader
 	mapper       typeMapper
@@ -69,7 +73,7 @@ func newTask(s *settings, tc connect.TaskContext) *task {
 		name = s.topicPrefix
 	}
 	return &task{
-		s: s, name: name, log: s.logger(), offsets: tc.Offsets,
+		s: s, name: name, log: s.logger(), offsets: tc.Offsets, taskID: tc.TaskID, taskCount: max(tc.TaskCount, 1),
 		mapper: typeMapper{numeric: s.numericMapping, granularity: s.granularity, zone: s.zone,
 			legacyDates: s.legacyDates},
 		sourceSchema: SourceSchema(),
@@ -286,6 +290,9 @@ func (t *task) refreshTables(ctx context.Context, first bool) error {
 	seen := map[string]bool{}
 	for _, id := range selected {
 		fqn := id.fqn()
+		if !t.owns(fqn) {
+			continue
+		}
 		seen[fqn] = true
 		if _, ok := t.queriers[fqn]; ok {
 			continue
@@ -311,11 +318,29 @@ func (t *task) refreshTables(ctx context.Context, first bool) error {
 			delete(t.queriers, fqn)
 		}
 	}
-	if first && len(t.queriers) == 0 {
+	if first && len(selected) == 0 {
 		return fmt.Errorf("no tables to copy: none of the tables in %s match the table filters and table.types=%s",
 			t.s.url.redacted(), strings.Join(t.s.tableTypes, ","))
 	}
+	if first && len(t.queriers) == 0 {
+		t.log.Info("no table falls to this task; it waits for new tables", "tables", len(selected), "tasks", t.taskCount)
+	}
 	return nil
+}
+
+// owns reports whether table fqn falls to this task. Each task lists the
+// tables itself, so the split must not depend on which tables a task saw
+// (a table created between two tasks' starts): a hash of the name keeps
+// every table with one task for as long as tasks.max stays the same, and
+// its offsets (one source partition per table) go with it when it
+// changes.
+func (t *task) owns(fqn string) bool {
+	if t.taskCount <= 1 {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(fqn))
+	return int(h.Sum32()%uint32(t.taskCount)) == t.taskID
 }
 
 // selectTables applies table.whitelist/blacklist (exact names, qualified

@@ -38,6 +38,13 @@ type Plugin struct {
 	// source's catalog. `tributary schema check/export` uses it. Optional.
 	DescribeSchemas func(ctx context.Context, cfg *config.Values) ([]TopicSchema, error)
 
+	// MaxTasks is how many tasks the connector runs for its configuration,
+	// as Kafka Connect's Connector.taskConfigs(tasks.max) decides: a sink
+	// runs tasks.max tasks sharing its consumer group, the JDBC source
+	// splits its tables over tasks.max tasks. Nil: one task (Debezium's
+	// connectors, whatever tasks.max says, as in Debezium).
+	MaxTasks func(cfg *config.Values) int
+
 	NewSourceTask func(ctx context.Context, cfg *config.Values, tc TaskContext) (SourceTask, error)
 	NewSinkTask   func(ctx context.Context, cfg *config.Values, tc TaskContext) (SinkTask, error)
 }

@@ -86,6 +86,9 @@ type SinkTask interface {
 type TaskContext struct {
 	ConnectorName string
 	TaskID        int
+	// TaskCount is how many tasks the connector runs (see
+	// Plugin.MaxTasks); tasks that split work take their share by TaskID.
+	TaskCount int
 	Offsets       OffsetReader
 	Logger        *slog.Logger
 	// Producer lets tasks write auxiliary topics that are not part of the

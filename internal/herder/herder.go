@@ -31,6 +31,8 @@ type TaskSpec struct {
 	// Topic is called the first time the task writes to (or reads from) a
 	// topic, for the connector's active topics (KIP-558).
 	Topic func(topic string)
+	// TaskCount is how many tasks the connector has.
+	TaskCount int
 }
 
 // TaskRunner runs tasks: a source task producing to Kafka, or a sink task
@@ -692,7 +694,7 @@ func (h *Herder) runOnce(ctx context.Context, tr *taskRun, log *slog.Logger, top
 	if !ok {
 		return fmt.Errorf("connector %q: no connector plugin for class %q", tr.id.Connector, resolved["connector.class"])
 	}
-	spec := TaskSpec{ID: tr.id, Plugin: p, Config: resolved,
+	spec := TaskSpec{ID: tr.id, Plugin: p, Config: resolved, TaskCount: max(h.o.Configs.Snapshot().TaskCounts[tr.id.Connector], 1),
 		Started: func() {
 			h.setTaskState(tr, StateRunning)
 			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -803,9 +805,10 @@ func (h *Herder) putTaskStatusSafe(ctx context.Context, id TaskID, s State) {
 
 // --- leader duties ---
 
-// taskConfigsFor is what the connector's tasks run with: Tributary's
-// connectors run one task with the connector's configuration, to which
-// Kafka Connect's worker adds task.class. A stopped connector has none.
+// taskConfigsFor is what the connector's tasks run with: the connector's
+// configuration, to which Kafka Connect's worker adds task.class, once
+// per task (connect.Plugin.MaxTasks; one for Debezium's connectors). A
+// stopped connector has none.
 func (h *Herder) taskConfigsFor(props map[string]string, target TargetState) []map[string]string {
 	if target == TargetStopped {
 		return nil
@@ -814,9 +817,29 @@ func (h *Herder) taskConfigsFor(props map[string]string, target TargetState) []m
 	if !ok {
 		return nil
 	}
-	tc := maps.Clone(props)
-	tc["task.class"] = taskClass(p)
-	return []map[string]string{tc}
+	n := 1
+	if p.MaxTasks != nil {
+		// parsed as its tasks will parse it, with config provider
+		// references resolved; one that does not parse fails in its one
+		// task, which reports why
+		resolved := make(map[string]string, len(props))
+		for k, v := range props {
+			r, err := resolveConfigValue(v)
+			if err != nil {
+				r = v
+			}
+			resolved[k] = r
+		}
+		if c, err := parseWith(p, props["name"], resolved); err == nil {
+			n = max(p.MaxTasks(c.Values), 1)
+		}
+	}
+	out := make([]map[string]string, n)
+	for i := range out {
+		out[i] = maps.Clone(props)
+		out[i]["task.class"] = taskClass(p)
+	}
+	return out
 }
 
 // taskClass names the task class as Kafka Connect records it:

@@ -94,7 +94,7 @@ func (r *KafkaRunner) runSource(ctx context.Context, spec TaskSpec, c *runtime.C
 		return err
 	}
 	src, err := runtime.NewSource(ctx, c, runtime.SourceDeps{Producer: producer, Raw: r.Raw, Converters: r.Converters,
-		Transforms: r.Transforms, Offsets: r.Offsets, Worker: r.Worker, Logger: log})
+		Transforms: r.Transforms, Offsets: r.Offsets, Worker: r.Worker, Logger: log, TaskID: spec.ID.Task, TaskCount: spec.TaskCount})
 	if err != nil {
 		producer.Close()
 		return err
@@ -132,7 +132,7 @@ func (r *KafkaRunner) runSink(ctx context.Context, spec TaskSpec, c *runtime.Con
 	}
 	tlog := log.With("connector", c.Name, "task", spec.ID.Task)
 	runtime.WarnDeprecated(tlog, c.Values)
-	task, err := spec.Plugin.NewSinkTask(ctx, c.Values, connect.TaskContext{ConnectorName: c.Name, TaskID: spec.ID.Task, Logger: tlog})
+	task, err := spec.Plugin.NewSinkTask(ctx, c.Values, connect.TaskContext{ConnectorName: c.Name, TaskID: spec.ID.Task, TaskCount: spec.TaskCount, Logger: tlog})
 	if err != nil {
 		return fmt.Errorf("connector %q: %w", c.Name, err)
 	}

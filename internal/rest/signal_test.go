@@ -24,7 +24,7 @@ func TestSignalRoute(t *testing.T) {
 		b.Write(buf[:n])
 		return resp.StatusCode, b.String()
 	}
-	if code, body := post("nobody", `{"id":"s1","type":"log","data":{"message":"hi"}}`); code != http.StatusNotFound || !strings.Contains(body, "no running task") {
+	if code, body := post("nobody", `{"id":"s1","type":"log","data":{"message":"hi"}}`); code != http.StatusNotFound || !strings.Contains(body, "Unknown connector: nobody") {
 		t.Fatalf("signal to a connector without a task: %d %s", code, body)
 	}
 	ch := make(chan signal.Record, 1)

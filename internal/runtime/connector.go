@@ -165,6 +165,9 @@ type SourceDeps struct {
 	Offsets    offsets.Store
 	Worker     map[string]string
 	Logger     *slog.Logger
+	// TaskID and TaskCount place the task among the connector's tasks
+	// (connect.TaskContext); zero values: the one task.
+	TaskID, TaskCount int
 }
 
 // NewSource builds the runnable source for a parsed connector: converters,
@@ -193,10 +196,12 @@ func NewSource(ctx context.Context, c *Connector, deps SourceDeps) (*Source, err
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger = logger.With("connector", c.Name, "task", 0)
+	logger = logger.With("connector", c.Name, "task", deps.TaskID)
 	WarnDeprecated(logger, c.Values)
 	task, err := c.Plugin.NewSourceTask(ctx, c.Values, connect.TaskContext{
 		ConnectorName: c.Name,
+		TaskID:        deps.TaskID,
+		TaskCount:     max(deps.TaskCount, 1),
 		Offsets:       OffsetReader{Store: deps.Offsets, Connector: c.Name},
 		Logger:        logger,
 		Producer:      deps.Raw,

@@ -43,6 +43,7 @@ func Plugin() *connect.Plugin {
 		Class:    DebeziumClass,
 		Aliases:  []string{"jdbc-sink", "JdbcSinkConnector"},
 		Type:     connect.SinkPlugin,
+		MaxTasks: sinkTasks,
 		Version:  debezium.Version,
 		Config:   debeziumDef,
 		Validate: func(ctx context.Context, v *config.Values) error { return validate(ctx, DebeziumClass, v) },
@@ -52,6 +53,12 @@ func Plugin() *connect.Plugin {
 	}
 }
 
+// sinkTasks is the number of tasks of a sink: tasks.max, sharing the
+// topics' partitions through the connector's consumer group, each with
+// its own database connection and transactions (as Kafka Connect runs
+// Debezium's and Confluent's JDBC sinks).
+func sinkTasks(v *config.Values) int { return int(v.Int("tasks.max")) }
+
 // ConfluentPlugin is Confluent's JDBC sink connector (property names
 // pk.mode, pk.fields, auto.create, auto.evolve, table.name.format...).
 func ConfluentPlugin() *connect.Plugin {
@@ -59,6 +66,7 @@ func ConfluentPlugin() *connect.Plugin {
 		Class:    ConfluentClass,
 		Aliases:  []string{"confluent-jdbc-sink"},
 		Type:     connect.SinkPlugin,
+		MaxTasks: sinkTasks,
 		Version:  "10.8.0",
 		Config:   confluentDef,
 		Validate: func(ctx context.Context, v *config.Values) error { return validate(ctx, ConfluentClass, v) },
