@@ -25,6 +25,7 @@ import (
 	"github.com/tributary-io/tributary/schema/avro"
 	"github.com/tributary-io/tributary/schema/check"
 	"github.com/tributary-io/tributary/schema/compat"
+	"github.com/tributary-io/tributary/schema/jsonschema"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
@@ -221,7 +222,16 @@ func (s *schemaSource) candidates(ctx context.Context, log *slog.Logger) ([]chec
 			return nil, usageErr(fmt.Errorf("connector %q: %w", c.Name, err))
 		}
 		sides := map[bool]avro.Config{}
+		jsonSides := map[bool]jsonschema.DataConfig{}
 		for _, isKey := range []bool{true, false} {
+			if class, props := converterSide(pc, file.Worker, isKey); class == jsonschema.ConverterClass {
+				dc, err := jsonDataConfig(props)
+				if err != nil {
+					return nil, usageErr(fmt.Errorf("connector %q: %w", pc.Name, err))
+				}
+				jsonSides[isKey] = dc
+				continue
+			}
 			cfg, err := mappingConfig(pc, file.Worker, isKey, log)
 			if err != nil {
 				return nil, usageErr(err)
@@ -246,6 +256,27 @@ func (s *schemaSource) candidates(ctx context.Context, log *slog.Logger) ([]chec
 				isKey bool
 			}{{key, true}, {value, false}} {
 				if side.s == nil {
+					continue
+				}
+				if dc, ok := jsonSides[side.isKey]; ok {
+					// The JsonSchemaConverter registers under the topic
+					// name (TopicNameStrategy is all it takes).
+					text, err := jsonschema.FromConnectSchema(side.s, dc)
+					if err != nil {
+						return nil, usageErr(fmt.Errorf("connector %q: topic %s: %w", c.Name, topic, err))
+					}
+					subject := topic + "-value"
+					if side.isKey {
+						subject = topic + "-key"
+					}
+					if prev, dup := seen[subject]; dup {
+						if prev != text {
+							return nil, usageErr(fmt.Errorf("subject %s gets two different schemas (topic %s)", subject, topic))
+						}
+						continue
+					}
+					seen[subject] = text
+					out = append(out, check.Candidate{Subject: subject, Topic: topic, Key: side.isKey, Schema: text, SchemaType: "JSON"})
 					continue
 				}
 				cfg := sides[side.isKey]
@@ -277,15 +308,15 @@ func (s *schemaSource) candidates(ctx context.Context, log *slog.Logger) ([]chec
 	return out, nil
 }
 
-// mappingConfig reads the converter settings that shape the Avro schema
-// and the subject, with Kafka Connect's precedence (connector, then worker).
-func mappingConfig(pc *runtime.Connector, worker map[string]string, isKey bool, log *slog.Logger) (avro.Config, error) {
+// converterSide is the converter class and properties of one side, with
+// Kafka Connect's precedence (connector, then worker).
+func converterSide(pc *runtime.Connector, worker map[string]string, isKey bool) (class string, props map[string]string) {
 	side := "value.converter"
 	if isKey {
 		side = "key.converter"
 	}
-	class := pc.Values.String(side)
-	props := pc.Values.WithPrefix(side + ".")
+	class = pc.Values.String(side)
+	props = pc.Values.WithPrefix(side + ".")
 	if class == "" {
 		class = worker[side]
 		props = map[string]string{}
@@ -295,6 +326,29 @@ func mappingConfig(pc *runtime.Connector, worker map[string]string, isKey bool, 
 			}
 		}
 	}
+	return class, props
+}
+
+// jsonDataConfig reads the JsonSchemaConverter settings that shape the
+// schema; the registry ones do not matter here, the rest is validated as
+// the converter would.
+func jsonDataConfig(props map[string]string) (jsonschema.DataConfig, error) {
+	withURL := map[string]string{"schema.registry.url": "http://unused"}
+	for k, v := range props {
+		withURL[k] = v
+	}
+	cfg, err := jsonschema.ParseConverterConfig(withURL)
+	return cfg.Data, err
+}
+
+// mappingConfig reads the converter settings that shape the Avro schema
+// and the subject, with Kafka Connect's precedence (connector, then worker).
+func mappingConfig(pc *runtime.Connector, worker map[string]string, isKey bool, log *slog.Logger) (avro.Config, error) {
+	side := "value.converter"
+	if isKey {
+		side = "key.converter"
+	}
+	class, props := converterSide(pc, worker, isKey)
 	if class != converter.AvroClass && class != "avro" {
 		if class == "" {
 			class = converter.JSONClass

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tributary-io/tributary/schema/avsc"
 	"github.com/tributary-io/tributary/schema/compat"
+	"github.com/tributary-io/tributary/schema/jsonschema"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
@@ -28,15 +29,21 @@ type Candidate struct {
 	Subject string
 	Topic   string
 	Key     bool
-	Schema  string // Avro schema text, as the converter registers it
+	Schema  string // schema text, as the converter registers it
+	// SchemaType is the registry's type: "" or AVRO, or JSON for
+	// the JsonSchemaConverter.
+	SchemaType string
 }
 
 // Version is a registered version of a subject.
 type Version struct {
-	Version int
-	ID      int
-	Schema  string
+	Version    int
+	ID         int
+	Schema     string
+	SchemaType string // "" or AVRO, or JSON
 }
+
+func isJSON(schemaType string) bool { return strings.EqualFold(schemaType, "JSON") }
 
 // Baseline supplies what is already registered.
 type Baseline interface {
@@ -117,6 +124,9 @@ func Run(ctx context.Context, cands []Candidate, base Baseline, level compat.Lev
 
 func checkOne(ctx context.Context, c Candidate, base Baseline, level compat.Level) (Subject, error) {
 	out := Subject{Subject: c.Subject, Topic: c.Topic, Key: c.Key, Schema: c.Schema}
+	if isJSON(c.SchemaType) {
+		return checkJSON(ctx, c, base, level, out)
+	}
 	cand, err := avsc.ParseOnly(c.Schema)
 	if err != nil {
 		return out, fmt.Errorf("subject %s: candidate schema: %w", c.Subject, err)
@@ -137,6 +147,9 @@ func checkOne(ctx context.Context, c Candidate, base Baseline, level compat.Leve
 	}
 	prev := make([]*avsc.Schema, len(versions))
 	for i, v := range versions {
+		if isJSON(v.SchemaType) {
+			return out, fmt.Errorf("subject %s version %d is a JSON schema; the candidate is Avro", c.Subject, v.Version)
+		}
 		if prev[i], err = avsc.ParseOnly(v.Schema); err != nil {
 			return out, fmt.Errorf("subject %s version %d: %w", c.Subject, v.Version, err)
 		}
@@ -584,10 +597,13 @@ func (b *RegistryBaseline) Versions(ctx context.Context, subject string) ([]Vers
 		if err != nil {
 			return nil, err
 		}
-		if sv.SchemaType != "" && sv.SchemaType != "AVRO" {
-			return nil, fmt.Errorf("version %d is a %s schema, not Avro", n, sv.SchemaType)
+		if sv.SchemaType != "" && sv.SchemaType != "AVRO" && sv.SchemaType != "JSON" {
+			return nil, fmt.Errorf("version %d is a %s schema; schema check reads AVRO and JSON", n, sv.SchemaType)
 		}
-		out = append(out, Version{Version: sv.Version, ID: sv.ID, Schema: sv.Schema})
+		if len(sv.References) > 0 {
+			return nil, fmt.Errorf("version %d has schema references, which schema check does not resolve", n)
+		}
+		out = append(out, Version{Version: sv.Version, ID: sv.ID, Schema: sv.Schema, SchemaType: sv.SchemaType})
 	}
 	return out, nil
 }
@@ -600,8 +616,9 @@ func (b *RegistryBaseline) Level(ctx context.Context, subject string) (compat.Le
 	return compat.ParseLevel(lv)
 }
 
-// DirBaseline reads committed schemas: <dir>/<subject>.avsc, one version
-// per subject, as `tributary schema export` writes them.
+// DirBaseline reads committed schemas: <dir>/<subject>.avsc (Avro) or
+// <dir>/<subject>.json (JSON Schema), one version per subject, as
+// `tributary schema export` writes them.
 type DirBaseline struct {
 	Dir          string
 	DefaultLevel compat.Level
@@ -610,14 +627,17 @@ type DirBaseline struct {
 func (b *DirBaseline) Describe() string { return "schema files in " + b.Dir }
 
 func (b *DirBaseline) Versions(_ context.Context, subject string) ([]Version, error) {
-	data, err := os.ReadFile(SchemaFile(b.Dir, subject))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	for _, schemaType := range []string{"AVRO", "JSON"} {
+		data, err := os.ReadFile(SchemaFileOfType(b.Dir, subject, schemaType))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []Version{{Version: 1, Schema: strings.TrimSpace(string(data)), SchemaType: schemaType}}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return []Version{{Version: 1, Schema: strings.TrimSpace(string(data))}}, nil
+	return nil, nil
 }
 
 func (b *DirBaseline) Level(context.Context, string) (compat.Level, error) {
@@ -629,8 +649,15 @@ func (b *DirBaseline) Level(context.Context, string) (compat.Level, error) {
 
 // SchemaFile is where a subject's schema lives in a schema directory.
 // Subjects may contain '/', which a file name cannot.
-func SchemaFile(dir, subject string) string {
-	return filepath.Join(dir, strings.ReplaceAll(subject, "/", "%2F")+".avsc")
+func SchemaFile(dir, subject string) string { return SchemaFileOfType(dir, subject, "AVRO") }
+
+// SchemaFileOfType is SchemaFile for a schema type: .json for JSON Schema.
+func SchemaFileOfType(dir, subject, schemaType string) string {
+	ext := ".avsc"
+	if isJSON(schemaType) {
+		ext = ".json"
+	}
+	return filepath.Join(dir, strings.ReplaceAll(subject, "/", "%2F")+ext)
 }
 
 // Export writes each candidate to <dir>/<subject>.avsc and returns the
@@ -641,11 +668,85 @@ func Export(dir string, cands []Candidate) ([]string, error) {
 	}
 	var files []string
 	for _, c := range cands {
-		p := SchemaFile(dir, c.Subject)
+		p := SchemaFileOfType(dir, c.Subject, c.SchemaType)
 		if err := os.WriteFile(p, []byte(c.Schema+"\n"), 0o644); err != nil {
 			return nil, fmt.Errorf("subject %s: %w", c.Subject, err)
 		}
 		files = append(files, p)
 	}
 	return files, nil
+}
+
+// checkJSON is checkOne for JSON Schema candidates: Confluent's JSON Schema
+// rules, the same the registry applies.
+func checkJSON(ctx context.Context, c Candidate, base Baseline, level compat.Level, out Subject) (Subject, error) {
+	cand, err := jsonschema.Parse(c.Schema, nil)
+	if err != nil {
+		return out, fmt.Errorf("subject %s: candidate schema: %w", c.Subject, err)
+	}
+	if level == "" {
+		if level, err = base.Level(ctx, c.Subject); err != nil {
+			return out, fmt.Errorf("subject %s: %w", c.Subject, err)
+		}
+	}
+	out.Level = level
+	versions, err := base.Versions(ctx, c.Subject)
+	if err != nil {
+		return out, fmt.Errorf("subject %s: %w", c.Subject, err)
+	}
+	if len(versions) == 0 {
+		out.Status = StatusNew
+		return out, nil
+	}
+	prev := make([]*jsonschema.Document, len(versions))
+	roots := make([]*jsonschema.Schema, len(versions))
+	for i, v := range versions {
+		if !isJSON(v.SchemaType) {
+			return out, fmt.Errorf("subject %s version %d is not a JSON schema; the candidate is", c.Subject, v.Version)
+		}
+		if prev[i], err = jsonschema.Parse(v.Schema, nil); err != nil {
+			return out, fmt.Errorf("subject %s version %d: %w", c.Subject, v.Version, err)
+		}
+		roots[i] = prev[i].Root
+	}
+	latest := prev[len(prev)-1]
+	out.LatestVersion = versions[len(versions)-1].Version
+	if latest.Canonical == cand.Canonical {
+		out.Status = StatusUnchanged
+		return out, nil
+	}
+	for _, d := range jsonschema.Diff(latest.Root, cand.Root) {
+		out.Changes = append(out.Changes, Change{Path: d.Path, Kind: strings.ToLower(strings.ReplaceAll(string(d.Type), "_", " "))})
+	}
+	vs, err := jsonschema.CheckLevel(level, cand.Root, roots)
+	if err != nil {
+		return out, err
+	}
+	for _, v := range vs {
+		out.Problems = append(out.Problems, Problem{
+			Rule: string(v.Type), Direction: string(v.Direction), AgainstVersion: versions[v.Previous].Version,
+			Path: v.Path, Location: v.Path, Message: v.Message(), Fix: jsonFix(v),
+		})
+	}
+	if len(out.Problems) > 0 {
+		out.Status = StatusIncompatible
+	} else {
+		out.Status = StatusCompatible
+	}
+	return out, nil
+}
+
+// jsonFix suggests the usual way out of the common JSON Schema breaks.
+func jsonFix(v jsonschema.Violation) string {
+	switch v.Type {
+	case "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL", "REQUIRED_ATTRIBUTE_ADDED":
+		return "give the new column a default, or make it nullable"
+	case "COMBINED_TYPE_SUBSCHEMAS_CHANGED":
+		return "a column of the row changed in a way the level rejects (type changed, required column added or removed); check the row's columns one by one"
+	case "TYPE_CHANGED", "TYPE_NARROWED":
+		return "keep the column's type, or add a new column and migrate to it"
+	case "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL":
+		return "keep the column until readers no longer need it, or use a compatibility level that allows removal"
+	}
+	return "see Confluent's JSON Schema compatibility rules for " + string(v.Type)
 }

@@ -434,10 +434,9 @@ func checkAgainst(st *State, level compat.Level, cand *resolved, olds []*SchemaV
 	return checkOtherTypes(level, cand, prev, kept), nil
 }
 
-// checkOtherTypes applies a level to JSON Schema (and to pairs of different
-// types, never compatible), newest version first, with the messages of
-// Confluent's JsonSchema.isBackwardCompatible. Backward checks the diff from
-// the old schema to the new one, forward the diff the other way.
+// checkOtherTypes applies a level to JSON Schema, with the messages of
+// Confluent's JsonSchema.isBackwardCompatible; a version of another type is
+// never compatible.
 func checkOtherTypes(level compat.Level, cand *resolved, prev []*resolved, olds []*SchemaValue) []string {
 	if level == compat.None || len(prev) == 0 {
 		return nil
@@ -446,20 +445,17 @@ func checkOtherTypes(level compat.Level, cand *resolved, prev []*resolved, olds 
 	if level.Transitive() {
 		first = 0
 	}
-	name := string(level)
-	backward := strings.HasPrefix(name, "BACKWARD") || strings.HasPrefix(name, "FULL")
-	forward := strings.HasPrefix(name, "FORWARD") || strings.HasPrefix(name, "FULL")
 	var out []string
 	for i := len(prev) - 1; i >= first; i-- {
 		var msgs []string
 		if prev[i].schemaType != cand.schemaType {
 			msgs = append(msgs, "Incompatible because of different schema type")
 		} else {
-			if backward {
-				msgs = append(msgs, jsonMessages(jsonschema.Incompatibilities(prev[i].json.Root, cand.json.Root))...)
-			}
-			if forward {
-				msgs = append(msgs, jsonMessages(jsonschema.Incompatibilities(cand.json.Root, prev[i].json.Root))...)
+			// One version at a time, so that each version's messages
+			// are followed by its number, as in Confluent's replies.
+			vs, _ := jsonschema.CheckLevel(level, cand.json.Root, []*jsonschema.Schema{prev[i].json.Root})
+			for _, v := range vs {
+				msgs = append(msgs, v.Message())
 			}
 		}
 		if len(msgs) > 0 {
@@ -469,14 +465,6 @@ func checkOtherTypes(level compat.Level, cand *resolved, prev []*resolved, olds 
 	}
 	if len(out) > 0 {
 		out = append(out, fmt.Sprintf("{compatibility: '%s'}", level))
-	}
-	return out
-}
-
-func jsonMessages(ds []jsonschema.Difference) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.Message()
 	}
 	return out
 }
