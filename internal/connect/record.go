@@ -89,8 +89,8 @@ type TaskContext struct {
 	// TaskCount is how many tasks the connector runs (see
 	// Plugin.MaxTasks); tasks that split work take their share by TaskID.
 	TaskCount int
-	Offsets       OffsetReader
-	Logger        *slog.Logger
+	Offsets   OffsetReader
+	Logger    *slog.Logger
 	// Producer lets tasks write auxiliary topics that are not part of the
 	// offset-tracked record stream (schema history); nil for sinks.
 	Producer AuxProducer
