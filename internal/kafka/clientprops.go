@@ -538,8 +538,15 @@ var clientProps = map[string]clientProp{
 	"max.block.ms":                             {roles: roleProducer, refuse: "producing never blocks on a full buffer; the runtime applies back-pressure to the connector instead"},
 	"key.serializer":                           {roles: roleProducer, refuse: "Kafka Connect's clients always use byte-array serializers; the converters serialize"},
 	"value.serializer":                         {roles: roleProducer, refuse: "Kafka Connect's clients always use byte-array serializers; the converters serialize"},
-	"transactional.id":                         {roles: roleProducer, refuse: "transactions are not supported (exactly-once source delivery is not implemented)"},
-	"transaction.timeout.ms":                   {roles: roleProducer, refuse: "transactions are not supported (exactly-once source delivery is not implemented)"},
+	"transactional.id":                         {roles: roleProducer, refuse: "set by the worker for exactly-once source tasks (exactly.once.source.support=enabled) as ${group.id}-${connector}-${task}; it cannot be configured"},
+	// Bounds how long a transaction may stay open: with exactly-once
+	// delivery a whole initial snapshot is one transaction, so large
+	// snapshots need more than the one-minute default.
+	"transaction.timeout.ms": {roles: roleProducer, apply: func(b *clientBuilder, v string) error {
+		n, err := positive(v)
+		b.sc.Producer.Transaction.Timeout = time.Duration(n) * time.Millisecond
+		return err
+	}},
 
 	// consumer
 	"fetch.min.bytes": {roles: roleConsumer, apply: func(b *clientBuilder, v string) error {

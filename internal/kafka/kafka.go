@@ -67,6 +67,7 @@ type Producer struct {
 	client sarama.Client
 	wg     sync.WaitGroup
 	once   sync.Once
+	txnID  string // transactional.id; "" for an at-least-once producer
 }
 
 // NewProducer connects an idempotent async producer.
