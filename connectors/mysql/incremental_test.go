@@ -1,7 +1,9 @@
 package mysql
 
 import (
+	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/crashtest"
 	"github.com/tributary-io/tributary/internal/debezium"
 )
 
@@ -273,3 +276,127 @@ func TestIncrementalSnapshotConverges(t *testing.T) {
 		})
 	}
 }
+
+// TestIncrementalSnapshotKill runs an incremental snapshot through the
+// real runtime in a child process (offsets and records in an embedded
+// Kafka broker) while the writer changes the table at about 500
+// changes/s, and kills the child with SIGKILL three times during the
+// snapshot. Every restart continues from the committed offset; at the
+// end the last record of every key read back from Kafka equals the table
+// (deleted rows end deleted).
+func TestIncrementalSnapshotKill(t *testing.T) {
+	rows := incrementalRows()
+	e := newEnv(t)
+	e.db.Exec(t, "", "CREATE DATABASE inventory", signalTableDDL, "CREATE TABLE inventory.marker (id INT PRIMARY KEY)",
+		"CREATE TABLE inventory.t (id BIGINT PRIMARY KEY, v INT NOT NULL, pad VARCHAR(40) NOT NULL)",
+		fmt.Sprintf("INSERT INTO inventory.t SELECT seq, 0, MD5(seq) FROM inventory.seq_1_to_%d", rows))
+	chunk := "20" // a few seconds of snapshot, for the kills to land in
+	if rows > 100_000 {
+		chunk = "1024"
+	}
+	props := e.props(map[string]string{"connector.class": "mariadb", "name": "crash",
+		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+		"key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false",
+		"snapshot.mode": "no_data", "signal.data.collection": "inventory.debezium_signal", "incremental.snapshot.chunk.size": chunk})
+	ccJSON, _ := json.Marshal(mysqlCrashChildConfig{Brokers: e.broker.Addrs(), Props: props})
+	run := func() *crashtest.Child { return crashtest.Start(t, "TestMySQLCrashChild", mysqlCrashChildEnv, ccJSON) }
+	waitOut := func(c *crashtest.Child, s string) {
+		t.Helper()
+		for deadline := time.Now().Add(3 * time.Minute); !strings.Contains(c.Output(), s); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) || c.Exited() {
+				t.Fatalf("child never logged %q\n%s", s, crashtest.Tail(c.Output(), 30))
+			}
+		}
+	}
+	child := run()
+	waitOut(child, "streaming started")
+	w := startChurn(t, e.db.DSN(""), rows, 500)
+	e.db.Exec(t, "", `INSERT INTO inventory.debezium_signal VALUES ('kill-snap', 'execute-snapshot', '{"data-collections": ["inventory.t"]}')`)
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	resumed, kills := 0, 0
+	for i := 0; i < 3; i++ {
+		if i == 0 {
+			waitOut(child, "incremental snapshot: reading table")
+		}
+		time.Sleep(time.Duration(200+rng.Intn(600)) * time.Millisecond)
+		child.Kill()
+		if strings.Contains(child.Output(), "incremental snapshot completed") {
+			t.Logf("kill %d came after the snapshot completed", i+1)
+			break
+		}
+		kills++
+		child = run()
+		waitOut(child, "incremental snapshot in progress; continuing")
+		if !strings.Contains(child.Output(), "after_key=<start>") {
+			resumed++
+		}
+	}
+	waitOut(child, "incremental snapshot completed")
+	changes := w.finish(t)
+	e.db.Exec(t, "", "INSERT INTO inventory.marker VALUES (1)")
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		kvs, err := e.raw.ReadAll(context.Background(), "mariadb1.inventory.marker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(kvs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the marker row never reached Kafka")
+		}
+	}
+	child.Kill()
+	if kills == 0 || resumed == 0 {
+		t.Fatalf("%d kills during the snapshot, %d restarts continued from a stored position", kills, resumed)
+	}
+	kvs, err := e.raw.ReadAll(context.Background(), "mariadb1.inventory.t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*connect.Record
+	reads := 0
+	for _, kv := range kvs {
+		var k struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(kv.Key, &k); err != nil {
+			t.Fatalf("key %s: %v", kv.Key, err)
+		}
+		rec := &connect.Record{Topic: "mariadb1.inventory.t", Key: connect.NewStruct(keySchemaT).Set("id", k.ID)}
+		if kv.Value != nil {
+			var v struct {
+				Op    string `json:"op"`
+				After *struct {
+					V   int32  `json:"v"`
+					Pad string `json:"pad"`
+				} `json:"after"`
+				Source struct {
+					Snapshot string `json:"snapshot"`
+				} `json:"source"`
+			}
+			if err := json.Unmarshal(kv.Value, &v); err != nil {
+				t.Fatalf("value %s: %v", kv.Value, err)
+			}
+			if v.Op == "r" && v.Source.Snapshot == "incremental" {
+				reads++
+			}
+			env := connect.NewStruct(envSchemaT)
+			if v.After != nil {
+				env.Set("after", connect.NewStruct(rowSchemaT).Set("id", k.ID).Set("v", v.After.V).Set("pad", v.After.Pad))
+			}
+			rec.Value = env
+		}
+		recs = append(recs, rec)
+	}
+	live, keys := checkConverged(t, e.db.DSN(""), recs)
+	t.Logf("%d kills: converged; %d rows in the table, %d keys in Kafka, %d incremental read records (%d rows at the start), %d writer changes, %d runs continued mid-table",
+		kills, live, keys, reads, rows, changes, resumed)
+}
+
+var (
+	keySchemaT = connect.StructBuilder().Name("k").Field("id", connect.Prim(connect.Int64)).MustBuild()
+	rowSchemaT = connect.StructBuilder().Name("r").Field("id", connect.Prim(connect.Int64)).
+			Field("v", connect.Prim(connect.Int32)).Field("pad", connect.Prim(connect.String)).MustBuild()
+	envSchemaT = connect.StructBuilder().Name("e").Field("after", rowSchemaT).MustBuild()
+)
