@@ -641,6 +641,7 @@ var clientPropNotes = map[string]string{
 	"acks":                                  "only `all`/`-1`",
 	"client.dns.lookup":                     "only `use_all_dns_ips` (every resolved address is tried)",
 	"delivery.timeout.ms":                   "converted into a number of retries at the backoff cap (`retry.backoff.max.ms`)",
+	"transaction.timeout.ms":                "used by exactly-once source tasks (a whole initial snapshot is one transaction); it also bounds their produce retries",
 	"auto.include.jmx.reporter":             "only `false`: no JMX; Tributary exports its own metrics on /metrics",
 	"enable.metrics.push":                   "only `false`: Tributary exports its own metrics on /metrics",
 	"check.crcs":                            "only `true`: sarama always checks record CRCs",
