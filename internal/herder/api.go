@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/metrics"
 	"github.com/tributary-io/tributary/internal/offsets"
 	"github.com/tributary-io/tributary/internal/runtime"
 )
@@ -310,7 +311,7 @@ func (h *Herder) taskStates(connector string, state func(Status) State) []TaskSt
 	out := make([]TaskState, 0, len(ids))
 	for _, id := range ids {
 		s := sts[id]
-		out = append(out, TaskState{ID: id, State: state(s), WorkerID: s.WorkerID, Trace: s.Trace})
+		out = append(out, TaskState{ID: id, State: state(s), WorkerID: s.WorkerID, Trace: s.Trace, Snapshot: h.snapshotProgress(TaskID{Connector: connector, Task: id})})
 	}
 	return out
 }
@@ -332,7 +333,20 @@ func (h *Herder) TaskStatus(_ context.Context, id TaskID) (*TaskState, error) {
 	if !ok {
 		return nil, notFound("No status found for task %s", id)
 	}
-	return &TaskState{ID: id.Task, State: st.State, WorkerID: st.WorkerID, Trace: st.Trace}, nil
+	return &TaskState{ID: id.Task, State: st.State, WorkerID: st.WorkerID, Trace: st.Trace, Snapshot: h.snapshotProgress(id)}, nil
+}
+
+// progressReporter is a TaskRunner that knows the snapshot progress of
+// the tasks it runs.
+type progressReporter interface {
+	SnapshotProgress(connector string, task int) []metrics.ProgressReport
+}
+
+func (h *Herder) snapshotProgress(id TaskID) []metrics.ProgressReport {
+	if pr, ok := h.o.Runner.(progressReporter); ok {
+		return pr.SnapshotProgress(id.Connector, id.Task)
+	}
+	return nil
 }
 
 // ActiveTopics is GET /connectors/{name}/topics.

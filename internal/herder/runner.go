@@ -60,6 +60,12 @@ type KafkaRunner struct {
 	Logger          *slog.Logger
 }
 
+// SnapshotProgress reports the snapshot progress of a task this runner
+// runs, for the REST status.
+func (r *KafkaRunner) SnapshotProgress(connector string, task int) []metrics.ProgressReport {
+	return r.Metrics.SnapshotProgress(connector, task)
+}
+
 // RunTask implements TaskRunner.
 func (r *KafkaRunner) RunTask(ctx context.Context, spec TaskSpec) error {
 	log := r.Logger

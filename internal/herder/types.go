@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tributary-io/tributary/internal/metrics"
 )
 
 // TargetState is what the user asked a connector to be.
@@ -86,6 +88,10 @@ type TaskState struct {
 	State    State  `json:"state"`
 	WorkerID string `json:"worker_id"`
 	Trace    string `json:"trace,omitempty"`
+	// Snapshot is Tributary's addition, which Kafka Connect clients
+	// ignore: the progress of each table of the snapshot a task of this
+	// worker runs or ran last (rows, estimate, rate, ETA).
+	Snapshot []metrics.ProgressReport `json:"snapshot,omitempty"`
 }
 
 // ConnectorStateInfo is GET /connectors/{name}/status.

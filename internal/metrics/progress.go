@@ -157,3 +157,18 @@ type progressState struct {
 	progress map[string]*Progress // under rowsMu
 	adhoc    atomic.Bool          // an incremental/blocking snapshot set SnapshotRunning
 }
+
+// SnapshotProgress is the snapshot progress of a task reporting to r
+// (nil when there is none), for the REST status.
+func (r *Registry) SnapshotProgress(connector string, task int) []ProgressReport {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	e := r.tasks[taskKey{connector, task}]
+	r.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	return e.t.Progress()
+}

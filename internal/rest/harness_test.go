@@ -43,6 +43,8 @@ type workerOpts struct {
 	auth map[string]string
 	// logs, when set, receives every log line of the worker at debug level.
 	logs io.Writer
+	// plugins are offered besides the counter and the collector.
+	plugins connect.Plugins
 }
 
 var testLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -85,7 +87,7 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	runner := &herder.KafkaRunner{Brokers: emb.Addrs(), Sarama: sc, Raw: raw, Converters: &converter.Factory{}, Transforms: tr,
 		Offsets: store, Worker: workerProps, ShutdownTimeout: 5 * time.Second, Metrics: reg, Logger: log}
 	loggers := NewLoggers(nil)
-	h, err := herder.New(herder.Options{WorkerID: testWorkerID, Plugins: connect.Plugins{herdertest.CounterPlugin(), collector.Plugin()},
+	h, err := herder.New(herder.Options{WorkerID: testWorkerID, Plugins: append(connect.Plugins{herdertest.CounterPlugin(), collector.Plugin()}, wo.plugins...),
 		Converters: &converter.Factory{}, Transforms: tr, Worker: workerProps,
 		ExtraPlugins: []herder.PluginInfo{{Class: transforms.ExtractNewRecordStateClass, Type: "transformation", Version: "test"},
 			{Class: converter.JSONClass, Type: "converter", Version: "test"}},
