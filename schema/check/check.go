@@ -21,6 +21,7 @@ import (
 	"github.com/tributary-io/tributary/schema/avsc"
 	"github.com/tributary-io/tributary/schema/compat"
 	"github.com/tributary-io/tributary/schema/jsonschema"
+	"github.com/tributary-io/tributary/schema/protobuf"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
@@ -126,6 +127,9 @@ func checkOne(ctx context.Context, c Candidate, base Baseline, level compat.Leve
 	out := Subject{Subject: c.Subject, Topic: c.Topic, Key: c.Key, Schema: c.Schema}
 	if isJSON(c.SchemaType) {
 		return checkJSON(ctx, c, base, level, out)
+	}
+	if strings.EqualFold(c.SchemaType, "PROTOBUF") {
+		return checkProtobuf(ctx, c, base, level, out)
 	}
 	cand, err := avsc.ParseOnly(c.Schema)
 	if err != nil {
@@ -597,8 +601,8 @@ func (b *RegistryBaseline) Versions(ctx context.Context, subject string) ([]Vers
 		if err != nil {
 			return nil, err
 		}
-		if sv.SchemaType != "" && sv.SchemaType != "AVRO" && sv.SchemaType != "JSON" {
-			return nil, fmt.Errorf("version %d is a %s schema; schema check reads AVRO and JSON", n, sv.SchemaType)
+		if sv.SchemaType != "" && sv.SchemaType != "AVRO" && sv.SchemaType != "JSON" && sv.SchemaType != "PROTOBUF" {
+			return nil, fmt.Errorf("version %d is a %s schema; schema check reads AVRO, JSON and PROTOBUF", n, sv.SchemaType)
 		}
 		if len(sv.References) > 0 {
 			return nil, fmt.Errorf("version %d has schema references, which schema check does not resolve", n)
@@ -749,4 +753,77 @@ func jsonFix(v jsonschema.Violation) string {
 		return "keep the column until readers no longer need it, or use a compatibility level that allows removal"
 	}
 	return "see Confluent's JSON Schema compatibility rules for " + string(v.Type)
+}
+
+// checkProtobuf is checkOne for .proto candidates (without references):
+// Confluent's protobuf rules, the same the registry applies.
+func checkProtobuf(ctx context.Context, c Candidate, base Baseline, level compat.Level, out Subject) (Subject, error) {
+	cand, err := protobuf.Parse(c.Schema, nil)
+	if err != nil {
+		return out, fmt.Errorf("subject %s: candidate schema: %w", c.Subject, err)
+	}
+	if level == "" {
+		if level, err = base.Level(ctx, c.Subject); err != nil {
+			return out, fmt.Errorf("subject %s: %w", c.Subject, err)
+		}
+	}
+	if _, err := compat.ParseLevel(string(level)); err != nil {
+		return out, err
+	}
+	out.Level = level
+	versions, err := base.Versions(ctx, c.Subject)
+	if err != nil {
+		return out, fmt.Errorf("subject %s: %w", c.Subject, err)
+	}
+	if len(versions) == 0 {
+		out.Status = StatusNew
+		return out, nil
+	}
+	prev := make([]*protobuf.Schema, len(versions))
+	for i, v := range versions {
+		if !strings.EqualFold(v.SchemaType, "PROTOBUF") {
+			return out, fmt.Errorf("subject %s version %d is not a protobuf schema; the candidate is", c.Subject, v.Version)
+		}
+		if prev[i], err = protobuf.Parse(v.Schema, nil); err != nil {
+			return out, fmt.Errorf("subject %s version %d: %w", c.Subject, v.Version, err)
+		}
+	}
+	latest := prev[len(prev)-1]
+	out.LatestVersion = versions[len(versions)-1].Version
+	if latest.Canonical == cand.Canonical {
+		out.Status = StatusUnchanged
+		return out, nil
+	}
+	for _, d := range protobuf.Diff(latest, cand) {
+		out.Changes = append(out.Changes, Change{Path: d.Path, Kind: strings.ToLower(strings.ReplaceAll(string(d.Type), "_", " "))})
+	}
+	first := len(prev) - 1
+	if level.Transitive() {
+		first = 0
+	}
+	name := string(level)
+	for i := len(prev) - 1; i >= first && level != compat.None; i-- {
+		var ds []Problem
+		if strings.HasPrefix(name, "BACKWARD") || strings.HasPrefix(name, "FULL") {
+			for _, d := range protobuf.Incompatibilities(prev[i], cand) {
+				ds = append(ds, Problem{Rule: string(d.Type), Direction: string(compat.NewReadsOld), Path: d.Path, Location: d.Path, Message: d.Message()})
+			}
+		}
+		if strings.HasPrefix(name, "FORWARD") || strings.HasPrefix(name, "FULL") {
+			for _, d := range protobuf.Incompatibilities(cand, prev[i]) {
+				ds = append(ds, Problem{Rule: string(d.Type), Direction: string(compat.OldReadsNew), Path: d.Path, Location: d.Path, Message: d.Message()})
+			}
+		}
+		for _, p := range ds {
+			p.AgainstVersion = versions[i].Version
+			p.Fix = "keep field numbers and their kinds; add new fields under new numbers"
+			out.Problems = append(out.Problems, p)
+		}
+	}
+	if len(out.Problems) > 0 {
+		out.Status = StatusIncompatible
+	} else {
+		out.Status = StatusCompatible
+	}
+	return out, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/tributary-io/tributary/schema/avsc"
 	"github.com/tributary-io/tributary/schema/compat"
 	"github.com/tributary-io/tributary/schema/jsonschema"
+	"github.com/tributary-io/tributary/schema/protobuf"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
@@ -325,8 +326,8 @@ func (s *Server) referenceExists(w http.ResponseWriter, subject string, version 
 // checkRequestSchema validates what a registration, lookup or
 // compatibility body can be checked for without the registry's content.
 func (s *Server) checkRequestSchema(w http.ResponseWriter, req *registry.RegisterRequest) bool {
-	if t := normalType(req.SchemaType); t != "AVRO" && t != "JSON" {
-		s.fail(w, registry.CodeInvalidSchema, "Invalid schema: schema type %s is not supported; this registry serves AVRO and JSON", req.SchemaType)
+	if t := normalType(req.SchemaType); t != "AVRO" && t != "JSON" && t != "PROTOBUF" {
+		s.fail(w, registry.CodeInvalidSchema, "Invalid schema type %s", req.SchemaType)
 		return false
 	}
 	if strings.TrimSpace(req.Schema) == "" {
@@ -434,6 +435,25 @@ func checkAgainst(st *State, level compat.Level, cand *resolved, olds []*SchemaV
 	return checkOtherTypes(level, cand, prev, kept), nil
 }
 
+// protoMessages checks one earlier version at a level, with Confluent's
+// ProtobufSchema.isBackwardCompatible (the diff from the old schema to the
+// new) and its reverse for forward.
+func protoMessages(level compat.Level, cand, prev *protobuf.Schema) []string {
+	name := string(level)
+	var out []string
+	if strings.HasPrefix(name, "BACKWARD") || strings.HasPrefix(name, "FULL") {
+		for _, d := range protobuf.Incompatibilities(prev, cand) {
+			out = append(out, d.Message())
+		}
+	}
+	if strings.HasPrefix(name, "FORWARD") || strings.HasPrefix(name, "FULL") {
+		for _, d := range protobuf.Incompatibilities(cand, prev) {
+			out = append(out, d.Message())
+		}
+	}
+	return out
+}
+
 // checkOtherTypes applies a level to JSON Schema, with the messages of
 // Confluent's JsonSchema.isBackwardCompatible; a version of another type is
 // never compatible.
@@ -450,6 +470,8 @@ func checkOtherTypes(level compat.Level, cand *resolved, prev []*resolved, olds 
 		var msgs []string
 		if prev[i].schemaType != cand.schemaType {
 			msgs = append(msgs, "Incompatible because of different schema type")
+		} else if cand.schemaType == "PROTOBUF" {
+			msgs = protoMessages(level, cand.proto, prev[i].proto)
 		} else {
 			// One version at a time, so that each version's messages
 			// are followed by its number, as in Confluent's replies.
@@ -839,7 +861,7 @@ func (s *Server) idSubjects(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) schemaTypes(w http.ResponseWriter, r *http.Request) {
-	s.ok(w, []string{"AVRO", "JSON"})
+	s.ok(w, []string{"AVRO", "JSON", "PROTOBUF"})
 }
 
 func (s *Server) getGlobalConfig(w http.ResponseWriter, r *http.Request) {

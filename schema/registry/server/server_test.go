@@ -91,7 +91,7 @@ func TestEndpoints(t *testing.T) {
 	run(t, h, []step{
 		{"root", "GET", "/", "", 200, `{}`},
 		{"unknown path", "GET", "/nope", "", 404, `{"error_code":404,"message":"HTTP 404 Not Found"}`},
-		{"types", "GET", "/schemas/types", "", 200, `["AVRO","JSON"]`},
+		{"types", "GET", "/schemas/types", "", 200, `["AVRO","JSON","PROTOBUF"]`},
 		{"no subjects", "GET", "/subjects", "", 200, `[]`},
 		{"versions of unknown subject", "GET", "/subjects/users-value/versions", "", 404, `{"error_code":40401,"message":"Subject 'users-value' not found."}`},
 		{"unknown subject version", "GET", "/subjects/users-value/versions/1", "", 404, `{"error_code":40401,"message":"Subject 'users-value' not found."}`},
@@ -102,7 +102,8 @@ func TestEndpoints(t *testing.T) {
 		{"register invalid json schema", "POST", "/subjects/users-value/versions", body(`{"type":`), 422, `~"error_code":42201`},
 		{"register invalid avro", "POST", "/subjects/users-value/versions", body(`{"type":"record","name":"R"}`), 422, `~"error_code":42201`},
 		{"register empty schema", "POST", "/subjects/users-value/versions", `{"schema":""}`, 422, `{"error_code":42201,"message":"Empty schema"}`},
-		{"register protobuf", "POST", "/subjects/users-value/versions", `{"schema":"syntax = \"proto3\";","schemaType":"PROTOBUF"}`, 422, `~"error_code":42201`},
+		{"register invalid protobuf", "POST", "/subjects/users-value/versions", `{"schema":"message {","schemaType":"PROTOBUF"}`, 422, `~"error_code":42201`},
+		{"register unknown type", "POST", "/subjects/users-value/versions", `{"schema":"x","schemaType":"XML"}`, 422, `{"error_code":42201,"message":"Invalid schema type XML"}`},
 		{"register with references", "POST", "/subjects/users-value/versions",
 			`{"schema":"\"int\"","references":[{"name":"a","subject":"b","version":1}]}`, 422, `~"error_code":42201`},
 		{"register bad body", "POST", "/subjects/users-value/versions", `not json`, 400, `~"error_code":400`},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tributary-io/tributary/schema/avsc"
 	"github.com/tributary-io/tributary/schema/jsonschema"
+	"github.com/tributary-io/tributary/schema/protobuf"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
@@ -138,6 +139,7 @@ type resolved struct {
 	// the second.
 	schemaType string
 	json       *jsonschema.Document
+	proto      *protobuf.Schema
 	parsed     *avsc.Schema
 	// canonical prints referenced types by name: the text to store.
 	canonical string
@@ -201,6 +203,21 @@ func (s *State) resolve(schemaType, text string, refs []registry.Reference, vali
 		b, _ := json.Marshal(refs)
 		refKey = "\x00" + string(b)
 	}
+	if schemaType == "PROTOBUF" {
+		deps, err := s.protoDependencies(refs)
+		if err != nil {
+			return nil, err
+		}
+		p, err := protobuf.Parse(text, deps)
+		if err != nil {
+			return nil, err
+		}
+		// Stored as registered: Tributary does not reprint .proto files
+		// the way Confluent's canonical form does; sameness is decided on
+		// the compiled descriptor.
+		key := "PROTOBUF\x00" + p.Canonical + refKey
+		return &resolved{schemaType: "PROTOBUF", proto: p, canonical: strings.TrimSpace(text), key: key, full: key}, nil
+	}
 	if schemaType == "JSON" {
 		d, err := jsonschema.Parse(text, names)
 		if err != nil {
@@ -224,6 +241,35 @@ func (s *State) resolve(schemaType, text string, refs []registry.Reference, vali
 	r := &resolved{schemaType: "AVRO", parsed: p, canonical: p.CanonicalKnown(known), full: p.Canonical()}
 	r.key = r.canonical + refKey
 	return r, nil
+}
+
+// protoDependencies lists the files a .proto schema's references bring in,
+// each under its reference name (the import path), nested ones included.
+func (s *State) protoDependencies(refs []registry.Reference) ([]protobuf.Dependency, error) {
+	var out []protobuf.Dependency
+	seen := map[string]bool{}
+	var walk func(refs []registry.Reference, depth int) error
+	walk = func(refs []registry.Reference, depth int) error {
+		if depth > maxReferenceDepth {
+			return fmt.Errorf("schema references nest deeper than %d", maxReferenceDepth)
+		}
+		for _, r := range refs {
+			v := s.subjects[r.Subject][r.Version]
+			if v == nil {
+				return fmt.Errorf("reference %q: version %d of subject %q not found", r.Name, r.Version, r.Subject)
+			}
+			if seen[r.Name] {
+				continue
+			}
+			seen[r.Name] = true
+			if err := walk(v.References, depth+1); err != nil {
+				return err
+			}
+			out = append(out, protobuf.Dependency{Name: r.Name, Schema: v.Schema, Ref: protobuf.Ref{Subject: r.Subject, Version: r.Version}})
+		}
+		return nil
+	}
+	return out, walk(refs, 0)
 }
 
 // referrers lists the versions whose schemas reference version of subject,
@@ -359,7 +405,7 @@ func (s *State) putVersion(v *SchemaValue) {
 		return
 	}
 	st := &storedSchema{id: v.ID, text: v.Schema, schemaType: v.SchemaType, refs: v.References}
-	if t := normalType(v.SchemaType); t == "AVRO" || t == "JSON" {
+	if t := normalType(v.SchemaType); t == "AVRO" || t == "JSON" || t == "PROTOBUF" {
 		// Schemas another registry accepted but we cannot parse stay
 		// fetchable by id; they just never match a lookup by content.
 		if r, err := s.resolve(t, v.Schema, v.References, false); err == nil {
