@@ -12,6 +12,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/debezium"
 	"github.com/tributary-io/tributary/internal/jackson"
+	"github.com/tributary-io/tributary/internal/metrics"
 	"github.com/tributary-io/tributary/internal/signal"
 )
 
@@ -61,10 +62,11 @@ type incremental struct {
 	// so positions can differ from the catalog's.
 	dedupIdx map[*tableSchema][]int
 
-	rows    int64 // rows emitted for the current table
-	dropped int64 // buffered rows a streamed change replaced
-	started time.Time
-	lastLog time.Time
+	rows     int64 // rows emitted for the current table
+	dropped  int64 // buffered rows a streamed change replaced
+	started  time.Time
+	lastLog  time.Time
+	progress *metrics.Progress
 
 	// Attribution of the open watermark, repeated in the close.
 	openedAt           time.Time
@@ -299,11 +301,10 @@ func (i *incremental) sendWindow() error {
 	}
 	i.window = map[string]*windowRow{}
 	i.order = i.order[:0]
+	i.progress.Rows(i.rows)
 	if time.Since(i.lastLog) >= progressInterval {
 		i.lastLog = time.Now()
-		el := time.Since(i.started)
-		i.t.log.Info("incremental snapshot: progress", "table", i.ts.table.ID.String(), "rows", i.rows,
-			"rows_per_second", int64(float64(i.rows)/max(el.Seconds(), 0.001)), "elapsed", el.Round(time.Second), "after_key", keyString(i.ctx.ChunkEnd()))
+		i.t.log.Info("incremental snapshot: progress", append([]any{"after_key", keyString(i.ctx.ChunkEnd())}, i.progress.LogAttrs()...)...)
 	}
 	return nil
 }
@@ -421,11 +422,14 @@ func (i *incremental) skip(reason string, err error) {
 	} else {
 		log.Warn("incremental snapshot: table skipped")
 	}
+	i.progress.Done()
 	i.nextTable()
 }
 
 func (i *incremental) tableDone() {
 	el := time.Since(i.started)
+	i.progress.Rows(i.rows)
+	i.progress.Done()
 	i.t.log.Info("incremental snapshot: finished table", "table", i.ctx.Current().ID, "rows", i.rows, "replaced_by_stream", i.dropped, "duration", el.Round(time.Millisecond))
 	i.nextTable()
 }
@@ -612,6 +616,9 @@ func (i *incremental) prepareTable(ctx context.Context, id tableID, col *signal.
 	}
 	if i.ts == nil {
 		i.started, i.lastLog, i.rows, i.dropped = time.Now(), time.Now(), 0, 0
+		var estimate float64
+		_ = i.t.conn.QueryRow(ctx, "SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1", tbl.OID).Scan(&estimate)
+		i.progress = metrics.ForTask(ctx).StartProgress(col.ID, int64(max(estimate, 0)), "incremental")
 	}
 	i.ts, i.chunkCols, i.dedupCols, i.stale, i.dedupIdx = ts, chunk, dedup, false, nil
 	if end := i.ctx.ChunkEnd(); end != nil && len(end) != len(chunk) {
