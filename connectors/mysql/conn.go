@@ -197,6 +197,10 @@ func checkServer(ctx context.Context, db *sql.DB, s *settings, locking bool) (*s
 	} else {
 		info.gtidMode = strings.EqualFold(vars["gtid_mode"], "ON")
 	}
+	if s.readOnly && !info.gtidMode {
+		// read.only takes incremental snapshot watermarks from GTID sets
+		info.notices = append(info.notices, "read.only=true but gtid_mode is not ON: incremental snapshots need GTIDs for their watermarks without writes to the signal table; SET GLOBAL gtid_mode=ON (and enforce_gtid_consistency=ON)")
+	}
 	if s.includeQuery {
 		// include.query needs the server to write each row event's SQL
 		// into the binlog (ANNOTATE_ROWS on MariaDB, ROWS_QUERY on MySQL)

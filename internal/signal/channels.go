@@ -286,6 +286,8 @@ func (k *KafkaReader) record(m *sarama.ConsumerMessage) (Record, bool) {
 		k.log.Warn("skipped a malformed signal", "channel", ChannelKafka, "offset", m.Offset, "signal_id", r.ID, "error", err)
 		return Record{}, false
 	}
+	off := m.Offset
+	r.KafkaOffset = &off
 	return r, true
 }
 
