@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tributary-io/tributary/schema/jsonschema"
+	"github.com/tributary-io/tributary/schema/protobuf"
 )
 
 // TestJSONSchemaConverterClass: io.confluent.connect.json.JsonSchemaConverter
@@ -19,5 +20,17 @@ func TestJSONSchemaConverterClass(t *testing.T) {
 	}
 	if _, err := converters().New(jsonschema.ConverterClass, map[string]string{"schema.registry.url": "http://x", "use.latest.version": "true"}, false); err == nil || !strings.Contains(err.Error(), "use.latest.version") {
 		t.Fatalf("unsupported property: %v", err)
+	}
+}
+
+// TestProtobufConverterClass: io.confluent.connect.protobuf.ProtobufConverter
+// is a built-in converter class.
+func TestProtobufConverterClass(t *testing.T) {
+	c, err := converters().New(protobuf.ConverterClass, map[string]string{"schema.registry.url": "http://127.0.0.1:1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.(*protobuf.Converter); !ok {
+		t.Fatalf("converter is %T", c)
 	}
 }

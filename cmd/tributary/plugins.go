@@ -10,6 +10,7 @@ import (
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/transforms"
 	"github.com/tributary-io/tributary/schema/jsonschema"
+	"github.com/tributary-io/tributary/schema/protobuf"
 	jdbcsink "github.com/tributary-io/tributary/sinks/jdbc"
 	natssink "github.com/tributary-io/tributary/sinks/nats"
 	redissink "github.com/tributary-io/tributary/sinks/redis"
@@ -37,12 +38,18 @@ func converters() *converter.Factory {
 		converter.AvroClass:       avroConverter,
 		"avro":                    avroConverter,
 		jsonschema.ConverterClass: jsonSchemaConverter,
+		protobuf.ConverterClass:   protobufConverter,
 	}}
 }
 
 // jsonSchemaConverter builds io.confluent.connect.json.JsonSchemaConverter.
 func jsonSchemaConverter(props map[string]string, isKey bool) (converter.Converter, error) {
 	return jsonschema.New(props, isKey)
+}
+
+// protobufConverter builds io.confluent.connect.protobuf.ProtobufConverter.
+func protobufConverter(props map[string]string, isKey bool) (converter.Converter, error) {
+	return protobuf.New(props, isKey)
 }
 
 func transformRegistry() transforms.Registry {

@@ -27,6 +27,7 @@ import (
 	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/internal/transforms"
 	"github.com/tributary-io/tributary/schema/jsonschema"
+	"github.com/tributary-io/tributary/schema/protobuf"
 )
 
 // workerDef is the worker properties of the standalone and distributed
@@ -276,7 +277,7 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	for _, n := range tnames {
 		extra = append(extra, herder.PluginInfo{Class: n, Type: "transformation", Version: version})
 	}
-	for _, c := range []string{converter.ByteArrayClass, converter.JSONClass, converter.StringClass, converter.AvroClass, jsonschema.ConverterClass} {
+	for _, c := range []string{converter.ByteArrayClass, converter.JSONClass, converter.StringClass, converter.AvroClass, jsonschema.ConverterClass, protobuf.ConverterClass} {
 		extra = append(extra, herder.PluginInfo{Class: c, Type: "converter", Version: version})
 	}
 	h, err := herder.New(herder.Options{WorkerID: workerID, URL: workerURL, Plugins: env.plugins, Converters: env.converters,
