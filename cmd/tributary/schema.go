@@ -26,15 +26,17 @@ import (
 	"github.com/tributary-io/tributary/schema/check"
 	"github.com/tributary-io/tributary/schema/compat"
 	"github.com/tributary-io/tributary/schema/jsonschema"
+	"github.com/tributary-io/tributary/schema/protobuf"
 	"github.com/tributary-io/tributary/schema/registry"
 )
 
 func newSchemaCmd(g *globalFlags) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "schema",
-		Short: "Check or export the Avro schemas connectors would register",
-		Long: `Compute the key and value Avro schemas every captured table would get, as the
-connectors and Confluent's AvroConverter build them, from the live database
+		Short: "Check or export the schemas connectors would register",
+		Long: `Compute the key and value schemas every captured table would get, as the
+connectors and the configured converter build them (Confluent's AvroConverter,
+JsonSchemaConverter or ProtobufConverter; Avro for any other), from the live database
 (-c connector configs) or from DDL files applied to a throwaway database
 (--ddl DIR), and check them against a schema registry or committed schema
 files, or export them.`,
@@ -223,8 +225,21 @@ func (s *schemaSource) candidates(ctx context.Context, log *slog.Logger) ([]chec
 		}
 		sides := map[bool]avro.Config{}
 		jsonSides := map[bool]jsonschema.DataConfig{}
+		protoSides := map[bool]bool{}
 		for _, isKey := range []bool{true, false} {
-			if class, props := converterSide(pc, file.Worker, isKey); class == jsonschema.ConverterClass {
+			class, props := converterSide(pc, file.Worker, isKey)
+			if class == protobuf.ConverterClass {
+				withURL := map[string]string{"schema.registry.url": "http://unused"}
+				for k, v := range props {
+					withURL[k] = v
+				}
+				if _, err := protobuf.ParseConverterConfig(withURL); err != nil {
+					return nil, usageErr(fmt.Errorf("connector %q: %w", pc.Name, err))
+				}
+				protoSides[isKey] = true
+				continue
+			}
+			if class == jsonschema.ConverterClass {
 				dc, err := jsonDataConfig(props)
 				if err != nil {
 					return nil, usageErr(fmt.Errorf("connector %q: %w", pc.Name, err))
@@ -256,6 +271,25 @@ func (s *schemaSource) candidates(ctx context.Context, log *slog.Logger) ([]chec
 				isKey bool
 			}{{key, true}, {value, false}} {
 				if side.s == nil {
+					continue
+				}
+				if protoSides[side.isKey] {
+					text, _, err := protobuf.FromConnectSchema(side.s)
+					if err != nil {
+						return nil, usageErr(fmt.Errorf("connector %q: topic %s: %w", c.Name, topic, err))
+					}
+					subject := topic + "-value"
+					if side.isKey {
+						subject = topic + "-key"
+					}
+					if prev, dup := seen[subject]; dup {
+						if prev != text {
+							return nil, usageErr(fmt.Errorf("subject %s gets two different schemas (topic %s)", subject, topic))
+						}
+						continue
+					}
+					seen[subject] = text
+					out = append(out, check.Candidate{Subject: subject, Topic: topic, Key: side.isKey, Schema: text, SchemaType: "PROTOBUF"})
 					continue
 				}
 				if dc, ok := jsonSides[side.isKey]; ok {

@@ -620,8 +620,8 @@ func (b *RegistryBaseline) Level(ctx context.Context, subject string) (compat.Le
 	return compat.ParseLevel(lv)
 }
 
-// DirBaseline reads committed schemas: <dir>/<subject>.avsc (Avro) or
-// <dir>/<subject>.json (JSON Schema), one version per subject, as
+// DirBaseline reads committed schemas: <dir>/<subject>.avsc (Avro),
+// .json (JSON Schema) or .proto (Protobuf), one version per subject, as
 // `tributary schema export` writes them.
 type DirBaseline struct {
 	Dir          string
@@ -631,7 +631,7 @@ type DirBaseline struct {
 func (b *DirBaseline) Describe() string { return "schema files in " + b.Dir }
 
 func (b *DirBaseline) Versions(_ context.Context, subject string) ([]Version, error) {
-	for _, schemaType := range []string{"AVRO", "JSON"} {
+	for _, schemaType := range []string{"AVRO", "JSON", "PROTOBUF"} {
 		data, err := os.ReadFile(SchemaFileOfType(b.Dir, subject, schemaType))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
@@ -655,11 +655,15 @@ func (b *DirBaseline) Level(context.Context, string) (compat.Level, error) {
 // Subjects may contain '/', which a file name cannot.
 func SchemaFile(dir, subject string) string { return SchemaFileOfType(dir, subject, "AVRO") }
 
-// SchemaFileOfType is SchemaFile for a schema type: .json for JSON Schema.
+// SchemaFileOfType is SchemaFile for a schema type: .json for JSON Schema,
+// .proto for Protobuf.
 func SchemaFileOfType(dir, subject, schemaType string) string {
 	ext := ".avsc"
-	if isJSON(schemaType) {
+	switch {
+	case isJSON(schemaType):
 		ext = ".json"
+	case strings.EqualFold(schemaType, "PROTOBUF"):
+		ext = ".proto"
 	}
 	return filepath.Join(dir, strings.ReplaceAll(subject, "/", "%2F")+ext)
 }
