@@ -94,6 +94,7 @@ type Converter struct {
 	mu    sync.Mutex
 	plans map[*connect.Schema]*protoPlan
 	ids   map[string]int
+	reads map[string]*readPlan
 }
 
 type protoPlan struct {
@@ -103,7 +104,7 @@ type protoPlan struct {
 
 // NewConverter returns a converter using reg.
 func NewConverter(cfg ConverterConfig, isKey bool, reg Registry) *Converter {
-	return &Converter{cfg: cfg, isKey: isKey, reg: reg, plans: map[*connect.Schema]*protoPlan{}, ids: map[string]int{}}
+	return &Converter{cfg: cfg, isKey: isKey, reg: reg, plans: map[*connect.Schema]*protoPlan{}, ids: map[string]int{}, reads: map[string]*readPlan{}}
 }
 
 // New builds a converter from its properties.
@@ -216,15 +217,6 @@ func (c *Converter) FromConnect(topic string, s *connect.Schema, v any) ([]byte,
 	// The root message is the first of the file: index list [0].
 	out = append(out, 0)
 	return append(out, body...), nil
-}
-
-// ToConnect implements converter.Converter; reading protobuf data back
-// into Connect is not implemented and says so.
-func (c *Converter) ToConnect(topic string, data []byte) (*connect.Schema, any, error) {
-	if data == nil {
-		return nil, nil, nil
-	}
-	return nil, nil, fmt.Errorf("topic %s: Tributary's ProtobufConverter writes only; reading protobuf records (sink connectors) is not implemented", topic)
 }
 
 func fill(m *dynamicpb.Message, s *connect.Schema, v any) error {

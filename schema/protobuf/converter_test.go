@@ -202,3 +202,46 @@ func TestRegisteredAsProtobuf(t *testing.T) {
 		t.Error("wrapper.for.nullables=true accepted")
 	}
 }
+
+// TestReadBack reads what the converter wrote as ProtobufData does with
+// its defaults: the struct is named after the message, every field is
+// optional and carries its field number, unset proto3 scalars read as
+// their zero value and unset messages as null.
+func TestReadBack(t *testing.T) {
+	c, _ := newConverter(t)
+	env, row := envelope()
+	after := connect.NewStruct(row).Set("id", int32(7)).Set("created", time.UnixMilli(1700000000123)).
+		Set("score", 1.5).Set("tags", []any{"x"}).Set("attrs", connect.MapValue{{Key: "k", Value: int64(2)}})
+	src := connect.NewStruct(env.Fields[2].Schema).Set("version", "v")
+	data, err := c.FromConnect("t", env, connect.NewStruct(env).Set("after", after).Set("source", src).Set("op", "u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, v, err := c.ToConnect("t", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "Envelope" || len(s.Fields) != 5 || !s.Fields[0].Schema.Optional {
+		t.Fatalf("schema %+v", s)
+	}
+	if tag, _ := s.Fields[4].Schema.Param("io.confluent.connect.protobuf.Tag"); tag != "5" {
+		t.Errorf("ts_ms tag %q", tag)
+	}
+	sv := v.(*connect.StructValue)
+	if sv.Get("before") != nil || sv.Get("op") != "u" || sv.Get("ts_ms") != int64(0) {
+		t.Errorf("envelope %+v", sv.Values)
+	}
+	a := sv.Get("after").(*connect.StructValue)
+	if a.Get("id") != int32(7) || a.Get("email") != "" || a.Get("created") != int64(1700000000123) || a.Get("score") != 1.5 {
+		t.Errorf("after %+v", a.Values)
+	}
+	if tags := a.Get("tags").([]any); len(tags) != 1 || tags[0] != "x" {
+		t.Errorf("tags %v", tags)
+	}
+	if m := a.Get("attrs").(connect.MapValue); len(m) != 1 || m[0].Key != "k" || m[0].Value != int64(2) {
+		t.Errorf("attrs %v", m)
+	}
+	if _, _, err := c.ToConnect("t", []byte{1, 0, 0, 0, 1, 0}); err == nil {
+		t.Error("bad magic byte accepted")
+	}
+}
