@@ -31,7 +31,7 @@ func Doctor(ctx context.Context, name string, v *config.Values, opts doctor.Opti
 	defer cancel()
 	conn, err := pgx.Connect(ctx, c.dsn(false))
 	if err != nil {
-		return add(out, "connection", doctor.Fail, fmt.Sprintf("cannot connect to %s:%d/%s as %s: %v", c.host, c.port, c.dbname, c.user, v.Scrubber().Error(err)),
+		return add(out, "connection", doctor.Fail, fmt.Sprintf("cannot connect to %s:%d/%s as %s: %v", c.host, c.port, c.dbname, c.user, v.Scrubber().Error(explainConnect(err))),
 			"check database.hostname, database.port, database.dbname, database.user, database.password and pg_hba.conf")
 	}
 	defer conn.Close(context.WithoutCancel(ctx))

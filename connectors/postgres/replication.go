@@ -71,7 +71,7 @@ func slotXmin(ctx context.Context, conn *pgx.Conn, name string) (*int64, error) 
 func (c *pgConfig) replConn(ctx context.Context) (*pgconn.PgConn, error) {
 	conn, err := pgconn.Connect(ctx, c.dsn(true))
 	if err != nil {
-		return nil, fmt.Errorf("open replication connection to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, err)
+		return nil, fmt.Errorf("open replication connection to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, explainConnect(err))
 	}
 	return conn, nil
 }

@@ -80,7 +80,7 @@ func validate(ctx context.Context, c *pgConfig) error {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, c.dsn(false))
 	if err != nil {
-		return fmt.Errorf("database.hostname: cannot connect to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, err)
+		return fmt.Errorf("database.hostname: cannot connect to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, explainConnect(err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var walLevel string
@@ -177,7 +177,7 @@ func (t *pgTask) OffsetsCommitted(_ context.Context, partition, offset map[strin
 func (t *pgTask) open(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, t.cfg.dsn(false))
 	if err != nil {
-		return fmt.Errorf("connect to %s:%d/%s as %s: %w", t.cfg.host, t.cfg.port, t.cfg.dbname, t.cfg.user, err)
+		return fmt.Errorf("connect to %s:%d/%s as %s: %w", t.cfg.host, t.cfg.port, t.cfg.dbname, t.cfg.user, explainConnect(err))
 	}
 	t.conn = conn
 	for _, s := range t.cfg.initialStatements {
