@@ -45,6 +45,12 @@ func loadFiles(paths []string) (*config.File, error) {
 			seen[c.Name] = p
 		}
 		out.Connectors = append(out.Connectors, f.Connectors...)
+		if f.Sink != nil {
+			if out.Sink != nil {
+				return nil, fmt.Errorf("%s: a second sink: section; a pipeline has one sink", p)
+			}
+			out.Sink = f.Sink
+		}
 	}
 	return out, nil
 }
@@ -80,6 +86,10 @@ while running start, reconfigure (restarting only that connector) and delete con
 				return err
 			}
 			defer stopRegistry()
+			if file.Sink != nil {
+				// A Kafka-less pipeline: the sources' events go to the sink.
+				return pipelineRunner(log).Run(cmd.Context(), file)
+			}
 			if wantsWorkerServices(file.Worker) || len(dirs) > 0 || hasTargetStates(file) || hasSeveralTasks(file) {
 				// REST API, metrics, automatic task restarts, connector
 				// directories, paused or stopped connectors and connectors

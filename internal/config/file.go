@@ -35,6 +35,9 @@ type Connector struct {
 type File struct {
 	Worker     map[string]string
 	Connectors []Connector
+	// Sink is the sink: section of a Kafka-less pipeline (its
+	// connector.class and properties), nil when there is none.
+	Sink map[string]string
 }
 
 // rawFile accepts both a single connector at top level and a list, so a
@@ -43,6 +46,7 @@ type rawFile struct {
 	Name       string         `yaml:"name"`
 	Config     map[string]any `yaml:"config"`
 	Worker     map[string]any `yaml:"worker"`
+	Sink       map[string]any `yaml:"sink"`
 	Connectors []struct {
 		Name   string         `yaml:"name"`
 		Config map[string]any `yaml:"config"`
@@ -86,6 +90,11 @@ func Parse(data []byte, baseDir string) (*File, error) {
 	var err error
 	if out.Worker, _, err = flatten("worker", rf.Worker, baseDir); err != nil {
 		return nil, err
+	}
+	if rf.Sink != nil {
+		if out.Sink, _, err = flatten("sink", rf.Sink, baseDir); err != nil {
+			return nil, err
+		}
 	}
 	if rf.Config != nil || rf.Name != "" {
 		c := Connector{Name: rf.Name}

@@ -379,3 +379,7 @@ func (p *Publisher) Close() error {
 	}
 	return nil
 }
+
+// JetStream is the publisher's JetStream context, for a pipeline's
+// offsets in a key-value bucket on the same server.
+func (p *Publisher) JetStream() jetstream.JetStream { return p.js }

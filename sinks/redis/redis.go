@@ -187,3 +187,7 @@ func (p *Publisher) Publish(ctx context.Context, msgs []*bus.Message) error {
 
 // Close implements bus.Publisher.
 func (p *Publisher) Close() error { return p.c.Close() }
+
+// Client is the publisher's client, for a pipeline's offsets in a hash on
+// the same server.
+func (p *Publisher) Client() *goredis.Client { return p.c }
