@@ -47,6 +47,45 @@ type Plugin struct {
 
 	NewSourceTask func(ctx context.Context, cfg *config.Values, tc TaskContext) (SourceTask, error)
 	NewSinkTask   func(ctx context.Context, cfg *config.Values, tc TaskContext) (SinkTask, error)
+
+	// ExactlyOnce is a source connector's answer to Kafka Connect's
+	// SourceConnector.exactlyOnceSupport: whether a task restarted from
+	// its last committed offset emits exactly the records after it, so
+	// that records and offsets written in one Kafka transaction deliver
+	// each change once (exactly.once.support=required checks it).
+	ExactlyOnce ExactlyOnceSupport
+	// TransactionBoundaries is SourceConnector.canDefineTransactionBoundaries:
+	// the task calls CommitTransaction on its writer where a transaction
+	// of the source ends (transaction.boundary=connector).
+	TransactionBoundaries bool
+}
+
+// ExactlyOnceSupport is Kafka Connect's ExactlyOnceSupport, with the zero
+// value standing for a connector that does not implement the method.
+type ExactlyOnceSupport uint8
+
+const (
+	ExactlyOnceUnknown ExactlyOnceSupport = iota
+	ExactlyOnceSupported
+	ExactlyOnceUnsupported
+)
+
+// TransactionCommitter is implemented by the runtime's RecordWriter under
+// transaction.boundary=connector (Kafka Connect's TransactionContext).
+type TransactionCommitter interface {
+	// CommitTransaction ends the Kafka transaction after the last record
+	// written: those records and their offsets become visible together.
+	CommitTransaction(ctx context.Context) error
+}
+
+// CommitTransaction asks w to commit the records written so far as one
+// transaction when the runtime delivers exactly once with
+// connector-defined boundaries; otherwise it does nothing.
+func CommitTransaction(ctx context.Context, w RecordWriter) error {
+	if tc, ok := w.(TransactionCommitter); ok {
+		return tc.CommitTransaction(ctx)
+	}
+	return nil
 }
 
 // Plugins is the set of connector classes a binary knows.

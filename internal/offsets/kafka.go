@@ -33,6 +33,9 @@ type KafkaOptions struct {
 	// offset.storage.partitions, default 25).
 	Partitions int32
 	Logger     *slog.Logger
+	// ReadCommitted skips records of aborted and open transactions: the
+	// offsets exactly-once source tasks write in their transactions.
+	ReadCommitted bool
 }
 
 // OpenKafka reads the offsets topic to its end and keeps tailing it.
@@ -46,7 +49,7 @@ func OpenKafka(ctx context.Context, o KafkaOptions) (*Kafka, error) {
 	}
 	k := &Kafka{m: map[string][]byte{}}
 	l, err := kafkalog.Open(ctx, kafkalog.Options{Brokers: o.Brokers, Config: o.Config, Topic: o.Topic,
-		Partitions: o.Partitions, Logger: logger, Apply: func(r kafkalog.Record) {
+		Partitions: o.Partitions, Logger: logger, ReadCommitted: o.ReadCommitted, Apply: func(r kafkalog.Record) {
 			if r.Key == nil {
 				logger.Warn("ignoring offset record without key", "topic", o.Topic, "partition", r.Partition, "offset", r.Offset)
 				return

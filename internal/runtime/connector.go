@@ -33,9 +33,9 @@ func ConnectorDef(t connect.PluginType) *config.Def {
 	d.Define(config.Key{Name: "errors.retry.delay.max.ms", Type: config.TypeLong, Default: "60000"})
 	d.Define(config.Key{Name: "errors.log.enable", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "errors.log.include.messages", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "offsets.storage.topic"})
-	d.Define(config.Key{Name: "exactly.once.support", Default: "requested", OneOf: []string{"requested", "required"}})
-	d.Define(config.Key{Name: "transaction.boundary", Default: "poll", OneOf: []string{"poll", "interval", "connector"}})
+	if t == connect.SourcePlugin {
+		defineExactlyOnce(d)
+	}
 	if t == connect.SinkPlugin {
 		d.Define(config.Key{Name: "topics", Type: config.TypeList})
 		d.Define(config.Key{Name: "topics.regex"})
@@ -168,6 +168,9 @@ type SourceDeps struct {
 	// TaskID and TaskCount place the task among the connector's tasks
 	// (connect.TaskContext); zero values: the one task.
 	TaskID, TaskCount int
+	// Transactions makes the source deliver exactly once; Producer is then
+	// its transactional producer (ExactlyOnce.PrepareSource).
+	Transactions *Transactions
 }
 
 // NewSource builds the runnable source for a parsed connector: converters,
@@ -231,5 +234,6 @@ func NewSource(ctx context.Context, c *Connector, deps SourceDeps) (*Source, err
 		FlushInterval: time.Duration(flush) * time.Millisecond,
 		Logger:        logger,
 		Stats:         &Stats{},
+		Transactions:  deps.Transactions,
 	}, nil
 }

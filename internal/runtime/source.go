@@ -69,6 +69,10 @@ type Source struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Stats           *Stats
+	// Transactions, when set, delivers exactly once (eos_source.go):
+	// records and offsets in Kafka transactions instead of offsets
+	// committed to Offsets after Kafka acknowledged the records.
+	Transactions *Transactions
 }
 
 // Stats are the counters behind Kafka Connect's source task metrics.
@@ -107,6 +111,9 @@ func (s *Source) Run(ctx context.Context) error {
 	if s.ShutdownTimeout <= 0 {
 		s.ShutdownTimeout = 30 * time.Second
 	}
+	if s.Transactions != nil {
+		return s.runTransactional(ctx)
+	}
 	log := s.Logger
 	tr := newTracker(s.MaxInFlight)
 	tr.byteLimit = s.MaxInFlightBytes
@@ -121,7 +128,13 @@ func (s *Source) Run(ctx context.Context) error {
 		return s.commit(cctx, tr, log)
 	}
 	taskErr := make(chan error, 1)
-	go func() { taskErr <- s.runTask(taskCtx, w, tr, commit) }()
+	settle := func(ctx context.Context) error {
+		if err := tr.waitAcked(ctx); err != nil || ctx.Err() != nil {
+			return err
+		}
+		return commit(ctx)
+	}
+	go func() { taskErr <- s.runTask(taskCtx, w, settle) }()
 
 	ticker := time.NewTicker(s.FlushInterval)
 	defer ticker.Stop()
@@ -177,9 +190,9 @@ loop:
 const retryResetAfter = time.Minute
 
 // runTask runs the task, and runs it again after a retriable failure
-// (Debezium's ErrorHandler restart): what Kafka acknowledged is committed
-// first, so the new run resumes right after it.
-func (s *Source) runTask(ctx context.Context, w *writer, tr *tracker, commit func(context.Context) error) error {
+// (Debezium's ErrorHandler restart): settle first commits what Kafka
+// acknowledged, so the new run resumes right after it.
+func (s *Source) runTask(ctx context.Context, w connect.RecordWriter, settle func(context.Context) error) error {
 	attempts := 0
 	for {
 		began, polled := time.Now(), s.Stats.Polled.Load()
@@ -199,14 +212,11 @@ func (s *Source) runTask(ctx context.Context, w *writer, tr *tracker, commit fun
 		attempts++
 		s.Logger.Warn("task failed with a retriable error; restarting it",
 			"error", err, "attempt", attempts, "max_retries", s.MaxRetries, "wait", s.RetryWait)
-		if err := tr.waitAcked(ctx); err != nil {
+		if err := settle(ctx); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
 			return nil
-		}
-		if err := commit(ctx); err != nil {
-			return err
 		}
 		select {
 		case <-ctx.Done():

@@ -44,7 +44,9 @@ func WorkerDef() *config.Def {
 	d.Define(config.Key{Name: "rest.advertised.host.name"})
 	d.Define(config.Key{Name: "group.id"})
 	d.Define(config.Key{Name: "config.storage.topic"})
-	d.Define(config.Key{Name: "offset.storage.topic"})
+	d.Define(config.Key{Name: "offset.storage.topic", Doc: "offsets in this Kafka topic (Kafka Connect's format) instead of offset.storage.file.filename; required by exactly.once.source.support=enabled"})
+	d.Define(config.Key{Name: "exactly.once.source.support", Default: EOSDisabled, OneOf: []string{EOSDisabled, EOSPreparing, EOSEnabled},
+		Doc: "enabled: source tasks write records and offsets in Kafka transactions (KIP-618); needs offsets in Kafka"})
 	d.Define(config.Key{Name: "status.storage.topic"})
 	d.Define(config.Key{Name: "config.storage.replication.factor", Type: config.TypeInt})
 	d.Define(config.Key{Name: "offset.storage.replication.factor", Type: config.TypeInt})
@@ -105,6 +107,15 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 	if err := CheckConflicts(conns); err != nil {
 		return err
 	}
+	eos, err := WorkerExactlyOnce(wv, w.Offsets == nil && wv.String("offset.storage.topic") != "")
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	for _, c := range conns {
+		if errs := eos.Check(c); len(errs) > 0 {
+			return fmt.Errorf("connector %q: %w", c.Name, errs)
+		}
+	}
 	brokers := wv.List("bootstrap.servers")
 	if len(brokers) == 0 {
 		emb, err := kafka.StartEmbedded(int(wv.Int("embedded.broker.port")), wv.String("embedded.broker.data.dir"), log)
@@ -114,17 +125,26 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 		defer emb.Close()
 		brokers = emb.Addrs()
 	}
+	sc, err := WorkerSaramaConfig(wv, brokers)
+	if err != nil {
+		return err
+	}
 	store := w.Offsets
-	if store == nil {
+	switch {
+	case store != nil:
+	case eos.OffsetsInKafka:
+		ks, err := OpenKafkaOffsets(ctx, brokers, sc, eos.OffsetsTopic, eos.OffsetsPartitions, eos.Enabled(), log)
+		if err != nil {
+			return err
+		}
+		defer ks.Close()
+		store = ks
+	default:
 		fs, err := offsets.OpenFile(wv.String("offset.storage.file.filename"))
 		if err != nil {
 			return err
 		}
 		store = fs
-	}
-	sc, err := WorkerSaramaConfig(wv, brokers)
-	if err != nil {
-		return err
 	}
 	raw, err := kafka.NewRaw(brokers, sc)
 	if err != nil {
@@ -142,7 +162,7 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 		// The connector, its converters and drivers log and fail through
 		// these: hide its secrets whatever they print.
 		scrub := c.Values.Scrubber()
-		run, err := w.prepare(ctx, c, brokers, sc, raw, store, file.Worker, wv, scrub.Logger(log))
+		run, err := w.prepare(ctx, c, brokers, sc, raw, store, eos, file.Worker, wv, scrub.Logger(log))
 		if err != nil {
 			return scrub.Error(err)
 		}
@@ -163,7 +183,7 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 // prepare builds a connector's task and returns the function that runs it
 // until ctx ends.
 func (w *Standalone) prepare(ctx context.Context, c *Connector, brokers []string, sc *sarama.Config, raw *kafka.Raw,
-	store offsets.Store, worker map[string]string, wv *config.Values, log *slog.Logger) (func(context.Context) error, error) {
+	store offsets.Store, eos ExactlyOnce, worker map[string]string, wv *config.Values, log *slog.Logger) (func(context.Context) error, error) {
 	sc, err := ConnectorSaramaConfig(sc, worker, c, brokers)
 	if err != nil {
 		return nil, err
@@ -171,14 +191,16 @@ func (w *Standalone) prepare(ctx context.Context, c *Connector, brokers []string
 	if c.Plugin.Type == connect.SinkPlugin {
 		return w.prepareSink(ctx, c, brokers, sc, worker, log)
 	}
-	producer, err := kafka.NewProducer(brokers, sc)
+	deps := SourceDeps{Raw: raw, Converters: w.Converters, Transforms: w.Transforms, Offsets: store, Worker: worker, Logger: log}
+	closeDeps, err := eos.PrepareSource(ctx, c, 0, brokers, sc, &deps, log)
 	if err != nil {
 		return nil, err
 	}
-	src, err := NewSource(ctx, c, SourceDeps{Producer: producer, Raw: raw, Converters: w.Converters, Transforms: w.Transforms,
-		Offsets: store, Worker: worker, Logger: log})
+	producer := deps.Producer
+	src, err := NewSource(ctx, c, deps)
 	if err != nil {
 		producer.Close()
+		closeDeps()
 		return nil, err
 	}
 	src.ShutdownTimeout = wv.Millis("task.shutdown.graceful.timeout.ms")
@@ -189,6 +211,7 @@ func (w *Standalone) prepare(ctx context.Context, c *Connector, brokers []string
 	w.sources[c.Name] = src
 	w.mu.Unlock()
 	return func(ctx context.Context) error {
+		defer closeDeps()
 		err := src.Run(ctx)
 		if cerr := producer.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("connector %s: closing producer: %w", src.Name, cerr)

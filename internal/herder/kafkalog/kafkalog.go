@@ -36,6 +36,10 @@ type Options struct {
 	// within a partition. It must not call back into the Log.
 	Apply  func(Record)
 	Logger *slog.Logger
+	// ReadCommitted reads only records of committed transactions
+	// (isolation.level=read_committed), as Kafka Connect reads its offsets
+	// topic when exactly-once source support is enabled.
+	ReadCommitted bool
 }
 
 // Log tails one topic.
@@ -73,6 +77,9 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 	sc.Consumer.Return.Errors = true
 	sc.Consumer.Offsets.AutoCommit.Enable = false
 	sc.Consumer.MaxWaitTime = 100 * time.Millisecond
+	if o.ReadCommitted {
+		sc.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
 	client, err := sarama.NewClient(o.Brokers, &sc)
 	if err != nil {
 		return nil, fmt.Errorf("topic %s: connecting to kafka: %w", o.Topic, err)
