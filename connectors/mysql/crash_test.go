@@ -168,14 +168,7 @@ func TestCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, stream := duplicatesByPhase(t, kvs)
-	// Streamed duplicates scale with the workload's rate: what a kill
-	// replays is what Kafka acknowledged since the last offset commit
-	// (offset.flush.interval.ms=100 here), so the figure to compare across
-	// connectors and workloads is the time of workload replayed per kill.
-	perKill := float64(stream) / float64(max(streamKills, 1))
-	t.Logf("duplicates: %d from snapshots taken again after %d kill(s) during a snapshot; %d streamed events after %d kill(s) while streaming: %.1f per kill, %.0f ms of the workload (%.0f rows/s) per kill",
-		snap, snapshotKills, stream, streamKills, perKill, 1000*perKill/rate, rate)
+	crashtest.LogDuplicates(t, kvs, snapshotKills, streamKills, rate)
 }
 
 // checkCrashRecovered rebuilds the table model from the history at the
@@ -225,41 +218,4 @@ func checkCrashRecovered(t *testing.T, e *env, props map[string]string, brokers 
 	if !sameTables(t, st, model, db, true) {
 		t.Errorf("the table structures recovered from %d history records differ from the server's", n)
 	}
-}
-
-// duplicatesByPhase counts the extra deliveries of rows: read events beyond
-// one per row (a snapshot taken again after a kill during the snapshot) and
-// create events beyond one per row (streamed events replayed after a kill
-// while streaming).
-func duplicatesByPhase(t *testing.T, kvs []connect.KV) (snapshot, stream int) {
-	t.Helper()
-	reads, creates := map[int64]int{}, map[int64]int{}
-	for _, kv := range kvs {
-		if kv.Value == nil {
-			continue
-		}
-		var v struct {
-			After *struct {
-				ID int64 `json:"id"`
-			} `json:"after"`
-			Op string `json:"op"`
-		}
-		if err := json.Unmarshal(kv.Value, &v); err != nil {
-			t.Fatalf("record value %s: %v", kv.Value, err)
-		}
-		switch {
-		case v.After == nil:
-		case v.Op == "r":
-			reads[v.After.ID]++
-		case v.Op == "c":
-			creates[v.After.ID]++
-		}
-	}
-	for _, n := range reads {
-		snapshot += n - 1
-	}
-	for _, n := range creates {
-		stream += n - 1
-	}
-	return snapshot, stream
 }

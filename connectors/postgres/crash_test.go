@@ -63,6 +63,7 @@ func TestCrashRecovery(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
+	workStart := time.Now()
 	go func() {
 		defer wg.Done()
 		for {
@@ -86,6 +87,7 @@ func TestCrashRecovery(t *testing.T) {
 	runChild := func() *crashtest.Child {
 		return crashtest.Start(t, "TestCrashChild", crashChildEnv, ccJSON)
 	}
+	snapshotKills, streamKills := 0, 0
 	for i := 0; i < iterations; i++ {
 		child := runChild()
 		// Early kills land in the snapshot, later ones in the stream.
@@ -99,10 +101,17 @@ func TestCrashRecovery(t *testing.T) {
 		child.Kill()
 		phase := crashtest.Phase(child.Output(), "snapshot: exporting table", "starting replication")
 		t.Logf("iteration %d: killed after %s, %s", i+1, d, phase)
+		switch phase {
+		case "during the snapshot":
+			snapshotKills++
+		case "while streaming":
+			streamKills++
+		}
 	}
 	close(stop)
 	wg.Wait()
 	last := next.Load()
+	rate := float64(last-1_000_000) / time.Since(workStart).Seconds()
 
 	// A final run must deliver everything.
 	final := runChild()
@@ -139,4 +148,9 @@ func TestCrashRecovery(t *testing.T) {
 	final.Kill()
 	dups := crashtest.Duplicates(seen)
 	t.Logf("%d crashes: all %d rows delivered; %d rows delivered more than once (at-least-once)", iterations, len(want), dups)
+	kvs, err := raw.ReadAll(context.Background(), "dbserver1.public.t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashtest.LogDuplicates(t, kvs, snapshotKills, streamKills, rate)
 }

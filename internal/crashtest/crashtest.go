@@ -227,6 +227,57 @@ func Duplicates(seen map[int64]int) int {
 	return dups
 }
 
+// DuplicatesByPhase counts the extra deliveries of rows in a topic of
+// Debezium change events (JsonConverter without schemas): read events
+// beyond one per row (a snapshot taken again after a kill during the
+// snapshot) and create events beyond one per row (streamed events
+// replayed after a kill while streaming).
+func DuplicatesByPhase(t *testing.T, kvs []connect.KV) (snapshot, stream int) {
+	t.Helper()
+	reads, creates := map[int64]int{}, map[int64]int{}
+	for _, kv := range kvs {
+		if kv.Value == nil {
+			continue
+		}
+		var v struct {
+			After *struct {
+				ID int64 `json:"id"`
+			} `json:"after"`
+			Op string `json:"op"`
+		}
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			t.Fatalf("record value %s: %v", kv.Value, err)
+		}
+		switch {
+		case v.After == nil:
+		case v.Op == "r":
+			reads[v.After.ID]++
+		case v.Op == "c":
+			creates[v.After.ID]++
+		}
+	}
+	for _, n := range reads {
+		snapshot += n - 1
+	}
+	for _, n := range creates {
+		stream += n - 1
+	}
+	return snapshot, stream
+}
+
+// LogDuplicates logs DuplicatesByPhase per kill. Streamed duplicates scale
+// with the workload's rate (rows/s): what a kill replays is what Kafka
+// acknowledged since the last offset commit, so the figure to compare
+// across connectors and workloads is the time of workload replayed per
+// kill.
+func LogDuplicates(t *testing.T, kvs []connect.KV, snapshotKills, streamKills int, rate float64) {
+	t.Helper()
+	snap, stream := DuplicatesByPhase(t, kvs)
+	perKill := float64(stream) / float64(max(streamKills, 1))
+	t.Logf("duplicates: %d from snapshots taken again after %d kill(s) during a snapshot; %d streamed events after %d kill(s) while streaming: %.1f per kill, %.0f ms of the workload (%.0f rows/s) per kill",
+		snap, snapshotKills, stream, streamKills, perKill, 1000*perKill/rate, rate)
+}
+
 // syncBuffer collects a child's output; the exec package writes to it
 // from its own goroutine.
 type syncBuffer struct {
