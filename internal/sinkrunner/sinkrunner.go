@@ -44,8 +44,12 @@ type Config struct {
 	// Brokers are the Kafka bootstrap servers.
 	Brokers []string
 	// SaramaConfig is the base client configuration (security, client
-	// id...). nil means sarama defaults with Kafka 2.8 protocol. Run copies
-	// it and forces manual offset commits.
+	// id, Consumer.Offsets.Initial from consumer.auto.offset.reset...). nil
+	// means sarama defaults with Kafka 2.8 protocol, starting at the
+	// earliest offset as Kafka Connect's sink consumers do; a non-nil
+	// configuration's Consumer.Offsets.Initial is honoured (sarama's own
+	// default is the newest offset). Run copies it and forces manual
+	// offset commits.
 	SaramaConfig *sarama.Config
 	// ConnectorName names the consumer group (connect-<name>) and appears
 	// in dead letter queue headers.

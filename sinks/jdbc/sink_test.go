@@ -43,6 +43,10 @@ func saramaCfg() *sarama.Config {
 	c.Version = sarama.V2_8_0_0
 	c.Producer.Return.Successes = true
 	c.Producer.Partitioner = sarama.NewManualPartitioner
+	// Kafka Connect's sink consumers start at the earliest offset; Run
+	// honours the configuration's choice (consumer.auto.offset.reset), as
+	// internal/kafka builds it.
+	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	return c
 }
 
