@@ -58,6 +58,10 @@ func Plugin() *connect.Plugin {
 		Type:    connect.SourcePlugin,
 		Version: debezium.Version,
 		Config:  Def,
+		// A restarted task resumes right after its committed offset (an
+		// unfinished initial snapshot is redone, and the runtime keeps
+		// one in a single transaction), as Debezium's declares.
+		ExactlyOnce: connect.ExactlyOnceSupported,
 		Validate: func(ctx context.Context, cfg *config.Values) error {
 			c, err := parseConfig(cfg, slog.Default())
 			if err != nil {
