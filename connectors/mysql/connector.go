@@ -135,6 +135,10 @@ func pluginFor(f flavor) *connect.Plugin {
 		Type:    connect.SourcePlugin,
 		Version: debezium.Version,
 		Config:  func() *config.Def { return connectorDef(f) },
+		// A restarted task resumes right after its committed offset (an
+		// unfinished initial snapshot is redone, and the runtime keeps
+		// one in a single transaction), as Debezium's declares.
+		ExactlyOnce: connect.ExactlyOnceSupported,
 		Validate: func(ctx context.Context, v *config.Values) error {
 			s, err := parseSettings(f, v)
 			if err != nil {
