@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 	"github.com/tributary-io/tributary/internal/config"
@@ -158,6 +159,12 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 
 	var wg sync.WaitGroup
 	errs := make([]error, len(conns))
+	// running counts connectors still running. A failure is logged when
+	// others keep running (it would otherwise surface only when they
+	// stop); the last one's is not: Run returns it and main prints it,
+	// and the same error twice read as two failures.
+	var running atomic.Int32
+	running.Store(int32(len(conns)))
 	for i, c := range conns {
 		// The connector, its converters and drivers log and fail through
 		// these: hide its secrets whatever they print.
@@ -171,14 +178,29 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 			defer wg.Done()
 			log.Info("connector starting", "connector", c.Name, "class", c.Plugin.Class, "type", c.Plugin.Type)
 			errs[i] = scrub.Error(run(ctx))
-			if errs[i] != nil {
-				log.Error("connector failed", "connector", c.Name, "error", errs[i])
+			if running.Add(-1) > 0 && errs[i] != nil {
+				log.Error("connector failed; the others keep running", "connector", c.Name, "error", errs[i])
+				errs[i] = &loggedError{connector: c.Name, err: errs[i]}
 			}
 		}(i, c)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// loggedError is a connector's failure already logged in full when it
+// happened: Run's caller prints the error it returns, so it says where
+// to look instead of repeating it.
+type loggedError struct {
+	connector string
+	err       error
+}
+
+func (e *loggedError) Error() string {
+	return "connector " + e.connector + " failed (its error is logged above)"
+}
+
+func (e *loggedError) Unwrap() error { return e.err }
 
 // prepare builds a connector's task and returns the function that runs it
 // until ctx ends.

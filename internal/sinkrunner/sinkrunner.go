@@ -71,7 +71,9 @@ type Config struct {
 	KeyConverterClass, ValueConverterClass string
 	// Transforms are applied to every record before Put.
 	Transforms transforms.Chain
-	// Logger receives progress and error logs; nil discards them.
+	// Logger receives progress and error logs; nil discards them. The
+	// worker's task logger already carries connector and task: the runner
+	// adds neither, or every line would repeat them.
 	Logger *slog.Logger
 
 	// TopicRefresh is how often topics.regex is re-evaluated against the
@@ -275,7 +277,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("connector", cfg.ConnectorName, "task", cfg.TaskID)
 
 	sc := sarama.NewConfig()
 	if cfg.SaramaConfig != nil {
