@@ -15,12 +15,20 @@ type colInfo struct {
 	// explicit cast, decides about length and precision (explicit casts
 	// truncate silently, assignments fail).
 	typ, cast string
+	nullable  bool
+	// kept marks a column the source dropped and
+	// schema.evolution.drop.mode=keep kept (its comment says so).
+	kept bool
 }
+
+// keptComment is the comment a kept column carries.
+const keptComment = "tributary: dropped at the source, kept by schema.evolution.drop.mode=keep"
 
 // tableInfo is an existing target table.
 type tableInfo struct {
-	id   tableID
-	cols map[string]*colInfo // by lookup key (see backend.colKey)
+	id    tableID
+	cols  map[string]*colInfo // by lookup key (see backend.colKey)
+	order []string            // lookup keys in the table's column order
 }
 
 // run is a sequence of same-shaped changes for one table, written by one
@@ -79,6 +87,14 @@ type backend interface {
 	createTable(ctx context.Context, id tableID, cols []column, pk bool) error
 	addColumns(ctx context.Context, id tableID, cols []column) error
 	begin(ctx context.Context) (txn, error)
+	// columnType is the type schema evolution gives a field's column.
+	columnType(c column) (string, error)
+	// Statements of schema evolution, for txn.ddl.
+	alterType(id tableID, ci *colInfo, typ string) string
+	renameColumn(id tableID, from, to string) string
+	dropColumn(id tableID, name string) string
+	keepColumn(id tableID, ci *colInfo) []string
+	addColumn(id tableID, c column) (string, error)
 	// retriable reports errors that are not the records' fault.
 	retriable(err error) bool
 	// describeError adds what the database said about an error.
@@ -87,6 +103,11 @@ type backend interface {
 
 type txn interface {
 	write(ctx context.Context, r *run) error
+	// ddl runs schema evolution statements after the rows written so far:
+	// inside the transaction on PostgreSQL; on MySQL, whose DDL commits
+	// implicitly, it commits the transaction, runs them and begins a new
+	// one.
+	ddl(ctx context.Context, stmts []string) error
 	truncate(ctx context.Context, t *tableInfo) error
 	commit(ctx context.Context) error
 	rollback(ctx context.Context) error

@@ -52,7 +52,10 @@ func debeziumDef() *config.Def {
 	d.Define(config.Key{Name: "column.naming.strategy"})
 	d.Define(config.Key{Name: "primary.key.mode", Default: "none", OneOf: []string{"none", "kafka", "record_key", "record_value", "record_header"}})
 	d.Define(config.Key{Name: "primary.key.fields", Type: config.TypeList})
-	d.Define(config.Key{Name: "schema.evolution", Default: "none", OneOf: []string{"none", "basic"}})
+	d.Define(config.Key{Name: "schema.evolution", Default: "none", OneOf: []string{"none", "basic", "advanced"},
+		Doc: "none; basic: create tables, add columns and widen types (Tributary also widens); advanced (Tributary): also rename and drop columns as the source did, see schema.evolution.drop.mode"})
+	d.Define(config.Key{Name: "schema.evolution.drop.mode", Default: "drop", OneOf: []string{"drop", "keep"},
+		Doc: "Tributary, with schema.evolution=advanced: drop runs ALTER TABLE ... DROP COLUMN for a column the source dropped; keep makes it nullable and leaves it, rows written afterwards get NULL"})
 	d.Define(config.Key{Name: "quote.identifiers", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "use.time.zone", Default: "UTC", Aliases: []string{"database.time_zone"}, Validate: validZone})
 	d.Define(config.Key{Name: "batch.size", Type: config.TypeInt, Default: "500", Validate: positiveInt})
@@ -258,7 +261,9 @@ type settings struct {
 	tableFormat     string
 	pkMode          pkMode
 	pkFields        []string
-	evolve          bool // create missing tables, add missing columns
+	evolve          bool // create missing tables, add missing columns, widen types
+	advanced        bool // schema.evolution=advanced: also rename and drop
+	keepDropped     bool // schema.evolution.drop.mode=keep
 	quote           bool
 	zone            *time.Location
 	batchSize       int
@@ -288,7 +293,13 @@ func parseSettings(f flavour, v *config.Values) (*settings, error) {
 		s.tableFormat = v.String("collection.name.format")
 		s.pkMode = pkMode(v.Lower("primary.key.mode"))
 		s.pkFields = v.List("primary.key.fields")
-		s.evolve = v.Lower("schema.evolution") == "basic"
+		s.evolve = v.Lower("schema.evolution") != "none"
+		s.advanced = v.Lower("schema.evolution") == "advanced"
+		s.keepDropped = v.Lower("schema.evolution.drop.mode") == "keep"
+		if v.IsSet("schema.evolution.drop.mode") && !s.advanced {
+			errs = append(errs, config.FieldError{Name: "schema.evolution.drop.mode", Value: v.String("schema.evolution.drop.mode"),
+				Message: "only applies with schema.evolution=advanced"})
+		}
 		s.quote = v.Bool("quote.identifiers")
 		s.zone, _ = loadZone(v.String("use.time.zone"))
 		for _, p := range v.List("field.include.list") {

@@ -110,7 +110,7 @@ func (b *myBackend) describe(ctx context.Context, id tableID) (*tableInfo, error
 	if id.schema != "" {
 		schemaExpr, args = "?", []any{id.schema, id.name}
 	}
-	rows, err := b.db.QueryContext(ctx, "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+
+	rows, err := b.db.QueryContext(ctx, "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_COMMENT = '"+keptComment+"' FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+
 		schemaExpr+" AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading columns of %s: %w", id, err)
@@ -119,10 +119,12 @@ func (b *myBackend) describe(ctx context.Context, id tableID) (*tableInfo, error
 	ti := &tableInfo{id: id, cols: map[string]*colInfo{}}
 	for rows.Next() {
 		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
+		var nullable, kept bool
+		if err := rows.Scan(&name, &typ, &nullable, &kept); err != nil {
 			return nil, fmt.Errorf("reading columns of %s: %w", id, err)
 		}
-		ti.cols[b.colKey(name)] = &colInfo{name: name, typ: typ}
+		ti.cols[b.colKey(name)] = &colInfo{name: name, typ: typ, nullable: nullable, kept: kept}
+		ti.order = append(ti.order, b.colKey(name))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading columns of %s: %w", id, err)
@@ -265,6 +267,63 @@ func (b *myBackend) addColumns(ctx context.Context, id tableID, cols []column) e
 	return nil
 }
 
+func (b *myBackend) columnType(c column) (string, error) { return myType(c) }
+
+// alterType keeps the column's NULL/NOT NULL: MODIFY redefines the whole
+// column.
+func (b *myBackend) alterType(id tableID, ci *colInfo, typ string) string {
+	null := " NOT NULL"
+	if ci.nullable {
+		null = " NULL"
+	}
+	return "ALTER TABLE " + b.qualified(id) + " MODIFY COLUMN " + myQuote(ci.name) + " " + typ + null
+}
+
+func (b *myBackend) renameColumn(id tableID, from, to string) string {
+	return "ALTER TABLE " + b.qualified(id) + " RENAME COLUMN " + myQuote(from) + " TO " + myQuote(to)
+}
+
+func (b *myBackend) dropColumn(id tableID, name string) string {
+	return "ALTER TABLE " + b.qualified(id) + " DROP COLUMN " + myQuote(name)
+}
+
+func (b *myBackend) keepColumn(id tableID, ci *colInfo) []string {
+	return []string{"ALTER TABLE " + b.qualified(id) + " MODIFY COLUMN " + myQuote(ci.name) + " " + ci.typ + " NULL COMMENT '" + keptComment + "'"}
+}
+
+func (b *myBackend) addColumn(id tableID, c column) (string, error) {
+	d, err := b.columnDDL(c, false)
+	if err != nil {
+		return "", err
+	}
+	return "ALTER TABLE " + b.qualified(id) + " ADD COLUMN " + d, nil
+}
+
+// ddl commits the rows written so far, runs the statements (MySQL's DDL
+// commits implicitly, and would wait for this transaction's metadata
+// locks) and begins a new transaction for the rest of the batch. A crash
+// in between replays the batch; the statements are derived from the
+// table as it then is, so nothing is applied twice.
+func (t *myTxn) ddl(ctx context.Context, stmts []string) error {
+	if err := t.tx.Commit(); err != nil {
+		return fmt.Errorf("mysql COMMIT before schema change: %w", err)
+	}
+	for _, q := range stmts {
+		if _, err := t.b.db.ExecContext(ctx, q); err != nil {
+			// The batch is retried from a fresh transaction.
+			t.tx = nil
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	tx, err := t.b.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.tx = nil
+		return fmt.Errorf("mysql BEGIN: %w", err)
+	}
+	t.tx = tx
+	return nil
+}
+
 type myTxn struct {
 	b  *myBackend
 	tx *sql.Tx
@@ -285,7 +344,12 @@ func (t *myTxn) commit(ctx context.Context) error {
 	return nil
 }
 
-func (t *myTxn) rollback(ctx context.Context) error { return t.tx.Rollback() }
+func (t *myTxn) rollback(ctx context.Context) error {
+	if t.tx == nil {
+		return nil
+	}
+	return t.tx.Rollback()
+}
 
 // truncate deletes rather than TRUNCATEs: MySQL's TRUNCATE commits the
 // transaction implicitly, which would break the batch's atomicity.

@@ -151,7 +151,8 @@ func (b *pgBackend) describe(ctx context.Context, id tableID) (*tableInfo, error
 	if schema == "" {
 		schema = b.defSch
 	}
-	rows, err := b.conn.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), t.typname
+	rows, err := b.conn.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), t.typname, NOT a.attnotnull,
+			coalesce(col_description(a.attrelid, a.attnum), '') = '`+keptComment+`'
 		FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid
 		WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, schema, id.name)
 	if err != nil {
@@ -161,10 +162,12 @@ func (b *pgBackend) describe(ctx context.Context, id tableID) (*tableInfo, error
 	ti := &tableInfo{id: id, cols: map[string]*colInfo{}}
 	for rows.Next() {
 		var name, full, base, typname string
-		if err := rows.Scan(&name, &full, &base, &typname); err != nil {
+		var nullable, kept bool
+		if err := rows.Scan(&name, &full, &base, &typname, &nullable, &kept); err != nil {
 			return nil, fmt.Errorf("reading columns of %s: %w", id, err)
 		}
-		ti.cols[name] = &colInfo{name: name, typ: full, cast: pgCastType(base, typname)}
+		ti.cols[name] = &colInfo{name: name, typ: full, cast: pgCastType(base, typname), nullable: nullable, kept: kept}
+		ti.order = append(ti.order, name)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading columns of %s: %w", id, err)
@@ -322,6 +325,44 @@ func (b *pgBackend) addColumns(ctx context.Context, id tableID, cols []column) e
 	}
 	if _, err := b.conn.Exec(ctx, "ALTER TABLE "+b.qualified(id)+" "+strings.Join(adds, ", ")); err != nil {
 		return fmt.Errorf("altering table %s: %w", id, err)
+	}
+	return nil
+}
+
+func (b *pgBackend) columnType(c column) (string, error) { return pgType(c) }
+
+func (b *pgBackend) alterType(id tableID, ci *colInfo, typ string) string {
+	return "ALTER TABLE " + b.qualified(id) + " ALTER COLUMN " + pgQuote(ci.name) + " TYPE " + typ
+}
+
+func (b *pgBackend) renameColumn(id tableID, from, to string) string {
+	return "ALTER TABLE " + b.qualified(id) + " RENAME COLUMN " + pgQuote(from) + " TO " + pgQuote(to)
+}
+
+func (b *pgBackend) dropColumn(id tableID, name string) string {
+	return "ALTER TABLE " + b.qualified(id) + " DROP COLUMN " + pgQuote(name)
+}
+
+func (b *pgBackend) keepColumn(id tableID, ci *colInfo) []string {
+	return []string{"ALTER TABLE " + b.qualified(id) + " ALTER COLUMN " + pgQuote(ci.name) + " DROP NOT NULL",
+		"COMMENT ON COLUMN " + b.qualified(id) + "." + pgQuote(ci.name) + " IS '" + keptComment + "'"}
+}
+
+func (b *pgBackend) addColumn(id tableID, c column) (string, error) {
+	d, err := b.columnDDL(c, false)
+	if err != nil {
+		return "", err
+	}
+	return "ALTER TABLE " + b.qualified(id) + " ADD COLUMN IF NOT EXISTS " + d, nil
+}
+
+// ddl runs in the transaction: PostgreSQL's DDL is transactional, so the
+// change commits or rolls back with the rows that need it.
+func (t *pgTxn) ddl(ctx context.Context, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := t.tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, pgErrorDetail(err))
+		}
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ type Task struct {
 	in     *interpreter
 	log    *slog.Logger
 	tables map[tableID]*tableInfo
+	// fits holds, per table version, the column signatures known to need
+	// no schema evolution.
+	fits map[*tableInfo]map[string]bool
 }
 
 var _ connect.SinkTask = (*Task)(nil)
@@ -37,7 +40,7 @@ func NewTask(ctx context.Context, class string, v *config.Values, logger *slog.L
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	t := &Task{s: s, log: logger, tables: map[tableID]*tableInfo{}}
+	t := &Task{s: s, log: logger, tables: map[tableID]*tableInfo{}, fits: map[*tableInfo]map[string]bool{}}
 	switch s.target.Dialect {
 	case PostgreSQL:
 		t.b, err = newPGBackend(ctx, s.target, s.quote)
@@ -111,6 +114,7 @@ func (t *Task) Put(ctx context.Context, recs []*connect.Record) error {
 	}
 	// The catalogue may have changed under us (or our DDL rolled back).
 	t.tables = map[tableID]*tableInfo{}
+	t.fits = map[*tableInfo]map[string]bool{}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -121,11 +125,14 @@ func (t *Task) Put(ctx context.Context, recs []*connect.Record) error {
 }
 
 func (t *Task) write(ctx context.Context, changes []*change) error {
-	if err := t.prepareTables(ctx, changes); err != nil {
-		return err
-	}
+	// The transaction begins first so that PostgreSQL's DDL (on the same
+	// connection) commits or rolls back with the rows.
 	tx, err := t.b.begin(ctx)
 	if err != nil {
+		return err
+	}
+	if err := t.prepareTables(ctx, changes); err != nil {
+		_ = tx.rollback(context.WithoutCancel(ctx))
 		return err
 	}
 	if err := t.apply(ctx, tx, changes); err != nil {
@@ -136,9 +143,13 @@ func (t *Task) write(ctx context.Context, changes []*change) error {
 }
 
 // prepareTables creates missing tables and adds missing columns
-// (schema.evolution=basic), or reports them. DDL runs before the data
-// transaction because MySQL commits implicitly on DDL; it is additive, so
-// a batch that later fails and is replayed finds it already done.
+// (schema.evolution=basic), or reports them. On MySQL this DDL runs on
+// another connection, outside the data transaction (MySQL commits
+// implicitly on DDL); it is additive, so a batch that later fails and is
+// replayed finds it already done. Under schema.evolution=advanced a table
+// is created from its first change only and every later change of shape
+// is applied in order by evolve: adding the union of the batch's fields up
+// front would hide renames.
 func (t *Task) prepareTables(ctx context.Context, changes []*change) error {
 	type need struct {
 		cols    []column
@@ -157,7 +168,7 @@ func (t *Task) prepareTables(ctx context.Context, changes []*change) error {
 			needs[ch.table] = n
 			order = append(order, ch.table)
 		}
-		if ch.op == opTruncate {
+		if ch.op == opTruncate || (t.s.advanced && n.rowful) {
 			continue
 		}
 		n.rowful = true
@@ -213,6 +224,9 @@ func (t *Task) prepareTables(ctx context.Context, changes []*change) error {
 		}
 		var missing []column
 		for _, c := range n.cols {
+			if t.s.advanced {
+				break
+			}
 			if ti.cols[t.b.colKey(c.name)] == nil {
 				missing = append(missing, c)
 			}
@@ -318,6 +332,11 @@ func (t *Task) apply(ctx context.Context, tx txn, changes []*change) error {
 				return fmt.Errorf("%s: %w", coords(ch.rec), err)
 			}
 			continue
+		}
+		if t.s.evolve && ch.op == opUpsert {
+			if err := t.evolve(ctx, tx, ch, flushAll); err != nil {
+				return err
+			}
 		}
 		b := bufs[ch.table]
 		if b != nil && (b.r.op != ch.op || b.sig != ch.sig) {
