@@ -161,13 +161,16 @@ func checkInternalTopic(admin sarama.ClusterAdmin, topics map[string]sarama.Topi
 		chk.Status, chk.Detail = doctor.Pass, fmt.Sprintf("does not exist yet (%s); created with the right settings at start", it.property)
 		return chk
 	}
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: it.name})
-	if err != nil {
-		chk.Status, chk.Detail, chk.Fix = doctor.Fail, "describe configs: "+err.Error(), "grant the worker's principal DESCRIBE_CONFIGS on the topic"
+	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: it.name}}, sarama.DescribeConfigsOptions{})
+	if err == nil && len(results) == 1 && results[0].ErrorCode != sarama.ErrNoError {
+		err = fmt.Errorf("%s: %s", results[0].ErrorCode, results[0].ErrorMsg)
+	}
+	if err != nil || len(results) != 1 {
+		chk.Status, chk.Detail, chk.Fix = doctor.Fail, fmt.Sprintf("describe configs: %v", err), "grant the worker's principal DESCRIBE_CONFIGS on the topic"
 		return chk
 	}
 	cfg := map[string]string{}
-	for _, e := range entries {
+	for _, e := range results[0].Configs {
 		cfg[e.Name] = e.Value
 	}
 	policy := cfg["cleanup.policy"]

@@ -63,17 +63,16 @@ func checkLine(t *testing.T, out, scope, name string) string {
 }
 
 type doctorCase struct {
-	name      string
-	setup     func(t *testing.T) // misconfigures; registers its own undo with t.Cleanup
-	config    []string           // connector property overrides
-	worker    []string           // worker property overrides
-	args      []string
-	check     string // scope and check name of the row expected
-	scope     string
-	status    string
-	fix       string // must appear in the "How to fix" section
-	wantExit  int
-	wantNoFix bool
+	name     string
+	setup    func(t *testing.T) // misconfigures; registers its own undo with t.Cleanup
+	config   []string           // connector property overrides
+	worker   []string           // worker property overrides
+	args     []string
+	check    string // scope and check name of the row expected
+	scope    string
+	status   string
+	fix      string // must appear in the "How to fix" section
+	wantExit int
 }
 
 func runDoctorCases(t *testing.T, worker, connector map[string]string, cases []doctorCase) {

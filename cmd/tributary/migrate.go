@@ -182,7 +182,7 @@ func readConnectREST(ctx context.Context, base string) ([]*migrated, error) {
 		} `json:"status"`
 	}
 	if _, err := get("/connectors?expand=info&expand=status", &all); err != nil {
-		return nil, fmt.Errorf("Kafka Connect at %s: %w", base, err)
+		return nil, fmt.Errorf("the Kafka Connect REST API at %s: %w", base, err)
 	}
 	var out []*migrated
 	for name, c := range all {

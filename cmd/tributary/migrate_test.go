@@ -280,9 +280,9 @@ func TestMigratePostgresFromREST(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runInProcess(t, "run", "-c", filepath.Join(out2, "worker.yaml"), "-c", extra, "-c", filepath.Join(out2, "connectors", "pg-inventory.yaml"))
-	evs := waitEvents(t, emb.Addrs(), "pgshop.public.customers", 2)
+	waitEvents(t, emb.Addrs(), "pgshop.public.customers", 2)
 	pg.Exec(t, "shop", "INSERT INTO customers VALUES (6, 'six')")
-	evs = waitEvents(t, emb.Addrs(), "pgshop.public.customers", 3)
+	evs := waitEvents(t, emb.Addrs(), "pgshop.public.customers", 3)
 	stop()
 	checkResumed(t, evs, 4, 5, 6)
 }
@@ -405,9 +405,9 @@ func TestMigrateMariaDBFromTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runInProcess(t, "run", "-c", filepath.Join(out, "worker.yaml"), "-c", extra, "-c", filepath.Join(out, "connectors", "mdb-inventory.yaml"))
-	evs := waitEvents(t, emb.Addrs(), "mdbshop.test.customers", 2)
+	waitEvents(t, emb.Addrs(), "mdbshop.test.customers", 2)
 	m.Exec(t, "test", "INSERT INTO customers VALUES (6, 'six')")
-	evs = waitEvents(t, emb.Addrs(), "mdbshop.test.customers", 3)
+	evs := waitEvents(t, emb.Addrs(), "mdbshop.test.customers", 3)
 	stop()
 	checkResumed(t, evs, 4, 5, 6)
 }
