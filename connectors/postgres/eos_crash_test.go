@@ -1,0 +1,153 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/crashtest"
+	"github.com/tributary-io/tributary/internal/kafka"
+)
+
+// The exactly-once crash test is TestCrashRecovery with
+// exactly.once.source.support=enabled: the child is killed with SIGKILL
+// during the snapshot and while streaming, and a read_committed consumer
+// built on an independent client (kcat) must then see every row exactly
+// once, each key's events in source order. The same run at least once is
+// the control: it must show duplicates, or the test proves nothing.
+//
+// 3 kills per run; 20 with TRIBUTARY_FAULT_TESTS=1 (or TRIBUTARY_LONG_TESTS=1).
+
+const eosCrashChildEnv = "TRIBUTARY_PG_EOS_CRASH_CHILD"
+
+type eosCrashChildConfig struct {
+	Brokers     []string          `json:"brokers"`
+	Props       map[string]string `json:"props"`
+	ExactlyOnce bool              `json:"exactlyOnce"`
+}
+
+// TestExactlyOnceCrashChild is the child process of
+// TestExactlyOnceCrashRecovery; it skips when run directly.
+func TestExactlyOnceCrashChild(t *testing.T) {
+	var cc eosCrashChildConfig
+	crashtest.ChildConfig(t, eosCrashChildEnv, &cc)
+	src := crashtest.Source{Brokers: cc.Brokers, Plugin: Plugin(), Name: "crash", Props: cc.Props}
+	if cc.ExactlyOnce {
+		crashtest.RunSourceExactlyOnce(t, src)
+	} else {
+		crashtest.RunSource(t, src)
+	}
+}
+
+func TestExactlyOnceCrashRecovery(t *testing.T) {
+	t.Run("exactly-once", func(t *testing.T) {
+		r := eosCrashRun(t, true)
+		if r.Missing != 0 || r.Duplicates != 0 || r.Recreated != 0 || r.Reordered != 0 {
+			t.Fatalf("exactly-once: %s", r)
+		}
+	})
+	t.Run("at-least-once control", func(t *testing.T) {
+		r := eosCrashRun(t, false)
+		if r.Missing != 0 || r.Reordered != 0 {
+			t.Fatalf("at-least-once: %s", r)
+		}
+		if r.Duplicates+r.Recreated == 0 {
+			t.Fatalf("the control delivered no duplicates (%s): the kills did not exercise replay", r)
+		}
+	})
+}
+
+func eosCrashRun(t *testing.T, exactlyOnce bool) crashtest.Report {
+	iterations := crashtest.ExactlyOnceIterations()
+	e := newEnv(t)
+	const initialRows = 30000
+	e.exec(t, `CREATE TABLE t (id bigint PRIMARY KEY, v text NOT NULL)`,
+		fmt.Sprintf(`INSERT INTO t SELECT g, repeat('x', 50) FROM generate_series(1, %d) g`, initialRows))
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	props := e.props("connector.class", "postgres", "name", "crash",
+		"key.converter", "org.apache.kafka.connect.json.JsonConverter",
+		"value.converter", "org.apache.kafka.connect.json.JsonConverter",
+		"key.converter.schemas.enable", "false", "value.converter.schemas.enable", "false",
+		"status.update.interval.ms", "200", "heartbeat.interval.ms", "500")
+	if exactlyOnce {
+		props["exactly.once.support"] = "required"
+	}
+	ccJSON, _ := json.Marshal(eosCrashChildConfig{Brokers: broker.Addrs(), Props: props, ExactlyOnce: exactlyOnce})
+
+	// Workload: small transactions of inserts and an update, all the time.
+	var next atomic.Int64
+	next.Store(1_000_000)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := next.Add(3) - 3
+			if err := e.pg.ExecContext(context.Background(), e.db, fmt.Sprintf(
+				`BEGIN; INSERT INTO t VALUES (%d, 'a'), (%d, 'b'), (%d, 'c'); UPDATE t SET v = 'u' WHERE id = %d; COMMIT`,
+				id, id+1, id+2, id%initialRows+1)); err != nil {
+				t.Errorf("workload: %v", err)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	runChild := func() *crashtest.Child {
+		return crashtest.Start(t, "TestExactlyOnceCrashChild", eosCrashChildEnv, ccJSON)
+	}
+	phases := map[string]int{}
+	for i := 0; i < iterations; i++ {
+		child := runChild()
+		// Early kills land in the snapshot, later ones in the stream.
+		var d time.Duration
+		if i%3 == 0 {
+			d = time.Duration(700+rng.Intn(900)) * time.Millisecond
+		} else {
+			d = time.Duration(500+rng.Intn(3000)) * time.Millisecond
+		}
+		time.Sleep(d)
+		child.Kill()
+		phase := crashtest.Phase(child.Output(), "snapshot: exporting table", "starting replication")
+		phases[phase]++
+	}
+	close(stop)
+	wg.Wait()
+	last := next.Load()
+
+	final := runChild()
+	defer final.Kill()
+	want := map[int64]bool{}
+	for i := int64(1); i <= initialRows; i++ {
+		want[i] = true
+	}
+	for i := int64(1_000_000); i < last; i++ {
+		want[i] = true
+	}
+	lsn := func(src map[string]any) []int64 { return []int64{crashtest.Int64(src["lsn"])} }
+	deadline := time.Now().Add(180 * time.Second)
+	for {
+		r := crashtest.Check(crashtest.ReadCommitted(t, broker.Addrs(), "dbserver1.public.t"), want, lsn)
+		if r.Missing == 0 || time.Now().After(deadline) {
+			t.Logf("exactly-once=%v, %d kills (%v): %s", exactlyOnce, iterations, phases, r)
+			return r
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
