@@ -47,9 +47,9 @@ func connectorDef(f flavor) *config.Def {
 	d.Define(config.Key{Name: "database.port", Type: config.TypeInt, Default: "3306", Importance: config.High})
 	d.Define(config.Key{Name: "database.server.id", Type: config.TypeLong, Importance: config.High, Validate: positiveLong,
 		Doc: "numeric id of this replication client, unique among the server's replicas (default: random between 5400 and 6400)"})
-	// Only used by Debezium's parallel snapshot readers (snapshot.max.threads
-	// > 1), which Tributary refuses; without them Debezium does not use it
-	// either.
+	// Debezium gives its parallel snapshot readers (snapshot.max.threads >
+	// 1) server ids from this offset because they are binlog clients;
+	// Tributary's readers are plain SQL sessions, which need none.
 	d.Define(config.Key{Name: "database.server.id.offset", Type: config.TypeLong, Default: "10000"})
 	d.Define(config.Key{Name: "database.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "database.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
@@ -150,12 +150,8 @@ func connectorDef(f flavor) *config.Def {
 	d.Define(config.Key{Name: "skip.messages.without.change", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "streaming.delay.ms", Type: config.TypeLong, Default: "0", Validate: nonNegative})
 	d.Define(config.Key{Name: "snapshot.delay.ms", Type: config.TypeLong, Default: "0", Validate: nonNegative})
-	d.Define(config.Key{Name: "snapshot.max.threads", Type: config.TypeInt, Default: "1", Validate: func(v string) error {
-		if n, _ := strconv.Atoi(strings.TrimSpace(v)); n != 1 {
-			return errors.New("tables are snapshotted one after another; parallel snapshots are not implemented, only 1 is supported")
-		}
-		return nil
-	}})
+	d.Define(config.Key{Name: "snapshot.max.threads", Type: config.TypeInt, Default: "1", Validate: positiveLong,
+		Doc: "tables the initial snapshot reads at once, each on its own connection in the same consistent snapshot"})
 	d.Define(config.Key{Name: "topic.heartbeat.name", Doc: "the heartbeat topic's full name, instead of <topic.heartbeat.prefix>.<topic.prefix>"})
 	d.Define(config.Key{Name: "max.queue.size.in.bytes", Type: config.TypeLong, Default: "0", Validate: func(v string) error {
 		if n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64); n != 0 {
@@ -288,6 +284,8 @@ type settings struct {
 	// sets instead of signal table writes.
 	signals  *signal.Config
 	readOnly bool
+	// snapshotThreads is snapshot.max.threads.
+	snapshotThreads int
 }
 
 type keyOverride struct {
@@ -386,6 +384,7 @@ func parseSettings(f flavor, v *config.Values) (*settings, error) {
 		return nil, err
 	}
 	s.readOnly = v.Bool("read.only")
+	s.snapshotThreads = int(v.Int("snapshot.max.threads"))
 	if incl, excl := v.List("gtid.source.includes"), v.List("gtid.source.excludes"); len(incl) > 0 || len(excl) > 0 {
 		if s.gtidFilter, err = debezium.NewFilter("gtid.source.includes", incl, "gtid.source.excludes", excl); err != nil {
 			return nil, err

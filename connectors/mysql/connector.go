@@ -61,7 +61,7 @@
 //
 // Every property is implemented with Debezium's meaning or refused when the
 // configuration is parsed, with the reason. Refused: binlog.buffer.size
-// other than 0 (no ROLLBACK look-ahead), snapshot.max.threads other than 1,
+// other than 0 (no ROLLBACK look-ahead),
 // max.queue.size.in.bytes other than 0, time.precision.mode adaptive (as
 // Debezium) and isostring/microseconds/nanoseconds/structured,
 // snapshot.query.mode=custom, snapshot.mode configuration_based and custom
@@ -78,7 +78,8 @@
 // A few properties only tune how Debezium's Java code does what Tributary
 // always does: snapshot.fetch.size and min.row.count.to.stream.results
 // (rows are always streamed from the server one at a time), and
-// database.server.id.offset (used only by parallel snapshots). The schema
+// database.server.id.offset (Debezium's parallel snapshot readers are
+// binlog clients that need server ids; Tributary's are SQL sessions). The schema
 // history's own Kafka client settings are KafkaSchemaHistory's:
 // schema.history.internal.kafka.bootstrap.servers naming another cluster
 // than the worker's, or schema.history.internal.producer.*/.consumer.*

@@ -56,7 +56,7 @@ func TestPropertiesRefusedWithReason(t *testing.T) {
 		{"binlog.buffer.size", mariadbFlavor, map[string]string{"binlog.buffer.size": "1024"}, []string{"binlog.buffer.size", "ROLLBACK is not implemented"}},
 		{"adaptive time precision", mariadbFlavor, map[string]string{"time.precision.mode": "adaptive"}, []string{"time.precision.mode", "no longer supported"}},
 		{"isostring time precision", mariadbFlavor, map[string]string{"time.precision.mode": "isostring"}, []string{"not implemented"}},
-		{"snapshot.max.threads", mariadbFlavor, map[string]string{"snapshot.max.threads": "4"}, []string{"snapshot.max.threads", "parallel snapshots are not implemented"}},
+		{"snapshot.max.threads", mariadbFlavor, map[string]string{"snapshot.max.threads": "0"}, []string{"snapshot.max.threads", "positive"}},
 		{"max.queue.size.in.bytes", mariadbFlavor, map[string]string{"max.queue.size.in.bytes": "1048576"}, []string{"max.queue.size.in.bytes", "only 0"}},
 		{"max.queue.size below the batch", mariadbFlavor, map[string]string{"max.queue.size": "100", "max.batch.size": "200"}, []string{"max.queue.size", "larger than max.batch.size (200)"}},
 		{"custom snapshot query", mariadbFlavor, map[string]string{"snapshot.query.mode": "custom", "snapshot.query.mode.custom.name": "x"}, []string{"snapshot.query.mode", "snapshot.query.mode.custom.name"}},

@@ -126,6 +126,21 @@ func (t *task) snapshot(ctx context.Context, em *emitter, prev *offsetState, dat
 	if err := exec("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
 		return nil, err
 	}
+	// snapshot.max.threads: the other readers start their consistent
+	// snapshots while the lock still holds writes back, so that every
+	// reader sees the same data as the binlog position read below.
+	var readers []*sql.Conn
+	defer func() {
+		for _, rc := range readers {
+			rc.ExecContext(context.Background(), "ROLLBACK")
+			rc.Close()
+		}
+	}()
+	if n := c.cfg.snapshotThreads; data && n > 1 && len(captured) > 1 {
+		if readers, err = t.openReaders(ctx, min(n, len(captured))-1); err != nil {
+			return nil, err
+		}
+	}
 
 	c.log.Info("snapshot step 4 - determining snapshot offset")
 	var o *offsetState
@@ -227,12 +242,19 @@ func (t *task) snapshot(ctx context.Context, em *emitter, prev *offsetState, dat
 				dataTables = append(dataTables, id)
 			}
 		}
-		c.log.Info("snapshot step 7 - snapshotting data", "tables", len(dataTables))
+		c.log.Info("snapshot step 7 - snapshotting data", "tables", len(dataTables), "threads", len(readers)+1)
 		metrics.ForTask(ctx).SnapshotStarted(len(dataTables))
-		for i, id := range dataTables {
-			if err := t.snapshotTable(ctx, conn, em, o, id, i == 0, i == len(dataTables)-1, i+1, len(dataTables), "", "initial"); err != nil {
+		if len(readers) > 0 && len(dataTables) > 1 {
+			if err := t.snapshotParallel(ctx, append([]*sql.Conn{conn}, readers...), em, o, dataTables); err != nil {
 				metrics.ForTask(ctx).SnapshotAborted()
 				return nil, err
+			}
+		} else {
+			for i, id := range dataTables {
+				if err := t.snapshotTable(ctx, conn, em, o, id, i == 0, i == len(dataTables)-1, i+1, len(dataTables), "", "initial"); err != nil {
+					metrics.ForTask(ctx).SnapshotAborted()
+					return nil, err
+				}
 			}
 		}
 	} else {
