@@ -112,15 +112,17 @@ func (r *Runner) Run(ctx context.Context, file *config.File) error {
 			if !ok {
 				return errors.New("sink: offset.storage=nats: the sink has no JetStream connection")
 			}
-			if p.Offsets, err = OpenKV(ctx, js.JetStream(), sv.String("offset.storage.nats.bucket")); err != nil {
+			kv, err := OpenKV(ctx, js.JetStream(), sv.String("offset.storage.nats.bucket"))
+			if err != nil {
 				return fmt.Errorf("sink: %w", err)
 			}
+			p.Offsets = retrying{Store: kv, log: log.With("connector", c.Name)}
 		case "redis":
 			rc, ok := pub.(interface{ Client() *goredis.Client })
 			if !ok {
 				return errors.New("sink: offset.storage=redis: the sink has no Redis connection")
 			}
-			p.Offsets = &RedisStore{C: rc.Client(), Key: sv.String("offset.storage.redis.key")}
+			p.Offsets = retrying{Store: &RedisStore{C: rc.Client(), Key: sv.String("offset.storage.redis.key")}, log: log.With("connector", c.Name)}
 		default:
 			if fileStore == nil {
 				if fileStore, err = offsets.OpenFile(wv.String("offset.storage.file.filename")); err != nil {

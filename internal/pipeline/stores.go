@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	goredis "github.com/redis/go-redis/v9"
@@ -182,4 +184,30 @@ func listEntries(connector string, all map[string]string) ([]offsets.Entry, erro
 		out = append(out, offsets.Entry{Partition: part, Offset: off})
 	}
 	return out, nil
+}
+
+// retrying retries a store's writes until they succeed or ctx ends. The
+// JetStream and Redis stores live on the sink's server: while it is down
+// the pipeline waits for it (its events are not acknowledged either)
+// instead of failing on the first offset commit.
+type retrying struct {
+	offsets.Store
+	log *slog.Logger
+}
+
+func (r retrying) Put(ctx context.Context, connector string, entries []offsets.Entry) error {
+	backoff := 200 * time.Millisecond
+	for {
+		err := r.Store.Put(ctx, connector, entries)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		r.log.Warn("committing offsets failed; retrying", "backoff", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return err
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
 }
