@@ -349,11 +349,18 @@ func (p *Publisher) Publish(ctx context.Context, msgs []*bus.Message) error {
 // await waits for the acknowledgements of futs, published in order from
 // msgs[first:].
 func (p *Publisher) await(ctx context.Context, msgs []*bus.Message, first int, futs []jetstream.PubAckFuture) error {
+	// The client times out each future itself; this deadline is the
+	// backstop that keeps a lost acknowledgement from stalling the sink.
+	deadline := time.NewTimer(p.ackTimeout + time.Second)
+	defer deadline.Stop()
 	for i, f := range futs {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
 			return p.ackError(first+i, msgs[first+i], f.Msg().Subject, err)
+		case <-deadline.C:
+			return bus.Transient(fmt.Errorf("publishing %s: no acknowledgement within nats.publish.ack.timeout.ms=%d",
+				msgs[first+i].Coords(), p.ackTimeout.Milliseconds()))
 		case <-ctx.Done():
 			return ctx.Err()
 		}
