@@ -73,6 +73,15 @@ type Source struct {
 	// records and offsets in Kafka transactions instead of offsets
 	// committed to Offsets after Kafka acknowledged the records.
 	Transactions *Transactions
+	// Park reports conversion errors that park the record's table instead
+	// of failing the task: the schema registry's refusal of a new schema
+	// (registry.IsIncompatible). nil: none does. See Parking.
+	Park func(error) bool
+	// Parking holds the parked tables; Run creates one (bounded by
+	// MaxParked) when nil. Status and REST read and resume through it.
+	Parking *Parking
+	// MaxParked bounds the records held for parked tables (default 10000).
+	MaxParked int
 }
 
 // Stats are the counters behind Kafka Connect's source task metrics.
@@ -87,6 +96,10 @@ type Stats struct {
 	// LastEventMs is the source timestamp of the newest acknowledged
 	// record, for lag (now - LastEventMs).
 	LastEventMs atomic.Int64
+	// ParkedTables and HeldRecords count tables in PAUSED_SCHEMA and the
+	// records held back for them.
+	ParkedTables atomic.Int64
+	HeldRecords  atomic.Int64
 }
 
 // Run drives the task until ctx ends or something fails. On a clean stop it
@@ -110,6 +123,9 @@ func (s *Source) Run(ctx context.Context) error {
 	}
 	if s.ShutdownTimeout <= 0 {
 		s.ShutdownTimeout = 30 * time.Second
+	}
+	if s.Parking == nil {
+		s.Parking = NewParking(s.MaxParked)
 	}
 	if s.Transactions != nil {
 		return s.runTransactional(ctx)
@@ -135,6 +151,7 @@ func (s *Source) Run(ctx context.Context) error {
 		return commit(ctx)
 	}
 	go func() { taskErr <- s.runTask(taskCtx, w, settle) }()
+	go w.resumeLoop(taskCtx)
 
 	ticker := time.NewTicker(s.FlushInterval)
 	defer ticker.Stop()
@@ -256,66 +273,111 @@ func (s *Source) commit(ctx context.Context, tr *tracker, log *slog.Logger) erro
 type writer struct {
 	s  *Source
 	tr *tracker
+	// mu orders the task's writes and the release of a resumed table's
+	// held records.
+	mu sync.Mutex
 }
 
 // AllCommitted implements connect.CommitReporter.
 func (w *writer) AllCommitted() bool { return w.tr.allCommitted() }
 
 func (w *writer) Write(ctx context.Context, recs []*connect.Record) error {
-	s := w.s
 	for _, rec := range recs {
-		s.Stats.Polled.Add(1)
-		sub, err := w.tr.submit(rec.SourcePartition, rec.SourceOffset)
-		if err != nil {
+		if err := w.s.Parking.waitRoom(ctx, rec.Topic); err != nil {
 			return err
 		}
-		msg, err := w.convert(rec)
+		w.mu.Lock()
+		err := w.write(ctx, rec)
+		w.mu.Unlock()
 		if err != nil {
-			if !s.ToleranceAll {
-				// Withdrawn, so its offset is never committed and a restart
-				// retries this record.
-				w.tr.cancel(rec.SourcePartition, sub)
-				return err
-			}
-			s.Logger.Warn("skipping record (errors.tolerance=all)", "topic", rec.Topic, "error", err)
-			s.Stats.Skipped.Add(1)
-			w.tr.ack(sub, nil)
-			continue
-		}
-		if msg == nil {
-			s.Stats.Filtered.Add(1)
-			w.tr.ack(sub, nil)
-			continue
-		}
-		if s.Topics != nil {
-			if err := s.Topics.Ensure(ctx, msg.Topic); err != nil {
-				w.tr.cancel(rec.SourcePartition, sub)
-				return err
-			}
-		}
-		if err := w.tr.reserve(sub, messageSize(msg)); err != nil {
-			return err
-		}
-		ts := rec.Timestamp
-		part := rec.Partition
-		if part < 0 {
-			part = -1
-		}
-		msg.Metadata = &kafka.Pending{Partition: part, Ack: func(err error) {
-			if err == nil {
-				s.Stats.Written.Add(1)
-				if !ts.IsZero() {
-					s.Stats.LastEventMs.Store(ts.UnixMilli())
-				}
-			}
-			w.tr.ack(sub, err)
-		}}
-		if err := s.Producer.Send(ctx, msg); err != nil {
-			w.tr.cancel(rec.SourcePartition, sub)
 			return err
 		}
 	}
 	return w.tr.err()
+}
+
+func (w *writer) write(ctx context.Context, rec *connect.Record) error {
+	s := w.s
+	s.Stats.Polled.Add(1)
+	sub, err := w.tr.submit(rec.SourcePartition, rec.SourceOffset)
+	if err != nil {
+		return err
+	}
+	if s.Parking.parked(rec.Topic) {
+		// Behind the held records of its table, in order.
+		w.tr.hold(sub)
+		s.Parking.hold(rec.Topic, rec, sub)
+		w.updateStats()
+		return nil
+	}
+	msg, err := w.convert(rec)
+	if err != nil {
+		if s.Park != nil && s.Park(err) {
+			s.Parking.park(rec.Topic, rec.ValueSchema, err)
+			w.tr.hold(sub)
+			s.Parking.hold(rec.Topic, rec, sub)
+			w.updateStats()
+			s.Logger.Error("table parked (PAUSED_SCHEMA): its new schema was refused; its records are held back in order while the other tables flow; resume it with POST /connectors/{name}/tables/{table}/resume once the registry or the schema is fixed",
+				"table", rec.Topic, "schema", schemaText(rec.ValueSchema), "reason", err)
+			return nil
+		}
+		if !s.ToleranceAll {
+			// Withdrawn, so its offset is never committed and a restart
+			// retries this record.
+			w.tr.cancel(rec.SourcePartition, sub)
+			return err
+		}
+		s.Logger.Warn("skipping record (errors.tolerance=all)", "topic", rec.Topic, "error", err)
+		s.Stats.Skipped.Add(1)
+		w.tr.ack(sub, nil)
+		return nil
+	}
+	return w.send(ctx, rec, sub, msg)
+}
+
+func schemaText(s *connect.Schema) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
+}
+
+// send hands a converted record to Kafka (nil msg: filtered out).
+func (w *writer) send(ctx context.Context, rec *connect.Record, sub *submitted, msg *sarama.ProducerMessage) error {
+	s := w.s
+	if msg == nil {
+		s.Stats.Filtered.Add(1)
+		w.tr.ack(sub, nil)
+		return nil
+	}
+	if s.Topics != nil {
+		if err := s.Topics.Ensure(ctx, msg.Topic); err != nil {
+			w.tr.cancel(rec.SourcePartition, sub)
+			return err
+		}
+	}
+	if err := w.tr.reserve(sub, messageSize(msg)); err != nil {
+		return err
+	}
+	ts := rec.Timestamp
+	part := rec.Partition
+	if part < 0 {
+		part = -1
+	}
+	msg.Metadata = &kafka.Pending{Partition: part, Ack: func(err error) {
+		if err == nil {
+			s.Stats.Written.Add(1)
+			if !ts.IsZero() {
+				s.Stats.LastEventMs.Store(ts.UnixMilli())
+			}
+		}
+		w.tr.ack(sub, err)
+	}}
+	if err := s.Producer.Send(ctx, msg); err != nil {
+		w.tr.cancel(rec.SourcePartition, sub)
+		return err
+	}
+	return nil
 }
 
 // convert applies transforms and converters; nil means filtered out.

@@ -284,3 +284,30 @@ func (t *tracker) err() error {
 	defer t.mu.Unlock()
 	return t.failed
 }
+
+// hold takes a submitted record out of the in-flight count without
+// acknowledging it: it blocks the committable prefix of its partition (a
+// parked table's record) but not the drain on stop.
+func (t *tracker) hold(s *submitted) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inflight--
+	t.cond.Broadcast()
+}
+
+// unhold puts a held record back in flight before it is sent.
+func (t *tracker) unhold(s *submitted) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inflight++
+}
+
+// fail fails the tracker (the task stops) unless it failed already.
+func (t *tracker) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.failed == nil {
+		t.failed = err
+	}
+	t.cond.Broadcast()
+}
