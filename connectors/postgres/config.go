@@ -156,6 +156,7 @@ type pgConfig struct {
 	statusInterval    time.Duration
 	xminInterval      time.Duration
 	maxBatch          int
+	snapshotThreads   int // snapshot.max.threads
 	retries           int
 	retryDelay        time.Duration
 	// flushMode is lsn.flush.mode: "manual" never confirms a flush
@@ -238,6 +239,9 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 	}
 	if c.maxBatch <= 0 {
 		c.maxBatch = 2048
+	}
+	if c.snapshotThreads = int(v.Int("snapshot.max.threads")); c.snapshotThreads < 1 {
+		return nil, fmt.Errorf("snapshot.max.threads: %d must be a positive integer", c.snapshotThreads)
 	}
 	if c.snapshotMode == "never" {
 		// Debezium 3.6.1 rejects 'never' (renamed no_data in 2.x); accept it

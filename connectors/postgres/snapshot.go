@@ -95,13 +95,20 @@ func (t *pgTask) snapshot(ctx context.Context, w connect.RecordWriter, exported 
 	sn := &snapshotWriter{t: t, w: w, off: off}
 	total := int64(0)
 	metrics.ForTask(ctx).SnapshotStarted(len(schemas))
-	for i, ts := range schemas {
-		n, err := t.snapshotTable(ctx, conn, sn, ts, i == 0, i == len(schemas)-1, i+1, len(schemas), t.cfg.selectOverrides[ts.table.ID])
-		if err != nil {
+	if threads := min(t.cfg.snapshotThreads, len(schemas)); threads > 1 {
+		if total, err = t.snapshotParallel(ctx, conn, sn, schemas, threads); err != nil {
 			metrics.ForTask(ctx).SnapshotAborted()
 			return nil, err
 		}
-		total += n
+	} else {
+		for i, ts := range schemas {
+			n, err := t.snapshotTable(ctx, conn, sn, ts, i == 0, i == len(schemas)-1, i+1, len(schemas), t.cfg.selectOverrides[ts.table.ID])
+			if err != nil {
+				metrics.ForTask(ctx).SnapshotAborted()
+				return nil, err
+			}
+			total += n
+		}
 	}
 	// Debezium marks the very last record of the snapshot "last" and gives
 	// it the completed offset, even when it came from an earlier table.
