@@ -73,6 +73,9 @@ type Source struct {
 	// records and offsets in Kafka transactions instead of offsets
 	// committed to Offsets after Kafka acknowledged the records.
 	Transactions *Transactions
+	// BrokerWaitWarning is how long records may wait for Kafka's
+	// acknowledgement before a warning names them; default 10 s.
+	BrokerWaitWarning time.Duration
 	// Park reports conversion errors that park the record's table instead
 	// of failing the task: the schema registry's refusal of a new schema
 	// (registry.IsIncompatible). nil: none does. See Parking.
@@ -124,6 +127,9 @@ func (s *Source) Run(ctx context.Context) error {
 	if s.ShutdownTimeout <= 0 {
 		s.ShutdownTimeout = 30 * time.Second
 	}
+	if s.BrokerWaitWarning <= 0 {
+		s.BrokerWaitWarning = 10 * time.Second
+	}
 	if s.Parking == nil {
 		s.Parking = NewParking(s.MaxParked)
 	}
@@ -153,6 +159,7 @@ func (s *Source) Run(ctx context.Context) error {
 	go func() { taskErr <- s.runTask(taskCtx, w, settle) }()
 	go w.resumeLoop(taskCtx)
 
+	wait := &brokerWait{tr: tr, log: log, threshold: s.BrokerWaitWarning}
 	ticker := time.NewTicker(s.FlushInterval)
 	defer ticker.Stop()
 	var runErr error
@@ -165,6 +172,7 @@ loop:
 			}
 			break loop
 		case <-ticker.C:
+			wait.check(time.Now())
 			if err := tr.err(); err != nil {
 				runErr = fmt.Errorf("connector %s: %w", s.Name, err)
 				cancelTask()
@@ -373,6 +381,7 @@ func (w *writer) send(ctx context.Context, rec *connect.Record, sub *submitted, 
 		}
 		w.tr.ack(sub, err)
 	}}
+	w.tr.sending(sub, msg.Topic, part)
 	if err := s.Producer.Send(ctx, msg); err != nil {
 		w.tr.cancel(rec.SourcePartition, sub)
 		return err

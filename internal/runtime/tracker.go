@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/tributary-io/tributary/internal/offsets"
 )
@@ -43,6 +44,11 @@ type submitted struct {
 	offset map[string]any
 	acked  bool
 	bytes  int
+	// sentAt, topic and partition (-1: by key) are set when the record
+	// is handed to the producer, for the broker wait warning.
+	sentAt    time.Time
+	topic     string
+	partition int32
 }
 
 func newTracker(limit int) *tracker {
