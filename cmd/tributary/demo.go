@@ -59,7 +59,7 @@ var demoChanges = []demoChange{
 }
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
-	var full, keep bool
+	var full, keep, webhook bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -76,11 +76,15 @@ connector with Debezium's EventRouter publishes on outbox.event.order.`,
 			if err != nil {
 				return err
 			}
+			if webhook {
+				return runWebhookDemo(cmd.Context(), log, cmd.OutOrStdout(), timeout)
+			}
 			return runDemo(cmd.Context(), log, cmd.OutOrStdout(), full, keep, timeout)
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full", false, "print whole Kafka messages (schema and payload) instead of a summary")
 	cmd.Flags().BoolVar(&keep, "keep-running", false, "keep capturing after the scripted changes until interrupted")
+	cmd.Flags().BoolVar(&webhook, "webhook", false, "instead: a Kafka-less pipeline from PostgreSQL to a webhook receiver that prints each event")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "give up if the expected events have not arrived by then")
 	return cmd
 }
