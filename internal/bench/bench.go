@@ -54,7 +54,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{PGSnapshot, PGStream, PGStreamSMT, MySnapshot, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
+var Scenarios = []string{PGSnapshot, PGStream, PGStreamSMT, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
 
 // Config selects what to run and supplies the connectors and converters of
 // the binary under test.
@@ -285,6 +285,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.pgStreamTransforms(ctx)
 	case MySnapshot:
 		return e.mySnapshot(ctx)
+	case MyIncremental:
+		return e.myIncremental(ctx)
 	case MyStream:
 		return e.myStream(ctx)
 	case JDBCPoll:
