@@ -162,10 +162,17 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 			}
 			var problems []string
 			var parsed []*runtime.Connector
+			// Exactly-once settings are checked as `run` applies them:
+			// offsets in Kafka with offset.storage.topic, else in a file.
+			var eos *runtime.ExactlyOnce
 			if wv, err := runtime.WorkerDef().Parse(file.Worker); err != nil {
 				problems = append(problems, "worker: "+err.Error())
 			} else if _, err := runtime.WorkerSaramaConfig(wv, nil); err != nil {
 				problems = append(problems, err.Error())
+			} else if e, err := runtime.WorkerExactlyOnce(wv, wv.String("offset.storage.topic") != ""); err != nil {
+				problems = append(problems, "worker: "+err.Error())
+			} else {
+				eos = &e
 			}
 			for _, c := range file.Connectors {
 				pc, err := runtime.ParseConnector(plugins(), c)
@@ -176,6 +183,12 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 				if _, _, err := runtime.Converters(converters(), pc, file.Worker); err != nil {
 					problems = append(problems, err.Error())
 					continue
+				}
+				if eos != nil {
+					if errs := eos.Check(pc); len(errs) > 0 {
+						problems = append(problems, fmt.Sprintf("connector %q: %v", c.Name, errs))
+						continue
+					}
 				}
 				if _, err := transformRegistry().Build(pc.Values); err != nil {
 					problems = append(problems, fmt.Sprintf("connector %q: %v", c.Name, err))

@@ -21,7 +21,7 @@ import (
 // once, each key's events in source order. The same run at least once is
 // the control: it must show duplicates, or the test proves nothing.
 //
-// 3 kills per run; 20 with TRIBUTARY_FAULT_TESTS=1 (or TRIBUTARY_LONG_TESTS=1).
+// 3 kills per run (the first during the snapshot, the others while streaming); 20 (4 during the snapshot) with TRIBUTARY_FAULT_TESTS=1 (or TRIBUTARY_LONG_TESTS=1).
 
 const eosCrashChildEnv = "TRIBUTARY_PG_EOS_CRASH_CHILD"
 
@@ -114,18 +114,7 @@ func eosCrashRun(t *testing.T, exactlyOnce bool) crashtest.Report {
 	}
 	phases := map[string]int{}
 	for i := 0; i < iterations; i++ {
-		child := runChild()
-		// Early kills land in the snapshot, later ones in the stream.
-		var d time.Duration
-		if i%3 == 0 {
-			d = time.Duration(700+rng.Intn(900)) * time.Millisecond
-		} else {
-			d = time.Duration(500+rng.Intn(3000)) * time.Millisecond
-		}
-		time.Sleep(d)
-		child.Kill()
-		phase := crashtest.Phase(child.Output(), "snapshot: exporting table", "starting replication")
-		phases[phase]++
+		phases[crashtest.KillPlan(t, runChild(), i, iterations, "snapshot: exporting table", "starting replication", rng, 800*time.Millisecond, 2500*time.Millisecond)]++
 	}
 	close(stop)
 	wg.Wait()

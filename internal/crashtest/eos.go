@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/tributary-io/tributary/internal/config"
@@ -225,4 +226,27 @@ func Int64(v any) int64 {
 		return n
 	}
 	return 0
+}
+
+// KillPlan says when kill i of n lands: the first fifth (at least one)
+// during the initial snapshot, the others while streaming. Each waits for
+// the child's log to show the phase (snapshotMarker or streamMarker), then
+// a random delay (up to snapshotDelay or streamDelay), so every phase is really exercised
+// whatever the machine's speed. It returns the phase the kill landed in.
+func KillPlan(t *testing.T, c *Child, i, n int, snapshotMarker, streamMarker string, rng interface{ Int63n(int64) int64 }, snapshotDelay, streamDelay time.Duration) string {
+	t.Helper()
+	marker, delay := streamMarker, streamDelay
+	if i < max(1, n/5) {
+		marker, delay = snapshotMarker, snapshotDelay
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(c.Output(), marker) && !c.Exited() {
+		if time.Now().After(deadline) {
+			t.Fatalf("kill %d: the child never logged %q:\n%s", i+1, marker, Tail(c.Output(), 30))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(time.Duration(rng.Int63n(int64(delay))))
+	c.Kill()
+	return Phase(c.Output(), snapshotMarker, streamMarker)
 }

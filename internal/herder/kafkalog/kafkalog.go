@@ -51,9 +51,13 @@ type Log struct {
 	apply    func(Record)
 	log      *slog.Logger
 
-	mu       sync.Mutex
-	pos      map[int32]int64 // next offset to read, per partition
-	progress chan struct{}   // closed and replaced whenever pos advances
+	mu  sync.Mutex
+	pos map[int32]int64 // next offset to read, per partition
+	// hwm reports, per partition, the high-water mark of the consumer's
+	// last fetch (read_committed only; see ReadToEnd).
+	hwm           map[int32]func() int64
+	readCommitted bool
+	progress      chan struct{} // closed and replaced whenever pos advances
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -65,6 +69,12 @@ type Log struct {
 // transaction markers written by exactly-once Kafka Connect workers occupy
 // offsets but are never delivered as records.
 const idleGrace = 2 * time.Second
+
+// committedQuiet is how long a read_committed log must deliver nothing
+// after its fetches reached the end before ReadToEnd accepts the end: a
+// few fetch waits (MaxWaitTime 100 ms), since a fetch that reached the
+// high-water mark delivers any record below it in the same response.
+const committedQuiet = 300 * time.Millisecond
 
 // Open creates the topic if it is missing (compacted), starts tailing it
 // from the beginning and returns once everything present at the time of
@@ -102,7 +112,7 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 		logger = slog.Default()
 	}
 	l := &Log{topic: o.Topic, client: client, raw: raw, apply: o.Apply, log: logger.With("topic", o.Topic),
-		pos: map[int32]int64{}, progress: make(chan struct{})}
+		pos: map[int32]int64{}, hwm: map[int32]func() int64{}, readCommitted: o.ReadCommitted, progress: make(chan struct{})}
 	if err := l.start(ctx); err != nil {
 		l.Close()
 		return nil, err
@@ -151,6 +161,7 @@ func (l *Log) start(ctx context.Context) error {
 		}
 		l.mu.Lock()
 		l.pos[p] = oldest
+		l.hwm[p] = pc.HighWaterMarkOffset
 		l.mu.Unlock()
 		l.wg.Add(1)
 		go l.tail(runCtx, p, pc)
@@ -212,11 +223,24 @@ func (l *Log) ReadToEnd(ctx context.Context) error {
 	}
 	idle := time.NewTimer(idleGrace)
 	defer idle.Stop()
+	// At read_committed every committed transaction leaves a marker at the
+	// end, so the end is normally never reached by records. Once the
+	// consumer's fetches report a high-water mark at or past the end and
+	// deliver nothing more for a short while, the rest is markers and
+	// aborted records: waiting the whole idleGrace would delay every task
+	// start of an exactly-once worker.
+	var quiet <-chan time.Time
+	if l.readCommitted {
+		t := time.NewTicker(committedQuiet)
+		defer t.Stop()
+		quiet = t.C
+	}
+	lastProgress := time.Now()
 	for {
 		l.mu.Lock()
 		behind := false
 		for p, end := range ends {
-			if l.pos[p] < end {
+			if l.pos[p] < end && !(l.readCommitted && l.hwm[p]() >= end && time.Since(lastProgress) >= committedQuiet) {
 				behind = true
 				break
 			}
@@ -227,7 +251,9 @@ func (l *Log) ReadToEnd(ctx context.Context) error {
 			return nil
 		}
 		select {
+		case <-quiet:
 		case <-wait:
+			lastProgress = time.Now()
 			if !idle.Stop() {
 				<-idle.C
 			}
