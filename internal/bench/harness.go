@@ -174,17 +174,26 @@ func (s *meteredSender) Send(ctx context.Context, m *sarama.ProducerMessage) err
 // latency, never an under-estimate. Only rows stamped after since count.
 type latencyRec struct {
 	since int64 // µs
-	mu    sync.Mutex
-	us    []int64
-	bad   atomic.Int64 // messages whose stamp could not be read
+	// streamOnly leaves out snapshot read events (op r), whose stamp is
+	// that of the row the snapshot read, not of a change.
+	streamOnly bool
+	mu         sync.Mutex
+	us         []int64
+	bad        atomic.Int64 // messages whose stamp could not be read
 }
 
-var stampKey = []byte(`"stamp":`)
+var (
+	stampKey = []byte(`"stamp":`)
+	opRead   = []byte(`"op":"r"`)
+)
 
 func (l *latencyRec) attach(m *sarama.ProducerMessage) {
 	enc, ok := m.Value.(sarama.ByteEncoder)
 	if !ok {
 		l.bad.Add(1)
+		return
+	}
+	if l.streamOnly && bytes.Contains(enc, opRead) {
 		return
 	}
 	// In a JSON envelope "after" follows "before", so the last stamp is
