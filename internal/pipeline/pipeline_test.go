@@ -454,3 +454,27 @@ func TestOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreachableSink: a pipeline whose sink cannot be reached fails at
+// start, naming the property, before the source reads anything.
+func TestUnreachableSink(t *testing.T) {
+	down := testbus.StartNATS(t, testbus.NATSOptions{})
+	down.Stop()
+	source := map[string]string{"connector.class": "postgres", "database.hostname": "127.0.0.1", "database.port": "1",
+		"database.user": "postgres", "database.dbname": "app", "topic.prefix": "dbserver1"}
+	for _, c := range []struct {
+		sink map[string]string
+		want string
+	}{
+		{map[string]string{"connector.class": "nats-jetstream-sink", "nats.url": down.URL(), "nats.connect.timeout.ms": "500"}, "sink: nats.url=" + down.URL()},
+		{map[string]string{"connector.class": "webhook-sink", "http.api.url": "http://" + down.Addr() + "/x", "http.connect.timeout.ms": "500"}, "sink: http.api.url=http://" + down.Addr()},
+		{map[string]string{"connector.class": "redis-streams-sink", "redis.address": down.Addr(), "redis.connect.timeout.ms": "500"}, "sink: redis.address=" + down.Addr()},
+	} {
+		f := &config.File{Worker: map[string]string{"offset.storage.file.filename": filepath.Join(t.TempDir(), "o.json")},
+			Sink: c.sink, Connectors: []config.Connector{{Name: "pg", Config: source}}}
+		err := runner().Run(context.Background(), f)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want it to contain %q", err, c.want)
+		}
+	}
+}
