@@ -178,6 +178,12 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	if err != nil {
 		return err
 	}
+	// Offsets are in Kafka in distributed mode, and in standalone mode with
+	// offset.storage.topic; only then can exactly-once be enabled.
+	eos, err := runtime.WorkerExactlyOnce(wv, distributed || wv.String("offset.storage.topic") != "")
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	raw, err := kafka.NewRaw(brokers, sc)
 	if err != nil {
 		return err
@@ -243,7 +249,7 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		}
 		defer ks.Close()
 		ko, err := offsets.OpenKafka(sctx, offsets.KafkaOptions{Brokers: brokers, Config: sc, Topic: wv.String("offset.storage.topic"),
-			Partitions: int32(intOr(wv, "offset.storage.partitions", 25)), Logger: log})
+			Partitions: int32(intOr(wv, "offset.storage.partitions", 25)), ReadCommitted: eos.Enabled(), Logger: log})
 		if err != nil {
 			return err
 		}
@@ -256,16 +262,26 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	} else {
 		configs = herder.NewMemoryConfigStore(log)
 		status = herder.NewMemoryStatusStore(log)
-		fs, err := offsets.OpenFile(wv.String("offset.storage.file.filename"))
-		if err != nil {
-			return err
+		if eos.OffsetsInKafka {
+			ko, err := runtime.OpenKafkaOffsets(ctx, brokers, sc, eos.OffsetsTopic, eos.OffsetsPartitions, eos.Enabled(), log)
+			if err != nil {
+				return err
+			}
+			defer ko.Close()
+			store = ko
+		} else {
+			fs, err := offsets.OpenFile(wv.String("offset.storage.file.filename"))
+			if err != nil {
+				return err
+			}
+			store = fs
 		}
-		store = fs
 	}
 
 	reg := metrics.NewRegistry()
 	runner := &herder.KafkaRunner{Brokers: brokers, Sarama: sc, Raw: raw, Converters: env.converters, Transforms: env.transforms,
-		Offsets: store, Worker: file.Worker, ShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"), Metrics: reg, Logger: log}
+		Offsets: store, Worker: file.Worker, ShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"), Metrics: reg, Logger: log,
+		ExactlyOnce: eos}
 	var extra []herder.PluginInfo
 	tnames := make([]string, 0, len(env.transforms))
 	for n := range env.transforms {
@@ -281,7 +297,7 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		extra = append(extra, herder.PluginInfo{Class: c, Type: "converter", Version: version})
 	}
 	h, err := herder.New(herder.Options{WorkerID: workerID, URL: workerURL, Plugins: env.plugins, Converters: env.converters,
-		Transforms: env.transforms, Worker: file.Worker, ExtraPlugins: extra, Runner: runner, Configs: configs, Status: status,
+		Transforms: env.transforms, Worker: file.Worker, ExactlyOnce: &eos, ExtraPlugins: extra, Runner: runner, Configs: configs, Status: status,
 		Offsets: store, SinkOffsets: &herder.KafkaSinkOffsets{Client: raw.Client()}, Group: group, ScheduledRebalanceMaxDelay: wv.Millis("scheduled.rebalance.max.delay.ms"),
 		RestartBackoff: wv.Millis("task.restart.backoff.ms"), RestartBackoffMax: wv.Millis("task.restart.backoff.max.ms"),
 		TaskShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"),

@@ -15,6 +15,7 @@ import (
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/internal/transforms"
 )
 
@@ -62,6 +63,10 @@ type Options struct {
 	Transforms transforms.Registry
 	// Worker holds the worker properties (converter defaults).
 	Worker map[string]string
+	// ExactlyOnce, when set, validates source connectors' exactly-once
+	// properties against the worker (exactly.once.support=required and
+	// the rest, with Kafka Connect's messages).
+	ExactlyOnce *runtime.ExactlyOnce
 	// ExtraPlugins are the non-connector plugins listed by
 	// GET /connector-plugins?connectorsOnly=false.
 	ExtraPlugins []PluginInfo

@@ -58,6 +58,9 @@ type KafkaRunner struct {
 	ShutdownTimeout time.Duration
 	Metrics         *metrics.Registry
 	Logger          *slog.Logger
+	// ExactlyOnce is the worker's exactly.once.source.support: enabled
+	// runs source tasks in Kafka transactions.
+	ExactlyOnce runtime.ExactlyOnce
 }
 
 // SnapshotProgress reports the snapshot progress of a task this runner
@@ -95,12 +98,18 @@ func (r *KafkaRunner) runSource(ctx context.Context, spec TaskSpec, c *runtime.C
 	if err != nil {
 		return err
 	}
-	producer, err := kafka.NewProducer(r.Brokers, sc)
+	deps := runtime.SourceDeps{Raw: r.Raw, Converters: r.Converters, Transforms: r.Transforms, Offsets: r.Offsets,
+		Worker: r.Worker, Logger: log, TaskID: spec.ID.Task, TaskCount: spec.TaskCount}
+	// Under exactly-once delivery the task's transactional producer is
+	// created here, before the task reads offsets: wherever the task ran
+	// before (another worker, before a rebalance), that instance is fenced.
+	closeDeps, err := r.ExactlyOnce.PrepareSource(ctx, c, spec.ID.Task, r.Brokers, sc, &deps, log)
 	if err != nil {
 		return err
 	}
-	src, err := runtime.NewSource(ctx, c, runtime.SourceDeps{Producer: producer, Raw: r.Raw, Converters: r.Converters,
-		Transforms: r.Transforms, Offsets: r.Offsets, Worker: r.Worker, Logger: log, TaskID: spec.ID.Task, TaskCount: spec.TaskCount})
+	defer closeDeps()
+	producer := deps.Producer
+	src, err := runtime.NewSource(ctx, c, deps)
 	if err != nil {
 		producer.Close()
 		return err

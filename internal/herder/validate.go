@@ -156,6 +156,13 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (*Config
 				}
 			}
 		}
+		if h.o.ExactlyOnce != nil {
+			// Kafka Connect adds these messages as they are, without
+			// "Invalid value ... for configuration".
+			for _, fe := range h.o.ExactlyOnce.Check(c) {
+				addErr(fe.Name, fe.Message)
+			}
+		}
 		if len(errs) == 0 && p.Validate != nil {
 			if err := p.Validate(ctx, vals); err != nil {
 				var ves config.Errors
