@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -57,6 +58,7 @@ func loadFiles(paths []string) (*config.File, error) {
 
 func newRunCmd(g *globalFlags) *cobra.Command {
 	var files []string
+	var brokerPort int
 	cmd := &cobra.Command{
 		Use:   "run -c CONFIG [-c CONFIG...]",
 		Short: "Run source connectors (standalone mode, file offsets)",
@@ -64,7 +66,11 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 
 A file holds one connector ({name, config}) or several (connectors: [...]) and
 optionally worker properties (worker: {bootstrap.servers: ..., offset.storage.file.filename: ...}).
-Without bootstrap.servers an embedded in-process Kafka broker is started (development only).
+Without bootstrap.servers an embedded in-process Kafka broker is started (development only):
+its address is printed on standard output, its port is free unless --broker-port (or the
+worker property embedded.broker.port) fixes it, and it keeps its topics in tributary-broker/
+beside the offsets file (embedded.broker.data.dir), so that a second run finds the events
+the stored offsets point after.
 On SIGINT/SIGTERM the connectors stop reading, Kafka is flushed, offsets are committed and the
 process exits 0.
 
@@ -80,6 +86,18 @@ while running start, reconfigure (restarting only that connector) and delete con
 			file, err := loadConfigOrEmpty(files, dirs)
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("broker-port") {
+				if file.Worker == nil {
+					file.Worker = map[string]string{}
+				}
+				if v, ok := file.Worker["embedded.broker.port"]; ok && v != strconv.Itoa(brokerPort) {
+					return fmt.Errorf("--broker-port=%d and the worker property embedded.broker.port=%s disagree; set one", brokerPort, v)
+				}
+				file.Worker["embedded.broker.port"] = strconv.Itoa(brokerPort)
+			}
+			printEmbedded := func(addrs []string, dataDir string) {
+				fmt.Fprintln(cmd.OutOrStdout(), embeddedBrokerLine(addrs, dataDir))
 			}
 			_, attachRegistry, stopRegistry, err := startEmbeddedRegistry(cmd.Context(), file.Worker, log)
 			if err != nil {
@@ -100,16 +118,29 @@ while running start, reconfigure (restarting only that connector) and delete con
 					return err
 				}
 				env.onBrokers = attachRegistry
+				env.onEmbeddedBroker = printEmbedded
 				env.connectorDirs = dirs
 				return runWorker(cmd.Context(), env, file, false, wantsWorkerServices(file.Worker))
 			}
 			w := newStandalone(log)
 			w.OnStarted = attachRegistry
+			w.OnEmbeddedBroker = printEmbedded
 			return w.Run(cmd.Context(), file)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "connector/worker configuration file (YAML or JSON), or a directory of connector files")
+	cmd.Flags().IntVar(&brokerPort, "broker-port", 0, "the embedded broker's port on 127.0.0.1 (without bootstrap.servers; worker property embedded.broker.port)")
 	return cmd
+}
+
+// embeddedBrokerLine is what `run` prints on standard output when it
+// starts the embedded broker, so that a consumer can be pointed at it.
+func embeddedBrokerLine(addrs []string, dataDir string) string {
+	where := "in memory: events are lost at exit"
+	if dataDir != "" {
+		where = "data in " + dataDir
+	}
+	return fmt.Sprintf("embedded Kafka broker: %s (%s)", strings.Join(addrs, ","), where)
 }
 
 // hasSeveralTasks reports whether a connector runs more than one task

@@ -84,6 +84,9 @@ type workerEnv struct {
 	// onBrokers, when set, receives the bootstrap servers once Kafka is
 	// reachable (the embedded schema registry attaches its store then).
 	onBrokers func(brokers []string)
+	// onEmbeddedBroker, when set, receives the embedded broker's
+	// addresses and data directory when the worker started it.
+	onEmbeddedBroker func(addrs []string, dataDir string)
 	// connectorDirs are directories of connector files applied while the
 	// worker runs (connectorsdir.go).
 	connectorDirs []string
@@ -167,12 +170,19 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 
 	brokers := wv.List("bootstrap.servers")
 	if len(brokers) == 0 {
-		emb, err := kafka.StartEmbedded(int(wv.Int("embedded.broker.port")), wv.String("embedded.broker.data.dir"), log)
+		offsetsFile := ""
+		if !distributed {
+			offsetsFile = wv.String("offset.storage.file.filename")
+		}
+		emb, dir, err := runtime.StartWorkerBroker(wv, offsetsFile, log)
 		if err != nil {
 			return err
 		}
 		defer emb.Close()
 		brokers = emb.Addrs()
+		if env.onEmbeddedBroker != nil {
+			env.onEmbeddedBroker(brokers, dir)
+		}
 	}
 	sc, err := runtime.WorkerSaramaConfig(wv, brokers)
 	if err != nil {

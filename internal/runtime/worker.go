@@ -55,8 +55,8 @@ func WorkerDef() *config.Def {
 	d.Define(config.Key{Name: "offset.storage.partitions", Type: config.TypeInt})
 	d.Define(config.Key{Name: "status.storage.partitions", Type: config.TypeInt})
 	d.Define(config.Key{Name: "scheduled.rebalance.max.delay.ms", Type: config.TypeInt, Default: "300000"})
-	d.Define(config.Key{Name: "embedded.broker.port", Type: config.TypeInt, Default: "0"})
-	d.Define(config.Key{Name: "embedded.broker.data.dir"})
+	d.Define(config.Key{Name: "embedded.broker.port", Type: config.TypeInt, Default: "0", Doc: "the embedded broker's port on 127.0.0.1; 0 picks a free one (tributary run --broker-port)"})
+	d.Define(config.Key{Name: "embedded.broker.data.dir", Doc: "where the embedded broker (started without bootstrap.servers) keeps its topics; default tributary-broker/ beside offset.storage.file.filename, so that events persist with the offsets; empty keeps them in memory"})
 	d.Define(config.Key{Name: "embedded.registry.port", Type: config.TypeInt})
 	d.Define(config.Key{Name: "metrics.port", Type: config.TypeInt})
 	d.Define(config.Key{Name: "topic.creation.enable", Type: config.TypeBoolean, Default: "true"})
@@ -77,6 +77,10 @@ type Standalone struct {
 	// OnStarted is called with the bootstrap servers once Kafka is
 	// reachable (the demo uses it to read events back).
 	OnStarted func(brokers []string)
+	// OnEmbeddedBroker is called when the worker started the embedded
+	// broker (no bootstrap.servers), with its addresses and data
+	// directory ("" in memory); `run` prints them.
+	OnEmbeddedBroker func(addrs []string, dataDir string)
 
 	mu      sync.Mutex
 	sources map[string]*Source
@@ -119,12 +123,19 @@ func (w *Standalone) Run(ctx context.Context, file *config.File) error {
 	}
 	brokers := wv.List("bootstrap.servers")
 	if len(brokers) == 0 {
-		emb, err := kafka.StartEmbedded(int(wv.Int("embedded.broker.port")), wv.String("embedded.broker.data.dir"), log)
+		offsetsFile := ""
+		if w.Offsets == nil && !eos.OffsetsInKafka {
+			offsetsFile = wv.String("offset.storage.file.filename")
+		}
+		emb, dir, err := StartWorkerBroker(wv, offsetsFile, log)
 		if err != nil {
 			return err
 		}
 		defer emb.Close()
 		brokers = emb.Addrs()
+		if w.OnEmbeddedBroker != nil {
+			w.OnEmbeddedBroker(brokers, dir)
+		}
 	}
 	sc, err := WorkerSaramaConfig(wv, brokers)
 	if err != nil {
