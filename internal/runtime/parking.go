@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/converter"
 )
 
 // Parking holds back the records of tables whose new schema was refused
@@ -55,7 +56,7 @@ type ParkedTable struct {
 	Table string `json:"table"`
 	// State is PAUSED_SCHEMA.
 	State string `json:"state"`
-	// Schema is the refused value schema (Connect form).
+	// Schema is the refused value schema, in JsonConverter's schema form.
 	Schema string    `json:"schema"`
 	Reason string    `json:"reason"`
 	Since  time.Time `json:"since"`
@@ -126,10 +127,7 @@ func (p *Parking) parked(table string) bool {
 func (p *Parking) park(table string, schema *connect.Schema, reason error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := ""
-	if schema != nil {
-		s = schema.String()
-	}
+	s := schemaText(schema)
 	if t := p.tables[table]; t != nil {
 		t.info.Reason, t.info.Schema = reason.Error(), s
 		return
@@ -234,4 +232,13 @@ func (w *writer) updateStats() {
 	n, held := w.s.Parking.count()
 	w.s.Stats.ParkedTables.Store(int64(n))
 	w.s.Stats.HeldRecords.Store(int64(held))
+}
+
+// schemaText renders a Connect schema as JsonConverter's schema JSON: the
+// whole structure, unlike Schema.String.
+func schemaText(s *connect.Schema) string {
+	if s == nil {
+		return ""
+	}
+	return string((&converter.JSON{SchemasEnabled: true}).SchemaJSON(s))
 }

@@ -343,13 +343,6 @@ func (w *writer) write(ctx context.Context, rec *connect.Record) error {
 	return w.send(ctx, rec, sub, msg)
 }
 
-func schemaText(s *connect.Schema) string {
-	if s == nil {
-		return ""
-	}
-	return s.String()
-}
-
 // send hands a converted record to Kafka (nil msg: filtered out).
 func (w *writer) send(ctx context.Context, rec *connect.Record, sub *submitted, msg *sarama.ProducerMessage) error {
 	s := w.s
