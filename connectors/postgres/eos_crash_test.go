@@ -46,14 +46,16 @@ func TestExactlyOnceCrashChild(t *testing.T) {
 }
 
 func TestExactlyOnceCrashRecovery(t *testing.T) {
-	t.Run("exactly-once", func(t *testing.T) {
-		r := eosCrashRun(t, true)
-		if r.Missing != 0 || r.Duplicates != 0 || r.Recreated != 0 || r.Reordered != 0 {
-			t.Fatalf("exactly-once: %s", r)
-		}
-	})
+	for _, boundary := range []string{"poll", "connector"} {
+		t.Run("exactly-once, transaction.boundary="+boundary, func(t *testing.T) {
+			r := eosCrashRun(t, true, boundary)
+			if r.Missing != 0 || r.Duplicates != 0 || r.Recreated != 0 || r.Reordered != 0 {
+				t.Fatalf("exactly-once: %s", r)
+			}
+		})
+	}
 	t.Run("at-least-once control", func(t *testing.T) {
-		r := eosCrashRun(t, false)
+		r := eosCrashRun(t, false, "")
 		if r.Missing != 0 || r.Reordered != 0 {
 			t.Fatalf("at-least-once: %s", r)
 		}
@@ -63,7 +65,7 @@ func TestExactlyOnceCrashRecovery(t *testing.T) {
 	})
 }
 
-func eosCrashRun(t *testing.T, exactlyOnce bool) crashtest.Report {
+func eosCrashRun(t *testing.T, exactlyOnce bool, boundary string) crashtest.Report {
 	iterations := crashtest.ExactlyOnceIterations()
 	e := newEnv(t)
 	const initialRows = 30000
@@ -81,6 +83,7 @@ func eosCrashRun(t *testing.T, exactlyOnce bool) crashtest.Report {
 		"status.update.interval.ms", "200", "heartbeat.interval.ms", "500")
 	if exactlyOnce {
 		props["exactly.once.support"] = "required"
+		props["transaction.boundary"] = boundary
 	}
 	ccJSON, _ := json.Marshal(eosCrashChildConfig{Brokers: broker.Addrs(), Props: props, ExactlyOnce: exactlyOnce})
 
@@ -135,7 +138,7 @@ func eosCrashRun(t *testing.T, exactlyOnce bool) crashtest.Report {
 	for {
 		r := crashtest.Check(crashtest.ReadCommitted(t, broker.Addrs(), "dbserver1.public.t"), want, lsn)
 		if r.Missing == 0 || time.Now().After(deadline) {
-			t.Logf("exactly-once=%v, %d kills (%v): %s", exactlyOnce, iterations, phases, r)
+			t.Logf("exactly-once=%v %s, %d kills (%v): %s", exactlyOnce, boundary, iterations, phases, r)
 			return r
 		}
 		time.Sleep(500 * time.Millisecond)

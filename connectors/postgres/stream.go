@@ -526,7 +526,13 @@ func (s *streamer) idle(ctx context.Context) error {
 			return err
 		}
 	}
-	return s.flush(ctx)
+	if err := s.flush(ctx); err != nil || ctx.Err() != nil || s.inTx {
+		return err
+	}
+	// Between database transactions (heartbeats of an idle database, the
+	// end of the snapshot): commit, so that no Kafka transaction stays open
+	// past transaction.timeout.ms while the database is quiet.
+	return connect.CommitTransaction(ctx, s.w)
 }
 
 // maybeHeartbeat emits a heartbeat carrying the current offset when
@@ -675,7 +681,12 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 			s.batch = append(s.batch, s.txRecord(false))
 			s.endTx()
 		}
-		return s.flush(ctx)
+		if err := s.flush(ctx); err != nil || ctx.Err() != nil {
+			return err
+		}
+		// transaction.boundary=connector: one database transaction, one
+		// Kafka transaction.
+		return connect.CommitTransaction(ctx, s.w)
 	case *pglogrepl.InsertMessage:
 		if s.skipChange(lsn) {
 			return nil

@@ -62,6 +62,11 @@ func Plugin() *connect.Plugin {
 		// unfinished initial snapshot is redone, and the runtime keeps
 		// one in a single transaction), as Debezium's declares.
 		ExactlyOnce: connect.ExactlyOnceSupported,
+		// transaction.boundary=connector: the stream commits the Kafka
+		// transaction at each database COMMIT (and between transactions
+		// when idle); the initial snapshot, one database transaction, is
+		// one Kafka transaction anyway.
+		TransactionBoundaries: true,
 		Validate: func(ctx context.Context, cfg *config.Values) error {
 			c, err := parseConfig(cfg, slog.Default())
 			if err != nil {
