@@ -2,6 +2,7 @@ package herder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -311,7 +312,8 @@ func (h *Herder) taskStates(connector string, state func(Status) State) []TaskSt
 	out := make([]TaskState, 0, len(ids))
 	for _, id := range ids {
 		s := sts[id]
-		out = append(out, TaskState{ID: id, State: state(s), WorkerID: s.WorkerID, Trace: s.Trace, Snapshot: h.snapshotProgress(TaskID{Connector: connector, Task: id})})
+		tid := TaskID{Connector: connector, Task: id}
+		out = append(out, TaskState{ID: id, State: state(s), WorkerID: s.WorkerID, Trace: s.Trace, Snapshot: h.snapshotProgress(tid), Tables: h.parkedTables(tid)})
 	}
 	return out
 }
@@ -333,7 +335,38 @@ func (h *Herder) TaskStatus(_ context.Context, id TaskID) (*TaskState, error) {
 	if !ok {
 		return nil, notFound("No status found for task %s", id)
 	}
-	return &TaskState{ID: id.Task, State: st.State, WorkerID: st.WorkerID, Trace: st.Trace, Snapshot: h.snapshotProgress(id)}, nil
+	return &TaskState{ID: id.Task, State: st.State, WorkerID: st.WorkerID, Trace: st.Trace, Snapshot: h.snapshotProgress(id), Tables: h.parkedTables(id)}, nil
+}
+
+// parkingRunner is a TaskRunner whose source tasks park tables whose new
+// schema is refused (runtime.Parking).
+type parkingRunner interface {
+	ParkedTables(connector string, task int) []runtime.ParkedTable
+	ResumeTable(connector, table string) error
+}
+
+func (h *Herder) parkedTables(id TaskID) []runtime.ParkedTable {
+	if pr, ok := h.o.Runner.(parkingRunner); ok {
+		return pr.ParkedTables(id.Connector, id.Task)
+	}
+	return nil
+}
+
+// ResumeTable is POST /connectors/{name}/tables/{table}/resume: the
+// connector's task on this worker retries the held records of a parked
+// table (after the registry or the schema was fixed).
+func (h *Herder) ResumeTable(_ context.Context, name, table string) error {
+	pr, ok := h.o.Runner.(parkingRunner)
+	if !ok {
+		return notFound("Connector %s has no parked tables on this worker", name)
+	}
+	if err := pr.ResumeTable(name, table); err != nil {
+		if errors.Is(err, runtime.ErrNotParked) {
+			return notFound("Table %s of connector %s is not parked on this worker", table, name)
+		}
+		return err
+	}
+	return nil
 }
 
 // progressReporter is a TaskRunner that knows the snapshot progress of

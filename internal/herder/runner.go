@@ -61,6 +61,41 @@ type KafkaRunner struct {
 	// ExactlyOnce is the worker's exactly.once.source.support: enabled
 	// runs source tasks in Kafka transactions.
 	ExactlyOnce runtime.ExactlyOnce
+
+	parkMu   sync.Mutex
+	parkings map[TaskID]*runtime.Parking
+}
+
+// ParkedTables lists the parked tables of a source task this runner runs.
+func (r *KafkaRunner) ParkedTables(connector string, task int) []runtime.ParkedTable {
+	r.parkMu.Lock()
+	p := r.parkings[TaskID{Connector: connector, Task: task}]
+	r.parkMu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.Tables()
+}
+
+// ResumeTable asks the connector's task that parked table to retry it.
+func (r *KafkaRunner) ResumeTable(connector, table string) error {
+	r.parkMu.Lock()
+	var ps []*runtime.Parking
+	for id, p := range r.parkings {
+		if id.Connector == connector {
+			ps = append(ps, p)
+		}
+	}
+	r.parkMu.Unlock()
+	err := fmt.Errorf("%w: %s", runtime.ErrNotParked, table)
+	for _, p := range ps {
+		if e := p.Resume(table); e == nil {
+			return nil
+		} else if !errors.Is(e, runtime.ErrNotParked) {
+			err = e
+		}
+	}
+	return err
 }
 
 // SnapshotProgress reports the snapshot progress of a task this runner
@@ -123,6 +158,18 @@ func (r *KafkaRunner) runSource(ctx context.Context, spec TaskSpec, c *runtime.C
 	if r.Metrics != nil {
 		defer r.Metrics.AddSourceTask(tm, src.Stats)()
 	}
+	src.Parking = runtime.NewParking(0)
+	r.parkMu.Lock()
+	if r.parkings == nil {
+		r.parkings = map[TaskID]*runtime.Parking{}
+	}
+	r.parkings[spec.ID] = src.Parking
+	r.parkMu.Unlock()
+	defer func() {
+		r.parkMu.Lock()
+		delete(r.parkings, spec.ID)
+		r.parkMu.Unlock()
+	}()
 	if spec.Started != nil {
 		spec.Started()
 	}

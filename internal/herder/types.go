@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/tributary-io/tributary/internal/metrics"
+	"github.com/tributary-io/tributary/internal/runtime"
 )
 
 // TargetState is what the user asked a connector to be.
@@ -92,6 +93,10 @@ type TaskState struct {
 	// ignore: the progress of each table of the snapshot a task of this
 	// worker runs or ran last (rows, estimate, rate, ETA).
 	Snapshot []metrics.ProgressReport `json:"snapshot,omitempty"`
+	// Tables is Tributary's addition too: the task's tables parked in
+	// PAUSED_SCHEMA (their new schema refused by the registry), resumed
+	// with POST /connectors/{name}/tables/{table}/resume.
+	Tables []runtime.ParkedTable `json:"tables,omitempty"`
 }
 
 // ConnectorStateInfo is GET /connectors/{name}/status.

@@ -69,6 +69,14 @@ type ParkedTable struct {
 // StatePausedSchema is the state of a parked table.
 const StatePausedSchema = "PAUSED_SCHEMA"
 
+// RegistryRefused reports a schema registry's refusal of a new schema as
+// incompatible (HTTP 409), which schema/registry's Error says with its
+// Incompatible method.
+func RegistryRefused(err error) bool {
+	var r interface{ Incompatible() bool }
+	return errors.As(err, &r) && r.Incompatible()
+}
+
 // ErrNotParked is returned by Resume for a table that is not parked.
 var ErrNotParked = errors.New("table is not parked")
 

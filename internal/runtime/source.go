@@ -77,8 +77,7 @@ type Source struct {
 	// acknowledgement before a warning names them; default 10 s.
 	BrokerWaitWarning time.Duration
 	// Park reports conversion errors that park the record's table instead
-	// of failing the task: the schema registry's refusal of a new schema
-	// (registry.IsIncompatible). nil: none does. See Parking.
+	// of failing the task; nil is RegistryRefused. See Parking.
 	Park func(error) bool
 	// Parking holds the parked tables; Run creates one (bounded by
 	// MaxParked) when nil. Status and REST read and resume through it.
@@ -132,6 +131,9 @@ func (s *Source) Run(ctx context.Context) error {
 	}
 	if s.Parking == nil {
 		s.Parking = NewParking(s.MaxParked)
+	}
+	if s.Park == nil {
+		s.Park = RegistryRefused
 	}
 	if s.Transactions != nil {
 		return s.runTransactional(ctx)

@@ -54,6 +54,12 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("schema registry error %d: %s", e.Code, e.Message)
 }
 
+// Incompatible reports a refused schema (409): the runtime parks the
+// table (internal/runtime.RegistryRefused) without importing this package.
+func (e *Error) Incompatible() bool {
+	return e.Code == CodeIncompatibleSchema || e.Code == CodeIncompatibleSchemaLegacy
+}
+
 // HTTPStatus derives the HTTP status Confluent pairs with an error code.
 func HTTPStatus(code int) int {
 	if code < 1000 {
