@@ -138,6 +138,8 @@ var (
 	mCommitTime  = metricDef{"kafka_connect_connector_task_metrics_offset_commit_last_time_ms", "Time the last offset commit took, in milliseconds.", gaugeKind}
 	mCommitAge   = metricDef{"kafka_connect_connector_task_metrics_offset_commit_age_ms", "Milliseconds since the last offset commit.", gaugeKind}
 	mSkipped     = metricDef{"kafka_connect_task_error_metrics_total_records_skipped", "Records skipped because of errors (errors.tolerance=all).", counterKind}
+	mParked      = metricDef{"tributary_source_tables_paused_schema", "Tables parked in PAUSED_SCHEMA: their new schema was refused by the schema registry; their records are held until resumed.", gaugeKind}
+	mHeld        = metricDef{"tributary_source_parked_records", "Records held back for parked tables (the committed offset stays before the first).", gaugeKind}
 	mLag         = metricDef{"debezium_metrics_milliseconds_behind_source", "Milliseconds between the source database change and its processing (streaming).", gaugeKind}
 	mConnected   = metricDef{"debezium_metrics_connected", "Whether the task is connected to its source database (1) or not (0).", gaugeKind}
 	mSlotKept    = metricDef{"tributary_postgres_replication_slot_retained_wal_bytes", "WAL the server keeps for the replication slot: current WAL position minus the slot's restart_lsn.", gaugeKind}
@@ -306,6 +308,8 @@ func (r *Registry) gather() exposition {
 			add(mCommitAge, float64(now.UnixMilli()-last))
 		}
 		add(mSkipped, float64(s.Skipped.Load()))
+		add(mParked, float64(s.ParkedTables.Load()))
+		add(mHeld, float64(s.HeldRecords.Load()))
 		switch {
 		case t.lagSet.Load():
 			add(mLag, float64(t.lagMs.Load()))
