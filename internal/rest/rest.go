@@ -60,6 +60,8 @@ type Options struct {
 	Loggers *Loggers
 	// Metrics serves /metrics when set.
 	Metrics http.Handler
+	// Console serves /ui and everything under it when set (behind Auth).
+	Console http.Handler
 	Probes  metrics.Probes
 	// Auth, when set, requires HTTP Basic credentials on every endpoint
 	// except /healthz and /readyz.
@@ -118,8 +120,12 @@ func NewHandler(o Options) http.Handler {
 	}
 	a := &api{o: o, log: o.Logger}
 	var h http.Handler = http.HandlerFunc(a.serve)
+	console := o.Console
 	if o.Auth != nil {
 		h = o.Auth.wrap(h)
+		if console != nil {
+			console = o.Auth.wrap(console)
+		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -128,6 +134,10 @@ func NewHandler(o Options) http.Handler {
 			return
 		case "/readyz":
 			o.Probes.Readyz(w, r)
+			return
+		}
+		if o.Console != nil && (r.URL.Path == "/ui" || strings.HasPrefix(r.URL.Path, "/ui/")) {
+			console.ServeHTTP(w, r)
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -164,6 +174,7 @@ var routes = []route{
 	{"PUT", []string{"connectors", "*", "resume"}, (*api).resume},
 	{"PUT", []string{"connectors", "*", "stop"}, (*api).stop},
 	{"POST", []string{"connectors", "*", "signals"}, (*api).signal},
+	{"POST", []string{"connectors", "*", "tables", "*", "resume"}, (*api).resumeTable},
 	{"GET", []string{"connectors", "*", "tasks"}, (*api).tasks},
 	{"GET", []string{"connectors", "*", "tasks-config"}, (*api).tasksConfig},
 	{"GET", []string{"connectors", "*", "tasks", "*", "status"}, (*api).taskStatus},
