@@ -15,7 +15,7 @@ import (
 // reader paused between transactions
 // (ChangeEventSourceCoordinator.doBlockingSnapshot).
 func (r *sigRun) runBlocking(ctx context.Context) error {
-	for len(r.blocking) > 0 && !r.o.inTx {
+	for len(r.blocking) > 0 && r.between() {
 		b := r.blocking[0]
 		r.blocking = r.blocking[1:]
 		if err := r.em.flush(ctx); err != nil {

@@ -73,6 +73,11 @@ func (t *task) newSigRun(em *emitter, o *offsetState, st *streamState) *sigRun {
 	return r
 }
 
+// between reports whether the reader is between transactions, where
+// signals act: after a commit, or after a DDL statement (which commits
+// implicitly; MariaDB gives it a GTID event like a transaction's).
+func (r *sigRun) between() bool { return !r.o.inTx || r.st.afterDDL }
+
 // isSignalTable reports whether id is signal.data.collection (compared
 // as MySQL compares table names on a case-insensitive file system: exactly
 // for the database, case-insensitively for lower_case_table_names servers

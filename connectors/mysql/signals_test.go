@@ -270,6 +270,14 @@ func TestSignalsEveryChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink.wait(t, 30*time.Second, "still streaming", "signal_id=rest-log", "channel=rest")
+	// a DDL statement ends a MariaDB GTID group without a COMMIT: signals
+	// still act right after it on a quiet database
+	e.db.Exec(t, "", "CREATE TABLE inventory.later (id INT PRIMARY KEY)")
+	time.Sleep(500 * time.Millisecond)
+	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-after-ddl", Type: "log", Data: `{"message": "after a DDL"}`}); err != nil {
+		t.Fatal(err)
+	}
+	sink.wait(t, 5*time.Second, "after a DDL", "signal_id=rest-after-ddl")
 	// the stream kept going
 	e.db.Exec(t, "", "INSERT INTO inventory.t VALUES (1000, 'after')")
 	c.waitFor(t, 1, func(r *connect.Record) bool {

@@ -81,6 +81,10 @@ type streamState struct {
 	// (the run started from a GTID set), so it can be compared with the
 	// server's executed GTIDs (read-only incremental snapshots).
 	gtidsComplete bool
+	// afterDDL: the last event was a DDL statement, which commits
+	// implicitly. MariaDB starts its GTID like a transaction's, and no
+	// COMMIT ends it, but signals may act here as between transactions.
+	afterDDL bool
 }
 
 func (t *task) syncerConfig() (replication.BinlogSyncerConfig, error) {
@@ -258,7 +262,7 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 		return signalError(err)
 	}
 	for {
-		if !o.inTx {
+		if sr.between() {
 			// signals act between transactions only
 			if err := sr.poll(ctx); err != nil {
 				return signalError(err)
@@ -495,6 +499,7 @@ func (t *task) unknownTable(id TableID, o *offsetState, h *replication.EventHead
 }
 
 func (t *task) begin(ctx context.Context, em *emitter, o *offsetState, st *streamState, thread int64) error {
+	st.afterDDL = false
 	o.startNextTransaction()
 	if st.tx != nil {
 		if err := st.tx.begin(ctx, em, st.eventTS); err != nil {
@@ -553,6 +558,7 @@ func (t *task) handleQuery(ctx context.Context, em *emitter, o *offsetState, st 
 	if err != nil {
 		return fmt.Errorf("binlog %s:%d: %w", o.file, o.pos, err)
 	}
+	st.afterDDL = true
 	if t.c.cfg.skipped[debezium.OpTruncate] {
 		return em.flush(ctx)
 	}
