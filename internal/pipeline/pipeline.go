@@ -114,6 +114,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		flush = time.Duration(ms) * time.Millisecond
 	}
+	shutdown := 30 * time.Second
+	if v, ok := p.Worker["task.shutdown.graceful.timeout.ms"]; ok {
+		var ms int64
+		if _, err := fmt.Sscan(v, &ms); err != nil || ms <= 0 {
+			return fmt.Errorf("task.shutdown.graceful.timeout.ms=%q: not a positive integer", v)
+		}
+		shutdown = time.Duration(ms) * time.Millisecond
+	}
 	idKeys, _ := converter.NewJSON(map[string]string{"schemas.enable": "false"})
 	s := &sender{pub: p.Publisher, log: log, in: make(chan *sarama.ProducerMessage, 4096),
 		batch: int(p.Sink.Int("batch.size")), linger: p.Sink.Millis("batch.linger.ms"),
@@ -133,7 +141,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		Name: c.Name, Task: &idTask{inner: task, keys: idKeys}, Producer: s, Offsets: p.Offsets,
 		KeyConverter: kc, ValueConverter: vc, Transforms: chain,
 		ToleranceAll: c.Values.Lower("errors.tolerance") == "all", FlushInterval: flush,
-		MaxRetries: retries, RetryWait: retryWait, Logger: log, Stats: &runtime.Stats{},
+		MaxRetries: retries, RetryWait: retryWait, ShutdownTimeout: shutdown, Logger: log, Stats: &runtime.Stats{},
 	}
 	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})

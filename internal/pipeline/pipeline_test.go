@@ -419,11 +419,16 @@ func TestOutage(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- runner().Run(ctx, f) }()
+			done := make(chan struct{})
+			var runErr error
+			go func() {
+				defer close(done)
+				runErr = runner().Run(ctx, f)
+			}()
 			stopRun := sync.OnceValue(func() error {
 				cancel()
-				return <-done
+				<-done
+				return runErr
 			})
 			t.Cleanup(func() { _ = stopRun() })
 			next := int64(1_000_000)
@@ -434,7 +439,14 @@ func TestOutage(t *testing.T) {
 				}
 			}
 			change(time.Second)
-			testbus.WaitFor(t, 30*time.Second, "the first events", func() bool { return len(read()) > 10 })
+			testbus.WaitFor(t, 60*time.Second, "the first events", func() bool {
+				select {
+				case <-done:
+					t.Fatalf("pipeline ended before the outage: %v", runErr)
+				default:
+				}
+				return len(read()) > 10
+			})
 			toggle(true)
 			change(outage)
 			toggle(false)

@@ -344,7 +344,9 @@ func (p *Publisher) post(ctx context.Context, body []byte, id string) (int, stri
 		req.Header[k] = vs
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", id)
+	if id != "" {
+		req.Header.Set("Idempotency-Key", id)
+	}
 	if p.secret != nil {
 		mac := hmac.New(sha256.New, p.secret)
 		mac.Write(body)
