@@ -1,0 +1,28 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+)
+
+// tableResumer is a Herder whose source tasks park tables whose new
+// schema the registry refused (herder.Herder.ResumeTable).
+type tableResumer interface {
+	ResumeTable(ctx context.Context, connector, table string) error
+}
+
+// resumeTable is POST /connectors/{name}/tables/{table}/resume, Tributary's
+// addition: the task retries the held records of a table in
+// PAUSED_SCHEMA, in order, once the registry or the schema is fixed; the
+// outcome shows in GET /connectors/{name}/status (tasks[].tables).
+func (a *api) resumeTable(q *request) error {
+	tr, ok := a.o.Herder.(tableResumer)
+	if !ok {
+		return errorf(http.StatusNotFound, "Connector %s has no parked tables", q.segs[1])
+	}
+	if err := tr.ResumeTable(q.ctx, q.segs[1], q.segs[3]); err != nil {
+		return err
+	}
+	q.w.WriteHeader(http.StatusAccepted)
+	return nil
+}
