@@ -51,16 +51,35 @@ func workerDef() *config.Def {
 	def("task.restart.backoff.ms", config.TypeLong, "1000", "first pause before restarting a failed task")
 	def("task.restart.backoff.max.ms", config.TypeLong, "60000", "longest pause between restarts of a failed task")
 	def("connect.protocol", config.TypeString, "compatible", "accepted for compatibility: Tributary speaks the compatible protocol")
-	for _, n := range []string{"exactly.once.source.support", "connector.client.config.override.policy", "rest.extension.classes",
-		"admin.listeners", "response.http.headers.config", "access.control.allow.origin", "access.control.allow.methods",
-		"worker.sync.timeout.ms", "worker.unsync.backoff.ms", "internal.key.converter", "internal.value.converter",
-		"config.providers", "metadata.max.age.ms", "reconnect.backoff.ms", "retry.backoff.ms", "request.timeout.ms"} {
-		if _, ok := d.Lookup(n); !ok {
-			def(n, config.TypeString, "", "accepted for compatibility with Kafka Connect worker configurations")
-		}
+	if _, ok := d.Lookup("config.providers"); !ok {
+		def("config.providers", config.TypeString, "", "config providers by alias; ${env:...} and ${file:...} are resolved built in")
 	}
-	d.AllowPrefix("listeners.https.", "listeners.http.", "inter.worker.", "metric.", "internal.key.converter.",
-		"internal.value.converter.", "config.storage.", "offset.storage.", "status.storage.", "config.providers.")
+	// Kafka Connect's worker properties Tributary does not implement are
+	// refused at any value but Kafka's default, with the reason; they
+	// used to be accepted and ignored.
+	unsigned := "requests between workers are not signed (no session keys); secure the REST listeners with TLS and rest.auth.basic.file"
+	for _, r := range []struct{ name, def, reason string }{
+		{"connector.client.config.override.policy", "All", "connectors' *.override.* client settings are applied as the All policy does; None and Principal are not implemented"},
+		{"rest.extension.classes", "", "Java REST extensions cannot be loaded"},
+		{"admin.listeners", "", "the admin endpoints (/admin/loggers) are served on the listeners"},
+		{"response.http.headers.config", "", "custom HTTP response headers are not implemented"},
+		{"access.control.allow.origin", "", "CORS is not implemented"},
+		{"access.control.allow.methods", "", "CORS is not implemented"},
+		{"worker.sync.timeout.ms", "3000", "the herder reads the config topic to its end before joining, without this timeout"},
+		{"worker.unsync.backoff.ms", "300000", "the herder reads the config topic to its end before joining, without this timeout"},
+		{"internal.key.converter", "", "removed in Kafka 3.0 (KIP-738): internal topics use the JsonConverter without schemas"},
+		{"internal.value.converter", "", "removed in Kafka 3.0 (KIP-738): internal topics use the JsonConverter without schemas"},
+		{"internal.key.converter.schemas.enable", "false", "removed in Kafka 3.0 (KIP-738): internal topics use the JsonConverter without schemas"},
+		{"internal.value.converter.schemas.enable", "false", "removed in Kafka 3.0 (KIP-738): internal topics use the JsonConverter without schemas"},
+		{"inter.worker.key.generation.algorithm", "HmacSHA256", unsigned},
+		{"inter.worker.key.size", "", unsigned},
+		{"inter.worker.key.ttl.ms", "3600000", unsigned},
+		{"inter.worker.signature.algorithm", "HmacSHA256", unsigned},
+		{"inter.worker.verification.algorithms", "HmacSHA256", unsigned},
+	} {
+		d.Refuse(r.name, r.def, r.reason)
+	}
+	d.AllowPrefix("listeners.https.", "listeners.http.", "config.storage.", "offset.storage.", "status.storage.", "config.providers.")
 	return d
 }
 

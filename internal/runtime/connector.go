@@ -24,6 +24,7 @@ func ConnectorDef(t connect.PluginType) *config.Def {
 	d.Define(config.Key{Name: "connector.class", Required: true, Importance: config.High, Doc: "connector class or alias"})
 	d.Define(config.Key{Name: "name", Doc: "connector name"})
 	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
+	d.Refuse("tasks.max.enforce", "true", "Tributary's connectors never create more tasks than tasks.max")
 	d.Define(config.Key{Name: "key.converter", Type: config.TypeClass})
 	d.Define(config.Key{Name: "value.converter", Type: config.TypeClass})
 	d.Define(config.Key{Name: "header.converter", Type: config.TypeClass})

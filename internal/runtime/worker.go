@@ -32,6 +32,31 @@ func WorkerDef() *config.Def {
 	d.Define(config.Key{Name: "value.converter", Type: config.TypeClass, Default: converter.JSONClass})
 	d.Define(config.Key{Name: "header.converter", Type: config.TypeClass})
 	d.Define(config.Key{Name: "client.id"})
+	// Kafka Connect passes these to each of the worker's clients, and so
+	// does Tributary (workerClientProps, docs/kafka-clients.md).
+	for _, n := range []string{"client.dns.lookup", "request.timeout.ms", "retry.backoff.ms", "retry.backoff.max.ms",
+		"metadata.max.age.ms", "socket.connection.setup.timeout.ms"} {
+		d.Define(config.Key{Name: n, Doc: "passed to each of the worker's Kafka clients (docs/kafka-clients.md)"})
+	}
+	// WorkerConfig/DistributedConfig properties Tributary does not
+	// implement: their Kafka default is what it does, any other value is
+	// refused with the reason.
+	for _, r := range []struct{ name, def, reason string }{
+		{"reconnect.backoff.ms", "50", "the worker's clients reconnect on their next request, with retry.backoff.ms between retries"},
+		{"reconnect.backoff.max.ms", "1000", "the worker's clients reconnect on their next request, with retry.backoff.ms between retries"},
+		{"receive.buffer.bytes", "32768", "the operating system's socket buffer sizes are used"},
+		{"send.buffer.bytes", "131072", "the operating system's socket buffer sizes are used"},
+		{"socket.connection.setup.timeout.max.ms", "30000", "connection attempts time out after socket.connection.setup.timeout.ms, without exponential growth"},
+		{"connections.max.idle.ms", "540000", "the worker's clients do not close idle connections"},
+		{"metadata.recovery.strategy", "none", "the clients retry the bootstrap servers they know; there is no rebootstrap"},
+		{"metric.reporters", "", "metrics are served in the Prometheus format on metrics.port; Java metrics reporters cannot be loaded"},
+		{"metrics.num.samples", "2", "Tributary's metrics are Prometheus counters and gauges, not sampled windows"},
+		{"metrics.sample.window.ms", "30000", "Tributary's metrics are Prometheus counters and gauges, not sampled windows"},
+		{"metrics.recording.level", "INFO", "Tributary records every metric it has at every level"},
+		{"plugin.discovery", "hybrid_warn", "connectors are built into the binary; no plugin path is scanned"},
+	} {
+		d.Refuse(r.name, r.def, r.reason)
+	}
 	// Typed as Kafka's client configs type them, so that they are hidden
 	// in validation errors and logs; the producer.*, consumer.* and
 	// admin.* forms are hidden by name.

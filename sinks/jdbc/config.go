@@ -71,6 +71,15 @@ func debeziumDef() *config.Def {
 	d.Define(placeholderKey())
 	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
 	d.AllowPrefix("hibernate.")
+	// Documented by Debezium (jdbc.adoc) and not implemented: refused at
+	// any value but the documented default, with the reason.
+	for _, k := range []string{"collection.naming.style", "column.naming.style"} {
+		d.Refuse(k, "none", "naming styles (snake_case, camel_case, upper_case, lower_case) are not implemented; use collection.name.format or a transform")
+	}
+	for _, k := range []string{"collection.naming.prefix", "collection.naming.suffix", "column.naming.prefix", "column.naming.suffix"} {
+		d.Refuse(k, "", "naming prefixes and suffixes are not implemented; use collection.name.format or a transform")
+	}
+	d.Refuse("dialect.starrocks.catalog.name", "", "Tributary writes to PostgreSQL, MySQL and MariaDB only; there is no StarRocks dialect")
 	return d
 }
 
@@ -101,6 +110,19 @@ func confluentDef() *config.Def {
 	d.Define(config.Key{Name: "trim.sensitive.log", Type: config.TypeBoolean, Default: "false"})
 	d.Define(placeholderKey())
 	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
+	// JdbcSinkConfig properties not implemented: refused at any value but
+	// the one Tributary behaves as, with the reason.
+	for _, r := range []struct{ name, def, reason string }{
+		{"date.calendar.system", "PROLEPTIC_GREGORIAN", "DATE values are written with Go's proleptic Gregorian calendar; the LEGACY hybrid Julian calendar for dates before 1582-10-15 is not implemented"},
+		{"date.timezone", "DB_TIMEZONE", "only the default DB_TIMEZONE is implemented"},
+		{"jdbc.credentials.provider.class", "io.confluent.connect.jdbc.util.DefaultJdbcCredentialsProvider", "credentials come from connection.user and connection.password (config providers such as ${file:...} work); Java credentials providers cannot be loaded"},
+		{"replace.null.with.default", "false", "a null field is written as NULL; substituting the schema's default value (Confluent's default true) is not implemented"},
+		{"string.output.value.column.name", "record_value", "writing a String-schema record value to a single column is not implemented"},
+		{"timestamp.fields.list", "", "per-field timestamp precision is not implemented"},
+		{"timestamp.precision.mode", "microseconds", "only the default microseconds is implemented"},
+	} {
+		d.Refuse(r.name, r.def, r.reason)
+	}
 	return d
 }
 
