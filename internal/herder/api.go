@@ -105,9 +105,13 @@ func (h *Herder) PutConnectorConfig(ctx context.Context, name string, props map[
 	if err := h.o.Configs.Refresh(ctx); err != nil {
 		return false, nil, err
 	}
-	exists := h.o.Configs.Snapshot().Contains(name)
+	snap := h.o.Configs.Snapshot()
+	exists := snap.Contains(name)
 	if exists && !allowReplace {
 		return false, nil, conflict("Connector %s already exists", name)
+	}
+	if err := h.checkConflicts(snap, name, props); err != nil {
+		return false, nil, err
 	}
 	target := TargetState("")
 	if !exists {
