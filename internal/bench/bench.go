@@ -54,7 +54,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{PGSnapshot, PGStream, PGStreamSMT, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
+var Scenarios = []string{PGSnapshot, PGStream, PGStreamSMT, PGStreamEOS, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
 
 // Config selects what to run and supplies the connectors and converters of
 // the binary under test.
@@ -283,6 +283,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.pgStream(ctx)
 	case PGStreamSMT:
 		return e.pgStreamTransforms(ctx)
+	case PGStreamEOS:
+		return e.pgStreamEOS(ctx)
 	case MySnapshot:
 		return e.mySnapshot(ctx)
 	case MyIncremental:

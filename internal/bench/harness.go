@@ -142,6 +142,7 @@ type meteredSender struct {
 	inner    runtime.Sender
 	bytes    atomic.Int64
 	messages atomic.Int64
+	lastSend atomic.Int64 // µs
 	lat      atomic.Pointer[latencyRec]
 }
 
@@ -155,6 +156,7 @@ func (s *meteredSender) Send(ctx context.Context, m *sarama.ProducerMessage) err
 	}
 	s.bytes.Add(int64(n))
 	s.messages.Add(1)
+	s.lastSend.Store(time.Now().UnixMicro())
 	if rec := s.lat.Load(); rec != nil {
 		rec.attach(m)
 	}
@@ -177,9 +179,15 @@ type latencyRec struct {
 	// streamOnly leaves out snapshot read events (op r), whose stamp is
 	// that of the row the snapshot read, not of a change.
 	streamOnly bool
-	mu         sync.Mutex
-	us         []int64
-	bad        atomic.Int64 // messages whose stamp could not be read
+	// keepSent keeps each sample's stamp and the time its message was
+	// handed to the producer (exactly-once latency is measured to the
+	// first transaction commit after that).
+	keepSent bool
+	mu       sync.Mutex
+	us       []int64
+	stamps   []int64
+	sentUs   []int64
+	bad      atomic.Int64 // messages whose stamp could not be read
 }
 
 var (
@@ -222,11 +230,16 @@ func (l *latencyRec) attach(m *sarama.ProducerMessage) {
 		return
 	}
 	ack := p.Ack
+	sent := time.Now().UnixMicro()
 	p.Ack = func(err error) {
 		if err == nil {
-			d := time.Now().UnixMicro() - stamp
+			now := time.Now().UnixMicro()
 			l.mu.Lock()
-			l.us = append(l.us, d)
+			l.us = append(l.us, now-stamp)
+			if l.keepSent {
+				l.stamps = append(l.stamps, stamp)
+				l.sentUs = append(l.sentUs, sent)
+			}
 			l.mu.Unlock()
 		}
 		ack(err)
