@@ -74,7 +74,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "text or json")
 	root.AddCommand(newRunCmd(g), newValidateCmd(g), newVersionCmd(), newDemoCmd(g), newPluginsCmd(), newStandaloneCmd(g), newDistributedCmd(g), newBenchCmd(g), newRegistryCmd(g), newSchemaCmd(g))
 	root.AddCommand(newBrokerCmd(g))
-	root.AddCommand(newDoctorCmd(g), newMigrateCmd(g))
+	root.AddCommand(newDoctorCmd(g), newMigrateCmd(g), newDocsCmd())
 	return root
 }
 
