@@ -24,14 +24,14 @@ import (
 func WorkerDef() *config.Def {
 	d := config.NewDef()
 	d.Define(config.Key{Name: "bootstrap.servers", Type: config.TypeList, Doc: "Kafka brokers; empty starts the embedded development broker"})
-	d.Define(config.Key{Name: "offset.storage.file.filename", Default: "tributary-offsets.json"})
-	d.Define(config.Key{Name: "offset.flush.interval.ms", Type: config.TypeLong, Default: "1000"})
-	d.Define(config.Key{Name: "offset.flush.timeout.ms", Type: config.TypeLong, Default: "5000"})
-	d.Define(config.Key{Name: "task.shutdown.graceful.timeout.ms", Type: config.TypeLong, Default: "30000"})
-	d.Define(config.Key{Name: "key.converter", Type: config.TypeClass, Default: converter.JSONClass})
-	d.Define(config.Key{Name: "value.converter", Type: config.TypeClass, Default: converter.JSONClass})
-	d.Define(config.Key{Name: "header.converter", Type: config.TypeClass})
-	d.Define(config.Key{Name: "client.id"})
+	d.Define(config.Key{Name: "offset.storage.file.filename", Default: "tributary-offsets.json", Doc: "file the source offsets are kept in (Kafka Connect's standalone format); run and standalone only"})
+	d.Define(config.Key{Name: "offset.flush.interval.ms", Type: config.TypeLong, Default: "1000", Doc: "how often the offsets of records Kafka has acknowledged are committed"})
+	d.Define(config.Key{Name: "offset.flush.timeout.ms", Type: config.TypeLong, Default: "5000", Doc: "how long an offset commit waits for outstanding records to be acknowledged before it is retried at the next interval"})
+	d.Define(config.Key{Name: "task.shutdown.graceful.timeout.ms", Type: config.TypeLong, Default: "30000", Doc: "how long a stopping task may take to flush records and commit offsets before it is abandoned"})
+	d.Define(config.Key{Name: "key.converter", Type: config.TypeClass, Default: converter.JSONClass, Doc: "converter class for record keys of connectors that set none"})
+	d.Define(config.Key{Name: "value.converter", Type: config.TypeClass, Default: converter.JSONClass, Doc: "converter class for record values of connectors that set none"})
+	d.Define(config.Key{Name: "header.converter", Type: config.TypeClass, Doc: "converter class for record headers of connectors that set none (SimpleHeaderConverter when empty)"})
+	d.Define(config.Key{Name: "client.id", Doc: "client.id of the worker's Kafka clients"})
 	// Kafka Connect passes these to each of the worker's clients, and so
 	// does Tributary (workerClientProps, docs/kafka-clients.md).
 	for _, n := range []string{"client.dns.lookup", "request.timeout.ms", "retry.backoff.ms", "retry.backoff.max.ms",
@@ -62,29 +62,29 @@ func WorkerDef() *config.Def {
 	// admin.* forms are hidden by name.
 	for _, n := range []string{"ssl.key.password", "ssl.keystore.password", "ssl.truststore.password", "ssl.keystore.key",
 		"sasl.jaas.config", "sasl.password"} {
-		d.Define(config.Key{Name: n, Type: config.TypePassword})
+		d.Define(config.Key{Name: n, Type: config.TypePassword, Doc: "the Kafka client setting of that name, given to each of the worker's clients; hidden in logs and errors"})
 	}
 	d.Define(config.Key{Name: "plugin.path", Doc: "accepted for compatibility; connectors are built in"})
-	d.Define(config.Key{Name: "listeners"})
-	d.Define(config.Key{Name: "rest.port", Type: config.TypeInt})
-	d.Define(config.Key{Name: "rest.advertised.host.name"})
-	d.Define(config.Key{Name: "group.id"})
-	d.Define(config.Key{Name: "config.storage.topic"})
+	d.Define(config.Key{Name: "listeners", Doc: "REST API listeners, e.g. http://0.0.0.0:8083 or https://:8443; serves the Kafka Connect REST API, /metrics and the /ui console"})
+	d.Define(config.Key{Name: "rest.port", Type: config.TypeInt, Doc: "REST API port when listeners is not set (deprecated in Kafka Connect in favour of listeners)"})
+	d.Define(config.Key{Name: "rest.advertised.host.name", Doc: "host name other workers use to reach this worker's REST API (request forwarding)"})
+	d.Define(config.Key{Name: "group.id", Doc: "distributed mode: the cluster's group; workers with the same group.id share connectors and tasks"})
+	d.Define(config.Key{Name: "config.storage.topic", Doc: "distributed mode: compacted topic holding connector configurations (one partition)"})
 	d.Define(config.Key{Name: "offset.storage.topic", Doc: "offsets in this Kafka topic (Kafka Connect's format) instead of offset.storage.file.filename; required by exactly.once.source.support=enabled"})
 	d.Define(config.Key{Name: "exactly.once.source.support", Default: EOSDisabled, OneOf: []string{EOSDisabled, EOSPreparing, EOSEnabled},
 		Doc: "enabled: source tasks write records and offsets in Kafka transactions (KIP-618); needs offsets in Kafka"})
-	d.Define(config.Key{Name: "status.storage.topic"})
-	d.Define(config.Key{Name: "config.storage.replication.factor", Type: config.TypeInt})
-	d.Define(config.Key{Name: "offset.storage.replication.factor", Type: config.TypeInt})
-	d.Define(config.Key{Name: "status.storage.replication.factor", Type: config.TypeInt})
-	d.Define(config.Key{Name: "offset.storage.partitions", Type: config.TypeInt})
-	d.Define(config.Key{Name: "status.storage.partitions", Type: config.TypeInt})
-	d.Define(config.Key{Name: "scheduled.rebalance.max.delay.ms", Type: config.TypeInt, Default: "300000"})
+	d.Define(config.Key{Name: "status.storage.topic", Doc: "distributed mode: compacted topic holding connector and task statuses"})
+	d.Define(config.Key{Name: "config.storage.replication.factor", Type: config.TypeInt, Doc: "replication factor of config.storage.topic when the worker creates it"})
+	d.Define(config.Key{Name: "offset.storage.replication.factor", Type: config.TypeInt, Doc: "replication factor of offset.storage.topic when the worker creates it"})
+	d.Define(config.Key{Name: "status.storage.replication.factor", Type: config.TypeInt, Doc: "replication factor of status.storage.topic when the worker creates it"})
+	d.Define(config.Key{Name: "offset.storage.partitions", Type: config.TypeInt, Doc: "partitions of offset.storage.topic when the worker creates it (Kafka Connect's default 25)"})
+	d.Define(config.Key{Name: "status.storage.partitions", Type: config.TypeInt, Doc: "partitions of status.storage.topic when the worker creates it (Kafka Connect's default 5)"})
+	d.Define(config.Key{Name: "scheduled.rebalance.max.delay.ms", Type: config.TypeInt, Default: "300000", Doc: "distributed mode: how long the tasks of a departed worker wait for it to return before they are reassigned (incremental cooperative rebalancing)"})
 	d.Define(config.Key{Name: "embedded.broker.port", Type: config.TypeInt, Default: "0", Doc: "the embedded broker's port on 127.0.0.1; 0 picks a free one (tributary run --broker-port)"})
 	d.Define(config.Key{Name: "embedded.broker.data.dir", Doc: "where the embedded broker (started without bootstrap.servers) keeps its topics; default tributary-broker/ beside offset.storage.file.filename, so that events persist with the offsets; empty keeps them in memory"})
-	d.Define(config.Key{Name: "embedded.registry.port", Type: config.TypeInt})
-	d.Define(config.Key{Name: "metrics.port", Type: config.TypeInt})
-	d.Define(config.Key{Name: "topic.creation.enable", Type: config.TypeBoolean, Default: "true"})
+	d.Define(config.Key{Name: "embedded.registry.port", Type: config.TypeInt, Doc: "serve a Confluent-compatible schema registry inside the worker on this port of 127.0.0.1"})
+	d.Define(config.Key{Name: "metrics.port", Type: config.TypeInt, Doc: "serve /metrics, /healthz and /readyz on this port (also on the REST listeners)"})
+	d.Define(config.Key{Name: "topic.creation.enable", Type: config.TypeBoolean, Default: "true", Doc: "let source connectors create their topics with their topic.creation.* settings (KIP-158)"})
 	d.AllowPrefix("key.converter.", "value.converter.", "header.converter.", "producer.", "consumer.", "admin.",
 		"security.", "ssl.", "sasl.", "config.providers")
 	return d
