@@ -167,6 +167,8 @@ type pgConfig struct {
 	// slotLagInterval is how often the slot's retained WAL is measured
 	// (30 s; tests shorten it).
 	slotLagInterval time.Duration
+	// snapshotDelay is snapshot.delay.ms, the wait before a snapshot.
+	snapshotDelay time.Duration
 
 	// signals is the signal.* and incremental.snapshot.* configuration;
 	// signalTable the signal table (nil without signal.data.collection).
@@ -220,6 +222,22 @@ func parseConfig(v *config.Values, log *slog.Logger) (*pgConfig, error) {
 	}
 	if c.delimiter == "" {
 		c.delimiter = "."
+	}
+	if c.snapshotDelay = v.Millis("snapshot.delay.ms"); c.snapshotDelay < 0 {
+		return nil, fmt.Errorf("snapshot.delay.ms=%d: must not be negative", v.Int("snapshot.delay.ms"))
+	}
+	// Common Debezium properties the PostgreSQL connector does not
+	// implement (they used to be accepted and ignored): only the default,
+	// which is what it does, is accepted.
+	for _, r := range []struct{ key, def, reason string }{
+		{"event.processing.failure.handling.mode", "fail", "a change the PostgreSQL connector cannot convert fails the task; warn and skip are implemented by the MySQL and MariaDB connectors only"},
+		{"include.schema.changes", "true", "the PostgreSQL connector emits no schema change events (Debezium's PostgreSQL connector has no such property)"},
+		{"poll.interval.ms", "500", "changes are handed to the runtime as they arrive; there is no queue to poll (Debezium's ChangeEventQueue)"},
+		{"database.tcpKeepAlive", "true", "TCP keepalive is always enabled on the connections to PostgreSQL"},
+	} {
+		if val := strings.TrimSpace(v.String(r.key)); v.IsSet(r.key) && !strings.EqualFold(val, r.def) {
+			return nil, fmt.Errorf("%s=%s: not supported: %s (only the default %s is accepted)", r.key, val, r.reason, r.def)
+		}
 	}
 	c.slotLagWarn = v.Int("slot.lag.warning.bytes")
 	c.slotLagInterval = 30 * time.Second

@@ -23,6 +23,15 @@ const progressInterval = 5 * time.Second
 // continues exactly where the data read ends. releaseSlotConn closes the
 // connection that holds the exported snapshot once it is imported.
 func (t *pgTask) snapshot(ctx context.Context, w connect.RecordWriter, exported *pglogrepl.CreateReplicationSlotResult, releaseSlotConn func()) (*offsetState, error) {
+	if d := t.cfg.snapshotDelay; d > 0 {
+		// snapshot.delay.ms (AbstractSnapshotChangeEventSource.delaySnapshotIfNeeded)
+		t.log.Info("waiting before the snapshot (snapshot.delay.ms)", "delay", d.String())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(d):
+		}
+	}
 	started := time.Now()
 	conn, err := pgx.Connect(ctx, t.cfg.dsn(false))
 	if err != nil {

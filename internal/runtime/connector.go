@@ -231,10 +231,22 @@ func NewSource(ctx context.Context, c *Connector, deps SourceDeps) (*Source, err
 		MaxRetries: retries, RetryWait: retryWait,
 		Name: c.Name, Task: task, Producer: deps.Producer, Topics: tc, Offsets: deps.Offsets,
 		KeyConverter: kc, ValueConverter: vc, Transforms: chain,
+		MaxInFlight:   maxQueueSize(c.Values),
 		ToleranceAll:  c.Values.Lower("errors.tolerance") == "all",
 		FlushInterval: time.Duration(flush) * time.Millisecond,
 		Logger:        logger,
 		Stats:         &Stats{},
 		Transactions:  deps.Transactions,
 	}, nil
+}
+
+// maxQueueSize is a Debezium connector's max.queue.size when set: the
+// bound of records between the connector and Kafka (Debezium's
+// ChangeEventQueue), which in Tributary bounds the records handed to Kafka
+// and not yet acknowledged. 0 (unset) keeps the runtime's default.
+func maxQueueSize(v *config.Values) int {
+	if !v.Defines("max.queue.size") || !v.IsSet("max.queue.size") {
+		return 0
+	}
+	return int(v.Int("max.queue.size"))
 }
