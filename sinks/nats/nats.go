@@ -83,7 +83,7 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "nats.password", Type: config.TypePassword, Doc: "password of nats.user"})
 	d.Define(config.Key{Name: "nats.token", Type: config.TypePassword, Doc: "authentication token"})
 	d.Define(config.Key{Name: "nats.creds.file", Doc: "credentials file (JWT and NKey seed)"})
-	d.Define(config.Key{Name: "nats.connect.timeout.ms", Type: config.TypeLong, Default: "5000", Validate: positive})
+	d.Define(config.Key{Name: "nats.connect.timeout.ms", Type: config.TypeLong, Default: "5000", Validate: positive, Doc: "how long connecting to the NATS servers may take"})
 	d.Define(config.Key{Name: "nats.publish.ack.timeout.ms", Type: config.TypeLong, Default: "10000", Validate: positive,
 		Doc: "how long a publish acknowledgement is awaited before the batch is published again"})
 	d.Define(config.Key{Name: "nats.publish.max.pending", Type: config.TypeInt, Default: "512", Validate: positive,
@@ -95,8 +95,8 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "nats.stream.name", Doc: "stream created when nats.stream.create=true"})
 	d.Define(config.Key{Name: "nats.stream.subjects", Type: config.TypeList,
 		Doc: "subjects of the created stream; default: the literal prefix of nats.subject followed by >"})
-	d.Define(config.Key{Name: "nats.stream.storage", Default: "file", OneOf: []string{"file", "memory"}})
-	d.Define(config.Key{Name: "nats.stream.replicas", Type: config.TypeInt, Default: "1", Validate: positive})
+	d.Define(config.Key{Name: "nats.stream.storage", Default: "file", OneOf: []string{"file", "memory"}, Doc: "storage of the stream the sink creates when it does not exist: file or memory"})
+	d.Define(config.Key{Name: "nats.stream.replicas", Type: config.TypeInt, Default: "1", Validate: positive, Doc: "replicas of the stream the sink creates when it does not exist"})
 	d.Define(config.Key{Name: "nats.stream.duplicate.window.ms", Type: config.TypeLong, Default: "120000", Validate: positive,
 		Doc: "the created stream's duplicate window: redeliveries within it are stored once"})
 	d.Merge(bus.EncoderDef())

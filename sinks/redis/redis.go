@@ -71,9 +71,9 @@ func Plugin() *connect.Plugin {
 func Def() *config.Def {
 	d := config.NewDef()
 	d.Define(config.Key{Name: "redis.address", Required: true, Importance: config.High, Doc: "host:port of the Redis server"})
-	d.Define(config.Key{Name: "redis.database", Type: config.TypeInt, Default: "0"})
+	d.Define(config.Key{Name: "redis.database", Type: config.TypeInt, Default: "0", Doc: "logical database number (SELECT) the streams are written in"})
 	d.Define(config.Key{Name: "redis.username", Doc: "ACL user (Redis 6+); empty with redis.password is the default user"})
-	d.Define(config.Key{Name: "redis.password", Type: config.TypePassword})
+	d.Define(config.Key{Name: "redis.password", Type: config.TypePassword, Doc: "password for AUTH (with redis.username for an ACL user); hidden in logs and errors"})
 	d.Define(config.Key{Name: "redis.stream.key", Default: "${topic}", Importance: config.High,
 		Validate: func(v string) error { _, err := bus.ParseTemplate("redis.stream.key", v); return err },
 		Doc:      "stream key template; ${topic}, ${partition} and ${key} are replaced by the record's"})
@@ -87,7 +87,7 @@ func Def() *config.Def {
 		}, Doc: "XADD MAXLEN: entries kept per stream; 0 keeps all"})
 	d.Define(config.Key{Name: "redis.stream.maxlen.approximate", Type: config.TypeBoolean, Default: "true",
 		Doc: "trim with MAXLEN ~ (whole macro nodes, much cheaper) rather than exactly"})
-	d.Define(config.Key{Name: "redis.connect.timeout.ms", Type: config.TypeLong, Default: "5000"})
+	d.Define(config.Key{Name: "redis.connect.timeout.ms", Type: config.TypeLong, Default: "5000", Doc: "how long connecting to Redis may take"})
 	d.Define(config.Key{Name: "redis.timeout.ms", Type: config.TypeLong, Default: "10000", Doc: "read and write timeout of a pipeline"})
 	d.Merge(bus.EncoderDef())
 	return d

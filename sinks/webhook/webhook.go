@@ -89,10 +89,10 @@ func Plugin() *connect.Plugin {
 func Def() *config.Def {
 	d := config.NewDef()
 	d.Define(config.Key{Name: "http.api.url", Required: true, Importance: config.High, Doc: "endpoint the events are sent to (http or https)"})
-	d.Define(config.Key{Name: "request.method", Default: "POST", OneOf: []string{"POST", "PUT"}})
+	d.Define(config.Key{Name: "request.method", Default: "POST", OneOf: []string{"POST", "PUT"}, Doc: "HTTP method of each request: POST or PUT"})
 	d.Define(config.Key{Name: "headers", Type: config.TypePassword,
 		Doc: "extra request headers, Name:Value separated by header.separator (hidden in logs: they often carry tokens)"})
-	d.Define(config.Key{Name: "header.separator", Default: "|"})
+	d.Define(config.Key{Name: "header.separator", Default: "|", Doc: "separator between the name:value pairs of the headers property"})
 	d.Define(config.Key{Name: "batch.max.size", Type: config.TypeInt, Default: "1", Validate: positive,
 		Doc: "events per request; above 1 the body is a JSON array"})
 	d.Define(config.Key{Name: "http.max.concurrency", Type: config.TypeInt, Default: "4", Validate: positive,
@@ -101,9 +101,9 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "hmac.header", Default: "X-Tributary-Signature", Doc: "header carrying sha256=<hex signature>"})
 	d.Define(config.Key{Name: "retry.backoff.ms", Type: config.TypeLong, Default: "3000", Validate: positive,
 		Doc: "first pause before a failed request is retried; doubles, with full jitter"})
-	d.Define(config.Key{Name: "retry.backoff.max.ms", Type: config.TypeLong, Default: "60000", Validate: positive})
-	d.Define(config.Key{Name: "http.request.timeout.ms", Type: config.TypeLong, Default: "30000", Validate: positive})
-	d.Define(config.Key{Name: "http.connect.timeout.ms", Type: config.TypeLong, Default: "30000", Validate: positive})
+	d.Define(config.Key{Name: "retry.backoff.max.ms", Type: config.TypeLong, Default: "60000", Validate: positive, Doc: "longest pause between retries of a failed request (the pause doubles from retry.backoff.ms)"})
+	d.Define(config.Key{Name: "http.request.timeout.ms", Type: config.TypeLong, Default: "30000", Validate: positive, Doc: "how long one request may take, response included"})
+	d.Define(config.Key{Name: "http.connect.timeout.ms", Type: config.TypeLong, Default: "30000", Validate: positive, Doc: "how long connecting to the endpoint may take"})
 	d.Merge(bus.EncoderDef())
 	return d
 }
