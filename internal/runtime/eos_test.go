@@ -339,3 +339,49 @@ func TestExactlyOnceSnapshotAndBoundaries(t *testing.T) {
 	}
 	checkOnce(t, committedPositions(t, broker, "positions"), 400)
 }
+
+// `tributary run`'s worker with offsets in Kafka and exactly-once enabled:
+// stopped in the middle and run again, it delivers every position once.
+func TestStandaloneExactlyOnce(t *testing.T) {
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	const n = 500
+	task := &positionTask{n: n, batch: 5, pause: time.Millisecond}
+	plugin := &connect.Plugin{Class: "positions", Type: connect.SourcePlugin, ExactlyOnce: connect.ExactlyOnceSupported,
+		Config: func() *config.Def { return config.NewDef() },
+		NewSourceTask: func(_ context.Context, _ *config.Values, tc connect.TaskContext) (connect.SourceTask, error) {
+			task.offsets = tc.Offsets
+			return task, nil
+		}}
+	file := &config.File{
+		Worker: map[string]string{"bootstrap.servers": strings.Join(broker.Addrs(), ","), "offset.storage.topic": "run-offsets",
+			"exactly.once.source.support": "enabled", "offset.flush.interval.ms": "50"},
+		Connectors: []config.Connector{{Name: "pos", Config: map[string]string{"connector.class": "positions",
+			"exactly.once.support": "required", "transaction.boundary": "interval", "transaction.boundary.interval.ms": "20"}}},
+	}
+	for round := 0; round < 2; round++ {
+		w := &Standalone{Plugins: connect.Plugins{plugin}, Converters: &converter.Factory{}}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx, file) }()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			st, ok := w.SourceStats("pos")
+			if ok && (round == 0 && st.Written.Load() >= n/2 || round == 1 && len(committedPositions(t, broker, "positions")) >= n) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d timed out", round)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		stop()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkOnce(t, committedPositions(t, broker, "positions"), n)
+}
