@@ -76,9 +76,12 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "table.types", Type: config.TypeList, Default: "TABLE", Validate: validTableTypes})
 	d.Define(config.Key{Name: "poll.interval.ms", Type: config.TypeInt, Default: "5000", Validate: atLeast(0)})
 	d.Define(config.Key{Name: "batch.max.rows", Type: config.TypeInt, Default: "1000", Validate: atLeast(1)})
-	d.Define(config.Key{Name: "max.buffer.size", Type: config.TypeInt, Default: "0", Importance: config.Low})
-	d.Define(config.Key{Name: "poll.linger.ms", Type: config.TypeLong, Default: "5000", Importance: config.Low})
-	d.Define(config.Key{Name: "table.monitoring.startup.polling.limit.ms", Type: config.TypeLong, Default: "10000", Importance: config.Low})
+	// Tuning of the Java connector's record buffer and table monitor,
+	// which Tributary's has not (it used to accept and ignore them): only
+	// the default is accepted.
+	d.Refuse("max.buffer.size", "0", "rows go from the result set to the runtime in batches of batch.max.rows, without a separate buffer")
+	d.Refuse("poll.linger.ms", "5000", "a poll returns as soon as its query has run; there is no wait for records")
+	d.Refuse("table.monitoring.startup.polling.limit.ms", "10000", "the tables are listed before the first poll, which waits for them")
 	d.Define(config.Key{Name: "table.poll.interval.ms", Type: config.TypeLong, Default: "60000", Validate: atLeast(1)})
 	d.Define(config.Key{Name: "topic.prefix", Importance: config.High, Validate: validTopicPrefix})
 	d.Define(config.Key{Name: "timestamp.delay.interval.ms", Type: config.TypeLong, Default: "0", Validate: atLeast(0)})
