@@ -96,14 +96,14 @@ func Def() *config.Def {
 		}
 		return nil
 	}, Doc: "regular expression of topics to consume"})
-	d.Define(config.Key{Name: "errors.tolerance", Default: "none", OneOf: []string{"none", "all"}})
-	d.Define(config.Key{Name: "errors.log.enable", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "errors.log.include.messages", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "errors.deadletterqueue.topic.name", Default: ""})
-	d.Define(config.Key{Name: "errors.deadletterqueue.topic.replication.factor", Type: config.TypeInt, Default: "3"})
-	d.Define(config.Key{Name: "errors.deadletterqueue.context.headers.enable", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "errors.retry.timeout", Type: config.TypeLong, Default: "0"})
-	d.Define(config.Key{Name: "errors.retry.delay.max.ms", Type: config.TypeLong, Default: "60000"})
+	d.Define(config.Key{Name: "errors.tolerance", Default: "none", OneOf: []string{"none", "all"}, Doc: "none: a record that fails conversion or a transform fails the task; all: it is skipped (logged with errors.log.enable, and for sinks sent to errors.deadletterqueue.topic.name)"})
+	d.Define(config.Key{Name: "errors.log.enable", Type: config.TypeBoolean, Default: "false", Doc: "log each record skipped under errors.tolerance=all"})
+	d.Define(config.Key{Name: "errors.log.include.messages", Type: config.TypeBoolean, Default: "false", Doc: "include the record's topic, partition, offset and content in that log line"})
+	d.Define(config.Key{Name: "errors.deadletterqueue.topic.name", Default: "", Doc: "sink connectors: topic records that failed under errors.tolerance=all are written to; empty: none"})
+	d.Define(config.Key{Name: "errors.deadletterqueue.topic.replication.factor", Type: config.TypeInt, Default: "3", Doc: "replication factor of the dead letter queue topic when it is created"})
+	d.Define(config.Key{Name: "errors.deadletterqueue.context.headers.enable", Type: config.TypeBoolean, Default: "false", Doc: "add Kafka Connect's __connect.errors.* headers (topic, partition, offset, exception) to dead letter queue records"})
+	d.Define(config.Key{Name: "errors.retry.timeout", Type: config.TypeLong, Default: "0", Doc: "Kafka Connect: how long a failed conversion or transform is retried (0 none, -1 forever); Tributary does not retry them yet, 0 is what it does"})
+	d.Define(config.Key{Name: "errors.retry.delay.max.ms", Type: config.TypeLong, Default: "60000", Doc: "Kafka Connect: longest pause between those retries; without retries in Tributary it has no effect yet"})
 	d.Define(config.Key{Name: "consumer.max.poll.records", Type: config.TypeInt, Default: "500",
 		Doc:     "largest batch handed to Put (Kafka Connect: consumer.override.max.poll.records)",
 		Aliases: []string{"consumer.override.max.poll.records"}})
