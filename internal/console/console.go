@@ -21,6 +21,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/herder"
 	"github.com/tributary-io/tributary/internal/metrics"
+	"github.com/tributary-io/tributary/internal/runtime"
 )
 
 //go:embed static
@@ -161,6 +162,10 @@ type ErrorEntry struct {
 	Connector string    `json:"connector"`
 	Task      *int      `json:"task,omitempty"`
 	Message   string    `json:"message"`
+	// The offending record's coordinates, for a skipped record.
+	Topic           string         `json:"topic,omitempty"`
+	SourcePartition map[string]any `json:"source_partition,omitempty"`
+	SourceOffset    map[string]any `json:"source_offset,omitempty"`
 }
 
 func (c *Console) serveState(w http.ResponseWriter, r *http.Request) {
@@ -214,9 +219,10 @@ func (c *Console) state(ctx context.Context) (*State, error) {
 			k := taskKey{name, t.ID}
 			if l, ok := live[k]; ok {
 				ts.Local, ts.Records, ts.Skipped, ts.LagMs = true, l.Records, l.Skipped, l.LagMs
-				if l.Skipped > 0 {
+				for i := len(l.Errors) - 1; i >= 0; i-- {
+					e := l.Errors[i]
 					id := t.ID
-					c.noteError(now, name, &id, fmt.Sprintf("%d record(s) skipped under errors.tolerance=all (see the task's log for each record's topic and error)", l.Skipped))
+					c.noteRecordError(name, &id, e)
 				}
 				ts.Snapshot = snapshotOf(l)
 			}
@@ -282,6 +288,20 @@ func (c *Console) noteError(now time.Time, connector string, task *int, msg stri
 	}
 	c.seenErrs[key] = true
 	c.errors = append([]ErrorEntry{{At: now, Connector: connector, Task: task, Message: strings.TrimSpace(msg)}}, c.errors...)
+	if len(c.errors) > maxErrors {
+		c.errors = c.errors[:maxErrors]
+	}
+}
+
+// noteRecordError adds a skipped record once, newest first. c.mu held.
+func (c *Console) noteRecordError(connector string, task *int, e runtime.RecordError) {
+	key := fmt.Sprintf("%s/%d/%s/%v/%v/%s", connector, *task, e.Topic, e.SourcePartition, e.SourceOffset, e.Message)
+	if c.seenErrs[key] {
+		return
+	}
+	c.seenErrs[key] = true
+	c.errors = append([]ErrorEntry{{At: e.At, Connector: connector, Task: task, Message: "record skipped (errors.tolerance=all): " + e.Message,
+		Topic: e.Topic, SourcePartition: e.SourcePartition, SourceOffset: e.SourceOffset}}, c.errors...)
 	if len(c.errors) > maxErrors {
 		c.errors = c.errors[:maxErrors]
 	}

@@ -3,6 +3,8 @@ package metrics
 import (
 	"sort"
 	"time"
+
+	"github.com/tributary-io/tributary/internal/runtime"
 )
 
 // TaskLive is one task's counters at one moment, for the console: it
@@ -22,6 +24,8 @@ type TaskLive struct {
 	SnapshotRunning   bool
 	SnapshotCompleted bool
 	Snapshot          []ProgressReport
+	// Errors are the last records the source skipped, newest first.
+	Errors []runtime.RecordError
 }
 
 // Live returns every registered task's counters, sorted by connector and
@@ -46,7 +50,7 @@ func (r *Registry) Live() []TaskLive {
 		l := TaskLive{Connector: t.Connector, Task: t.TaskID, Source: e.src != nil, LagMs: -1,
 			SnapshotRunning: t.snapshotRunning.Load(), SnapshotCompleted: t.snapshotCompleted.Load(), Snapshot: t.Progress()}
 		if s := e.src; s != nil {
-			l.Records, l.Skipped = s.Written.Load(), s.Skipped.Load()
+			l.Records, l.Skipped, l.Errors = s.Written.Load(), s.Skipped.Load(), s.Errors.Last()
 			switch {
 			case t.lagSet.Load():
 				l.LagMs = t.lagMs.Load()

@@ -155,6 +155,7 @@ func (w *txnWriter) Write(ctx context.Context, recs []*connect.Record) error {
 			}
 			s.Logger.Warn("skipping record (errors.tolerance=all)", "topic", rec.Topic, "error", err)
 			s.Stats.Skipped.Add(1)
+			s.Stats.Errors.Add(RecordError{At: time.Now(), Topic: rec.Topic, SourcePartition: rec.SourcePartition, SourceOffset: rec.SourceOffset, Message: err.Error()})
 			w.note(rec)
 			continue
 		}

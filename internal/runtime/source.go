@@ -98,6 +98,9 @@ type Stats struct {
 	// LastEventMs is the source timestamp of the newest acknowledged
 	// record, for lag (now - LastEventMs).
 	LastEventMs atomic.Int64
+	// Errors are the last records skipped under errors.tolerance=all,
+	// with their source coordinates (the console shows them).
+	Errors ErrorLog
 	// ParkedTables and HeldRecords count tables in PAUSED_SCHEMA and the
 	// records held back for them.
 	ParkedTables atomic.Int64
@@ -339,6 +342,7 @@ func (w *writer) write(ctx context.Context, rec *connect.Record) error {
 		}
 		s.Logger.Warn("skipping record (errors.tolerance=all)", "topic", rec.Topic, "error", err)
 		s.Stats.Skipped.Add(1)
+		s.Stats.Errors.Add(RecordError{At: time.Now(), Topic: rec.Topic, SourcePartition: rec.SourcePartition, SourceOffset: rec.SourceOffset, Message: err.Error()})
 		w.tr.ack(sub, nil)
 		return nil
 	}

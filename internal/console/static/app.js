@@ -80,7 +80,10 @@ function render(st) {
     });
   }
   document.querySelector("#connectors tbody").innerHTML = rows.length ? rows.join("") : '<tr><td colspan="10" class="muted">no connectors</td></tr>';
-  const errs = st.errors.map((e) => `<li><span class="muted">${esc(new Date(e.at).toLocaleTimeString())}</span> <b>${esc(e.connector)}${e.task !== undefined && e.task !== null ? " task " + e.task : ""}</b><div class="msg">${esc(e.message)}</div></li>`);
+  const errs = st.errors.map((e) => {
+    const coords = e.topic ? `<div class="coords">topic <code>${esc(e.topic)}</code> · source partition <code>${esc(JSON.stringify(e.source_partition || {}))}</code> · source offset <code>${esc(JSON.stringify(e.source_offset || {}))}</code></div>` : "";
+    return `<li class="error" data-connector="${esc(e.connector)}"><span class="muted">${esc(new Date(e.at).toLocaleTimeString())}</span> <b>${esc(e.connector)}${e.task !== undefined && e.task !== null ? " task " + e.task : ""}</b><div class="msg">${esc(e.message)}</div>${coords}</li>`;
+  });
   document.getElementById("errors").innerHTML = errs.length ? errs.join("") : '<li class="muted">none</li>';
   document.getElementById("updated").textContent = "updated " + new Date(st.time).toLocaleTimeString();
 }
