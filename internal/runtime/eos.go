@@ -54,7 +54,6 @@ func defineExactlyOnce(d *config.Def) {
 		Doc: "the connector's own offsets topic, instead of the worker's offset.storage.topic (offsets in Kafka only)",
 		Validate: func(v string) error {
 			if strings.TrimSpace(v) == "" {
-				//lint:ignore ST1005 Kafka's ConfigDef.NonEmptyString message, verbatim
 				return errors.New("String must be non-empty")
 			}
 			return nil
