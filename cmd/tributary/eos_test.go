@@ -33,8 +33,8 @@ func TestValidateExactlyOnce(t *testing.T) {
 			"This worker does not have exactly-once source support enabled."},
 		{"required and enabled", "worker:\n  offset.storage.topic: connect-offsets\n  exactly.once.source.support: enabled\n",
 			"  exactly.once.support: required\n  transaction.boundary: interval\n  transaction.boundary.interval.ms: 500\n", ""},
-		{"connector boundary", "worker:\n  offset.storage.topic: connect-offsets\n  exactly.once.source.support: enabled\n",
-			"  transaction.boundary: connector\n", "The connector does not support connector-defined transaction boundaries with the given configuration."},
+		{"connector boundary (PostgreSQL defines it)", "worker:\n  offset.storage.topic: connect-offsets\n  exactly.once.source.support: enabled\n",
+			"  transaction.boundary: connector\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"validate", "--offline", "-c", conn(tc.conn)}
@@ -49,5 +49,22 @@ func TestValidateExactlyOnce(t *testing.T) {
 				t.Fatalf("exit %d, want an error containing %q:\n%s", code, tc.want, out)
 			}
 		})
+	}
+}
+
+// MariaDB cannot define transaction boundaries: Kafka Connect's message.
+func TestValidateConnectorBoundaryUnsupported(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte("worker:\n  offset.storage.topic: connect-offsets\n  exactly.once.source.support: enabled\n"+
+		"name: inventory\nconfig:\n  connector.class: io.debezium.connector.mariadb.MariaDbConnector\n  database.hostname: 127.0.0.1\n"+
+		"  database.user: root\n  database.server.id: 5501\n  topic.prefix: inv\n  schema.history.internal.kafka.topic: history\n"+
+		"  transaction.boundary: connector\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runCmd(t, "validate", "--offline", "-c", cfg)
+	want := "The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition."
+	if code == 0 || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, want an error containing %q:\n%s", code, want, out)
 	}
 }
