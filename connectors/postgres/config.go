@@ -34,11 +34,11 @@ func Def() *config.Def {
 	d := config.NewDef().Merge(debezium.CommonDef())
 	d.Define(config.Key{Name: "database.port", Type: config.TypeInt, Default: "5432", Importance: config.High, Doc: "PostgreSQL port"})
 	d.Define(config.Key{Name: "database.dbname", Required: true, Importance: config.High, Doc: "database to capture"})
-	d.Define(config.Key{Name: "database.sslmode", Default: "prefer", OneOf: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}})
-	d.Define(config.Key{Name: "database.sslrootcert"})
-	d.Define(config.Key{Name: "database.sslcert"})
-	d.Define(config.Key{Name: "database.sslkey"})
-	d.Define(config.Key{Name: "database.tcpKeepAlive", Type: config.TypeBoolean, Default: "true"})
+	d.Define(config.Key{Name: "database.sslmode", Default: "prefer", OneOf: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}, Doc: "TLS to the server as libpq's sslmode: disable, allow, prefer, require, verify-ca or verify-full"})
+	d.Define(config.Key{Name: "database.sslrootcert", Doc: "file of the CA certificates the server's certificate is verified against (verify-ca, verify-full)"})
+	d.Define(config.Key{Name: "database.sslcert", Doc: "file of the client certificate (PEM) for certificate authentication"})
+	d.Define(config.Key{Name: "database.sslkey", Doc: "file of the client certificate's private key (PEM, unencrypted)"})
+	d.Define(config.Key{Name: "database.tcpKeepAlive", Type: config.TypeBoolean, Default: "true", Doc: "enable TCP keep-alive on the connections to the server"})
 	d.Define(config.Key{Name: "plugin.name", Default: "pgoutput", Validate: func(v string) error {
 		if strings.EqualFold(strings.TrimSpace(v), "pgoutput") {
 			return nil
@@ -51,9 +51,9 @@ func Def() *config.Def {
 		}
 		return nil
 	}})
-	d.Define(config.Key{Name: "slot.drop.on.stop", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "slot.max.retries", Type: config.TypeInt, Default: "6"})
-	d.Define(config.Key{Name: "slot.retry.delay.ms", Type: config.TypeLong, Default: "10000"})
+	d.Define(config.Key{Name: "slot.drop.on.stop", Type: config.TypeBoolean, Default: "false", Doc: "drop the replication slot when the connector stops (for tests: the next start snapshots again)"})
+	d.Define(config.Key{Name: "slot.max.retries", Type: config.TypeInt, Default: "6", Doc: "attempts to connect to a replication slot that is in use by another connection before the task fails"})
+	d.Define(config.Key{Name: "slot.retry.delay.ms", Type: config.TypeLong, Default: "10000", Doc: "pause between those attempts"})
 	d.Define(config.Key{Name: "lsn.flush.mode", Default: "connector", OneOf: []string{"manual", "connector", "connector_and_driver"},
 		Doc: "how the replication slot's confirmed position moves: connector (committed offsets, and the server's WAL end whenever every record handed over is committed), connector_and_driver (the same), manual (never: the slot is left to the operator)"})
 	d.Define(config.Key{Name: "flush.lsn.source", Type: config.TypeBoolean, Default: "true",
@@ -64,21 +64,21 @@ func Def() *config.Def {
 		Doc: "regular expressions matched against whole schema names; only tables in a matching schema are captured (and also table.include.list/table.exclude.list must select them)"})
 	d.Define(config.Key{Name: "schema.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList,
 		Doc: "regular expressions matched against whole schema names; tables in a matching schema are not captured"})
-	d.Define(config.Key{Name: "publication.name", Default: "dbz_publication"})
-	d.Define(config.Key{Name: "publication.autocreate.mode", Default: "all_tables", OneOf: []string{"all_tables", "disabled", "filtered", "no_tables"}})
-	d.Define(config.Key{Name: "publish.via.partition.root", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "publication.name", Default: "dbz_publication", Doc: "publication the pgoutput stream reads (created according to publication.autocreate.mode)"})
+	d.Define(config.Key{Name: "publication.autocreate.mode", Default: "all_tables", OneOf: []string{"all_tables", "disabled", "filtered", "no_tables"}, Doc: "creating the publication when missing: all_tables (FOR ALL TABLES, needs a superuser), filtered (the captured tables, kept in step with the filters), no_tables, disabled (it must exist)"})
+	d.Define(config.Key{Name: "publish.via.partition.root", Type: config.TypeBoolean, Default: "false", Doc: "create the publication with publish_via_partition_root, so changes of partitions are published as changes of the partitioned table"})
 	d.Define(config.Key{Name: "snapshot.mode", Default: "initial",
 		Validate: oneOf("snapshot.mode", "always", "initial", "initial_only", "no_data", "when_needed", "never")})
-	d.Define(config.Key{Name: "hstore.handling.mode", Default: "json", OneOf: []string{"json", "map"}})
-	d.Define(config.Key{Name: "interval.handling.mode", Default: "numeric", OneOf: []string{"numeric", "string"}})
-	d.Define(config.Key{Name: "status.update.interval.ms", Type: config.TypeInt, Default: "10000", Validate: positive})
-	d.Define(config.Key{Name: "money.fraction.digits", Type: config.TypeInt, Default: "2"})
-	d.Define(config.Key{Name: "unavailable.value.placeholder", Default: "__debezium_unavailable_value"})
+	d.Define(config.Key{Name: "hstore.handling.mode", Default: "json", OneOf: []string{"json", "map"}, Doc: "how hstore values are represented: json (a JSON string) or map"})
+	d.Define(config.Key{Name: "interval.handling.mode", Default: "numeric", OneOf: []string{"numeric", "string"}, Doc: "how interval values are represented: numeric (microseconds) or string (ISO 8601 duration)"})
+	d.Define(config.Key{Name: "status.update.interval.ms", Type: config.TypeInt, Default: "10000", Validate: positive, Doc: "how often the flushed position is reported to the server (keeps the slot's confirmed position current)"})
+	d.Define(config.Key{Name: "money.fraction.digits", Type: config.TypeInt, Default: "2", Doc: "scale of money values when decimal.handling.mode=precise"})
+	d.Define(config.Key{Name: "unavailable.value.placeholder", Default: "__debezium_unavailable_value", Doc: "value put in place of unchanged TOASTed columns the server did not send"})
 	d.Define(config.Key{Name: "toast.lookup.mode", Default: "none", OneOf: []string{"none", "select"},
 		Doc: "Tributary: select reads unchanged TOASTed columns of an UPDATE back from the table by primary key (its current value) instead of publishing unavailable.value.placeholder, for tables without REPLICA IDENTITY FULL; such events carry the header " + ToastLookupHeader})
-	d.Define(config.Key{Name: "xmin.fetch.interval.ms", Type: config.TypeLong, Default: "0"})
-	d.Define(config.Key{Name: "message.prefix.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
-	d.Define(config.Key{Name: "message.prefix.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
+	d.Define(config.Key{Name: "xmin.fetch.interval.ms", Type: config.TypeLong, Default: "0", Doc: "how often the slot's xmin is read into the source info; 0 never"})
+	d.Define(config.Key{Name: "message.prefix.include.list", Type: config.TypeList, Validate: config.ValidRegexList, Doc: "regular expressions of the logical decoding message prefixes (pg_logical_emit_message) to emit; others are dropped"})
+	d.Define(config.Key{Name: "message.prefix.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList, Doc: "regular expressions of the logical decoding message prefixes not to emit"})
 	d.Define(config.Key{Name: "topic.heartbeat.name"})
 	d.Define(config.Key{Name: "snapshot.select.statement.overrides",
 		Doc: "comma-separated <schema>.<table> names whose initial and blocking snapshots read with the SELECT in snapshot.select.statement.overrides.<schema>.<table>"})
