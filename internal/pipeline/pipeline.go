@@ -141,6 +141,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		Name: c.Name, Task: &idTask{inner: task, keys: idKeys}, Producer: s, Offsets: p.Offsets,
 		KeyConverter: kc, ValueConverter: vc, Transforms: chain,
 		ToleranceAll: c.Values.Lower("errors.tolerance") == "all", FlushInterval: flush,
+		Retry: connect.RetryPolicy{Timeout: time.Duration(c.Values.Int("errors.retry.timeout")) * time.Millisecond,
+			MaxDelay: c.Values.Millis("errors.retry.delay.max.ms")},
 		MaxRetries: retries, RetryWait: retryWait, ShutdownTimeout: shutdown, Logger: log, Stats: &runtime.Stats{},
 	}
 	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))

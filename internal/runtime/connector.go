@@ -30,8 +30,8 @@ func ConnectorDef(t connect.PluginType) *config.Def {
 	d.Define(config.Key{Name: "header.converter", Type: config.TypeClass, Doc: "converter class for record headers, with its settings under header.converter.*; the worker's when not set"})
 	d.Define(config.Key{Name: "config.action.reload", Default: "restart", OneOf: []string{"none", "restart"}, Doc: "Kafka Connect: restart the connector when a config provider reports a changed value, or none; Tributary does not act on it yet (config provider values are read when the connector starts)"})
 	d.Define(config.Key{Name: "errors.tolerance", Default: "none", OneOf: []string{"none", "all"}, Doc: "none: a record that fails conversion or a transform fails the task; all: it is skipped (logged with errors.log.enable, and for sinks sent to errors.deadletterqueue.topic.name)"})
-	d.Define(config.Key{Name: "errors.retry.timeout", Type: config.TypeLong, Default: "0", Doc: "Kafka Connect: how long a failed conversion or transform is retried (0 none, -1 forever); Tributary does not retry them yet, 0 is what it does"})
-	d.Define(config.Key{Name: "errors.retry.delay.max.ms", Type: config.TypeLong, Default: "60000", Doc: "Kafka Connect: longest pause between those retries; without retries in Tributary it has no effect yet"})
+	d.Define(config.Key{Name: "errors.retry.timeout", Type: config.TypeLong, Default: "0", Doc: "how long a conversion or transformation failing for a passing reason (schema registry unreachable or answering 5xx, a lost connection) is retried before errors.tolerance applies, in ms: 0 no retries, -1 as long as the task runs (Kafka Connect's RetryWithToleranceOperator)"})
+	d.Define(config.Key{Name: "errors.retry.delay.max.ms", Type: config.TypeLong, Default: "60000", Doc: "longest pause between those retries, in ms; the pause starts at 300 ms and doubles"})
 	d.Define(config.Key{Name: "errors.log.enable", Type: config.TypeBoolean, Default: "false", Doc: "log each record skipped under errors.tolerance=all"})
 	d.Define(config.Key{Name: "errors.log.include.messages", Type: config.TypeBoolean, Default: "false", Doc: "include the record's topic, partition, offset and content in that log line"})
 	if t == connect.SourcePlugin {
@@ -231,8 +231,10 @@ func NewSource(ctx context.Context, c *Connector, deps SourceDeps) (*Source, err
 		MaxRetries: retries, RetryWait: retryWait,
 		Name: c.Name, Task: task, Producer: deps.Producer, Topics: tc, Offsets: deps.Offsets,
 		KeyConverter: kc, ValueConverter: vc, Transforms: chain,
-		MaxInFlight:   maxQueueSize(c.Values),
-		ToleranceAll:  c.Values.Lower("errors.tolerance") == "all",
+		MaxInFlight:  maxQueueSize(c.Values),
+		ToleranceAll: c.Values.Lower("errors.tolerance") == "all",
+		Retry: connect.RetryPolicy{Timeout: time.Duration(c.Values.Int("errors.retry.timeout")) * time.Millisecond,
+			MaxDelay: c.Values.Millis("errors.retry.delay.max.ms")},
 		FlushInterval: time.Duration(flush) * time.Millisecond,
 		Logger:        logger,
 		Stats:         &Stats{},

@@ -42,6 +42,10 @@ type Source struct {
 	KeyConverter   converter.Converter
 	ValueConverter converter.Converter
 	Transforms     transforms.Chain
+	// Retry retries transforms and conversions that fail for a passing
+	// reason (errors.retry.timeout, errors.retry.delay.max.ms) before
+	// ToleranceAll applies.
+	Retry connect.RetryPolicy
 	// ToleranceAll skips records whose transform or conversion fails
 	// (errors.tolerance=all) instead of failing the task.
 	ToleranceAll bool
@@ -323,7 +327,11 @@ func (w *writer) write(ctx context.Context, rec *connect.Record) error {
 		w.updateStats()
 		return nil
 	}
-	msg, err := w.convert(rec)
+	var msg *sarama.ProducerMessage
+	err = s.Retry.Do(ctx, func() (err error) {
+		msg, err = w.convert(rec)
+		return err
+	})
 	if err != nil {
 		if s.Park != nil && s.Park(err) {
 			s.Parking.park(rec.Topic, rec.ValueSchema, err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -239,5 +241,74 @@ func TestStopDuringBlockedSendCommitsAckedPrefix(t *testing.T) {
 	off, _ := store.Get(context.Background(), "c", part)
 	if off["pos"] != int64(9) {
 		t.Fatalf("committed %v, want pos 9 (the last acknowledged record)", off)
+	}
+}
+
+// flakyConverter fails its first failures calls with a refused
+// connection, as a converter whose schema registry is down does.
+type flakyConverter struct {
+	converter.Converter
+	mu       sync.Mutex
+	failures int
+	calls    int
+}
+
+func (f *flakyConverter) FromConnect(topic string, s *connect.Schema, v any) ([]byte, error) {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls <= f.failures
+	f.mu.Unlock()
+	if fail {
+		return nil, fmt.Errorf("registering schema: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	}
+	return f.Converter.FromConnect(topic, s, v)
+}
+
+// TestConversionRetried: errors.retry.timeout retries a conversion that
+// failed for a passing reason; without it the task fails at once.
+func TestConversionRetried(t *testing.T) {
+	broker, err := kafka.StartEmbedded(0, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	for _, tc := range []struct {
+		name   string
+		policy connect.RetryPolicy
+		fails  bool
+	}{
+		{"errors.retry.timeout=0", connect.RetryPolicy{}, true},
+		{"errors.retry.timeout=10000", connect.RetryPolicy{Timeout: 10 * time.Second, MaxDelay: 50 * time.Millisecond}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := offsets.NewMemory()
+			task := &countingTask{n: 3, offsets: connect.OffsetReader(OffsetReader{Store: store, Connector: "c"})}
+			src, p := newTestSource(t, broker, store, task)
+			defer p.Close()
+			flaky := &flakyConverter{Converter: src.ValueConverter, failures: 2}
+			src.ValueConverter, src.Retry = flaky, tc.policy
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- src.Run(ctx) }()
+			if tc.fails {
+				if err := <-done; err == nil || !strings.Contains(err.Error(), "connection refused") {
+					t.Fatalf("Run = %v, want the conversion failure", err)
+				}
+				return
+			}
+			for src.Stats.Written.Load() < 3 {
+				select {
+				case err := <-done:
+					t.Fatalf("Run ended: %v", err)
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+			cancel()
+			<-done
+			if flaky.calls != 5 {
+				t.Fatalf("%d conversions, want 2 failed + 3", flaky.calls)
+			}
+		})
 	}
 }

@@ -102,8 +102,8 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "errors.deadletterqueue.topic.name", Default: "", Doc: "sink connectors: topic records that failed under errors.tolerance=all are written to; empty: none"})
 	d.Define(config.Key{Name: "errors.deadletterqueue.topic.replication.factor", Type: config.TypeInt, Default: "3", Doc: "replication factor of the dead letter queue topic when it is created"})
 	d.Define(config.Key{Name: "errors.deadletterqueue.context.headers.enable", Type: config.TypeBoolean, Default: "false", Doc: "add Kafka Connect's __connect.errors.* headers (topic, partition, offset, exception) to dead letter queue records"})
-	d.Define(config.Key{Name: "errors.retry.timeout", Type: config.TypeLong, Default: "0", Doc: "Kafka Connect: how long a failed conversion or transform is retried (0 none, -1 forever); Tributary does not retry them yet, 0 is what it does"})
-	d.Define(config.Key{Name: "errors.retry.delay.max.ms", Type: config.TypeLong, Default: "60000", Doc: "Kafka Connect: longest pause between those retries; without retries in Tributary it has no effect yet"})
+	d.Define(config.Key{Name: "errors.retry.timeout", Type: config.TypeLong, Default: "0", Doc: "how long a conversion or transformation failing for a passing reason (schema registry unreachable or answering 5xx, a lost connection) is retried before errors.tolerance applies, in ms: 0 no retries, -1 as long as the task runs (Kafka Connect's RetryWithToleranceOperator)"})
+	d.Define(config.Key{Name: "errors.retry.delay.max.ms", Type: config.TypeLong, Default: "60000", Doc: "longest pause between those retries, in ms; the pause starts at 300 ms and doubles"})
 	d.Define(config.Key{Name: "consumer.max.poll.records", Type: config.TypeInt, Default: "500",
 		Doc:     "largest batch handed to Put (Kafka Connect: consumer.override.max.poll.records)",
 		Aliases: []string{"consumer.override.max.poll.records"}})
@@ -178,6 +178,7 @@ type settings struct {
 	maxBatch      int
 	topicRefresh  time.Duration
 	retryBackoff  time.Duration
+	retry         connect.RetryPolicy // errors.retry.timeout, errors.retry.delay.max.ms
 	taskClass     string
 	keyConvClass  string
 	valConvClass  string
@@ -192,6 +193,7 @@ func readSettings(cfg *Config) (*settings, error) {
 	s := &settings{
 		topics:       p.List("topics"),
 		tolerateAll:  p.Lower("errors.tolerance") == "all",
+		retry:        connect.RetryPolicy{Timeout: time.Duration(p.Int("errors.retry.timeout")) * time.Millisecond, MaxDelay: p.Millis("errors.retry.delay.max.ms")},
 		logErrors:    p.Bool("errors.log.enable"),
 		logMessages:  p.Bool("errors.log.include.messages"),
 		dlqTopic:     p.String("errors.deadletterqueue.topic.name"),
@@ -561,11 +563,19 @@ func (r *runner) processBatch(sess sarama.ConsumerGroupSession, batch []*sarama.
 // convert decodes and transforms one message. A tolerated failure returns
 // (nil, nil) after reporting; an intolerable one returns the error.
 func (r *runner) convert(ctx context.Context, m *sarama.ConsumerMessage) (*connect.Record, error) {
-	ks, k, err := r.cfg.KeyConverter.ToConnect(m.Topic, m.Key)
+	var ks, vs *connect.Schema
+	var k, v any
+	err := r.s.retry.Do(ctx, func() (err error) {
+		ks, k, err = r.cfg.KeyConverter.ToConnect(m.Topic, m.Key)
+		return err
+	})
 	if err != nil {
 		return nil, r.recordFailed(ctx, m, StageKeyConverter, r.s.keyConvClass, dataException, err)
 	}
-	vs, v, err := r.cfg.ValueConverter.ToConnect(m.Topic, m.Value)
+	err = r.s.retry.Do(ctx, func() (err error) {
+		vs, v, err = r.cfg.ValueConverter.ToConnect(m.Topic, m.Value)
+		return err
+	})
 	if err != nil {
 		return nil, r.recordFailed(ctx, m, StageValueConverter, r.s.valConvClass, dataException, err)
 	}
@@ -583,7 +593,12 @@ func (r *runner) convert(ctx context.Context, m *sarama.ConsumerMessage) (*conne
 		}
 		rec.Headers = append(rec.Headers, connect.Header{Key: string(h.Key), Schema: connect.OptionalPrim(connect.Bytes), Value: hv})
 	}
-	out, alias, err := r.cfg.Transforms.ApplyTraced(rec)
+	var out *connect.Record
+	var alias string
+	err = r.s.retry.Do(ctx, func() (err error) {
+		out, alias, err = r.cfg.Transforms.ApplyTraced(rec)
+		return err
+	})
 	if err != nil {
 		return nil, r.recordFailed(ctx, m, StageTransformation, r.s.transformType(alias), connectException, err)
 	}

@@ -60,6 +60,11 @@ func (e *Error) Incompatible() bool {
 	return e.Code == CodeIncompatibleSchema || e.Code == CodeIncompatibleSchemaLegacy
 }
 
+// Temporary reports a reply that a later attempt may not get: the
+// registry's own failures (5xx: its store failed or timed out). The
+// runtime retries conversions failing with it under errors.retry.timeout.
+func (e *Error) Temporary() bool { return e.Status >= 500 || HTTPStatus(e.Code) >= 500 }
+
 // HTTPStatus derives the HTTP status Confluent pairs with an error code.
 func HTTPStatus(code int) int {
 	if code < 1000 {
