@@ -50,7 +50,17 @@ func workerDef() *config.Def {
 	def("topic.tracking.allow.reset", config.TypeBoolean, "true", "allow PUT /connectors/{name}/topics/reset")
 	def("task.restart.backoff.ms", config.TypeLong, "1000", "first pause before restarting a failed task")
 	def("task.restart.backoff.max.ms", config.TypeLong, "60000", "longest pause between restarts of a failed task")
-	def("connect.protocol", config.TypeString, "compatible", "accepted for compatibility: Tributary speaks the compatible protocol")
+	d.Define(config.Key{Name: "connect.protocol", Default: "sessioned",
+		Doc: "the worker group's rebalance protocol: compatible and sessioned (Kafka's default) both rebalance incrementally, as Tributary's workers do (without signing requests between workers, see inter.worker.*); eager is refused",
+		Validate: func(v string) error {
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "compatible", "sessioned":
+				return nil
+			case "eager":
+				return errors.New("not supported: Tributary's workers rebalance incrementally (compatible/sessioned); the eager stop-the-world protocol is not offered")
+			}
+			return errors.New("must be eager, compatible or sessioned")
+		}})
 	if _, ok := d.Lookup("config.providers"); !ok {
 		def("config.providers", config.TypeString, "", "config providers by alias; ${env:...} and ${file:...} are resolved built in")
 	}
