@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	goruntime "runtime"
 	"testing"
 	"time"
 
@@ -157,7 +158,10 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
+			// what every goroutine was doing tells a stall from slowness
+			buf := make([]byte, 1<<20)
+			buf = buf[:goruntime.Stack(buf, true)]
+			t.Fatalf("timed out after %v waiting for %s; goroutines:\n%s", d, what, buf)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
