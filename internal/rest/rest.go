@@ -174,6 +174,7 @@ var routes = []route{
 	{"PUT", []string{"connectors", "*", "resume"}, (*api).resume},
 	{"PUT", []string{"connectors", "*", "stop"}, (*api).stop},
 	{"POST", []string{"connectors", "*", "signals"}, (*api).signal},
+	{"POST", []string{"connectors", "*", "tables", "*", "resume"}, (*api).resumeTable},
 	{"GET", []string{"connectors", "*", "tasks"}, (*api).tasks},
 	{"GET", []string{"connectors", "*", "tasks-config"}, (*api).tasksConfig},
 	{"GET", []string{"connectors", "*", "tasks", "*", "status"}, (*api).taskStatus},
