@@ -50,7 +50,6 @@ func connectorDef(f flavor) *config.Def {
 	// Debezium gives its parallel snapshot readers (snapshot.max.threads >
 	// 1) server ids from this offset because they are binlog clients;
 	// Tributary's readers are plain SQL sessions, which need none.
-	d.Define(config.Key{Name: "database.server.id.offset", Type: config.TypeLong, Default: "10000"})
 	d.Define(config.Key{Name: "database.include.list", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "database.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList})
 	d.Define(config.Key{Name: "table.ignore.builtin", Type: config.TypeBoolean, Default: "true"})
@@ -76,12 +75,6 @@ func connectorDef(f flavor) *config.Def {
 	d.Define(config.Key{Name: "connect.timeout.ms", Type: config.TypeInt, Default: "30000"})
 	d.Define(config.Key{Name: "connect.keep.alive", Type: config.TypeBoolean, Default: "true"})
 	d.Define(config.Key{Name: "connect.keep.alive.interval.ms", Type: config.TypeLong, Default: "60000"})
-	d.Define(config.Key{Name: "binlog.buffer.size", Type: config.TypeInt, Default: "0", Validate: func(v string) error {
-		if n, _ := strconv.Atoi(strings.TrimSpace(v)); n != 0 {
-			return errors.New("the look-ahead buffer that drops the changes of transactions ending in ROLLBACK is not implemented; only 0 (no buffer) is supported")
-		}
-		return nil
-	}})
 	d.Define(config.Key{Name: "binlog.net.write.timeout", Type: config.TypeLong, Default: "0", Validate: nonNegative,
 		Doc: "net_write_timeout in seconds for the binlog connection's session (0: the server's)"})
 	d.Define(config.Key{Name: "binlog.net.read.timeout", Type: config.TypeLong, Default: "0", Validate: nonNegative,
@@ -89,7 +82,6 @@ func connectorDef(f flavor) *config.Def {
 	// Rows are always streamed from the server one at a time (go-sql-driver
 	// reads result sets incrementally), what Debezium does for tables of at
 	// least this many rows; the events are the same either way.
-	d.Define(config.Key{Name: "min.row.count.to.stream.results", Type: config.TypeInt, Default: "1000", Validate: nonNegative})
 	d.Define(config.Key{Name: "include.query", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "time.precision.mode", Default: "adaptive_time_microseconds", Validate: func(v string) error {
 		switch strings.ToLower(strings.TrimSpace(v)) {
@@ -105,7 +97,6 @@ func connectorDef(f flavor) *config.Def {
 	}})
 	d.Define(config.Key{Name: "bigint.unsigned.handling.mode", Default: "long", OneOf: []string{"long", "precise"}})
 	d.Define(config.Key{Name: "inconsistent.schema.handling.mode", Default: "fail", OneOf: []string{"fail", "warn", "skip"}})
-	d.Define(config.Key{Name: "event.deserialization.failure.handling.mode", Validate: reject("deprecated, and without effect in Debezium 3; use event.processing.failure.handling.mode")})
 	d.Define(config.Key{Name: "event.processing.failure.handling.mode", Default: "fail", OneOf: []string{"fail", "warn", "skip", "ignore"},
 		Doc: "what to do with a binlog event that cannot be decoded or turned into change events: fail, or skip it with a warning (warn) or without (skip, ignore)"})
 	d.Define(config.Key{Name: "event.converting.failure.handling.mode", Default: "warn", OneOf: []string{"fail", "warn", "skip"},
@@ -135,12 +126,14 @@ func connectorDef(f flavor) *config.Def {
 		return nil
 	}})
 	d.Define(config.Key{Name: "snapshot.select.statement.overrides", Type: config.TypeList})
-	d.Define(config.Key{Name: "snapshot.query.mode", Default: "select_all", OneOf: []string{"select_all", "custom"}, Validate: func(v string) error {
-		if strings.EqualFold(strings.TrimSpace(v), "custom") {
-			return errors.New("custom snapshot query implementations are Java classes; use select_all with snapshot.select.statement.overrides")
-		}
-		return nil
-	}})
+	// Debezium properties that only tune how its Java code does what
+	// Tributary does one way: accepted at Debezium's default, refused with
+	// the reason at any other value.
+	d.Refuse("database.server.id.offset", "10000", "it gives server ids to the binlog clients of Debezium's parallel snapshots; Tributary's parallel snapshot readers (snapshot.max.threads) are SQL connections that need none")
+	d.Refuse("min.row.count.to.stream.results", "1000", "Tributary streams the rows of every table from the server (as Debezium does with 0); the threshold only decides which tables Debezium buffers in memory, without changing any event")
+	d.Refuse("binlog.buffer.size", "0", "the look-ahead buffer that drops the changes of transactions ending in ROLLBACK is not implemented (0: no buffer)")
+	d.Refuse("max.queue.size.in.bytes", "0", "the connector hands records to the runtime at most max.batch.size at a time and the runtime bounds the bytes in flight itself (8 MiB, like the producer's buffer.memory)")
+	d.Refuse("snapshot.query.mode", "select_all", "custom snapshot query implementations are Java classes; use select_all with snapshot.select.statement.overrides")
 	d.Define(config.Key{Name: "snapshot.query.mode.custom.name", Validate: reject("only applies to snapshot.query.mode=custom, which is not supported")})
 	d.Define(config.Key{Name: "source.info.struct.maker", Validate: oneClass("custom source block classes are Java classes",
 		"io.debezium.connector.mysql.MySqlSourceInfoStructMaker", "io.debezium.connector.mariadb.MariaDbSourceInfoStructMaker")})
@@ -153,12 +146,6 @@ func connectorDef(f flavor) *config.Def {
 	d.Define(config.Key{Name: "snapshot.max.threads", Type: config.TypeInt, Default: "1", Validate: positiveLong,
 		Doc: "tables the initial snapshot reads at once, each on its own connection in the same consistent snapshot"})
 	d.Define(config.Key{Name: "topic.heartbeat.name", Doc: "the heartbeat topic's full name, instead of <topic.heartbeat.prefix>.<topic.prefix>"})
-	d.Define(config.Key{Name: "max.queue.size.in.bytes", Type: config.TypeLong, Default: "0", Validate: func(v string) error {
-		if n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64); n != 0 {
-			return errors.New("the connector hands records to the runtime at most max.batch.size at a time and the runtime bounds the bytes in flight itself (8 MiB, like the producer's buffer.memory); only 0 is supported")
-		}
-		return nil
-	}})
 	d.Define(config.Key{Name: "include.schema.comments", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "include.unknown.datatypes", Type: config.TypeBoolean, Default: "false", Validate: func(v string) error {
 		if strings.EqualFold(strings.TrimSpace(v), "true") {

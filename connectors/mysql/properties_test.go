@@ -57,7 +57,7 @@ func TestPropertiesRefusedWithReason(t *testing.T) {
 		{"adaptive time precision", mariadbFlavor, map[string]string{"time.precision.mode": "adaptive"}, []string{"time.precision.mode", "no longer supported"}},
 		{"isostring time precision", mariadbFlavor, map[string]string{"time.precision.mode": "isostring"}, []string{"not implemented"}},
 		{"snapshot.max.threads", mariadbFlavor, map[string]string{"snapshot.max.threads": "0"}, []string{"snapshot.max.threads", "positive"}},
-		{"max.queue.size.in.bytes", mariadbFlavor, map[string]string{"max.queue.size.in.bytes": "1048576"}, []string{"max.queue.size.in.bytes", "only 0"}},
+		{"max.queue.size.in.bytes", mariadbFlavor, map[string]string{"max.queue.size.in.bytes": "1048576"}, []string{"max.queue.size.in.bytes", "only the default 0"}},
 		{"max.queue.size below the batch", mariadbFlavor, map[string]string{"max.queue.size": "100", "max.batch.size": "200"}, []string{"max.queue.size", "larger than max.batch.size (200)"}},
 		{"custom snapshot query", mariadbFlavor, map[string]string{"snapshot.query.mode": "custom", "snapshot.query.mode.custom.name": "x"}, []string{"snapshot.query.mode", "snapshot.query.mode.custom.name"}},
 		{"include.unknown.datatypes", mariadbFlavor, map[string]string{"include.unknown.datatypes": "true"}, []string{"include.unknown.datatypes"}},
@@ -118,7 +118,7 @@ func TestPropertiesAccepted(t *testing.T) {
 		"binlog.net.read.timeout": "30", "binlog.net.write.timeout": "40", "use.nongraceful.disconnect": "true",
 		"enable.time.adjuster": "false", "database.jdbc.driver": "org.mariadb.jdbc.Driver", "database.protocol": "jdbc:mariadb",
 		"schema.history.internal.kafka.recovery.attempts": "10", "schema.history.internal.producer.security.protocol": "SSL",
-		"database.server.id.offset": "1000", "min.row.count.to.stream.results": "0", "snapshot.fetch.size": "500",
+		"snapshot.fetch.size": "500",
 	})
 	if err != nil {
 		t.Fatal(err)
