@@ -76,10 +76,12 @@
 // 3; event.processing.failure.handling.mode replaces it).
 //
 // A few properties only tune how Debezium's Java code does what Tributary
-// always does: snapshot.fetch.size and min.row.count.to.stream.results
-// (rows are always streamed from the server one at a time), and
-// database.server.id.offset (Debezium's parallel snapshot readers are
-// binlog clients that need server ids; Tributary's are SQL sessions). The schema
+// always does, and are accepted only at Debezium's default:
+// min.row.count.to.stream.results (rows are always streamed from the
+// server) and database.server.id.offset (Debezium's parallel snapshot
+// readers are binlog clients that need server ids; Tributary's are SQL
+// sessions). snapshot.fetch.size is accepted at any value although rows
+// are always streamed, as a JDBC fetch size only changes round trips. The schema
 // history's own Kafka client settings are KafkaSchemaHistory's:
 // schema.history.internal.kafka.bootstrap.servers naming another cluster
 // than the worker's, or schema.history.internal.producer.*/.consumer.*
