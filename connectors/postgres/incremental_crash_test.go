@@ -52,8 +52,20 @@ func TestIncrementalSnapshotCrash(t *testing.T) {
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	completed, resumed := false, 0
 	for i := 0; i < iterations; i++ {
-		d := time.Duration(1000+rng.Intn(1000)) * time.Millisecond
-		time.Sleep(d)
+		// Killed a little after this run started or resumed reading the
+		// table, not after a fixed time: on a fast machine a fixed delay
+		// outlasts the whole snapshot.
+		start := time.Now()
+		for out := child.Output(); !strings.Contains(out, "incremental snapshot: reading table") &&
+			!strings.Contains(out, "incremental snapshot in progress; continuing") &&
+			!strings.Contains(out, "incremental snapshot completed"); out = child.Output() {
+			if time.Since(start) > time.Minute {
+				t.Fatalf("iteration %d: the run neither started nor resumed the incremental snapshot:\n%s", i+1, out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(100+rng.Intn(500)) * time.Millisecond)
+		d := time.Since(start)
 		child.Kill()
 		out := child.Output()
 		completed = completed || strings.Contains(out, "incremental snapshot completed")
