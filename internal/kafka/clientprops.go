@@ -494,23 +494,9 @@ var clientProps = map[string]clientProp{
 		b.sc.Net.MaxOpenRequests = n
 		return nil
 	}},
-	"compression.type": {roles: roleProducer, apply: func(b *clientBuilder, v string) error {
-		switch strings.ToLower(v) {
-		case "none", "":
-			b.sc.Producer.Compression = sarama.CompressionNone
-		case "gzip":
-			b.sc.Producer.Compression = sarama.CompressionGZIP
-		case "snappy":
-			b.sc.Producer.Compression = sarama.CompressionSnappy
-		case "lz4":
-			b.sc.Producer.Compression = sarama.CompressionLZ4
-		case "zstd":
-			b.sc.Producer.Compression = sarama.CompressionZSTD
-		default:
-			return errors.New("must be none, gzip, snappy, lz4 or zstd")
-		}
-		return nil
-	}},
+	"compression.type": {roles: roleProducer, apply: enum(map[string]sarama.CompressionCodec{"none": sarama.CompressionNone, "": sarama.CompressionNone,
+		"gzip": sarama.CompressionGZIP, "snappy": sarama.CompressionSnappy, "lz4": sarama.CompressionLZ4, "zstd": sarama.CompressionZSTD},
+		"none, gzip, snappy, lz4 or zstd", func(sc *sarama.Config, c sarama.CompressionCodec) { sc.Producer.Compression = c })},
 	"compression.gzip.level": {roles: roleProducer, apply: compressionLevel},
 	"compression.lz4.level":  {roles: roleProducer, apply: compressionLevel},
 	"compression.zstd.level": {roles: roleProducer, apply: compressionLevel},
@@ -565,28 +551,10 @@ var clientProps = map[string]clientProp{
 		return err
 	}},
 	"fetch.max.wait.ms": {roles: roleConsumer, apply: millis(func(b *clientBuilder, d time.Duration) { b.sc.Consumer.MaxWaitTime = d })},
-	"isolation.level": {roles: roleConsumer, apply: func(b *clientBuilder, v string) error {
-		switch v {
-		case "read_uncommitted":
-			b.sc.Consumer.IsolationLevel = sarama.ReadUncommitted
-		case "read_committed":
-			b.sc.Consumer.IsolationLevel = sarama.ReadCommitted
-		default:
-			return errors.New("must be read_uncommitted or read_committed")
-		}
-		return nil
-	}},
-	"auto.offset.reset": {roles: roleConsumer, apply: func(b *clientBuilder, v string) error {
-		switch v {
-		case "earliest":
-			b.sc.Consumer.Offsets.Initial = sarama.OffsetOldest
-		case "latest":
-			b.sc.Consumer.Offsets.Initial = sarama.OffsetNewest
-		default:
-			return errors.New("must be earliest or latest")
-		}
-		return nil
-	}},
+	"isolation.level": {roles: roleConsumer, apply: enum(map[string]sarama.IsolationLevel{"read_uncommitted": sarama.ReadUncommitted, "read_committed": sarama.ReadCommitted},
+		"read_uncommitted or read_committed", func(sc *sarama.Config, l sarama.IsolationLevel) { sc.Consumer.IsolationLevel = l })},
+	"auto.offset.reset": {roles: roleConsumer, apply: enum(map[string]int64{"earliest": sarama.OffsetOldest, "latest": sarama.OffsetNewest},
+		"earliest or latest", func(sc *sarama.Config, o int64) { sc.Consumer.Offsets.Initial = o })},
 	"session.timeout.ms":    {roles: roleConsumer, apply: millis(func(b *clientBuilder, d time.Duration) { b.sc.Consumer.Group.Session.Timeout = d })},
 	"heartbeat.interval.ms": {roles: roleConsumer, apply: millis(func(b *clientBuilder, d time.Duration) { b.sc.Consumer.Group.Heartbeat.Interval = d })},
 	// The rebalance timeout a consumer sends in JoinGroup is Kafka's
@@ -669,6 +637,18 @@ var clientPropNotes = map[string]string{
 }
 
 func noop(*clientBuilder, string) error { return nil }
+
+// enum applies one of a property's named values (case-insensitive).
+func enum[T any](values map[string]T, names string, set func(*sarama.Config, T)) func(*clientBuilder, string) error {
+	return func(b *clientBuilder, v string) error {
+		x, ok := values[strings.ToLower(v)]
+		if !ok {
+			return errors.New("must be " + names)
+		}
+		set(b.sc, x)
+		return nil
+	}
+}
 
 // only accepts the one value that is what Tributary does anyway.
 func only(value, why string) func(*clientBuilder, string) error {
