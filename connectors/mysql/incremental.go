@@ -13,7 +13,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
-	"github.com/tributary-io/tributary/internal/metrics"
+	isnap "github.com/tributary-io/tributary/internal/incremental"
 	"github.com/tributary-io/tributary/internal/signal"
 )
 
@@ -41,22 +41,16 @@ import (
 // open watermark. Dropping on every later change is always safe: the
 // dropped row's key has a streamed event no older than the row.
 type incremental struct {
+	*isnap.Engine[*windowRow]
 	r    *sigRun
 	cfg  *signal.Config
 	ctx  *signal.Incremental
 	conn *sql.Conn // the snapshot's own session: time zone UTC, watermarks
 
-	window   map[string]*windowRow
-	order    []string
-	awaiting bool
-
 	id        TableID
 	ts        *tableSchema
 	chunkCols []int
-
-	rows, dropped, estimated int64
-	started, lastLog         time.Time
-	progress                 *metrics.Progress
+	estimated int64
 
 	openedAt           time.Time
 	openColl, openCorr string
@@ -70,13 +64,78 @@ type windowRow struct {
 	key, value *connect.StructValue
 }
 
-// incProgressInterval is how often a running incremental snapshot logs
-// its progress.
-const incProgressInterval = 5 * time.Second
-
 func newIncremental(r *sigRun, inc *signal.Incremental) *incremental {
-	return &incremental{r: r, cfg: r.t.c.cfg.signals, ctx: inc, window: map[string]*windowRow{}}
+	i := &incremental{r: r, cfg: r.t.c.cfg.signals, ctx: inc}
+	i.Engine = isnap.New[*windowRow](inc, r.t.c.cfg.signals, r.t.c.log, (*incSource)(i), true)
+	return i
 }
+
+// incSource is the database side of the incremental snapshot
+// (isnap.Source).
+type incSource incremental
+
+func (src *incSource) WatermarksArrive(ctx context.Context, log *slog.Logger) (bool, error) {
+	return (*incremental)(src).watermarksArrive(ctx, log)
+}
+
+func (src *incSource) Captured(context.Context) ([]string, error) {
+	return (*incremental)(src).capturedNames(), nil
+}
+
+func (src *incSource) Usable(ctx context.Context, log *slog.Logger, name string, captured []string) (bool, error) {
+	return (*incremental)(src).usable(ctx, log, name, captured)
+}
+
+func (src *incSource) OpenWindow(ctx context.Context) error {
+	i := (*incremental)(src)
+	if i.readOnly() {
+		return nil // the low watermark is the binlog reader's position
+	}
+	return i.watermark(ctx, true)
+}
+
+// CloseWindow writes the close watermark, or read-only takes the GTIDs
+// the server has executed as the high watermark.
+func (src *incSource) CloseWindow(ctx context.Context) error {
+	i := (*incremental)(src)
+	if !i.readOnly() {
+		return i.watermark(ctx, false)
+	}
+	if !i.Awaiting() {
+		return nil
+	}
+	high, err := i.executedGtids(ctx)
+	if err != nil {
+		return &gtidWatermarkError{err}
+	}
+	i.high = high
+	return nil
+}
+
+func (src *incSource) ReadTableChunk(ctx context.Context) (bool, error) {
+	return (*incremental)(src).readTableChunk(ctx)
+}
+
+// Lost: a lost connection is retriable (the task restarts from the
+// committed offset), and a read-only window whose high watermark cannot
+// be read ends the stream as well.
+func (src *incSource) Lost(err error) bool {
+	var de *dbError
+	var ge *gtidWatermarkError
+	return errors.As(err, &de) || errors.As(err, &ge)
+}
+
+func (src *incSource) ResetTable() {
+	src.high = nil
+	src.ts, src.chunkCols = nil, nil
+	src.id = TableID{}
+}
+
+// gtidWatermarkError is a failure to read the read-only high watermark.
+type gtidWatermarkError struct{ err error }
+
+func (e *gtidWatermarkError) Error() string { return e.err.Error() }
+func (e *gtidWatermarkError) Unwrap() error { return e.err }
 
 func (i *incremental) log() *slog.Logger { return i.r.t.c.log }
 
@@ -133,38 +192,10 @@ func (i *incremental) start(ctx context.Context) error {
 	if !i.ctx.Running() {
 		return nil
 	}
-	log := i.log()
 	if n := i.r.o.incNotice; n != nil {
-		log.Warn("incremental snapshot: the stored position cannot be read; the current table is read again from its start", "table", i.ctx.Current().ID, "error", n)
+		i.log().Warn("incremental snapshot: the stored position cannot be read; the current table is read again from its start", "table", i.ctx.Current().ID, "error", n)
 	}
-	if ok, err := i.watermarksArrive(ctx, log); err != nil || !ok {
-		return err
-	}
-	log.Info("incremental snapshot in progress; continuing", "tables", tableNames(i.ctx.Collections()), "after_key", keyString(i.ctx.ChunkEnd()))
-	return i.readChunk(ctx)
-}
-
-func tableNames(cs []signal.Collection) []string {
-	out := make([]string, len(cs))
-	for k, c := range cs {
-		out[k] = c.ID
-	}
-	return out
-}
-
-func keyString(k []any) string {
-	if k == nil {
-		return "<start>"
-	}
-	parts := make([]string, len(k))
-	for n, v := range k {
-		if v == nil {
-			parts[n] = "NULL"
-		} else {
-			parts[n] = signal.KeyText(v)
-		}
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
+	return i.Continue(ctx)
 }
 
 // watermarksArrive checks that the chosen watermarks can work: the signal
@@ -217,37 +248,6 @@ func (i *incremental) capturedNames() []string {
 	return out
 }
 
-// execute handles an execute-snapshot signal of type incremental.
-func (i *incremental) execute(ctx context.Context, rec signal.Record, req *signal.SnapshotRequest) error {
-	log := i.log().With("signal_id", rec.ID)
-	if ok, err := i.watermarksArrive(ctx, log); err != nil || !ok {
-		return err
-	}
-	names := i.capturedNames()
-	var tables []string
-	for _, name := range signal.MatchCollections(req.DataCollections, names) {
-		ok, err := i.usable(ctx, log, name, names)
-		if err != nil {
-			return err
-		}
-		if ok {
-			tables = append(tables, name)
-		}
-	}
-	if len(tables) == 0 {
-		log.Warn("incremental snapshot signal names no table that can be snapshotted; nothing to do", "data_collections", req.DataCollections)
-		return nil
-	}
-	running := i.ctx.Running()
-	added := i.ctx.Add(rec.ID, tables, req)
-	i.ctx.SetSignalOffset(rec.KafkaOffset)
-	log.Info("incremental snapshot requested", "tables", tableNames(added), "surrogate_key", req.SurrogateKey, "already_running", running)
-	if running {
-		return nil
-	}
-	return i.readChunk(ctx)
-}
-
 // usable reports whether a data collection of a signal names a captured
 // table, and logs why not.
 func (i *incremental) usable(ctx context.Context, log *slog.Logger, name string, captured []string) (bool, error) {
@@ -274,75 +274,33 @@ func (i *incremental) usable(ctx context.Context, log *slog.Logger, name string,
 	return false, nil
 }
 
-// stop handles stop-snapshot: the tables leave the queue before the next
-// chunk is read.
-func (i *incremental) stop(ctx context.Context, rec signal.Record, patterns []string) error {
-	if !i.ctx.RequestStop(patterns) {
-		i.log().Warn("stop-snapshot signal: no incremental snapshot is running", "signal_id", rec.ID)
-		return nil
-	}
-	i.ctx.SetSignalOffset(rec.KafkaOffset)
-	i.log().Info("incremental snapshot stop requested", "signal_id", rec.ID, "data_collections", patterns)
-	if !i.awaiting {
-		i.applyStops()
-		if i.ctx.Running() && !i.ctx.Paused() {
-			return i.readChunk(ctx)
-		}
-	}
-	return nil
-}
-
-func (i *incremental) pause(rec signal.Record) {
-	if i.ctx.Pause() {
-		i.log().Info("incremental snapshot paused", "signal_id", rec.ID, "table", i.ctx.Current().ID)
-		return
-	}
-	i.log().Warn("pause-snapshot signal: no incremental snapshot is running or it is paused already", "signal_id", rec.ID)
-}
-
-func (i *incremental) resume(ctx context.Context, rec signal.Record) error {
-	if !i.ctx.Resume() {
-		i.log().Warn("resume-snapshot signal: no paused incremental snapshot", "signal_id", rec.ID)
-		return nil
-	}
-	i.log().Info("incremental snapshot resumed", "signal_id", rec.ID, "table", i.ctx.Current().ID)
-	if i.awaiting {
-		return nil // the chunk in flight reads the next one when it closes
-	}
-	return i.readChunk(ctx)
-}
-
-// windowOpened handles an open watermark coming back through the binlog.
-func (i *incremental) windowOpened(id string) {
-	if !i.ctx.IsCurrentWindow(id) {
-		i.log().Debug("incremental snapshot: ignoring the open watermark of another chunk", "watermark", id, "chunk", i.ctx.ChunkID())
-	}
-}
-
 // windowClosed handles the close watermark: the rows left in the window
 // are emitted and the next chunk is read.
 func (i *incremental) windowClosed(ctx context.Context, id string) error {
-	if i.readOnly() || !i.ctx.IsCurrentWindow(id) || !i.awaiting {
+	if i.readOnly() {
 		i.log().Debug("incremental snapshot: ignoring the close watermark of another chunk", "watermark", id, "chunk", i.ctx.ChunkID())
+		return nil
+	}
+	if !i.IsClose(id) {
 		return nil
 	}
 	if err := i.sendWindow(ctx); err != nil {
 		return err
 	}
-	return i.readChunk(ctx)
+	return i.ReadChunk(ctx)
 }
 
 // idle closes read-only windows whose high watermark the binlog reader
 // has reached (readUntilGtidChange); it runs between transactions.
 func (i *incremental) idle(ctx context.Context) error {
-	for i.readOnly() && i.awaiting && i.high != nil && i.r.st.gtids != nil && i.r.st.gtids.contains(i.high) {
+	for i.readOnly() && i.Awaiting() && i.high != nil && i.r.st.gtids != nil && i.r.st.gtids.contains(i.high) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := i.sendWindow(ctx); err != nil {
 			return err
 		}
-		if err := i.readChunk(ctx); err != nil {
+		if err := i.ReadChunk(ctx); err != nil {
 			return err
 		}
 	}
@@ -353,11 +311,7 @@ func (i *incremental) idle(ctx context.Context) error {
 // stream's position and, in the offset, the key of each row as the last
 // key sent.
 func (i *incremental) sendWindow(ctx context.Context) error {
-	i.awaiting = false
 	i.high = nil
-	if len(i.order) == 0 {
-		return nil
-	}
 	c := i.r.t.c
 	off := *i.r.o
 	off.snapshotType = "INCREMENTAL"
@@ -366,27 +320,15 @@ func (i *incremental) sendWindow(ctx context.Context) error {
 		off.query = nil // as BinlogReadOnlyIncrementalSnapshotChangeEventSource.sendEvent
 	}
 	off.tableEvent(i.id.DB, []TableID{i.id}, c.now())
-	for _, k := range i.order {
-		row, ok := i.window[k]
-		if !ok {
-			continue // a streamed change replaced it
-		}
+	return i.Send(func(row *windowRow) error {
 		i.ctx.Sent(row.chunkKey)
 		for _, rec := range c.dataRecords(i.ts, debezium.OpRead, nil, nil, row.key, row.value, &off, nil) {
 			if err := i.r.em.emit(ctx, rec); err != nil {
 				return err
 			}
 		}
-		i.rows++
-	}
-	i.window = map[string]*windowRow{}
-	i.order = i.order[:0]
-	i.progress.Rows(i.rows)
-	if time.Since(i.lastLog) >= incProgressInterval {
-		i.lastLog = time.Now()
-		i.log().Info("incremental snapshot: progress", append([]any{"after_key", keyString(i.ctx.ChunkEnd())}, i.progress.LogAttrs()...)...)
-	}
-	return nil
+		return nil
+	})
 }
 
 // identity names a row in the window: its event key, or for a keyless
@@ -415,7 +357,7 @@ func (i *incremental) identity(key, value *connect.StructValue) (string, bool) {
 // dedup drops the buffered rows of the keys a streamed change of table id
 // touched (before and after image).
 func (i *incremental) dedup(id TableID, bk, bv, ak, av *connect.StructValue) {
-	if len(i.window) == 0 || i.ts == nil || id != i.id {
+	if !i.Buffered() || i.ts == nil || id != i.id {
 		return
 	}
 	for _, kv := range [][2]*connect.StructValue{{bk, bv}, {ak, av}} {
@@ -423,10 +365,7 @@ func (i *incremental) dedup(id TableID, bk, bv, ak, av *connect.StructValue) {
 			continue
 		}
 		if k, ok := i.identity(kv[0], kv[1]); ok {
-			if _, in := i.window[k]; in {
-				delete(i.window, k)
-				i.dropped++
-			}
+			i.Drop(k)
 		}
 	}
 }
@@ -434,145 +373,9 @@ func (i *incremental) dedup(id TableID, bk, bv, ak, av *connect.StructValue) {
 // truncated empties the window when the current table is truncated: the
 // rows read before are gone.
 func (i *incremental) truncated(id TableID) {
-	if i.ts != nil && id == i.id && len(i.window) > 0 {
-		i.window = map[string]*windowRow{}
+	if i.ts != nil && id == i.id {
+		i.Truncated()
 	}
-}
-
-// applyStops takes the tables of queued stop-snapshot signals off the
-// queue (checkAndProcessStopFlag).
-func (i *incremental) applyStops() {
-	stops := i.ctx.TakeStops()
-	if len(stops) == 0 || !i.ctx.Running() {
-		return
-	}
-	matched := i.ctx.MatchingQueued(stops)
-	cur := i.ctx.Current().ID
-	stopCurrent := false
-	var removed []string
-	for _, id := range matched {
-		if id == cur {
-			stopCurrent = true
-			continue
-		}
-		if i.ctx.Remove(id) {
-			removed = append(removed, id)
-		}
-	}
-	if stopCurrent {
-		removed = append(removed, cur)
-		i.nextTable()
-	}
-	if len(removed) == 0 {
-		i.log().Warn("stop-snapshot: no table of the incremental snapshot matches", "data_collections", stops)
-		return
-	}
-	i.log().Info("incremental snapshot: tables removed", "tables", removed, "remaining", tableNames(i.ctx.Collections()))
-	if !i.ctx.Running() {
-		i.log().Info("incremental snapshot stopped")
-	}
-}
-
-func (i *incremental) nextTable() {
-	i.window = map[string]*windowRow{}
-	i.order = i.order[:0]
-	i.awaiting = false
-	i.high = nil
-	i.ts, i.chunkCols = nil, nil
-	i.id = TableID{}
-	i.ctx.Next()
-}
-
-// skip gives up on the current table with a warning (warnAndSkip).
-func (i *incremental) skip(reason string, err error) {
-	cur := i.ctx.Current()
-	log := i.log().With("table", cur.ID, "signal_id", cur.CorrelationID, "reason", reason)
-	if err != nil {
-		log.Warn("incremental snapshot: table skipped", "error", err)
-	} else {
-		log.Warn("incremental snapshot: table skipped")
-	}
-	i.progress.Done()
-	i.nextTable()
-}
-
-func (i *incremental) tableDone() {
-	i.progress.Rows(i.rows)
-	i.progress.Done()
-	i.log().Info("incremental snapshot: finished table", "table", i.ctx.Current().ID, "rows", i.rows, "replaced_by_stream", i.dropped,
-		"duration", time.Since(i.started).Round(time.Millisecond))
-	i.nextTable()
-}
-
-// readChunk opens the window (open watermark, or the low GTID watermark),
-// reads the next chunk into it and closes it (close watermark, or the
-// high GTID watermark); tables that are done, empty or unusable are
-// passed over on the way.
-func (i *incremental) readChunk(ctx context.Context) error {
-	i.applyStops()
-	if !i.ctx.Running() {
-		return nil
-	}
-	if i.ctx.Paused() {
-		i.log().Info("incremental snapshot is paused", "table", i.ctx.Current().ID)
-		return nil
-	}
-	i.ctx.StartChunk()
-	if !i.readOnly() {
-		if err := i.watermark(ctx, true); err != nil {
-			return i.watermarkFailed(ctx, err)
-		}
-	}
-	for i.ctx.Running() {
-		read, err := i.readTableChunk(ctx)
-		if err != nil {
-			var de *dbError
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.As(err, &de) {
-				return fmt.Errorf("incremental snapshot of %s: %w", i.ctx.Current().ID, err)
-			}
-			i.skip("chunk query failed", err)
-			continue
-		}
-		if read {
-			break
-		}
-	}
-	if !i.ctx.Running() {
-		i.log().Info("incremental snapshot completed")
-	}
-	if i.readOnly() {
-		if !i.awaiting {
-			return nil
-		}
-		high, err := i.executedGtids(ctx)
-		if err != nil {
-			return err
-		}
-		i.high = high
-		return nil
-	}
-	if err := i.watermark(ctx, false); err != nil {
-		return i.watermarkFailed(ctx, err)
-	}
-	return nil
-}
-
-func (i *incremental) watermarkFailed(ctx context.Context, err error) error {
-	var de *dbError
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if errors.As(err, &de) {
-		return fmt.Errorf("incremental snapshot: %w", err)
-	}
-	i.log().Error("incremental snapshot stopped: a watermark could not be written to the signal table", "table", i.cfg.DataCollection, "error", err)
-	for i.ctx.Running() {
-		i.skip("watermark write failed", err)
-	}
-	return nil
 }
 
 // executedGtids reads the server's executed GTID set, the read-only
@@ -603,7 +406,7 @@ func (i *incremental) readTableChunk(ctx context.Context) (bool, error) {
 	col := i.ctx.Current()
 	db, tbl, ok := strings.Cut(col.ID, ".")
 	if !ok || db == "" || tbl == "" {
-		i.skip("not a <database>.<table> name", nil)
+		i.Skip("not a <database>.<table> name", nil)
 		return false, nil
 	}
 	id := TableID{DB: db, Table: tbl}
@@ -624,12 +427,12 @@ func (i *incremental) readTableChunk(ctx context.Context) (bool, error) {
 		}
 		if maxKey == nil {
 			i.log().Info("incremental snapshot: table is empty", "table", col.ID)
-			i.tableDone()
+			i.TableDone()
 			return false, nil
 		}
 		i.ctx.SetMaximumKey(maxKey)
-		i.log().Info("incremental snapshot: reading table", "table", col.ID, "signal_id", col.CorrelationID, "until_key", keyString(maxKey),
-			"after_key", keyString(i.ctx.ChunkEnd()), "estimated_rows", i.estimated, "condition", col.Condition, "surrogate_key", col.SurrogateKey)
+		i.log().Info("incremental snapshot: reading table", "table", col.ID, "signal_id", col.CorrelationID, "until_key", isnap.KeyString(maxKey),
+			"after_key", isnap.KeyString(i.ctx.ChunkEnd()), "estimated_rows", i.estimated, "condition", col.Condition, "surrogate_key", col.SurrogateKey)
 	}
 	q := i.chunkQuery(col)
 	rows, err := conn.QueryContext(ctx, q)
@@ -664,20 +467,16 @@ func (i *incremental) readTableChunk(ctx context.Context) (bool, error) {
 		if !ok {
 			continue
 		}
-		if _, dup := i.window[k]; !dup {
-			i.order = append(i.order, k)
-		}
-		i.window[k] = &windowRow{chunkKey: ck, key: key, value: value}
+		i.Put(k, &windowRow{chunkKey: ck, key: key, value: value})
 	}
 	if err := rows.Err(); err != nil {
 		return false, i.dbErr(fmt.Errorf("%s: %w", q, err))
 	}
 	if last == nil {
-		i.tableDone()
+		i.TableDone()
 		return false, nil
 	}
-	i.ctx.SetChunkEnd(last)
-	i.awaiting = true
+	i.ChunkRead(last)
 	if h := i.r.t.afterChunkRead; h != nil {
 		h(id, last)
 	}
@@ -690,18 +489,18 @@ func (i *incremental) prepareTable(ctx context.Context, id TableID, col *signal.
 	c := i.r.t.c
 	ts, err := c.schemaFor(id)
 	if err != nil {
-		i.skip("its schema cannot be built", err)
+		i.Skip("its schema cannot be built", err)
 		return false, nil
 	}
 	if ts == nil {
-		i.skip("the table does not exist", nil)
+		i.Skip("the table does not exist", nil)
 		return false, nil
 	}
 	var chunk []int
 	if col.SurrogateKey != "" {
 		_, n := ts.table.column(col.SurrogateKey)
 		if n < 0 {
-			i.skip(fmt.Sprintf("surrogate key %q is not a column of the table", col.SurrogateKey), nil)
+			i.Skip(fmt.Sprintf("surrogate key %q is not a column of the table", col.SurrogateKey), nil)
 			return false, nil
 		}
 		chunk = []int{n}
@@ -713,28 +512,16 @@ func (i *incremental) prepareTable(ctx context.Context, id TableID, col *signal.
 		}
 	}
 	if len(chunk) == 0 {
-		i.skip("the table has no primary key (give a surrogate-key in the signal)", nil)
+		i.Skip("the table has no primary key (give a surrogate-key in the signal)", nil)
 		return false, nil
 	}
-	if i.ts != nil && i.id == id && !sameColumns(i.chunkCols, chunk, i.ts.table, ts.table) {
-		i.log().Warn("incremental snapshot: the table's key changed; reading it again from its start", "table", col.ID)
-		i.ctx.SetChunkEnd(nil)
-		i.ctx.SetMaximumKey(nil)
-	}
+	keyChanged := i.ts != nil && i.id == id && !sameColumns(i.chunkCols, chunk, i.ts.table, ts.table)
 	if i.ts == nil || i.id != id {
-		i.started, i.lastLog, i.rows, i.dropped = time.Now(), time.Now(), 0, 0
 		i.estimated = i.estimateRows(ctx, id)
-		i.progress = metrics.ForTask(ctx).StartProgress(col.ID, i.estimated, "incremental")
+		i.StartTable(ctx, i.estimated)
 	}
 	i.id, i.ts, i.chunkCols = id, ts, chunk
-	if end := i.ctx.ChunkEnd(); end != nil && len(end) != len(chunk) {
-		i.log().Warn("incremental snapshot: the stored position does not fit the table's key; reading it again from its start", "table", col.ID, "stored_key", keyString(end))
-		i.ctx.SetChunkEnd(nil)
-		i.ctx.SetMaximumKey(nil)
-	}
-	if m := i.ctx.MaximumKey(); m != nil && len(m) != len(chunk) {
-		i.ctx.SetMaximumKey(nil)
-	}
+	i.TableReady(keyChanged, len(chunk))
 	return true, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	isnap "github.com/tributary-io/tributary/internal/incremental"
 	"github.com/tributary-io/tributary/internal/signal"
 )
 
@@ -49,7 +50,7 @@ func TestOffsetIncrementalContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !lo.inc.Running() || lo.inc.Current().ID != "inventory.t" || keyString(lo.inc.ChunkEnd()) != "[1024]" || keyString(lo.inc.MaximumKey()) != "[20000]" || lo.inc.SignalOffset() != int64(7) {
+	if !lo.inc.Running() || lo.inc.Current().ID != "inventory.t" || isnap.KeyString(lo.inc.ChunkEnd()) != "[1024]" || isnap.KeyString(lo.inc.MaximumKey()) != "[20000]" || lo.inc.SignalOffset() != int64(7) {
 		t.Errorf("loaded context %s, signal offset %v", lo.inc, lo.inc.SignalOffset())
 	}
 	// the initial snapshot's records carry no incremental context

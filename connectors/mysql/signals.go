@@ -99,45 +99,22 @@ func cellText(v any) (string, bool) {
 	return fmt.Sprint(v), true
 }
 
-// signalRow handles one row change of the signal table
-// (SourceSignalChannel): an insert carries id, type and data in its first
-// three columns; with insert_delete watermarking the delete of an open
-// watermark closes its window.
+// signalRow handles one row change of the signal table: inserts carry
+// signals, deletes may close a watermark window.
 func (r *sigRun) signalRow(ctx context.Context, op debezium.Op, before, after []any) error {
-	cfg := r.t.c.cfg.signals
-	if !cfg.Enabled(signal.ChannelSource) {
-		return nil
-	}
+	row := after
 	switch op {
 	case debezium.OpDelete:
-		if cfg.Watermarking != signal.InsertDelete || len(before) == 0 {
-			return nil
-		}
-		id, _ := cellText(before[0])
-		if open, ok := strings.CutSuffix(id, "-open"); ok {
-			return r.handle(ctx, signal.Record{ID: open + "-close", Type: signal.ActionWindowClose, Channel: signal.ChannelSource})
-		}
-		return nil
+		row = before
 	case debezium.OpCreate:
 	default:
 		return nil
 	}
-	var id string
-	if len(after) > 0 {
-		id, _ = cellText(after[0])
-	}
-	log := r.t.c.log
-	if len(after) < 3 {
-		log.Warn("malformed signal row: the signal table must have the columns id, type, data", "signal_id", id, "table", cfg.DataCollection, "columns", len(after))
+	rec, ok := signal.SourceRecord(r.t.c.cfg.signals, r.t.c.log, op == debezium.OpDelete, len(row), func(n int) (string, bool) { return cellText(row[n]) })
+	if !ok {
 		return nil
 	}
-	typ, ok := cellText(after[1])
-	if !ok || typ == "" {
-		log.Warn("malformed signal row: no type", "signal_id", id, "table", cfg.DataCollection)
-		return nil
-	}
-	data, _ := cellText(after[2])
-	return r.handle(ctx, signal.Record{ID: id, Type: typ, Data: data, Channel: signal.ChannelSource})
+	return r.handle(ctx, rec)
 }
 
 // poll handles the signals the kafka and file channels and the REST API
@@ -160,53 +137,35 @@ func (r *sigRun) poll(ctx context.Context) error {
 	}
 }
 
-// handle runs one signal's action (SignalProcessor.processSignal). A
-// signal that cannot be carried out is logged with its id and dropped;
-// only failures of the database or Kafka end the stream.
+// handle runs one signal's action.
 func (r *sigRun) handle(ctx context.Context, rec signal.Record) error {
-	log := r.t.c.log.With("signal_id", rec.ID, "signal_type", rec.Type, "channel", rec.Channel)
-	bad := func(err error) error {
-		log.Warn("signal ignored: malformed data", "data", rec.Data, "error", err)
-		return nil
-	}
-	switch rec.Type {
-	case signal.ActionLog:
-		msg, err := signal.ParseLog(rec.Data)
-		if err != nil {
-			return bad(err)
-		}
-		log.Info(signal.FormatLog(msg, r.o.offset()))
-	case signal.ActionWindowOpen:
-		r.inc.windowOpened(rec.ID)
-	case signal.ActionWindowClose:
-		return r.inc.windowClosed(ctx, rec.ID)
-	case signal.ActionExecuteSnapshot:
-		req, err := signal.ParseExecuteSnapshot(rec.Data)
-		if err != nil {
-			return bad(err)
-		}
-		if req.Kind == signal.KindBlocking {
-			log.Info("blocking snapshot requested; it starts after the current transaction", "data_collections", req.DataCollections)
-			r.blocking = append(r.blocking, blockingRequest{rec: rec, req: req})
-			return nil
-		}
-		return r.inc.execute(ctx, rec, req)
-	case signal.ActionStopSnapshot:
-		req, err := signal.ParseStopSnapshot(rec.Data)
-		if err != nil {
-			return bad(err)
-		}
-		if req.Kind == signal.KindBlocking {
-			log.Warn("stop-snapshot of type blocking has no effect: a blocking snapshot runs to completion")
-			return nil
-		}
-		return r.inc.stop(ctx, rec, req.DataCollections)
-	case signal.ActionPauseSnapshot:
-		r.inc.pause(rec)
-	case signal.ActionResumeSnapshot:
-		return r.inc.resume(ctx, rec)
-	default:
-		log.Warn("signal ignored: unknown type")
-	}
-	return nil
+	return signal.Dispatch(ctx, r.t.c.log, rec, r)
 }
+
+// The signal.Actions of a streaming run.
+
+func (r *sigRun) WindowOpened(id string) { r.inc.WindowOpened(id) }
+
+func (r *sigRun) WindowClosed(ctx context.Context, id string) error {
+	return r.inc.windowClosed(ctx, id)
+}
+
+func (r *sigRun) ExecuteIncremental(ctx context.Context, rec signal.Record, req *signal.SnapshotRequest) error {
+	return r.inc.Execute(ctx, rec, req)
+}
+
+func (r *sigRun) StopIncremental(ctx context.Context, rec signal.Record, dataCollections []string) error {
+	return r.inc.Stop(ctx, rec, dataCollections)
+}
+
+func (r *sigRun) PauseIncremental(rec signal.Record) { r.inc.Pause(rec) }
+
+func (r *sigRun) ResumeIncremental(ctx context.Context, rec signal.Record) error {
+	return r.inc.Resume(ctx, rec)
+}
+
+func (r *sigRun) QueueBlocking(rec signal.Record, req *signal.SnapshotRequest) {
+	r.blocking = append(r.blocking, blockingRequest{rec: rec, req: req})
+}
+
+func (r *sigRun) Offset() map[string]any { return r.o.offset() }

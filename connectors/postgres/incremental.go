@@ -11,8 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tributary-io/tributary/internal/debezium"
-	"github.com/tributary-io/tributary/internal/jackson"
-	"github.com/tributary-io/tributary/internal/metrics"
+	isnap "github.com/tributary-io/tributary/internal/incremental"
 	"github.com/tributary-io/tributary/internal/signal"
 )
 
@@ -38,16 +37,11 @@ import (
 // always safe, because the dropped row's key has a streamed event that is
 // emitted no earlier than the window would have been.
 type incremental struct {
+	*isnap.Engine[*windowRow]
 	t   *pgTask
 	s   *streamer
 	cfg *signal.Config
 	ctx *signal.Incremental
-
-	// window holds the rows of the chunk in flight, by window key, in key
-	// order; awaiting is set from the chunk's read until its close.
-	window   map[string]*windowRow
-	order    []string
-	awaiting bool
 
 	// The current table as the chunks read it: its schema, the columns
 	// the chunks are ordered by (key or surrogate key) and the columns
@@ -62,12 +56,6 @@ type incremental struct {
 	// so positions can differ from the catalog's.
 	dedupIdx map[*tableSchema][]int
 
-	rows     int64 // rows emitted for the current table
-	dropped  int64 // buffered rows a streamed change replaced
-	started  time.Time
-	lastLog  time.Time
-	progress *metrics.Progress
-
 	// Attribution of the open watermark, repeated in the close.
 	openedAt           time.Time
 	openColl, openCorr string
@@ -79,7 +67,9 @@ type windowRow struct {
 }
 
 func newIncremental(t *pgTask, s *streamer, inc *signal.Incremental) *incremental {
-	return &incremental{t: t, s: s, cfg: t.cfg.signals, ctx: inc, window: map[string]*windowRow{}}
+	i := &incremental{t: t, s: s, cfg: t.cfg.signals, ctx: inc}
+	i.Engine = isnap.New[*windowRow](inc, t.cfg.signals, t.log, (*incSource)(i), false)
+	return i
 }
 
 // start resumes a snapshot found in the stored offset.
@@ -92,77 +82,59 @@ func (i *incremental) start(ctx context.Context) error {
 		log.Warn("incremental snapshot: the stored position cannot be read; the current table is read again from its start", "table", i.ctx.Current().ID, "error", n)
 	}
 	if !i.cfg.SourceSignals() {
-		log.Error("incremental snapshot in the stored offset cannot continue: it needs signal.data.collection and the source channel for its watermarks", "tables", tableNames(i.ctx.Collections()))
+		log.Error("incremental snapshot in the stored offset cannot continue: it needs signal.data.collection and the source channel for its watermarks", "tables", isnap.TableNames(i.ctx.Collections()))
 		return nil
 	}
-	if ok, err := i.watermarksArrive(ctx, log); err != nil || !ok {
-		return err
-	}
-	log.Info("incremental snapshot in progress; continuing", "tables", tableNames(i.ctx.Collections()), "after_key", keyString(i.ctx.ChunkEnd()))
-	return i.readChunk(ctx)
+	return i.Continue(ctx)
 }
 
-func tableNames(cs []signal.Collection) []string {
-	out := make([]string, len(cs))
-	for k, c := range cs {
-		out[k] = c.ID
-	}
-	return out
-}
+// incSource is the database side of the incremental snapshot
+// (isnap.Source).
+type incSource incremental
 
-func keyString(k []any) string {
-	if k == nil {
-		return "<start>"
-	}
-	parts := make([]string, len(k))
-	for n, v := range k {
-		if v == nil {
-			parts[n] = "NULL"
-		} else {
-			parts[n] = signal.KeyText(v)
-		}
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-// execute handles an execute-snapshot signal of type incremental.
-func (i *incremental) execute(ctx context.Context, rec signal.Record, req *signal.SnapshotRequest) error {
-	log := i.t.log.With("signal_id", rec.ID)
+func (src *incSource) WatermarksArrive(ctx context.Context, log *slog.Logger) (bool, error) {
+	i := (*incremental)(src)
 	if !i.cfg.SourceSignals() {
 		log.Warn("incremental snapshot signal ignored: incremental snapshots write watermarks to the signal table, which needs signal.data.collection and the source channel in signal.enabled.channels")
-		return nil
+		return false, nil
 	}
-	if ok, err := i.watermarksArrive(ctx, log); err != nil || !ok {
-		return err
-	}
-	captured, err := i.t.capturedTables(ctx)
+	return i.watermarksArrive(ctx, log)
+}
+
+func (src *incSource) Captured(ctx context.Context) ([]string, error) {
+	captured, err := src.t.capturedTables(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	names := make([]string, len(captured))
 	for n, id := range captured {
 		names[n] = id.String()
 	}
-	var tables []string
-	for _, name := range signal.MatchCollections(req.DataCollections, names) {
-		if ok, err := i.usable(ctx, log, name, names); err != nil {
-			return err
-		} else if !ok {
-			continue
-		}
-		tables = append(tables, name)
-	}
-	if len(tables) == 0 {
-		log.Warn("incremental snapshot signal names no table that can be snapshotted; nothing to do", "data_collections", req.DataCollections)
-		return nil
-	}
-	running := i.ctx.Running()
-	added := i.ctx.Add(rec.ID, tables, req)
-	log.Info("incremental snapshot requested", "tables", tableNames(added), "surrogate_key", req.SurrogateKey, "already_running", running)
-	if running {
-		return nil
-	}
-	return i.readChunk(ctx)
+	return names, nil
+}
+
+func (src *incSource) Usable(ctx context.Context, log *slog.Logger, name string, captured []string) (bool, error) {
+	return (*incremental)(src).usable(ctx, log, name, captured)
+}
+
+func (src *incSource) OpenWindow(ctx context.Context) error {
+	return (*incremental)(src).watermark(ctx, true)
+}
+
+func (src *incSource) CloseWindow(ctx context.Context) error {
+	return (*incremental)(src).watermark(ctx, false)
+}
+
+func (src *incSource) ReadTableChunk(ctx context.Context) (bool, error) {
+	return (*incremental)(src).readTableChunk(ctx)
+}
+
+// Lost: the replication connection also runs the snapshot's queries, so
+// a closed connection ends the stream.
+func (src *incSource) Lost(error) bool { return src.t.conn.IsClosed() }
+
+func (src *incSource) ResetTable() {
+	src.ts, src.chunkCols, src.dedupCols, src.stale, src.dedupIdx = nil, nil, nil, false, nil
 }
 
 // watermarksArrive checks that the signal table exists and is in the
@@ -216,103 +188,41 @@ func (i *incremental) usable(ctx context.Context, log *slog.Logger, name string,
 	return false, nil
 }
 
-// stop handles stop-snapshot for incremental snapshots: the tables are
-// taken off the queue before the next chunk is read.
-func (i *incremental) stop(ctx context.Context, rec signal.Record, patterns []string) error {
-	if !i.ctx.RequestStop(patterns) {
-		i.t.log.Warn("stop-snapshot signal: no incremental snapshot is running", "signal_id", rec.ID)
-		return nil
-	}
-	i.t.log.Info("incremental snapshot stop requested", "signal_id", rec.ID, "data_collections", patterns)
-	if !i.awaiting {
-		// No chunk in flight (paused, or between signals): apply now.
-		i.applyStops()
-		if i.ctx.Running() && !i.ctx.Paused() {
-			return i.readChunk(ctx)
-		}
-	}
-	return nil
-}
-
-func (i *incremental) pause(rec signal.Record) {
-	if i.ctx.Pause() {
-		i.t.log.Info("incremental snapshot paused", "signal_id", rec.ID, "table", i.ctx.Current().ID)
-		return
-	}
-	i.t.log.Warn("pause-snapshot signal: no incremental snapshot is running or it is paused already", "signal_id", rec.ID)
-}
-
-func (i *incremental) resume(ctx context.Context, rec signal.Record) error {
-	if !i.ctx.Resume() {
-		i.t.log.Warn("resume-snapshot signal: no paused incremental snapshot", "signal_id", rec.ID)
-		return nil
-	}
-	i.t.log.Info("incremental snapshot resumed", "signal_id", rec.ID, "table", i.ctx.Current().ID)
-	if i.awaiting {
-		return nil // the chunk in flight reads the next one when it closes
-	}
-	return i.readChunk(ctx)
-}
-
-// windowOpened handles the open watermark coming back through the stream.
-func (i *incremental) windowOpened(id string) {
-	if !i.ctx.IsCurrentWindow(id) {
-		i.t.log.Debug("incremental snapshot: ignoring the open watermark of another chunk", "watermark", id, "chunk", i.ctx.ChunkID())
-	}
-}
-
 // windowClosed handles the close watermark: the rows left in the window
 // are emitted and the next chunk is read.
 func (i *incremental) windowClosed(ctx context.Context, id string) error {
-	if !i.ctx.IsCurrentWindow(id) || !i.awaiting {
-		i.t.log.Debug("incremental snapshot: ignoring the close watermark of another chunk", "watermark", id, "chunk", i.ctx.ChunkID())
+	if !i.IsClose(id) {
 		return nil
 	}
 	if err := i.sendWindow(); err != nil {
 		return err
 	}
-	return i.readChunk(ctx)
+	return i.ReadChunk(ctx)
 }
 
 // sendWindow emits the window's rows as read events (op r, snapshot
 // incremental) carrying the stream's position and, in the offset, the key
 // of each row as the last key sent.
 func (i *incremental) sendWindow() error {
-	i.awaiting = false
-	if len(i.order) == 0 {
-		return nil
-	}
 	off := *i.s.off
 	off.snapshotType = snapshotIncremental
 	off.lastSnapshotRec, off.snapshotCompleted = false, false
 	off.ts = time.Now().UTC()
-	for _, k := range i.order {
-		row, ok := i.window[k]
-		if !ok {
-			continue // a streamed change replaced it
-		}
+	return i.Send(func(row *windowRow) error {
 		i.ctx.Sent(row.key)
 		r, err := i.t.readRecord(i.ts, row.cells, debezium.SnapshotIncremental, &off)
 		if err != nil {
 			return fmt.Errorf("incremental snapshot of %s: %w", i.ts.table.ID, err)
 		}
 		i.s.batch = append(i.s.batch, r)
-		i.rows++
-	}
-	i.window = map[string]*windowRow{}
-	i.order = i.order[:0]
-	i.progress.Rows(i.rows)
-	if time.Since(i.lastLog) >= progressInterval {
-		i.lastLog = time.Now()
-		i.t.log.Info("incremental snapshot: progress", append([]any{"after_key", keyString(i.ctx.ChunkEnd())}, i.progress.LogAttrs()...)...)
-	}
-	return nil
+		return nil
+	})
 }
 
 // dedup drops the buffered row of a key a streamed change touched; ts is
 // the streamed relation's schema, cells its tuple.
 func (i *incremental) dedup(ts *tableSchema, cells []*cell) {
-	if len(i.window) == 0 || i.ts == nil || i.ts.table.ID != ts.table.ID {
+	if !i.Buffered() || i.ts == nil || i.ts.table.ID != ts.table.ID {
 		return
 	}
 	idx, ok := i.dedupIdx[ts]
@@ -327,18 +237,15 @@ func (i *incremental) dedup(ts *tableSchema, cells []*cell) {
 		i.dedupIdx[ts] = idx
 	}
 	if k, ok := windowKey(idx, cells); ok {
-		if _, in := i.window[k]; in {
-			delete(i.window, k)
-			i.dropped++
-		}
+		i.Drop(k)
 	}
 }
 
 // truncated empties the window when the current table is truncated: the
 // rows read before are gone.
 func (i *incremental) truncated(id tableID) {
-	if i.ts != nil && i.ts.table.ID == id && len(i.window) > 0 {
-		i.window = map[string]*windowRow{}
+	if i.ts != nil && i.ts.table.ID == id {
+		i.Truncated()
 	}
 }
 
@@ -370,139 +277,13 @@ func windowKey(cols []int, cells []*cell) (string, bool) {
 	return b.String(), true
 }
 
-// applyStops takes the tables of queued stop-snapshot signals off the
-// queue (checkAndProcessStopFlag).
-func (i *incremental) applyStops() {
-	stops := i.ctx.TakeStops()
-	if len(stops) == 0 || !i.ctx.Running() {
-		return
-	}
-	matched := i.ctx.MatchingQueued(stops)
-	cur := i.ctx.Current().ID
-	stopCurrent := false
-	var removed []string
-	for _, id := range matched {
-		if id == cur {
-			stopCurrent = true
-			continue
-		}
-		if i.ctx.Remove(id) {
-			removed = append(removed, id)
-		}
-	}
-	if stopCurrent {
-		removed = append(removed, cur)
-		i.nextTable()
-	}
-	if len(removed) == 0 {
-		i.t.log.Warn("stop-snapshot: no table of the incremental snapshot matches", "data_collections", stops)
-		return
-	}
-	i.t.log.Info("incremental snapshot: tables removed", "tables", removed, "remaining", tableNames(i.ctx.Collections()))
-	if !i.ctx.Running() {
-		i.t.log.Info("incremental snapshot stopped")
-	}
-}
-
-func (i *incremental) nextTable() {
-	i.window = map[string]*windowRow{}
-	i.order = i.order[:0]
-	i.awaiting = false
-	i.ts, i.chunkCols, i.dedupCols, i.stale, i.dedupIdx = nil, nil, nil, false, nil
-	i.ctx.Next()
-}
-
-// skip gives up on the current table with a warning and moves on
-// (warnAndSkip).
-func (i *incremental) skip(reason string, err error) {
-	cur := i.ctx.Current()
-	log := i.t.log.With("table", cur.ID, "signal_id", cur.CorrelationID, "reason", reason)
-	if err != nil {
-		log.Warn("incremental snapshot: table skipped", "error", err)
-	} else {
-		log.Warn("incremental snapshot: table skipped")
-	}
-	i.progress.Done()
-	i.nextTable()
-}
-
-func (i *incremental) tableDone() {
-	el := time.Since(i.started)
-	i.progress.Rows(i.rows)
-	i.progress.Done()
-	i.t.log.Info("incremental snapshot: finished table", "table", i.ctx.Current().ID, "rows", i.rows, "replaced_by_stream", i.dropped, "duration", el.Round(time.Millisecond))
-	i.nextTable()
-}
-
-// readChunk writes the open watermark, reads the next chunk into the
-// window and writes the close watermark; tables that are done, empty or
-// unusable are passed over on the way.
-func (i *incremental) readChunk(ctx context.Context) error {
-	i.applyStops()
-	if !i.ctx.Running() {
-		return nil
-	}
-	if i.ctx.Paused() {
-		i.t.log.Info("incremental snapshot is paused", "table", i.ctx.Current().ID)
-		return nil
-	}
-	i.ctx.StartChunk()
-	if err := i.watermark(ctx, true); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		if i.t.conn.IsClosed() {
-			return fmt.Errorf("incremental snapshot: %w", err)
-		}
-		i.t.log.Error("incremental snapshot stopped: the open watermark could not be written to the signal table", "table", i.cfg.DataCollection, "error", err)
-		for i.ctx.Running() {
-			i.skip("watermark write failed", err)
-		}
-		return nil
-	}
-	for i.ctx.Running() {
-		read, err := i.readTableChunk(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if i.t.conn.IsClosed() {
-				// Restarting resumes at the last chunk sent.
-				return fmt.Errorf("incremental snapshot of %s: %w", i.ctx.Current().ID, err)
-			}
-			i.skip("chunk query failed", err)
-			continue
-		}
-		if read {
-			break
-		}
-	}
-	if !i.ctx.Running() {
-		i.t.log.Info("incremental snapshot completed")
-	}
-	if err := i.watermark(ctx, false); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		if i.t.conn.IsClosed() {
-			return fmt.Errorf("incremental snapshot: %w", err)
-		}
-		// The window would never close: give its rows up and stop.
-		i.t.log.Error("incremental snapshot stopped: the close watermark could not be written to the signal table", "table", i.cfg.DataCollection, "error", err)
-		for i.ctx.Running() {
-			i.skip("watermark write failed", err)
-		}
-	}
-	return nil
-}
-
 // readTableChunk reads the current table's next chunk into the window. It
 // reports false when the table was finished or skipped instead.
 func (i *incremental) readTableChunk(ctx context.Context) (bool, error) {
 	col := i.ctx.Current()
 	id, ok := parseTableID(col.ID)
 	if !ok {
-		i.skip("not a <schema>.<table> name", nil)
+		i.Skip("not a <schema>.<table> name", nil)
 		return false, nil
 	}
 	if i.ts == nil || i.stale {
@@ -517,12 +298,12 @@ func (i *incremental) readTableChunk(ctx context.Context) (bool, error) {
 		}
 		if maxKey == nil {
 			i.t.log.Info("incremental snapshot: table is empty", "table", col.ID)
-			i.tableDone()
+			i.TableDone()
 			return false, nil
 		}
 		i.ctx.SetMaximumKey(maxKey)
-		i.t.log.Info("incremental snapshot: reading table", "table", col.ID, "signal_id", col.CorrelationID, "until_key", keyString(maxKey),
-			"after_key", keyString(i.ctx.ChunkEnd()), "condition", col.Condition, "surrogate_key", col.SurrogateKey)
+		i.t.log.Info("incremental snapshot: reading table", "table", col.ID, "signal_id", col.CorrelationID, "until_key", isnap.KeyString(maxKey),
+			"after_key", isnap.KeyString(i.ctx.ChunkEnd()), "condition", col.Condition, "surrogate_key", col.SurrogateKey)
 	}
 	q := i.chunkQuery(col)
 	res, err := i.t.conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
@@ -544,10 +325,7 @@ func (i *incremental) readTableChunk(ctx context.Context) (bool, error) {
 		if !ok {
 			continue
 		}
-		if _, dup := i.window[k]; !dup {
-			i.order = append(i.order, k)
-		}
-		i.window[k] = &windowRow{cells: cells, key: i.keyOf(cells)}
+		i.Put(k, &windowRow{cells: cells, key: i.keyOf(cells)})
 		last = cells
 	}
 	res.Close()
@@ -555,11 +333,10 @@ func (i *incremental) readTableChunk(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("%s: %w", q, err)
 	}
 	if last == nil {
-		i.tableDone()
+		i.TableDone()
 		return false, nil
 	}
-	i.ctx.SetChunkEnd(i.keyOf(last))
-	i.awaiting = true
+	i.ChunkRead(i.keyOf(last))
 	if h := i.t.afterChunkRead; h != nil {
 		h(i.ts.table.ID, i.keyOf(last))
 	}
@@ -576,21 +353,21 @@ func (i *incremental) prepareTable(ctx context.Context, id tableID, col *signal.
 	tbl, err := i.t.cat.readTable(ctx, id, true)
 	if err != nil {
 		if strings.Contains(err.Error(), "not found") {
-			i.skip("the table does not exist", nil)
+			i.Skip("the table does not exist", nil)
 			return false, nil
 		}
 		return false, err
 	}
 	ts, err := i.t.cfg.schemas.build(tbl)
 	if err != nil {
-		i.skip("its schema cannot be built", err)
+		i.Skip("its schema cannot be built", err)
 		return false, nil
 	}
 	var chunk []int
 	if col.SurrogateKey != "" {
 		n, _ := tbl.column(col.SurrogateKey)
 		if n < 0 {
-			i.skip(fmt.Sprintf("surrogate key %q is not a column of the table", col.SurrogateKey), nil)
+			i.Skip(fmt.Sprintf("surrogate key %q is not a column of the table", col.SurrogateKey), nil)
 			return false, nil
 		}
 		chunk = []int{n}
@@ -598,7 +375,7 @@ func (i *incremental) prepareTable(ctx context.Context, id tableID, col *signal.
 		chunk = i.t.cfg.schemas.keyColumns(tbl)
 	}
 	if len(chunk) == 0 {
-		i.skip("the table has no primary key (give a surrogate-key in the signal)", nil)
+		i.Skip("the table has no primary key (give a surrogate-key in the signal)", nil)
 		return false, nil
 	}
 	dedup := make([]int, 0, len(ts.keyCols))
@@ -608,27 +385,14 @@ func (i *incremental) prepareTable(ctx context.Context, id tableID, col *signal.
 	if len(dedup) == 0 {
 		dedup = chunk
 	}
-	if i.ts != nil && i.ts.table.ID == id && !sameColumns(i.chunkCols, chunk, i.ts.table, tbl) {
-		// The key changed under the scan: positions are meaningless now.
-		i.t.log.Warn("incremental snapshot: the table's key changed; reading it again from its start", "table", col.ID)
-		i.ctx.SetChunkEnd(nil)
-		i.ctx.SetMaximumKey(nil)
-	}
+	keyChanged := i.ts != nil && i.ts.table.ID == id && !sameColumns(i.chunkCols, chunk, i.ts.table, tbl)
 	if i.ts == nil {
-		i.started, i.lastLog, i.rows, i.dropped = time.Now(), time.Now(), 0, 0
 		var estimate float64
 		_ = i.t.conn.QueryRow(ctx, "SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1", tbl.OID).Scan(&estimate)
-		i.progress = metrics.ForTask(ctx).StartProgress(col.ID, int64(max(estimate, 0)), "incremental")
+		i.StartTable(ctx, int64(max(estimate, 0)))
 	}
 	i.ts, i.chunkCols, i.dedupCols, i.stale, i.dedupIdx = ts, chunk, dedup, false, nil
-	if end := i.ctx.ChunkEnd(); end != nil && len(end) != len(chunk) {
-		i.t.log.Warn("incremental snapshot: the stored position does not fit the table's key; reading it again from its start", "table", col.ID, "stored_key", keyString(end))
-		i.ctx.SetChunkEnd(nil)
-		i.ctx.SetMaximumKey(nil)
-	}
-	if m := i.ctx.MaximumKey(); m != nil && len(m) != len(chunk) {
-		i.ctx.SetMaximumKey(nil)
-	}
+	i.TableReady(keyChanged, len(chunk))
 	return true, nil
 }
 
@@ -833,13 +597,13 @@ func (i *incremental) watermark(ctx context.Context, open bool) error {
 	switch {
 	case open:
 		i.openedAt, i.openColl, i.openCorr = now, coll, corr
-		sql, args = "INSERT INTO "+table+" VALUES ($1, $2, $3)", []any{id + "-open", signal.ActionWindowOpen, windowMetadata(now, time.Time{}, corr, coll)}
+		sql, args = "INSERT INTO "+table+" VALUES ($1, $2, $3)", []any{id + "-open", signal.ActionWindowOpen, signal.WindowMetadata(now, time.Time{}, corr, coll)}
 	case i.cfg.Watermarking == signal.InsertDelete:
 		sql, args = "DELETE FROM "+table+" WHERE id = $1", []any{id + "-open"}
 	default:
 		// The close carries the open's attribution: the queue may have
 		// moved to the next table meanwhile.
-		sql, args = "INSERT INTO "+table+" VALUES ($1, $2, $3)", []any{id + "-close", signal.ActionWindowClose, windowMetadata(i.openedAt, now, i.openCorr, i.openColl)}
+		sql, args = "INSERT INTO "+table+" VALUES ($1, $2, $3)", []any{id + "-close", signal.ActionWindowClose, signal.WindowMetadata(i.openedAt, now, i.openCorr, i.openColl)}
 	}
 	for attempt := 0; ; attempt++ {
 		_, err := i.t.conn.Exec(ctx, sql, args...)
@@ -859,44 +623,4 @@ func (i *incremental) watermark(ctx context.Context, open bool) error {
 		case <-time.After(i.cfg.EmitBackoff):
 		}
 	}
-}
-
-// windowMetadata is SignalMetadata.metadataString: a JSON object with
-// ": " and ", " separators and the timestamps as Java's Instant.toString.
-func windowMetadata(open, close time.Time, correlationID, collection string) string {
-	var parts []string
-	add := func(k, v string) {
-		parts = append(parts, `"`+k+`": `+string(jackson.AppendString(nil, v)))
-	}
-	if !open.IsZero() {
-		add("openWindowTimestamp", javaInstant(open))
-	}
-	if !close.IsZero() {
-		add("closeWindowTimestamp", javaInstant(close))
-	}
-	if correlationID != "" {
-		add("correlationId", correlationID)
-	}
-	if collection != "" {
-		add("dataCollectionId", collection)
-	}
-	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-// javaInstant formats t as java.time.Instant.toString: UTC, seconds
-// always, the fraction in groups of three digits only as long as needed.
-func javaInstant(t time.Time) string {
-	t = t.UTC()
-	s := t.Format("2006-01-02T15:04:05")
-	ns := t.Nanosecond()
-	switch {
-	case ns == 0:
-	case ns%1_000_000 == 0:
-		s += fmt.Sprintf(".%03d", ns/1_000_000)
-	case ns%1_000 == 0:
-		s += fmt.Sprintf(".%06d", ns/1_000)
-	default:
-		s += fmt.Sprintf(".%09d", ns)
-	}
-	return s + "Z"
 }

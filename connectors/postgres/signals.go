@@ -7,39 +7,19 @@ import (
 	"github.com/tributary-io/tributary/internal/signal"
 )
 
-// sourceSignal reads a signal from a change of the signal table
-// (SourceSignalChannel): an insert carries id, type and data in the
-// table's first three columns; with the insert_delete watermarking a
-// delete of an open watermark closes its window.
+// sourceSignal handles a change of the signal table (an insert, or with
+// insert=false a delete).
 func (s *streamer) sourceSignal(ctx context.Context, insert bool, cells []*cell) error {
-	cfg := s.t.cfg.signals
-	if !cfg.Enabled(signal.ChannelSource) {
-		return nil
-	}
-	text := func(n int) (string, bool) {
-		if n >= len(cells) || cells[n] == nil || cells[n].null || cells[n].unchanged {
+	rec, ok := signal.SourceRecord(s.t.cfg.signals, s.t.log, !insert, len(cells), func(n int) (string, bool) {
+		if cells[n] == nil || cells[n].null || cells[n].unchanged {
 			return "", false
 		}
 		return cells[n].text, true
-	}
-	id, _ := text(0)
-	if !insert {
-		if cfg.Watermarking == signal.InsertDelete && len(id) > len("-open") && id[len(id)-len("-open"):] == "-open" {
-			return s.handleSignal(ctx, signal.Record{ID: id[:len(id)-len("open")] + "close", Type: signal.ActionWindowClose, Channel: signal.ChannelSource})
-		}
+	})
+	if !ok {
 		return nil
 	}
-	if len(cells) < 3 {
-		s.t.log.Warn("malformed signal row: the signal table must have the columns id, type, data", "signal_id", id, "table", cfg.DataCollection, "columns", len(cells))
-		return nil
-	}
-	typ, ok := text(1)
-	if !ok || typ == "" {
-		s.t.log.Warn("malformed signal row: no type", "signal_id", id, "table", cfg.DataCollection)
-		return nil
-	}
-	data, _ := text(2)
-	return s.handleSignal(ctx, signal.Record{ID: id, Type: typ, Data: data, Channel: signal.ChannelSource})
+	return s.handleSignal(ctx, rec)
 }
 
 // pollSignals handles the signals the kafka and file channels (and the
@@ -58,57 +38,39 @@ func (s *streamer) pollSignals(ctx context.Context) error {
 	}
 }
 
-// handleSignal runs one signal's action (SignalProcessor.processSignal).
-// A signal that cannot be carried out is logged with its id and dropped;
-// only failures of the database or Kafka end the stream.
+// handleSignal runs one signal's action.
 func (s *streamer) handleSignal(ctx context.Context, rec signal.Record) error {
-	log := s.t.log.With("signal_id", rec.ID, "signal_type", rec.Type, "channel", rec.Channel)
-	bad := func(err error) error {
-		log.Warn("signal ignored: malformed data", "data", rec.Data, "error", err)
-		return nil
-	}
-	switch rec.Type {
-	case signal.ActionLog:
-		msg, err := signal.ParseLog(rec.Data)
-		if err != nil {
-			return bad(err)
-		}
-		log.Info(signal.FormatLog(msg, s.off.offsetMap()))
-	case signal.ActionWindowOpen:
-		s.inc.windowOpened(rec.ID)
-	case signal.ActionWindowClose:
-		return s.inc.windowClosed(ctx, rec.ID)
-	case signal.ActionExecuteSnapshot:
-		req, err := signal.ParseExecuteSnapshot(rec.Data)
-		if err != nil {
-			return bad(err)
-		}
-		if req.Kind == signal.KindBlocking {
-			log.Info("blocking snapshot requested; it starts after the current transaction", "data_collections", req.DataCollections)
-			s.blocking = append(s.blocking, blockingRequest{rec: rec, req: req})
-			return nil
-		}
-		return s.inc.execute(ctx, rec, req)
-	case signal.ActionStopSnapshot:
-		req, err := signal.ParseStopSnapshot(rec.Data)
-		if err != nil {
-			return bad(err)
-		}
-		if req.Kind == signal.KindBlocking {
-			// StopSnapshot only acts on incremental snapshots.
-			log.Warn("stop-snapshot of type blocking has no effect: a blocking snapshot runs to completion")
-			return nil
-		}
-		return s.inc.stop(ctx, rec, req.DataCollections)
-	case signal.ActionPauseSnapshot:
-		s.inc.pause(rec)
-	case signal.ActionResumeSnapshot:
-		return s.inc.resume(ctx, rec)
-	default:
-		log.Warn("signal ignored: unknown type")
-	}
-	return nil
+	return signal.Dispatch(ctx, s.t.log, rec, (*signalActions)(s))
 }
+
+// signalActions is the streamer as signals act on it.
+type signalActions streamer
+
+func (a *signalActions) WindowOpened(id string) { a.inc.WindowOpened(id) }
+
+func (a *signalActions) WindowClosed(ctx context.Context, id string) error {
+	return a.inc.windowClosed(ctx, id)
+}
+
+func (a *signalActions) ExecuteIncremental(ctx context.Context, rec signal.Record, req *signal.SnapshotRequest) error {
+	return a.inc.Execute(ctx, rec, req)
+}
+
+func (a *signalActions) StopIncremental(ctx context.Context, rec signal.Record, dataCollections []string) error {
+	return a.inc.Stop(ctx, rec, dataCollections)
+}
+
+func (a *signalActions) PauseIncremental(rec signal.Record) { a.inc.Pause(rec) }
+
+func (a *signalActions) ResumeIncremental(ctx context.Context, rec signal.Record) error {
+	return a.inc.Resume(ctx, rec)
+}
+
+func (a *signalActions) QueueBlocking(rec signal.Record, req *signal.SnapshotRequest) {
+	a.blocking = append(a.blocking, blockingRequest{rec: rec, req: req})
+}
+
+func (a *signalActions) Offset() map[string]any { return a.off.offsetMap() }
 
 type blockingRequest struct {
 	rec signal.Record

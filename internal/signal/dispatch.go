@@ -1,0 +1,117 @@
+package signal
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+)
+
+// Actions is what a connector's stream does for the actions of signals;
+// Dispatch decides which one a signal asks for.
+type Actions interface {
+	// WindowOpened and WindowClosed handle the watermarks of an
+	// incremental snapshot's chunk coming back through the stream.
+	WindowOpened(id string)
+	WindowClosed(ctx context.Context, id string) error
+	// ExecuteIncremental, StopIncremental, PauseIncremental and
+	// ResumeIncremental act on the incremental snapshot.
+	ExecuteIncremental(ctx context.Context, rec Record, req *SnapshotRequest) error
+	StopIncremental(ctx context.Context, rec Record, dataCollections []string) error
+	PauseIncremental(rec Record)
+	ResumeIncremental(ctx context.Context, rec Record) error
+	// QueueBlocking asks for a blocking snapshot, which starts after the
+	// current transaction.
+	QueueBlocking(rec Record, req *SnapshotRequest)
+	// Offset is the stream's current offset, for the log action.
+	Offset() map[string]any
+}
+
+// Dispatch runs one signal's action (SignalProcessor.processSignal). A
+// signal that cannot be carried out is logged with its id and dropped;
+// only the errors of the actions (the database or the bus failing) are
+// returned.
+func Dispatch(ctx context.Context, log *slog.Logger, rec Record, a Actions) error {
+	log = log.With("signal_id", rec.ID, "signal_type", rec.Type, "channel", rec.Channel)
+	bad := func(err error) error {
+		log.Warn("signal ignored: malformed data", "data", rec.Data, "error", err)
+		return nil
+	}
+	switch rec.Type {
+	case ActionLog:
+		msg, err := ParseLog(rec.Data)
+		if err != nil {
+			return bad(err)
+		}
+		log.Info(FormatLog(msg, a.Offset()))
+	case ActionWindowOpen:
+		a.WindowOpened(rec.ID)
+	case ActionWindowClose:
+		return a.WindowClosed(ctx, rec.ID)
+	case ActionExecuteSnapshot:
+		req, err := ParseExecuteSnapshot(rec.Data)
+		if err != nil {
+			return bad(err)
+		}
+		if req.Kind == KindBlocking {
+			log.Info("blocking snapshot requested; it starts after the current transaction", "data_collections", req.DataCollections)
+			a.QueueBlocking(rec, req)
+			return nil
+		}
+		return a.ExecuteIncremental(ctx, rec, req)
+	case ActionStopSnapshot:
+		req, err := ParseStopSnapshot(rec.Data)
+		if err != nil {
+			return bad(err)
+		}
+		if req.Kind == KindBlocking {
+			// StopSnapshot only acts on incremental snapshots.
+			log.Warn("stop-snapshot of type blocking has no effect: a blocking snapshot runs to completion")
+			return nil
+		}
+		return a.StopIncremental(ctx, rec, req.DataCollections)
+	case ActionPauseSnapshot:
+		a.PauseIncremental(rec)
+	case ActionResumeSnapshot:
+		return a.ResumeIncremental(ctx, rec)
+	default:
+		log.Warn("signal ignored: unknown type")
+	}
+	return nil
+}
+
+// SourceRecord reads a signal from a row change of the signal table
+// (SourceSignalChannel): an insert carries id, type and data in the
+// table's first three columns; with insert_delete watermarking the delete
+// of an open watermark closes its window. cell gives the text of a column
+// of the row (the new row of an insert, the old of a delete) and whether
+// it has one; cols is the row's number of columns. It reports false for a
+// change that is no signal, and logs why a malformed row is one.
+func SourceRecord(cfg *Config, log *slog.Logger, deleted bool, cols int, cell func(n int) (string, bool)) (Record, bool) {
+	if !cfg.Enabled(ChannelSource) {
+		return Record{}, false
+	}
+	var id string
+	if cols > 0 {
+		id, _ = cell(0)
+	}
+	if deleted {
+		if cfg.Watermarking != InsertDelete {
+			return Record{}, false
+		}
+		if open, ok := strings.CutSuffix(id, "-open"); ok && open != "" {
+			return Record{ID: open + "-close", Type: ActionWindowClose, Channel: ChannelSource}, true
+		}
+		return Record{}, false
+	}
+	if cols < 3 {
+		log.Warn("malformed signal row: the signal table must have the columns id, type, data", "signal_id", id, "table", cfg.DataCollection, "columns", cols)
+		return Record{}, false
+	}
+	typ, ok := cell(1)
+	if !ok || typ == "" {
+		log.Warn("malformed signal row: no type", "signal_id", id, "table", cfg.DataCollection)
+		return Record{}, false
+	}
+	data, _ := cell(2)
+	return Record{ID: id, Type: typ, Data: data, Channel: ChannelSource}, true
+}
