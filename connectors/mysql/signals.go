@@ -9,36 +9,12 @@ import (
 	"github.com/tributary-io/tributary/internal/signal"
 )
 
-// startSignalChannels starts polling the kafka and file signal channels
-// and takes the signals sent through the REST API; the returned function
-// stops it and waits for the channels to close.
+// startSignalChannels starts the signal channels (signal.StartChannels);
+// the returned function stops them.
 func (t *task) startSignalChannels(ctx context.Context) func() {
-	cfg := t.c.cfg.signals
-	ch := make(chan signal.Record, 16)
+	ch, stop := signal.StartChannels(ctx, t.c.cfg.signals, t.c.tc.ConnectorName, t.c.cfg.topicPrefix, t.c.log)
 	t.signals = ch
-	unregister := signal.Register(t.c.tc.ConnectorName, ch)
-	var readers []signal.Reader
-	if cfg.Enabled(signal.ChannelKafka) {
-		readers = append(readers, signal.NewKafkaReader(cfg, t.c.cfg.topicPrefix, t.c.log))
-	}
-	if cfg.Enabled(signal.ChannelFile) {
-		t.c.log.Info("reading signals from a file", "file", cfg.File)
-		readers = append(readers, &signal.FileReader{Path: cfg.File, Log: t.c.log})
-	}
-	if len(readers) == 0 {
-		return unregister
-	}
-	pctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		signal.Poll(pctx, readers, cfg.PollInterval, ch, t.c.log)
-	}()
-	return func() {
-		unregister()
-		cancel()
-		<-done
-	}
+	return stop
 }
 
 // sigRun is what signals act on during one streaming run: the run's
@@ -139,33 +115,14 @@ func (r *sigRun) poll(ctx context.Context) error {
 
 // handle runs one signal's action.
 func (r *sigRun) handle(ctx context.Context, rec signal.Record) error {
-	return signal.Dispatch(ctx, r.t.c.log, rec, r)
+	return signal.Dispatch(ctx, r.t.c.log, rec, r.inc, r)
 }
 
-// The signal.Actions of a streaming run.
-
-func (r *sigRun) WindowOpened(id string) { r.inc.WindowOpened(id) }
-
-func (r *sigRun) WindowClosed(ctx context.Context, id string) error {
-	return r.inc.windowClosed(ctx, id)
-}
-
-func (r *sigRun) ExecuteIncremental(ctx context.Context, rec signal.Record, req *signal.SnapshotRequest) error {
-	return r.inc.Execute(ctx, rec, req)
-}
-
-func (r *sigRun) StopIncremental(ctx context.Context, rec signal.Record, dataCollections []string) error {
-	return r.inc.Stop(ctx, rec, dataCollections)
-}
-
-func (r *sigRun) PauseIncremental(rec signal.Record) { r.inc.Pause(rec) }
-
-func (r *sigRun) ResumeIncremental(ctx context.Context, rec signal.Record) error {
-	return r.inc.Resume(ctx, rec)
-}
-
+// QueueBlocking is signal.Stream's: the snapshot runs between two
+// transactions (runBlocking).
 func (r *sigRun) QueueBlocking(rec signal.Record, req *signal.SnapshotRequest) {
 	r.blocking = append(r.blocking, blockingRequest{rec: rec, req: req})
 }
 
+// Offset is signal.Stream's.
 func (r *sigRun) Offset() map[string]any { return r.o.offset() }

@@ -188,9 +188,9 @@ func (i *incremental) usable(ctx context.Context, log *slog.Logger, name string,
 	return false, nil
 }
 
-// windowClosed handles the close watermark: the rows left in the window
+// WindowClosed handles the close watermark: the rows left in the window
 // are emitted and the next chunk is read.
-func (i *incremental) windowClosed(ctx context.Context, id string) error {
+func (i *incremental) WindowClosed(ctx context.Context, id string) error {
 	if !i.IsClose(id) {
 		return nil
 	}

@@ -40,37 +40,17 @@ func (s *streamer) pollSignals(ctx context.Context) error {
 
 // handleSignal runs one signal's action.
 func (s *streamer) handleSignal(ctx context.Context, rec signal.Record) error {
-	return signal.Dispatch(ctx, s.t.log, rec, (*signalActions)(s))
+	return signal.Dispatch(ctx, s.t.log, rec, s.inc, s)
 }
 
-// signalActions is the streamer as signals act on it.
-type signalActions streamer
-
-func (a *signalActions) WindowOpened(id string) { a.inc.WindowOpened(id) }
-
-func (a *signalActions) WindowClosed(ctx context.Context, id string) error {
-	return a.inc.windowClosed(ctx, id)
+// QueueBlocking is signal.Stream's: the snapshot runs between two
+// transactions (runBlocking).
+func (s *streamer) QueueBlocking(rec signal.Record, req *signal.SnapshotRequest) {
+	s.blocking = append(s.blocking, blockingRequest{rec: rec, req: req})
 }
 
-func (a *signalActions) ExecuteIncremental(ctx context.Context, rec signal.Record, req *signal.SnapshotRequest) error {
-	return a.inc.Execute(ctx, rec, req)
-}
-
-func (a *signalActions) StopIncremental(ctx context.Context, rec signal.Record, dataCollections []string) error {
-	return a.inc.Stop(ctx, rec, dataCollections)
-}
-
-func (a *signalActions) PauseIncremental(rec signal.Record) { a.inc.Pause(rec) }
-
-func (a *signalActions) ResumeIncremental(ctx context.Context, rec signal.Record) error {
-	return a.inc.Resume(ctx, rec)
-}
-
-func (a *signalActions) QueueBlocking(rec signal.Record, req *signal.SnapshotRequest) {
-	a.blocking = append(a.blocking, blockingRequest{rec: rec, req: req})
-}
-
-func (a *signalActions) Offset() map[string]any { return a.off.offsetMap() }
+// Offset is signal.Stream's.
+func (s *streamer) Offset() map[string]any { return s.off.offsetMap() }
 
 type blockingRequest struct {
 	rec signal.Record

@@ -351,34 +351,10 @@ func (t *pgTask) run(ctx context.Context, w connect.RecordWriter) error {
 	return t.stream(ctx, w, off, prev)
 }
 
-// startSignalChannels starts polling the kafka and file signal channels
-// and takes the signals sent through the REST API; the returned function
-// stops it and waits for the channels to close.
+// startSignalChannels starts the signal channels (signal.StartChannels);
+// the returned function stops them.
 func (t *pgTask) startSignalChannels(ctx context.Context) func() {
-	cfg := t.cfg.signals
-	ch := make(chan signal.Record, 16)
+	ch, stop := signal.StartChannels(ctx, t.cfg.signals, t.tc.ConnectorName, t.cfg.topicPrefix, t.log)
 	t.signals = ch
-	unregister := signal.Register(t.tc.ConnectorName, ch)
-	var readers []signal.Reader
-	if cfg.Enabled(signal.ChannelKafka) {
-		readers = append(readers, signal.NewKafkaReader(cfg, t.cfg.topicPrefix, t.log))
-	}
-	if cfg.Enabled(signal.ChannelFile) {
-		t.log.Info("reading signals from a file", "file", cfg.File)
-		readers = append(readers, &signal.FileReader{Path: cfg.File, Log: t.log})
-	}
-	if len(readers) == 0 {
-		return unregister
-	}
-	pctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		signal.Poll(pctx, readers, cfg.PollInterval, ch, t.log)
-	}()
-	return func() {
-		unregister()
-		cancel()
-		<-done
-	}
+	return stop
 }

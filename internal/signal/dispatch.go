@@ -6,19 +6,21 @@ import (
 	"strings"
 )
 
-// Actions is what a connector's stream does for the actions of signals;
-// Dispatch decides which one a signal asks for.
-type Actions interface {
-	// WindowOpened and WindowClosed handle the watermarks of an
-	// incremental snapshot's chunk coming back through the stream.
+// Snapshots is a connector's incremental snapshot as signals act on it
+// (internal/incremental's Engine, with the connector's WindowClosed).
+type Snapshots interface {
+	// WindowOpened and WindowClosed handle the watermarks of a chunk
+	// coming back through the stream.
 	WindowOpened(id string)
 	WindowClosed(ctx context.Context, id string) error
-	// ExecuteIncremental, StopIncremental, PauseIncremental and
-	// ResumeIncremental act on the incremental snapshot.
-	ExecuteIncremental(ctx context.Context, rec Record, req *SnapshotRequest) error
-	StopIncremental(ctx context.Context, rec Record, dataCollections []string) error
-	PauseIncremental(rec Record)
-	ResumeIncremental(ctx context.Context, rec Record) error
+	Execute(ctx context.Context, rec Record, req *SnapshotRequest) error
+	Stop(ctx context.Context, rec Record, dataCollections []string) error
+	Pause(rec Record)
+	Resume(ctx context.Context, rec Record) error
+}
+
+// Stream is a connector's stream as signals act on it.
+type Stream interface {
 	// QueueBlocking asks for a blocking snapshot, which starts after the
 	// current transaction.
 	QueueBlocking(rec Record, req *SnapshotRequest)
@@ -30,7 +32,7 @@ type Actions interface {
 // signal that cannot be carried out is logged with its id and dropped;
 // only the errors of the actions (the database or the bus failing) are
 // returned.
-func Dispatch(ctx context.Context, log *slog.Logger, rec Record, a Actions) error {
+func Dispatch(ctx context.Context, log *slog.Logger, rec Record, inc Snapshots, stream Stream) error {
 	log = log.With("signal_id", rec.ID, "signal_type", rec.Type, "channel", rec.Channel)
 	bad := func(err error) error {
 		log.Warn("signal ignored: malformed data", "data", rec.Data, "error", err)
@@ -42,11 +44,11 @@ func Dispatch(ctx context.Context, log *slog.Logger, rec Record, a Actions) erro
 		if err != nil {
 			return bad(err)
 		}
-		log.Info(FormatLog(msg, a.Offset()))
+		log.Info(FormatLog(msg, stream.Offset()))
 	case ActionWindowOpen:
-		a.WindowOpened(rec.ID)
+		inc.WindowOpened(rec.ID)
 	case ActionWindowClose:
-		return a.WindowClosed(ctx, rec.ID)
+		return inc.WindowClosed(ctx, rec.ID)
 	case ActionExecuteSnapshot:
 		req, err := ParseExecuteSnapshot(rec.Data)
 		if err != nil {
@@ -54,10 +56,10 @@ func Dispatch(ctx context.Context, log *slog.Logger, rec Record, a Actions) erro
 		}
 		if req.Kind == KindBlocking {
 			log.Info("blocking snapshot requested; it starts after the current transaction", "data_collections", req.DataCollections)
-			a.QueueBlocking(rec, req)
+			stream.QueueBlocking(rec, req)
 			return nil
 		}
-		return a.ExecuteIncremental(ctx, rec, req)
+		return inc.Execute(ctx, rec, req)
 	case ActionStopSnapshot:
 		req, err := ParseStopSnapshot(rec.Data)
 		if err != nil {
@@ -68,11 +70,11 @@ func Dispatch(ctx context.Context, log *slog.Logger, rec Record, a Actions) erro
 			log.Warn("stop-snapshot of type blocking has no effect: a blocking snapshot runs to completion")
 			return nil
 		}
-		return a.StopIncremental(ctx, rec, req.DataCollections)
+		return inc.Stop(ctx, rec, req.DataCollections)
 	case ActionPauseSnapshot:
-		a.PauseIncremental(rec)
+		inc.Pause(rec)
 	case ActionResumeSnapshot:
-		return a.ResumeIncremental(ctx, rec)
+		return inc.Resume(ctx, rec)
 	default:
 		log.Warn("signal ignored: unknown type")
 	}
@@ -114,4 +116,35 @@ func SourceRecord(cfg *Config, log *slog.Logger, deleted bool, cols int, cell fu
 	}
 	data, _ := cell(2)
 	return Record{ID: id, Type: typ, Data: data, Channel: ChannelSource}, true
+}
+
+// StartChannels starts polling the kafka and file signal channels of cfg
+// and takes the signals sent to the connector through the REST API; the
+// signals arrive on the returned channel. stop stops it and waits for the
+// channels to close.
+func StartChannels(ctx context.Context, cfg *Config, connector, topicPrefix string, log *slog.Logger) (signals <-chan Record, stop func()) {
+	ch := make(chan Record, 16)
+	unregister := Register(connector, ch)
+	var readers []Reader
+	if cfg.Enabled(ChannelKafka) {
+		readers = append(readers, NewKafkaReader(cfg, topicPrefix, log))
+	}
+	if cfg.Enabled(ChannelFile) {
+		log.Info("reading signals from a file", "file", cfg.File)
+		readers = append(readers, &FileReader{Path: cfg.File, Log: log})
+	}
+	if len(readers) == 0 {
+		return ch, unregister
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Poll(pctx, readers, cfg.PollInterval, ch, log)
+	}()
+	return ch, func() {
+		unregister()
+		cancel()
+		<-done
+	}
 }
