@@ -7,6 +7,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/signal/signaltest"
 )
 
 // TestBlockingSnapshot runs a blocking snapshot while a writer changes the
@@ -21,14 +22,14 @@ func TestBlockingSnapshot(t *testing.T) {
 		fmt.Sprintf("INSERT INTO inventory.t SELECT seq, 0, MD5(seq) FROM inventory.seq_1_to_%d", rows))
 	props := e.props(map[string]string{"snapshot.mode": "no_data", "signal.data.collection": "inventory.debezium_signal"})
 	c := &capture{}
-	sink := &lines{t: t}
+	sink := signaltest.NewLog(t)
 	run := e.startLogged(t, Plugin(), props, c, sink)
-	sink.wait(t, time.Minute, "streaming started")
+	sink.Wait(t, time.Minute, "streaming started")
 	w := startChurn(t, e.db.DSN(""), rows, 500)
 	time.Sleep(300 * time.Millisecond)
 	e.db.Exec(t, "", `INSERT INTO inventory.debezium_signal VALUES ('block-1', 'execute-snapshot', '{"data-collections": ["inventory.t", "inventory.nosuch"], "type": "blocking"}')`)
-	sink.wait(t, time.Minute, "does not exist", "signal_id=block-1", "inventory.nosuch")
-	sink.wait(t, time.Minute, "blocking snapshot completed; streaming resumes", "signal_id=block-1")
+	sink.Wait(t, time.Minute, "does not exist", "signal_id=block-1", "inventory.nosuch")
+	sink.Wait(t, time.Minute, "blocking snapshot completed; streaming resumes", "signal_id=block-1")
 	time.Sleep(300 * time.Millisecond)
 	w.finish(t)
 	e.db.Exec(t, "", "INSERT INTO inventory.marker VALUES (1)")

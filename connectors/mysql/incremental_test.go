@@ -16,6 +16,7 @@ import (
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/crashtest"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/signal/signaltest"
 )
 
 // churn updates and deletes random rows of inventory.t (and inserts
@@ -78,16 +79,11 @@ func (w *churn) finish(t *testing.T) int64 {
 	return w.changes.Load()
 }
 
-type tRow struct {
-	v   int32
-	pad string
-}
-
 // lastPerKey returns the state of inventory.t every key's last record
 // describes (nil: deleted).
-func lastPerKey(t *testing.T, recs []*connect.Record) map[int64]*tRow {
+func lastPerKey(t *testing.T, recs []*connect.Record) map[int64]*signaltest.Row {
 	t.Helper()
-	out := map[int64]*tRow{}
+	out := map[int64]*signaltest.Row{}
 	for _, r := range recs {
 		if r.Topic != "mariadb1.inventory.t" || r.Key == nil {
 			continue
@@ -103,7 +99,7 @@ func lastPerKey(t *testing.T, recs []*connect.Record) map[int64]*tRow {
 			out[id] = nil
 			continue
 		}
-		out[id] = &tRow{v: after.Get("v").(int32), pad: after.Get("pad").(string)}
+		out[id] = &signaltest.Row{V: after.Get("v").(int32), Pad: after.Get("pad").(string)}
 	}
 	return out
 }
@@ -122,34 +118,19 @@ func checkConverged(t *testing.T, dsn string, recs []*connect.Record) (rows, key
 		t.Fatal(err)
 	}
 	defer res.Close()
-	live := map[int64]bool{}
-	bad := 0
+	table := map[int64]signaltest.Row{}
 	for res.Next() {
 		var id int64
-		var r tRow
-		if err := res.Scan(&id, &r.v, &r.pad); err != nil {
+		var r signaltest.Row
+		if err := res.Scan(&id, &r.V, &r.Pad); err != nil {
 			t.Fatal(err)
 		}
-		live[id] = true
-		if got := last[id]; got == nil || *got != r {
-			bad++
-			if bad <= 5 {
-				t.Errorf("row %d is %+v in the table, %+v in its last record", id, r, got)
-			}
-		}
+		table[id] = r
 	}
-	for id, r := range last {
-		if r != nil && !live[id] {
-			bad++
-			if bad <= 10 {
-				t.Errorf("row %d was deleted but its last record shows %+v", id, *r)
-			}
-		}
-	}
-	if bad > 0 {
+	if bad := signaltest.Diverged(t, table, last); bad > 0 {
 		t.Fatalf("%d keys differ", bad)
 	}
-	return len(live), len(last)
+	return len(table), len(last)
 }
 
 func incrementalRows() int64 {
@@ -197,12 +178,12 @@ func TestIncrementalSnapshotConverges(t *testing.T) {
 			}
 			props := e.props(extra)
 			c := &capture{}
-			sink := &lines{t: t}
+			sink := signaltest.NewLog(t)
 			var chunks atomic.Int64
 			hook := func(tk *task) { tk.afterChunkRead = func(TableID, []any) { chunks.Add(1) } }
 			run := e.startLogged(t, Plugin(), props, c, sink, hook)
 			for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-				if _, ok := sink.find("streaming started"); ok {
+				if _, ok := sink.Find("streaming started"); ok {
 					break
 				}
 				c.mu.Lock()
@@ -238,15 +219,13 @@ func TestIncrementalSnapshotConverges(t *testing.T) {
 				c.failAt = 0
 				c.mu.Unlock()
 				run = e.startLogged(t, Plugin(), props, c, sink, hook)
-				line := sink.wait(t, time.Minute, "incremental snapshot in progress; continuing")
+				line := sink.Wait(t, time.Minute, "incremental snapshot in progress; continuing")
 				if !strings.Contains(line, "after_key=<start>") {
 					resumed++
 				}
-				sink.mu.Lock()
-				sink.all = nil
-				sink.mu.Unlock()
+				sink.Reset()
 			}
-			sink.wait(t, 10*time.Minute, "incremental snapshot completed")
+			sink.Wait(t, 10*time.Minute, "incremental snapshot completed")
 			took := time.Since(signalSent)
 			changes := w.finish(t)
 			e.db.Exec(t, "", "INSERT INTO inventory.marker VALUES (1)")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/signal/signaltest"
 )
 
 // TestParallelSnapshot reads five tables with snapshot.max.threads=3 while
@@ -27,10 +28,10 @@ func TestParallelSnapshot(t *testing.T) {
 	}
 	w := startChurn(t, e.db.DSN(""), rows, 500)
 	c := &capture{}
-	sink := &lines{t: t}
+	sink := signaltest.NewLog(t)
 	run := e.startLogged(t, Plugin(), e.props(map[string]string{"snapshot.max.threads": "3", "max.batch.size": "300"}), c, sink)
-	sink.wait(t, 2*time.Minute, "streaming started")
-	if _, ok := sink.find("snapshotting data", "threads=3"); !ok {
+	sink.Wait(t, 2*time.Minute, "streaming started")
+	if _, ok := sink.Find("snapshotting data", "threads=3"); !ok {
 		t.Error("the snapshot did not run on 3 readers")
 	}
 	time.Sleep(300 * time.Millisecond)

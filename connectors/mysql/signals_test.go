@@ -7,92 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
 	"github.com/tributary-io/tributary/internal/signal"
+	"github.com/tributary-io/tributary/internal/signal/signaltest"
 )
 
-// lines records a task's log lines (message and attributes) so that tests
-// can wait for what the connector logged.
-type lines struct {
-	t   *testing.T
-	mu  sync.Mutex
-	all []string
-}
-
-func (l *lines) Enabled(context.Context, slog.Level) bool { return true }
-func (l *lines) WithGroup(string) slog.Handler            { return l }
-func (l *lines) WithAttrs(as []slog.Attr) slog.Handler {
-	return &linesView{l: l, attrs: as}
-}
-func (l *lines) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Level.String() + " " + r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	l.mu.Lock()
-	l.all = append(l.all, b.String())
-	l.mu.Unlock()
-	if testing.Verbose() && r.Level >= slog.LevelInfo {
-		l.t.Log(b.String())
-	}
-	return nil
-}
-
-type linesView struct {
-	l     *lines
-	attrs []slog.Attr
-}
-
-func (v *linesView) Enabled(context.Context, slog.Level) bool { return true }
-func (v *linesView) WithGroup(string) slog.Handler            { return v }
-func (v *linesView) WithAttrs(as []slog.Attr) slog.Handler {
-	return &linesView{l: v.l, attrs: append(append([]slog.Attr(nil), v.attrs...), as...)}
-}
-func (v *linesView) Handle(ctx context.Context, r slog.Record) error {
-	r2 := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-	r2.AddAttrs(v.attrs...)
-	r.Attrs(func(a slog.Attr) bool { r2.AddAttrs(a); return true })
-	return v.l.Handle(ctx, r2)
-}
-
-func (l *lines) find(parts ...string) (string, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, line := range l.all {
-		ok := true
-		for _, p := range parts {
-			ok = ok && strings.Contains(line, p)
-		}
-		if ok {
-			return line, true
-		}
-	}
-	return "", false
-}
-
-func (l *lines) wait(t *testing.T, timeout time.Duration, parts ...string) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if line, ok := l.find(parts...); ok {
-			return line
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line with %q within %s", parts, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // startLogged runs a task whose log goes to sink.
-func (e *env) startLogged(t *testing.T, plugin *connect.Plugin, props map[string]string, c *capture, sink *lines, tweaks ...func(*task)) *running {
+func (e *env) startLogged(t *testing.T, plugin *connect.Plugin, props map[string]string, c *capture, sink *signaltest.Log, tweaks ...func(*task)) *running {
 	t.Helper()
 	v, err := plugin.Config().Parse(props)
 	if err != nil {
@@ -192,7 +117,7 @@ func TestSignalsEveryChannel(t *testing.T) {
 		"signal.kafka.bootstrap.servers": strings.Join(e.broker.Addrs(), ","), "signal.kafka.topic": "signals",
 		"incremental.snapshot.chunk.size": "10"})
 	c := &capture{}
-	sink := &lines{t: t}
+	sink := signaltest.NewLog(t)
 	chunks := make(chan struct{}, 1000)
 	e.startLogged(t, Plugin(), props, c, sink, func(tk *task) {
 		tk.afterChunkRead = func(id TableID, _ []any) {
@@ -202,22 +127,22 @@ func TestSignalsEveryChannel(t *testing.T) {
 			}
 		}
 	})
-	sink.wait(t, time.Minute, "streaming started")
+	sink.Wait(t, time.Minute, "streaming started")
 
 	// source channel: log, malformed row, unknown table
 	e.db.Exec(t, "", `INSERT INTO inventory.debezium_signal VALUES ('log-1', 'log', '{"message": "hello from the table at {}"}')`)
-	sink.wait(t, 30*time.Second, "hello from the table at {", "signal_id=log-1", "file=")
+	sink.Wait(t, 30*time.Second, "hello from the table at {", "signal_id=log-1", "file=")
 	e.db.Exec(t, "", `INSERT INTO inventory.debezium_signal VALUES ('bad-1', '', '{}')`)
-	sink.wait(t, 30*time.Second, "malformed signal row", "signal_id=bad-1")
+	sink.Wait(t, 30*time.Second, "malformed signal row", "signal_id=bad-1")
 	e.db.Exec(t, "", `INSERT INTO inventory.debezium_signal VALUES ('bad-2', 'execute-snapshot', '{"data-collections": 5}')`)
-	sink.wait(t, 30*time.Second, "signal ignored: malformed data", "signal_id=bad-2")
+	sink.Wait(t, 30*time.Second, "signal ignored: malformed data", "signal_id=bad-2")
 	e.db.Exec(t, "", `INSERT INTO inventory.debezium_signal VALUES ('missing-1', 'execute-snapshot', '{"data-collections": ["inventory.nosuch"]}')`)
-	sink.wait(t, 30*time.Second, "does not exist", "signal_id=missing-1", "table=inventory.nosuch")
+	sink.Wait(t, 30*time.Second, "does not exist", "signal_id=missing-1", "table=inventory.nosuch")
 
 	// source channel: execute-snapshot with an additional condition
 	e.db.Exec(t, "", `INSERT INTO inventory.debezium_signal VALUES ('snap-1', 'execute-snapshot',
 		'{"data-collections": ["inventory[.]t"], "additional-conditions": [{"data-collection": "inventory.t", "filter": "id <= 30"}]}')`)
-	sink.wait(t, time.Minute, "incremental snapshot completed")
+	sink.Wait(t, time.Minute, "incremental snapshot completed")
 	reads := incrementalReads(c.records(), "mariadb1.inventory.t")
 	if len(reads) != 30 {
 		t.Fatalf("additional condition id <= 30: %d keys read, want 30", len(reads))
@@ -232,8 +157,8 @@ func TestSignalsEveryChannel(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"id": "file-1", "type": "execute-snapshot", "data": {"data-collections": ["inventory.nokey"], "surrogate-key": "code"}}`+"\nnot json\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sink.wait(t, 30*time.Second, "skipped a malformed signal", "channel=file")
-	sink.wait(t, time.Minute, "incremental snapshot: finished table", "table=inventory.nokey", "rows=50")
+	sink.Wait(t, 30*time.Second, "skipped a malformed signal", "channel=file")
+	sink.Wait(t, time.Minute, "incremental snapshot: finished table", "table=inventory.nokey", "rows=50")
 
 	// REST: pause during a long snapshot, resume, then stop
 	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-1", Type: "execute-snapshot", Data: `{"data-collections": ["inventory.big"]}`}); err != nil {
@@ -243,7 +168,7 @@ func TestSignalsEveryChannel(t *testing.T) {
 	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-pause", Type: "pause-snapshot"}); err != nil {
 		t.Fatal(err)
 	}
-	sink.wait(t, 30*time.Second, "incremental snapshot paused", "signal_id=rest-pause")
+	sink.Wait(t, 30*time.Second, "incremental snapshot paused", "signal_id=rest-pause")
 	time.Sleep(500 * time.Millisecond)
 	for len(chunks) > 0 {
 		<-chunks
@@ -256,20 +181,20 @@ func TestSignalsEveryChannel(t *testing.T) {
 	if err := e.raw.ProduceSync(context.Background(), "signals", []byte("mariadb1"), []byte(`{"id": "kafka-resume", "type": "resume-snapshot", "data": {}}`)); err != nil {
 		t.Fatal(err)
 	}
-	sink.wait(t, 30*time.Second, "incremental snapshot resumed", "signal_id=kafka-resume")
+	sink.Wait(t, 30*time.Second, "incremental snapshot resumed", "signal_id=kafka-resume")
 	<-chunks
 	if err := e.raw.ProduceSync(context.Background(), "signals", []byte("mariadb1"), []byte(`{"id": "kafka-stop", "type": "stop-snapshot", "data": {"data-collections": ["inventory.big"], "type": "incremental"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	sink.wait(t, 30*time.Second, "incremental snapshot stop requested", "signal_id=kafka-stop")
-	sink.wait(t, 30*time.Second, "incremental snapshot: tables removed", "inventory.big")
+	sink.Wait(t, 30*time.Second, "incremental snapshot stop requested", "signal_id=kafka-stop")
+	sink.Wait(t, 30*time.Second, "incremental snapshot: tables removed", "inventory.big")
 	if n := len(incrementalReads(c.records(), "mariadb1.inventory.big")); n == 0 || n >= 3000 {
 		t.Fatalf("stopped snapshot of inventory.big emitted %d rows, want some but not all", n)
 	}
 	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-log", Type: "log", Data: `{"message": "still streaming"}`}); err != nil {
 		t.Fatal(err)
 	}
-	sink.wait(t, 30*time.Second, "still streaming", "signal_id=rest-log", "channel=rest")
+	sink.Wait(t, 30*time.Second, "still streaming", "signal_id=rest-log", "channel=rest")
 	// a DDL statement ends a MariaDB GTID group without a COMMIT: signals
 	// still act right after it on a quiet database
 	e.db.Exec(t, "", "CREATE TABLE inventory.later (id INT PRIMARY KEY)")
@@ -277,7 +202,7 @@ func TestSignalsEveryChannel(t *testing.T) {
 	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-after-ddl", Type: "log", Data: `{"message": "after a DDL"}`}); err != nil {
 		t.Fatal(err)
 	}
-	sink.wait(t, 5*time.Second, "after a DDL", "signal_id=rest-after-ddl")
+	sink.Wait(t, 5*time.Second, "after a DDL", "signal_id=rest-after-ddl")
 	// the stream kept going
 	e.db.Exec(t, "", "INSERT INTO inventory.t VALUES (1000, 'after')")
 	c.waitFor(t, 1, func(r *connect.Record) bool {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/crashtest"
 	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/signal/signaltest"
 )
 
 // TestIncrementalSnapshotCrash runs an incremental snapshot through the
@@ -116,11 +117,7 @@ func TestIncrementalSnapshotCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type row struct {
-		V   int32  `json:"v"`
-		Pad string `json:"pad"`
-	}
-	last := map[int64]*row{}
+	last := map[int64]*signaltest.Row{}
 	reads := 0
 	for _, kv := range kvs {
 		var k struct {
@@ -134,8 +131,8 @@ func TestIncrementalSnapshotCrash(t *testing.T) {
 			continue
 		}
 		var v struct {
-			Op     string `json:"op"`
-			After  *row   `json:"after"`
+			Op     string          `json:"op"`
+			After  *signaltest.Row `json:"after"`
 			Source struct {
 				Snapshot string `json:"snapshot"`
 			} `json:"source"`
@@ -157,33 +154,18 @@ func TestIncrementalSnapshotCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := map[int64]bool{}
-	bad := 0
+	table := map[int64]signaltest.Row{}
 	for res.Next() {
 		var id int64
-		var r row
+		var r signaltest.Row
 		if err := res.Scan(&id, &r.V, &r.Pad); err != nil {
 			t.Fatal(err)
 		}
-		live[id] = true
-		if got := last[id]; got == nil || *got != r {
-			bad++
-			if bad <= 5 {
-				t.Errorf("row %d is %+v in the table, %+v in its last record", id, r, got)
-			}
-		}
+		table[id] = r
 	}
-	for id, r := range last {
-		if r != nil && !live[id] {
-			bad++
-			if bad <= 10 {
-				t.Errorf("row %d was deleted but its last record shows %+v", id, *r)
-			}
-		}
-	}
-	if bad > 0 {
+	if bad := signaltest.Diverged(t, table, last); bad > 0 {
 		t.Fatalf("%d keys differ after %d kills", bad, iterations)
 	}
 	t.Logf("%d kills: converged; %d rows in the table, %d keys in Kafka, %d incremental read records (%d rows at the start), %d writer changes, %d runs continued from a stored position",
-		iterations, len(live), len(last), reads, rows, changes, resumed)
+		iterations, len(table), len(last), reads, rows, changes, resumed)
 }

@@ -17,96 +17,11 @@ import (
 
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/signal"
+	"github.com/tributary-io/tributary/internal/signal/signaltest"
 )
 
-// logSink records a task's log lines (message and attributes) for tests
-// that wait for or check what the connector logged, and passes them on to
-// the test log.
-type logSink struct {
-	t     *testing.T
-	mu    sync.Mutex
-	lines []string
-	attrs []slog.Attr
-}
-
-func (l *logSink) Enabled(context.Context, slog.Level) bool { return true }
-
-func (l *logSink) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Level.String() + " " + r.Message)
-	for _, a := range l.attrs {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	line := b.String()
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	l.mu.Unlock()
-	if r.Level >= slog.LevelInfo {
-		l.t.Log(line)
-	}
-	return nil
-}
-
-func (l *logSink) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logSinkView{l: l, attrs: append(append([]slog.Attr(nil), l.attrs...), as...)}
-}
-func (l *logSink) WithGroup(string) slog.Handler { return l }
-
-// logSinkView is the sink with attributes added by Logger.With.
-type logSinkView struct {
-	l     *logSink
-	attrs []slog.Attr
-}
-
-func (v *logSinkView) Enabled(context.Context, slog.Level) bool { return true }
-func (v *logSinkView) Handle(ctx context.Context, r slog.Record) error {
-	r2 := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-	r2.AddAttrs(v.attrs...)
-	r.Attrs(func(a slog.Attr) bool { r2.AddAttrs(a); return true })
-	return v.l.Handle(ctx, r2)
-}
-func (v *logSinkView) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logSinkView{l: v.l, attrs: append(append([]slog.Attr(nil), v.attrs...), as...)}
-}
-func (v *logSinkView) WithGroup(string) slog.Handler { return v }
-
-// find returns the first line containing every part.
-func (l *logSink) find(parts ...string) (string, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, line := range l.lines {
-		ok := true
-		for _, p := range parts {
-			ok = ok && strings.Contains(line, p)
-		}
-		if ok {
-			return line, true
-		}
-	}
-	return "", false
-}
-
-// wait waits for a line containing every part.
-func (l *logSink) wait(t *testing.T, timeout time.Duration, parts ...string) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if line, ok := l.find(parts...); ok {
-			return line
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line with %q within %s", parts, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // startLogged is startTask with the task's log going to sink.
-func startLogged(t *testing.T, props map[string]string, stored map[string]any, cap *capture, sink *logSink) *running {
+func startLogged(t *testing.T, props map[string]string, stored map[string]any, cap *capture, sink *signaltest.Log) *running {
 	t.Helper()
 	vals, err := Def().Parse(props)
 	if err != nil {
@@ -332,7 +247,7 @@ func TestIncrementalSnapshotConverges(t *testing.T) {
 	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
 		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
 		fmt.Sprintf(`INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, %d) g`, rows))
-	sink := &logSink{t: t}
+	sink := signaltest.NewLog(t)
 	// Small chunks make many windows, so that many of them see changes.
 	r := startLogged(t, e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
 		"incremental.snapshot.chunk.size", chunk, "status.update.interval.ms", "500"), nil, nil, sink)
@@ -340,7 +255,7 @@ func TestIncrementalSnapshotConverges(t *testing.T) {
 	w := startChurn(t, e, "t", rows, rate)
 	started := time.Now()
 	e.exec(t, `INSERT INTO debezium_signal VALUES ('snap-1', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
-	sink.wait(t, 30*time.Minute, "incremental snapshot completed")
+	sink.Wait(t, 30*time.Minute, "incremental snapshot completed")
 	el := time.Since(started)
 	changes := w.finish(t)
 	caughtUp(t, e, r.cap, 1)
@@ -372,7 +287,7 @@ func TestIncrementalSnapshotWindowDedup(t *testing.T) {
 	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
 		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
 		`INSERT INTO t SELECT g, 0, 'x' FROM generate_series(1, 2000) g`)
-	sink := &logSink{t: t}
+	sink := signaltest.NewLog(t)
 	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +308,7 @@ func TestIncrementalSnapshotWindowDedup(t *testing.T) {
 		"incremental.snapshot.chunk.size", "100"), sink, hook)
 	waitSlotActive(t, e)
 	e.exec(t, `INSERT INTO debezium_signal VALUES ('snap-1', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
-	line := sink.wait(t, 2*time.Minute, "incremental snapshot: finished table")
+	line := sink.Wait(t, 2*time.Minute, "incremental snapshot: finished table")
 	caughtUp(t, e, r.cap, 1)
 	checkConverged(t, e, r.cap.records(), "t")
 	if !strings.Contains(line, "replaced_by_stream=60") {
@@ -406,7 +321,7 @@ func TestIncrementalSnapshotWindowDedup(t *testing.T) {
 }
 
 // startLoggedHook is startLogged with an afterChunkRead hook.
-func startLoggedHook(t *testing.T, props map[string]string, sink *logSink, hook func(tableID, []any)) *running {
+func startLoggedHook(t *testing.T, props map[string]string, sink *signaltest.Log, hook func(tableID, []any)) *running {
 	t.Helper()
 	vals, err := Def().Parse(props)
 	if err != nil {
@@ -439,7 +354,7 @@ func TestIncrementalSnapshotResumesAfterRestart(t *testing.T) {
 	props := e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
 		"incremental.snapshot.chunk.size", "50", "status.update.interval.ms", "500")
 	cap := newCapture()
-	first := startLogged(t, props, nil, cap, &logSink{t: t})
+	first := startLogged(t, props, nil, cap, signaltest.NewLog(t))
 	waitSlotActive(t, e)
 	w := startChurn(t, e, "t", rows, 200)
 	e.exec(t, `INSERT INTO debezium_signal VALUES ('snap-1', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
@@ -460,10 +375,10 @@ func TestIncrementalSnapshotResumesAfterRestart(t *testing.T) {
 	before := len(incrementalReads(cap.records(), "dbserver1.public.t"))
 	t.Logf("stopped after %d rows; stored position %v", before, key)
 
-	sink := &logSink{t: t}
+	sink := signaltest.NewLog(t)
 	startLogged(t, props, stored, cap, sink)
-	sink.wait(t, time.Minute, "incremental snapshot in progress; continuing", fmt.Sprintf("after_key=[%d]", key[0]))
-	sink.wait(t, 5*time.Minute, "incremental snapshot completed")
+	sink.Wait(t, time.Minute, "incremental snapshot in progress; continuing", fmt.Sprintf("after_key=[%d]", key[0]))
+	sink.Wait(t, 5*time.Minute, "incremental snapshot completed")
 	w.finish(t)
 	caughtUp(t, e, cap, 1)
 	recs := cap.records()
@@ -498,7 +413,7 @@ func TestIncrementalSnapshotKeys(t *testing.T) {
 		`INSERT INTO k_surr SELECT g * 3, g FROM generate_series(1, 100) g`,
 		`CREATE TABLE k_cond (id int PRIMARY KEY, v int)`,
 		`INSERT INTO k_cond SELECT g, g FROM generate_series(1, 100) g`)
-	sink := &logSink{t: t}
+	sink := signaltest.NewLog(t)
 	r := startLogged(t, e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
 		"incremental.snapshot.chunk.size", "7", "message.key.columns", "public.k_null:x"), nil, nil, sink)
 	waitSlotActive(t, e)
@@ -510,7 +425,7 @@ func TestIncrementalSnapshotKeys(t *testing.T) {
 		table string
 		rows  int
 	}{{"k_uuid", 100}, {"k_comp", 100}, {"k_null", 51}, {"k_surr", 100}, {"k_cond", 14}} {
-		sink.wait(t, time.Minute, "incremental snapshot: finished table", "table=public."+tt.table+" ", fmt.Sprintf("rows=%d", tt.rows))
+		sink.Wait(t, time.Minute, "incremental snapshot: finished table", "table=public."+tt.table+" ", fmt.Sprintf("rows=%d", tt.rows))
 		// The log line may come before the last window is handed over.
 		reads := r.cap.waitFor(t, tt.rows, func(rec *connect.Record) bool {
 			return len(incrementalReads([]*connect.Record{rec}, "dbserver1.public."+tt.table)) == 1
@@ -539,13 +454,13 @@ func TestBlockingSnapshotConverges(t *testing.T) {
 	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
 		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
 		`INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, 20000) g`)
-	sink := &logSink{t: t}
+	sink := signaltest.NewLog(t)
 	r := startLogged(t, e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal"), nil, nil, sink)
 	waitSlotActive(t, e)
 	w := startChurn(t, e, "t", 20000, 300)
 	time.Sleep(500 * time.Millisecond)
 	e.exec(t, `INSERT INTO debezium_signal VALUES ('block', 'execute-snapshot', '{"data-collections": ["public.t"], "type": "blocking"}')`)
-	sink.wait(t, 5*time.Minute, "blocking snapshot completed", "rows=")
+	sink.Wait(t, 5*time.Minute, "blocking snapshot completed", "rows=")
 	time.Sleep(500 * time.Millisecond)
 	changes := w.finish(t)
 	caughtUp(t, e, r.cap, 1)
@@ -563,11 +478,11 @@ func TestIncrementalSnapshotOfNewlyIncludedTable(t *testing.T) {
 		`INSERT INTO b SELECT g, g FROM generate_series(1, 500) g`)
 	base := []string{"snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal", "publication.autocreate.mode", "filtered"}
 	cap := newCapture()
-	sink := &logSink{t: t}
+	sink := signaltest.NewLog(t)
 	first := startLogged(t, e.props(append(base, "table.include.list", "public.a")...), nil, cap, sink)
 	waitSlotActive(t, e)
 	e.exec(t, `INSERT INTO debezium_signal VALUES ('too-early', 'execute-snapshot', '{"data-collections": ["public.b"]}')`)
-	sink.wait(t, time.Minute, "not captured", "signal_id=too-early", "table=public.b")
+	sink.Wait(t, time.Minute, "not captured", "signal_id=too-early", "table=public.b")
 	e.exec(t, `INSERT INTO a VALUES (1, 1)`)
 	cap.waitFor(t, 1, onTopicPrefix("dbserver1.public.a"))
 	if err := first.stop(t); err != nil {
@@ -577,11 +492,11 @@ func TestIncrementalSnapshotOfNewlyIncludedTable(t *testing.T) {
 	stored := cap.stored
 	cap.mu.Unlock()
 
-	sink = &logSink{t: t}
+	sink = signaltest.NewLog(t)
 	startLogged(t, e.props(append(base, "table.include.list", "public.a,public.b")...), stored, cap, sink)
 	waitSlotActive(t, e)
 	e.exec(t, `INSERT INTO debezium_signal VALUES ('now', 'execute-snapshot', '{"data-collections": ["public.b"]}')`)
-	sink.wait(t, time.Minute, "incremental snapshot: finished table", "table=public.b", "rows=500")
+	sink.Wait(t, time.Minute, "incremental snapshot: finished table", "table=public.b", "rows=500")
 	cap.waitFor(t, 500, func(r *connect.Record) bool {
 		return len(incrementalReads([]*connect.Record{r}, "dbserver1.public.b")) == 1
 	})
@@ -600,13 +515,13 @@ func TestIncrementalSnapshotInsertDelete(t *testing.T) {
 	e.exec(t, signalTableDDL, `CREATE TABLE marker (id int PRIMARY KEY)`,
 		`CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`,
 		`INSERT INTO t SELECT g, 0, 'x' FROM generate_series(1, 1000) g`)
-	sink := &logSink{t: t}
+	sink := signaltest.NewLog(t)
 	r := startLogged(t, e.props("snapshot.mode", "no_data", "signal.data.collection", "public.debezium_signal",
 		"incremental.snapshot.chunk.size", "50", "incremental.snapshot.watermarking.strategy", "insert_delete"), nil, nil, sink)
 	waitSlotActive(t, e)
 	w := startChurn(t, e, "t", 1000, 200)
 	e.exec(t, `INSERT INTO debezium_signal VALUES ('snap', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
-	sink.wait(t, time.Minute, "incremental snapshot completed")
+	sink.Wait(t, time.Minute, "incremental snapshot completed")
 	w.finish(t)
 	caughtUp(t, e, r.cap, 1)
 	checkConverged(t, e, r.cap.records(), "t")

@@ -14,6 +14,7 @@ import (
 	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/signal"
+	"github.com/tributary-io/tributary/internal/signal/signaltest"
 )
 
 // waitSlot waits until the named replication slot is streaming.
@@ -134,7 +135,7 @@ func TestSignalChannels(t *testing.T) {
 			props := append([]string{"snapshot.mode", "no_data", "slot.name", "slot_" + ch, "publication.name", "pub_" + ch,
 				"slot.drop.on.stop", "true", "signal.data.collection", "public.sig_" + ch,
 				"incremental.snapshot.chunk.size", "20", "signal.poll.interval.ms", "100"}, c.props...)
-			sink := &logSink{t: t}
+			sink := signaltest.NewLog(t)
 			r := startLogged(t, e.props(props...), nil, nil, sink)
 			waitSlot(t, e, "slot_"+ch)
 			send := c.send(ch)
@@ -142,11 +143,11 @@ func TestSignalChannels(t *testing.T) {
 
 			// log
 			send(t, "log-1", "log", `{"message": "hello from `+ch+` at {}"}`)
-			sink.wait(t, time.Minute, "hello from "+ch+" at {", "signal_id=log-1")
+			sink.Wait(t, time.Minute, "hello from "+ch+" at {", "signal_id=log-1")
 
 			// execute-snapshot, incremental by default
 			send(t, "inc-1", "execute-snapshot", fmt.Sprintf(`{"data-collections": ["public\\.%s"]}`, tbl("small")))
-			sink.wait(t, time.Minute, "finished table", "table=public."+tbl("small"), "rows=300")
+			sink.Wait(t, time.Minute, "finished table", "table=public."+tbl("small"), "rows=300")
 			// (the last window may reach the capture just after the log line)
 			r.cap.waitFor(t, 300, func(rec *connect.Record) bool {
 				return len(incrementalReads([]*connect.Record{rec}, topic("small"))) == 1
@@ -161,7 +162,7 @@ func TestSignalChannels(t *testing.T) {
 			// whatever the channel's latency)
 			send(t, "inc-2", "execute-snapshot", fmt.Sprintf(`{"data-collections": ["public.%s"], "type": "incremental"}`, tbl("big")))
 			send(t, "pause-1", "pause-snapshot", "")
-			sink.wait(t, time.Minute, "incremental snapshot paused", "signal_id=pause-1")
+			sink.Wait(t, time.Minute, "incremental snapshot paused", "signal_id=pause-1")
 			time.Sleep(300 * time.Millisecond) // the chunk in flight closes
 			paused := reads("big")
 			time.Sleep(time.Second)
@@ -169,14 +170,14 @@ func TestSignalChannels(t *testing.T) {
 				t.Fatalf("reads went on while paused: %d, then %d", paused, n)
 			}
 			send(t, "resume-1", "resume-snapshot", "")
-			sink.wait(t, time.Minute, "finished table", "table=public."+tbl("big"), "rows=3000")
+			sink.Wait(t, time.Minute, "finished table", "table=public."+tbl("big"), "rows=3000")
 			t.Logf("paused after %d of 3000 rows", paused)
 
 			// stop-snapshot
 			send(t, "inc-3", "execute-snapshot", fmt.Sprintf(`{"data-collections": ["public.%s"]}`, tbl("stopped")))
 			send(t, "stop-1", "stop-snapshot", fmt.Sprintf(`{"data-collections": ["public.%s"], "type": "INCREMENTAL"}`, tbl("stopped")))
-			sink.wait(t, time.Minute, "incremental snapshot: tables removed", "public."+tbl("stopped"))
-			sink.wait(t, time.Minute, "incremental snapshot stopped")
+			sink.Wait(t, time.Minute, "incremental snapshot: tables removed", "public."+tbl("stopped"))
+			sink.Wait(t, time.Minute, "incremental snapshot stopped")
 			time.Sleep(300 * time.Millisecond) // the last window reaches the capture
 			stopped := reads("stopped")
 			time.Sleep(500 * time.Millisecond)
@@ -187,7 +188,7 @@ func TestSignalChannels(t *testing.T) {
 			// blocking snapshot, with a full SELECT as the table's condition
 			send(t, "block-1", "execute-snapshot", fmt.Sprintf(`{"data-collections": ["public.%s"], "type": "blocking", `+
 				`"additional-conditions": [{"data-collection": "public.%s", "filter": "SELECT * FROM public.%s WHERE id <= 100"}]}`, tbl("blocked"), tbl("blocked"), tbl("blocked")))
-			sink.wait(t, time.Minute, "blocking snapshot completed", "signal_id=block-1", "rows=100")
+			sink.Wait(t, time.Minute, "blocking snapshot completed", "signal_id=block-1", "rows=100")
 			var blocked []*connect.Record
 			for _, rec := range r.cap.records() {
 				if rec.Topic == topic("blocked") {
@@ -212,10 +213,10 @@ func TestSignalChannels(t *testing.T) {
 			send(t, "bad-data", "execute-snapshot", `{"data-collections": "public.x"}`)
 			send(t, "bad-table", "execute-snapshot", `{"data-collections": ["public.does_not_exist"]}`)
 			send(t, "bad-log", "log", `{}`)
-			sink.wait(t, time.Minute, "unknown type", "signal_id=bad-type")
-			sink.wait(t, time.Minute, "malformed data", "signal_id=bad-data")
-			sink.wait(t, time.Minute, "does not exist", "signal_id=bad-table", "public.does_not_exist")
-			sink.wait(t, time.Minute, "malformed data", "signal_id=bad-log")
+			sink.Wait(t, time.Minute, "unknown type", "signal_id=bad-type")
+			sink.Wait(t, time.Minute, "malformed data", "signal_id=bad-data")
+			sink.Wait(t, time.Minute, "does not exist", "signal_id=bad-table", "public.does_not_exist")
+			sink.Wait(t, time.Minute, "malformed data", "signal_id=bad-log")
 			switch ch {
 			case "kafka":
 				if err := raw.ProduceSync(context.Background(), "signals", []byte("someone-else"), []byte(jsonSignal("other-key", "log", `{"message":"x"}`))); err != nil {
@@ -224,16 +225,16 @@ func TestSignalChannels(t *testing.T) {
 				if err := raw.ProduceSync(context.Background(), "signals", []byte("dbserver1"), []byte(`{"id": "bad-json", "type": `)); err != nil {
 					t.Fatal(err)
 				}
-				sink.wait(t, time.Minute, "does not match topic.prefix", "key=someone-else")
-				sink.wait(t, time.Minute, "skipped a malformed signal", "channel=kafka")
+				sink.Wait(t, time.Minute, "does not match topic.prefix", "key=someone-else")
+				sink.Wait(t, time.Minute, "skipped a malformed signal", "channel=kafka")
 			case "file":
 				if err := os.WriteFile(filepath.Join(dir, "signals.txt"), []byte("{not json\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				sink.wait(t, time.Minute, "skipped a malformed signal", "channel=file", "line=1")
+				sink.Wait(t, time.Minute, "skipped a malformed signal", "channel=file", "line=1")
 			case "source":
 				e.exec(t, "INSERT INTO sig_source VALUES ('bad-row', 'execute-snapshot', '{\"data-collections\": ')")
-				sink.wait(t, time.Minute, "malformed data", "signal_id=bad-row")
+				sink.Wait(t, time.Minute, "malformed data", "signal_id=bad-row")
 			}
 			// ... and the stream goes on.
 			marker++
