@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -205,6 +206,9 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 			} else {
 				eos = &e
 			}
+			if file.Sink != nil {
+				problems = append(problems, sinkProblems(cmd.Context(), log, file, offline)...)
+			}
 			for _, c := range file.Connectors {
 				pc, err := runtime.ParseConnector(plugins(), c)
 				if err != nil {
@@ -251,6 +255,36 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "configuration file (YAML or JSON)")
 	cmd.Flags().BoolVar(&offline, "offline", false, "check properties only; do not connect to databases")
 	return cmd
+}
+
+// sinkProblems checks the sink: section of a Kafka-less pipeline as run
+// does before it starts: the sink's class and properties, offset.storage
+// against what the sink's server can hold, at least one connector and,
+// unless offline, that a publisher to the sink's server can be made (it
+// is closed again at once).
+func sinkProblems(ctx context.Context, log *slog.Logger, file *config.File, offline bool) []string {
+	var problems []string
+	if len(file.Connectors) == 0 {
+		problems = append(problems, "sink: no connectors configured to feed it")
+	}
+	sv, sf, err := pipelineRunner(log).ParseSink(file.Sink)
+	if err != nil {
+		return append(problems, err.Error())
+	}
+	if offline {
+		return problems
+	}
+	scrub := sv.Scrubber()
+	pub, err := sf.New(ctx, sv, scrub.Logger(log))
+	if err != nil {
+		// A connection error may quote a URL with credentials.
+		return append(problems, scrub.Error(fmt.Errorf("sink: %w", err)).Error())
+	}
+	if err := pub.Close(); err != nil {
+		log.Warn("closing the sink's test connection failed", "error", scrub.Error(err))
+	}
+	log.Info("sink configuration is valid", "class", file.Sink["connector.class"])
+	return problems
 }
 
 func newPluginsCmd() *cobra.Command {
