@@ -62,26 +62,41 @@ type KafkaRunner struct {
 	// runs source tasks in Kafka transactions.
 	ExactlyOnce runtime.ExactlyOnce
 
-	parkMu   sync.Mutex
-	parkings map[TaskID]*runtime.Parking
+	parkMu       sync.Mutex
+	parkings     map[TaskID]*runtime.Parking
+	sinkParkings map[TaskID]*sinkrunner.Parking
 }
 
 // ParkedTables lists the parked tables of a source task this runner runs.
 func (r *KafkaRunner) ParkedTables(connector string, task int) []runtime.ParkedTable {
 	r.parkMu.Lock()
-	p := r.parkings[TaskID{Connector: connector, Task: task}]
+	id := TaskID{Connector: connector, Task: task}
+	p, sp := r.parkings[id], r.sinkParkings[id]
 	r.parkMu.Unlock()
-	if p == nil {
-		return nil
+	switch {
+	case p != nil:
+		return p.Tables()
+	case sp != nil:
+		var out []runtime.ParkedTable
+		for _, pp := range sp.Partitions() {
+			out = append(out, runtime.ParkedTable{Table: pp.Table, State: runtime.StatePausedSchema, Reason: pp.Reason, Since: pp.Since, Held: pp.Held,
+				FirstOffset: map[string]any{"topic": pp.Topic, "partition": pp.Partition, "offset": pp.Offset}})
+		}
+		return out
 	}
-	return p.Tables()
+	return nil
 }
 
 // ResumeTable asks the connector's task that parked table to retry it.
 func (r *KafkaRunner) ResumeTable(connector, table string) error {
 	r.parkMu.Lock()
-	var ps []*runtime.Parking
+	var ps []interface{ Resume(string) error }
 	for id, p := range r.parkings {
+		if id.Connector == connector {
+			ps = append(ps, p)
+		}
+	}
+	for id, p := range r.sinkParkings {
 		if id.Connector == connector {
 			ps = append(ps, p)
 		}
@@ -91,7 +106,7 @@ func (r *KafkaRunner) ResumeTable(connector, table string) error {
 	for _, p := range ps {
 		if e := p.Resume(table); e == nil {
 			return nil
-		} else if !errors.Is(e, runtime.ErrNotParked) {
+		} else if !errors.Is(e, runtime.ErrNotParked) && !errors.Is(e, sinkrunner.ErrNotParked) {
 			err = e
 		}
 	}
@@ -209,8 +224,20 @@ func (r *KafkaRunner) runSink(ctx context.Context, spec TaskSpec, c *runtime.Con
 	if err != nil {
 		return err
 	}
+	parking := sinkrunner.NewParking(tm.SinkParked)
+	r.parkMu.Lock()
+	if r.sinkParkings == nil {
+		r.sinkParkings = map[TaskID]*sinkrunner.Parking{}
+	}
+	r.sinkParkings[spec.ID] = parking
+	r.parkMu.Unlock()
+	defer func() {
+		r.parkMu.Lock()
+		delete(r.sinkParkings, spec.ID)
+		r.parkMu.Unlock()
+	}()
 	runErr := sinkrunner.Run(ctx, sinkrunner.Config{Brokers: r.Brokers, SaramaConfig: sc, ConnectorName: c.Name, TaskID: spec.ID.Task,
-		Props: c.Values, Task: wrapped, TaskClass: taskClass(spec.Plugin), KeyConverter: kc, ValueConverter: vc,
+		Props: c.Values, Task: wrapped, Parking: parking, TaskClass: taskClass(spec.Plugin), KeyConverter: kc, ValueConverter: vc,
 		KeyConverterClass: converterClass(c, r.Worker, "key.converter"), ValueConverterClass: converterClass(c, r.Worker, "value.converter"),
 		Transforms: chain, Logger: tlog})
 	if cerr := task.Close(); cerr != nil {

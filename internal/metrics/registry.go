@@ -158,6 +158,8 @@ var (
 	mSinkSend    = metricDef{"kafka_connect_sink_task_metrics_sink_record_send_total", "Records put into the sink target.", counterKind}
 	mSinkRate    = metricDef{"kafka_connect_sink_task_metrics_sink_record_send_rate", "Average per-second number of records put over the last minute.", gaugeKind}
 	mSinkLag     = metricDef{"tributary_sink_task_record_lag_ms", "Age of the newest record put into the sink target, in milliseconds.", gaugeKind}
+	mSinkParked  = metricDef{"tributary_sink_partitions_paused_schema", "Topic-partitions parked in PAUSED_SCHEMA: a record's schema change cannot be applied to the target; their offsets stay at that record until resumed.", gaugeKind}
+	mSinkHeld    = metricDef{"tributary_sink_parked_records", "Records of parked partitions held in memory (the rest wait in Kafka, fetching paused).", gaugeKind}
 	mSinkPut     = metricDef{"kafka_connect_sink_task_metrics_put_batch_last_time_ms", "Time the last put took, in milliseconds.", gaugeKind}
 	mConnStatus  = metricDef{"kafka_connect_connector_status", "1 for the connector's current status (Kafka Connect's connector-metrics status).", gaugeKind}
 	mConnCount   = metricDef{"kafka_connect_connect_worker_metrics_connector_count", "Connectors in the cluster known to this worker.", gaugeKind}
@@ -291,6 +293,8 @@ func (r *Registry) gather() exposition {
 			add(mSinkSend, float64(t.sinkPut.Load()))
 			add(mSinkRate, rates[i][1])
 			add(mSinkPut, float64(t.sinkPutNanos.Load())/1e6)
+			add(mSinkParked, float64(t.sinkParked.Load()))
+			add(mSinkHeld, float64(t.sinkHeld.Load()))
 			if t.sinkLagSet.Load() {
 				add(mSinkLag, float64(t.sinkLagMs.Load()))
 			}

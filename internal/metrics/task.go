@@ -49,6 +49,8 @@ type Task struct {
 	sinkLagMs    atomic.Int64
 	sinkLagSet   atomic.Bool
 	sinkPutNanos atomic.Int64
+	sinkParked   atomic.Int64
+	sinkHeld     atomic.Int64
 }
 
 // NewTask returns the metrics of one task.
@@ -175,6 +177,16 @@ func (t *Task) SinkRecordsRead(n int) {
 		return
 	}
 	t.sinkRead.Add(int64(n))
+}
+
+// SinkParked records the sink task's partitions parked in PAUSED_SCHEMA
+// and the records they hold in memory (sinkrunner.Parking).
+func (t *Task) SinkParked(partitions, held int) {
+	if t == nil {
+		return
+	}
+	t.sinkParked.Store(int64(partitions))
+	t.sinkHeld.Store(int64(held))
 }
 
 // SinkRecordsPut counts records a sink task made durable, the time Put

@@ -56,12 +56,16 @@ type ParkedTable struct {
 	Table string `json:"table"`
 	// State is PAUSED_SCHEMA.
 	State string `json:"state"`
-	// Schema is the refused value schema, in JsonConverter's schema form.
-	Schema string    `json:"schema"`
+	// Schema is the refused value schema, in JsonConverter's schema form
+	// (sources; a sink names the record in FirstOffset instead).
+	Schema string    `json:"schema,omitempty"`
 	Reason string    `json:"reason"`
 	Since  time.Time `json:"since"`
 	// Held is the number of records held back, FirstOffset the source
-	// offset of the first: the committed offset stays before it.
+	// offset of the first: the committed offset stays before it. For a
+	// sink task's parked partition FirstOffset is the Kafka topic,
+	// partition and offset of the record that could not be applied, and
+	// Held counts the records already fetched.
 	Held        int            `json:"held"`
 	FirstOffset map[string]any `json:"first_offset,omitempty"`
 }

@@ -17,6 +17,11 @@
 // __connect.errors.* headers when errors.deadletterqueue.context.headers.enable
 // is set. A batch that Put rejects is retried record by record to isolate
 // the bad record, so the good records of the batch are still applied.
+//
+// A record the task refuses with connect.SchemaChangeError (its table's
+// new schema cannot be applied to the target) is neither a task failure
+// nor a bad record: its topic-partition is parked (see Parking) whatever
+// errors.tolerance says, and the other partitions keep flowing.
 package sinkrunner
 
 import (
@@ -80,6 +85,11 @@ type Config struct {
 	// cluster's topics; default 5s (Kafka's metadata.max.age is 5 min,
 	// which makes new topics wait needlessly long).
 	TopicRefresh time.Duration
+	// Parking receives the partitions parked because a record could not
+	// be applied for a schema change (connect.SchemaChangeError); nil: Run
+	// keeps its own, which nobody can resume.
+	Parking *Parking
+
 	// RetryBackoff is the first pause before retrying a Put that failed
 	// with a retriable error; it doubles up to 30s. Default 500ms.
 	RetryBackoff time.Duration
@@ -315,7 +325,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer group.Close()
 
-	r := &runner{cfg: &cfg, s: s, log: log}
+	r := &runner{cfg: &cfg, s: s, log: log, parking: cfg.Parking, group: group}
+	if r.parking == nil {
+		r.parking = NewParking(nil)
+	}
 	if s.dlqTopic != "" {
 		if err := ensureTopic(client, s.dlqTopic, s.dlqRF); err != nil {
 			return fmt.Errorf("sinkrunner: dead letter queue topic %s: %w", s.dlqTopic, err)
@@ -417,6 +430,10 @@ type runner struct {
 	log  *slog.Logger
 	dlq  sarama.SyncProducer
 	fail func(error)
+	// parking holds the partitions parked for a schema change; group
+	// pauses their fetching.
+	parking *Parking
+	group   pauser
 	// mu serialises Put: sarama runs one ConsumeClaim goroutine per
 	// partition, and tasks are not required to be safe for concurrent use.
 	mu sync.Mutex
@@ -644,6 +661,20 @@ func (r *runner) deliver(ctx context.Context, sess sarama.ConsumerGroupSession, 
 		}
 		if ctx.Err() != nil {
 			return false, nil
+		}
+		if sce := connect.AsSchemaChange(err); sce != nil {
+			// Not the record's fault, and the records after it in the
+			// partition depend on it: park the partition with its offset
+			// committed up to this record, whatever errors.tolerance says.
+			if i > 0 {
+				prev := items[i-1].msg
+				sess.MarkOffset(prev.Topic, prev.Partition, prev.Offset+1, "")
+				sess.Commit()
+			}
+			if !r.park(ctx, it.msg, sce, len(items)-i) {
+				return false, nil
+			}
+			return r.deliver(ctx, sess, items[i:])
 		}
 		if ferr := r.recordFailed(ctx, it.msg, StageTaskPut, r.s.taskClass, connectException, err); ferr != nil {
 			// Keep the progress made so far: everything before the failing

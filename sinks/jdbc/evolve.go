@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/tributary-io/tributary/internal/connect"
 )
 
 // Schema evolution beyond adding columns.
@@ -124,19 +126,40 @@ func compatible(from, to string) bool {
 	return (f.family == "json" || f.family == "text") && (t.family == "json" || t.family == "text")
 }
 
+// conflicts reports whether a target column of type from cannot hold the
+// values of a field that now needs type to: a number column receiving
+// text, bytes or JSON. Neither level changes a column's type family (the
+// values already there may not convert), so the change is left to the
+// operator: the partition is parked (connect.SchemaChangeError). Other
+// differences (a text column receiving numbers, temporal spellings) are
+// left to the database, which converts them or refuses the row.
+func conflicts(from, to string) bool {
+	switch parseType(from).family {
+	case "int", "float", "numeric":
+		switch parseType(to).family {
+		case "text", "bytes", "json":
+			return true
+		}
+	}
+	return false
+}
+
 // evolution is what a change needs done to its table.
 type evolution struct {
-	renames [][2]string // target name, new name
-	drops   []*colInfo
-	adds    []column
-	widens  []struct {
+	// conflicts describes the columns whose type cannot follow the
+	// record's (see conflicts); nothing else is applied then.
+	conflicts []string
+	renames   [][2]string // target name, new name
+	drops     []*colInfo
+	adds      []column
+	widens    []struct {
 		ci  *colInfo
 		typ string
 	}
 }
 
 func (e *evolution) empty() bool {
-	return len(e.renames)+len(e.drops)+len(e.adds)+len(e.widens) == 0
+	return len(e.conflicts)+len(e.renames)+len(e.drops)+len(e.adds)+len(e.widens) == 0
 }
 
 // plan compares a change with its table. Under basic it only adds and
@@ -177,6 +200,12 @@ func (t *Task) plan(ti *tableInfo, ch *change) (*evolution, error) {
 				typ string
 			}{ci, typ})
 		}
+		if conflicts(ci.typ, typ) {
+			e.conflicts = append(e.conflicts, fmt.Sprintf("column %s is %s in the target, field %q is now %s", ci.name, ci.typ, c.field, typ))
+		}
+	}
+	if len(e.conflicts) > 0 {
+		return e, nil
 	}
 	if !t.s.advanced {
 		for _, m := range missing {
@@ -265,6 +294,17 @@ func (t *Task) statements(id tableID, e *evolution) ([]string, error) {
 	return out, nil
 }
 
+// evolutionName names the setting that allowed the evolution, for errors.
+func (t *Task) evolutionName() string {
+	switch {
+	case t.s.advanced:
+		return "schema.evolution=advanced"
+	case t.s.flavour == flavourConfluent:
+		return "auto.evolve"
+	}
+	return "schema.evolution=basic"
+}
+
 // describeEvolution is the log form of an evolution.
 func describeEvolution(e *evolution, keep bool) []any {
 	var attrs []any
@@ -314,6 +354,10 @@ func (t *Task) evolve(ctx context.Context, tx txn, ch *change, flushAll func() e
 		t.fits[ti][ch.sig] = true
 		return nil
 	}
+	if len(e.conflicts) > 0 {
+		return fmt.Errorf("%s: %w", coords(ch.rec), &connect.SchemaChangeError{Table: ch.table.String(),
+			Reason: strings.Join(e.conflicts, "; ") + " (" + t.evolutionName() + " does not change a column's type family; alter the column in the target, then resume)"})
+	}
 	stmts, err := t.statements(ch.table, e)
 	if err != nil {
 		return fmt.Errorf("%s: %w", coords(ch.rec), err)
@@ -323,7 +367,11 @@ func (t *Task) evolve(ctx context.Context, tx txn, ch *change, flushAll func() e
 	}
 	t.log.Info("schema evolution", append([]any{"table", ch.table.String(), "record", coords(ch.rec)}, describeEvolution(e, t.s.keepDropped)...)...)
 	if err := tx.ddl(ctx, stmts); err != nil {
-		return fmt.Errorf("%s: schema evolution of %s: %w", coords(ch.rec), ch.table, err)
+		if t.b.retriable(err) {
+			return fmt.Errorf("%s: schema evolution of %s: %w", coords(ch.rec), ch.table, err)
+		}
+		return fmt.Errorf("%s: %w", coords(ch.rec), &connect.SchemaChangeError{Table: ch.table.String(),
+			Reason: "the database refused " + strings.Join(stmts, "; "), Err: err})
 	}
 	nti, err := t.refresh(ctx, ch.table)
 	if err != nil {
@@ -333,7 +381,8 @@ func (t *Task) evolve(ctx context.Context, tx txn, ch *change, flushAll func() e
 		return fmt.Errorf("table %s not found after altering it", ch.table)
 	}
 	if again, err := t.plan(nti, ch); err != nil || !again.empty() {
-		return fmt.Errorf("%s: table %s still differs from the record after schema evolution (%v)", coords(ch.rec), ch.table, describeEvolution(again, t.s.keepDropped))
+		return fmt.Errorf("%s: %w", coords(ch.rec), &connect.SchemaChangeError{Table: ch.table.String(),
+			Reason: fmt.Sprintf("the table still differs from the record after schema evolution (%v)", describeEvolution(again, t.s.keepDropped))})
 	}
 	t.fits[nti] = map[string]bool{ch.sig: true}
 	return nil

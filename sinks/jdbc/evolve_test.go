@@ -55,3 +55,27 @@ func TestWidens(t *testing.T) {
 		}
 	}
 }
+
+// TestConflicts: a number column cannot take text, bytes or JSON; other
+// differences are left to the database.
+func TestConflicts(t *testing.T) {
+	for _, tc := range []struct {
+		from, to string
+		want     bool
+	}{
+		{"integer", "text", true},
+		{"int(11)", "longtext", true},
+		{"numeric(10,2)", "varchar(20)", true},
+		{"double precision", "bytea", true},
+		{"bigint", "jsonb", true},
+		{"integer", "bigint", false},
+		{"text", "integer", false},
+		{"varchar(20)", "text", false},
+		{"timestamp(6) without time zone", "text", false},
+		{"tinyint(1)", "text", false},
+	} {
+		if got := conflicts(tc.from, tc.to); got != tc.want {
+			t.Errorf("conflicts(%q, %q) = %v, want %v", tc.from, tc.to, got, tc.want)
+		}
+	}
+}

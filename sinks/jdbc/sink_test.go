@@ -116,6 +116,13 @@ func startSink(t testing.TB, c *kfake.Cluster, name string, props *config.Values
 // wrap gets the function that kills the sink.
 func startSinkWith(t testing.TB, c *kfake.Cluster, name string, props *config.Values, wrap func(connect.SinkTask, context.CancelFunc) connect.SinkTask) *sink {
 	t.Helper()
+	return startSinkParking(t, c, name, props, wrap, nil)
+}
+
+// startSinkParking is startSinkWith with the parking the runtime reports
+// parked partitions to (nil: its own).
+func startSinkParking(t testing.TB, c *kfake.Cluster, name string, props *config.Values, wrap func(connect.SinkTask, context.CancelFunc) connect.SinkTask, parking *sinkrunner.Parking) *sink {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &sink{name: name, cancel: cancel, done: make(chan struct{})}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -139,7 +146,7 @@ func startSinkWith(t testing.TB, c *kfake.Cluster, name string, props *config.Va
 		s.err = sinkrunner.Run(ctx, sinkrunner.Config{
 			Brokers: c.ListenAddrs(), SaramaConfig: saramaCfg(), ConnectorName: name, Props: props, Task: st,
 			KeyConverter: &converter.JSON{SchemasEnabled: true}, ValueConverter: &converter.JSON{SchemasEnabled: true},
-			Transforms: chain, Logger: logger, RetryBackoff: 20 * time.Millisecond,
+			Transforms: chain, Logger: logger, RetryBackoff: 20 * time.Millisecond, Parking: parking,
 		})
 	}()
 	t.Cleanup(func() {

@@ -213,7 +213,7 @@ func (t *Task) prepareTables(ctx context.Context, changes []*change) error {
 			}
 			t.log.Info("creating table", "table", id.String(), "columns", len(cols))
 			if err := t.b.createTable(ctx, id, cols, t.s.pkMode != pkNone); err != nil {
-				return err
+				return t.ddlFailed(id, "creating the table", err)
 			}
 			if ti, err = t.refresh(ctx, id); err != nil {
 				return err
@@ -238,7 +238,7 @@ func (t *Task) prepareTables(ctx context.Context, changes []*change) error {
 			}
 			t.log.Info("adding columns", "table", id.String(), "columns", joinMap(missing, ",", func(c column) string { return c.name }))
 			if err := t.b.addColumns(ctx, id, missing); err != nil {
-				return err
+				return t.ddlFailed(id, "adding columns "+joinMap(missing, ",", func(c column) string { return c.name }), err)
 			}
 			if ti, err = t.refresh(ctx, id); err != nil {
 				return err
@@ -251,6 +251,16 @@ func (t *Task) prepareTables(ctx context.Context, changes []*change) error {
 		}
 	}
 	return nil
+}
+
+// ddlFailed reports DDL the database refused as a schema change the sink
+// cannot apply (the partition is parked until the operator fixes the
+// target); a lost connection or a deadlock stays a retriable failure.
+func (t *Task) ddlFailed(id tableID, what string, err error) error {
+	if t.b.retriable(err) {
+		return err
+	}
+	return &connect.SchemaChangeError{Table: id.String(), Reason: "the database refused " + what, Err: err}
 }
 
 func (t *Task) table(ctx context.Context, id tableID) (*tableInfo, error) {
