@@ -45,6 +45,8 @@ type workerOpts struct {
 	logs io.Writer
 	// plugins are offered besides the counter and the collector.
 	plugins connect.Plugins
+	// converters are offered besides the built-in ones, by class.
+	converters map[string]func(props map[string]string, isKey bool) (converter.Converter, error)
 }
 
 var testLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -84,11 +86,11 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	}
 	reg := metrics.NewRegistry()
 	tr := transforms.Builtin(log)
-	runner := &herder.KafkaRunner{Brokers: emb.Addrs(), Sarama: sc, Raw: raw, Converters: &converter.Factory{}, Transforms: tr,
+	runner := &herder.KafkaRunner{Brokers: emb.Addrs(), Sarama: sc, Raw: raw, Converters: &converter.Factory{Extra: wo.converters}, Transforms: tr,
 		Offsets: store, Worker: workerProps, ShutdownTimeout: 5 * time.Second, Metrics: reg, Logger: log}
 	loggers := NewLoggers(nil)
 	h, err := herder.New(herder.Options{WorkerID: testWorkerID, Plugins: append(connect.Plugins{herdertest.CounterPlugin(), collector.Plugin()}, wo.plugins...),
-		Converters: &converter.Factory{}, Transforms: tr, Worker: workerProps,
+		Converters: &converter.Factory{Extra: wo.converters}, Transforms: tr, Worker: workerProps,
 		ExtraPlugins: []herder.PluginInfo{{Class: transforms.ExtractNewRecordStateClass, Type: "transformation", Version: "test"},
 			{Class: converter.JSONClass, Type: "converter", Version: "test"}},
 		Runner: runner, Configs: herder.NewMemoryConfigStore(log), Status: herder.NewMemoryStatusStore(log),
