@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tributary-io/tributary/connectors/postgres"
 	"github.com/tributary-io/tributary/internal/connect"
@@ -19,6 +21,7 @@ import (
 	"github.com/tributary-io/tributary/internal/testdb"
 	"github.com/tributary-io/tributary/schema/avro"
 	"github.com/tributary-io/tributary/schema/registry/server"
+	"github.com/tributary-io/tributary/sinks/jdbc"
 )
 
 // TestParkAndResumeTableREST parks a real source table through the whole
@@ -183,4 +186,143 @@ func TestParkAndResumeTableREST(t *testing.T) {
 		t.Errorf("t3 has %d events, %d rows written", n, written)
 	}
 	w.waitStatus(t, "pg", "RUNNING", "RUNNING")
+}
+
+// TestSinkParkingREST parks a sink partition through the whole worker: a
+// PostgreSQL connector streams t1 and t3 (JsonConverter) into a JDBC sink
+// writing to another database (schema.evolution=basic). t3's column
+// changes from int to text, which basic does not apply to the target's
+// integer column: GET /connectors/sink/status shows t3 PAUSED_SCHEMA with
+// the record's topic, partition and offset, /metrics counts the parked
+// partition, t1 keeps flowing. After ALTER TABLE on the target, the
+// partition-level resume (POST /connectors/sink/tables/pk.public.t3-0/resume)
+// delivers the rest and the target equals the source.
+func TestSinkParkingREST(t *testing.T) {
+	pg := testdb.StartPostgres(t)
+	pg.CreateDatabase(t, "app")
+	pg.CreateDatabase(t, "target")
+	for _, tb := range []string{"t1", "t3"} {
+		pg.Exec(t, "app", fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, v int)", tb))
+	}
+	w := startWorker(t, workerOpts{plugins: connect.Plugins{postgres.Plugin(), jdbc.Plugin()}})
+	jsonConv := map[string]string{"key.converter": converter.JSONClass, "key.converter.schemas.enable": "true",
+		"value.converter": converter.JSONClass, "value.converter.schemas.enable": "true"}
+	create := func(name string, props map[string]string) {
+		t.Helper()
+		for k, v := range jsonConv {
+			props[k] = v
+		}
+		props["tasks.max"] = "1"
+		b, _ := json.Marshal(map[string]any{"name": name, "config": props})
+		if r := w.call(t, "POST", "/connectors", string(b)); r.status != 201 {
+			t.Fatalf("create %s: %d %s", name, r.status, r.body)
+		}
+	}
+	create("pg", map[string]string{"connector.class": postgres.Class,
+		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
+		"database.dbname": "app", "database.sslmode": "disable", "topic.prefix": "pk", "plugin.name": "pgoutput", "slot.name": "sinkpark"})
+	w.waitStatus(t, "pg", "RUNNING", "RUNNING")
+	create("sink", map[string]string{"connector.class": jdbc.DebeziumClass,
+		"connection.url": fmt.Sprintf("jdbc:postgresql://%s:%d/target?user=postgres&sslmode=disable", pg.Host, pg.Port),
+		"topics": "pk.public.t1,pk.public.t3", "insert.mode": "upsert", "primary.key.mode": "record_key",
+		"schema.evolution": "basic", "collection.name.format": "${source.table}"})
+	w.waitStatus(t, "sink", "RUNNING", "RUNNING")
+
+	conns := map[string]*pgx.Conn{}
+	for _, db := range []string{"app", "target"} {
+		c, err := pgx.Connect(context.Background(), pg.DSN(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		conns[db] = c
+	}
+	rows := func(db, table string) string {
+		var out string
+		if err := conns[db].QueryRow(context.Background(), "SELECT coalesce(string_agg(id || '=' || v::text, ',' ORDER BY id), '') FROM "+table).Scan(&out); err != nil {
+			return "error: " + err.Error()
+		}
+		return out
+	}
+	written, textual := 0, false
+	write := func(rounds int) {
+		for i := 0; i < rounds; i++ {
+			written++
+			pg.Exec(t, "app", fmt.Sprintf("INSERT INTO t1 VALUES (%d, %d)", written, written))
+			v := fmt.Sprint(written)
+			if textual {
+				v = "'x" + v + "'"
+			}
+			pg.Exec(t, "app", fmt.Sprintf("INSERT INTO t3 VALUES (%d, %s)", written, v))
+		}
+	}
+	type parked struct {
+		Table       string         `json:"table"`
+		State       string         `json:"state"`
+		Reason      string         `json:"reason"`
+		FirstOffset map[string]any `json:"first_offset"`
+	}
+	status := func() []parked {
+		t.Helper()
+		r := w.call(t, "GET", "/connectors/sink/status", "")
+		var st struct {
+			Tasks []struct {
+				Tables []parked `json:"tables"`
+			} `json:"tasks"`
+		}
+		r.json(t, &st)
+		if r.status != 200 || len(st.Tasks) != 1 {
+			t.Fatalf("status: %d %s", r.status, r.body)
+		}
+		return st.Tasks[0].Tables
+	}
+	metric := func() string {
+		t.Helper()
+		r := w.call(t, "GET", "/metrics", "")
+		for _, l := range strings.Split(string(r.body), "\n") {
+			if strings.HasPrefix(l, "tributary_sink_partitions_paused_schema{") && strings.Contains(l, `connector="sink"`) {
+				return l[strings.LastIndexByte(l, ' ')+1:]
+			}
+		}
+		return ""
+	}
+
+	write(10)
+	eventually(t, 60*time.Second, "t1 and t3 at the target", func() (bool, string) {
+		return rows("target", "t1") == rows("app", "t1") && rows("target", "t3") == rows("app", "t3"), rows("target", "t3")
+	})
+	pg.Exec(t, "app", "ALTER TABLE t3 ALTER COLUMN v TYPE text")
+	textual = true
+	write(10)
+	var p []parked
+	eventually(t, 60*time.Second, "t3's partition parked", func() (bool, string) {
+		p = status()
+		return len(p) == 1, fmt.Sprintf("%+v", p)
+	})
+	if p[0].Table != "t3" || p[0].State != runtime.StatePausedSchema || p[0].FirstOffset["topic"] != "pk.public.t3" ||
+		p[0].FirstOffset["partition"] != float64(0) || p[0].FirstOffset["offset"] != float64(10) || !strings.Contains(p[0].Reason, "is now text") {
+		t.Errorf("parked partition in the status: %+v", p[0])
+	}
+	t.Logf("sink status while parked: %+v", p[0])
+	eventually(t, 10*time.Second, "the metric counting the parked partition", func() (bool, string) { m := metric(); return m == "1", m })
+	eventually(t, 60*time.Second, "t1 delivering while t3 is parked", func() (bool, string) {
+		return rows("target", "t1") == rows("app", "t1"), rows("target", "t1")
+	})
+	if r := w.call(t, "POST", "/connectors/sink/tables/t1/resume", ""); r.status != 404 {
+		t.Errorf("resume of a table that is not parked: %d %s", r.status, r.body)
+	}
+
+	pg.Exec(t, "target", "ALTER TABLE t3 ALTER COLUMN v TYPE text")
+	if r := w.call(t, "POST", "/connectors/sink/tables/pk.public.t3-0/resume", ""); r.status != 202 {
+		t.Fatalf("resume: %d %s", r.status, r.body)
+	}
+	write(5)
+	eventually(t, 60*time.Second, "t3 equal at the target", func() (bool, string) {
+		return rows("target", "t3") == rows("app", "t3"), rows("target", "t3")
+	})
+	if p := status(); len(p) != 0 {
+		t.Errorf("still parked after the resume: %+v", p)
+	}
+	eventually(t, 10*time.Second, "the metric back to 0", func() (bool, string) { m := metric(); return m == "0", m })
+	w.waitStatus(t, "sink", "RUNNING", "RUNNING")
 }
