@@ -64,7 +64,7 @@ load generators run in child processes); the idle scenario measures a separate '
 			}
 			cfg := bench.Config{
 				Rows: rows, SmallTxns: small, Rates: rates, Duration: duration, Scenarios: scenarios,
-				Plugins: plugins(), Converters: converters(), Transforms: transformRegistry(),
+				Plugins: plugins(), Converters: converters(), Transforms: transformRegistry(), Sinks: pipelineRunner(log).Sinks,
 				ChildExe: exe, ChildArgs: []string{"bench"}, TributaryBinary: exe,
 				Progress: cmd.ErrOrStderr(), Logger: log,
 			}

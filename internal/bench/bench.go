@@ -34,6 +34,7 @@ import (
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/pipeline"
 	"github.com/tributary-io/tributary/internal/testdb"
 	"github.com/tributary-io/tributary/internal/transforms"
 )
@@ -54,7 +55,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{PGSnapshot, PGStream, PGStreamSMT, PGStreamEOS, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
+var Scenarios = []string{PGSnapshot, PGStream, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
 
 // Config selects what to run and supplies the connectors and converters of
 // the binary under test.
@@ -77,6 +78,10 @@ type Config struct {
 	Plugins    connect.Plugins
 	Converters *converter.Factory
 	Transforms transforms.Registry
+	// Sinks are the binary's Kafka-less pipeline sinks, by connector
+	// class (pg-nats, pg-webhook); without them those scenarios are
+	// skipped.
+	Sinks map[string]pipeline.SinkFactory
 
 	// ChildExe and ChildArgs re-run this executable as a helper process
 	// (broker, load generator); ChildExe defaults to os.Executable().
@@ -285,6 +290,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.pgStreamTransforms(ctx)
 	case PGStreamEOS:
 		return e.pgStreamEOS(ctx)
+	case PGNATS, PGWebhook:
+		return e.pgBus(ctx, s)
 	case MySnapshot:
 		return e.mySnapshot(ctx)
 	case MyIncremental:

@@ -32,7 +32,7 @@ const childEnv = "TRIBUTARY_BENCH_CHILD"
 
 // childSpec tells a child process what to do.
 type childSpec struct {
-	Role string `json:"role"` // "broker" or "load"
+	Role string `json:"role"` // "broker", "load" or "webhook"
 
 	// load: run SQL (one placeholder, bound to a random id in 1..IDs)
 	// as single-statement autocommit transactions.
@@ -102,6 +102,8 @@ func RunChild(ctx context.Context) error {
 	case "load":
 		res := runLoad(ctx, spec)
 		return json.NewEncoder(os.Stdout).Encode(res)
+	case "webhook":
+		return runWebhookReceiver(ctx)
 	}
 	return fmt.Errorf("%s: unknown role %q", childEnv, spec.Role)
 }

@@ -204,20 +204,8 @@ func (l *latencyRec) attach(m *sarama.ProducerMessage) {
 	if l.streamOnly && bytes.Contains(enc, opRead) {
 		return
 	}
-	// In a JSON envelope "after" follows "before", so the last stamp is
-	// the new row's.
-	i := bytes.LastIndex(enc, stampKey)
-	if i < 0 {
-		l.bad.Add(1)
-		return
-	}
-	rest := enc[i+len(stampKey):]
-	j := 0
-	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-		j++
-	}
-	stamp, err := strconv.ParseInt(string(rest[:j]), 10, 64)
-	if err != nil {
+	stamp, ok := stampOf(enc)
+	if !ok {
 		l.bad.Add(1)
 		return
 	}
@@ -244,6 +232,22 @@ func (l *latencyRec) attach(m *sarama.ProducerMessage) {
 		}
 		ack(err)
 	}
+}
+
+// stampOf reads the row stamp of a JSON change event. In the envelope
+// "after" follows "before", so the last stamp is the new row's.
+func stampOf(value []byte) (int64, bool) {
+	i := bytes.LastIndex(value, stampKey)
+	if i < 0 {
+		return 0, false
+	}
+	rest := value[i+len(stampKey):]
+	j := 0
+	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+		j++
+	}
+	stamp, err := strconv.ParseInt(string(rest[:j]), 10, 64)
+	return stamp, err == nil
 }
 
 // percentiles returns p50, p99 and max in milliseconds.
