@@ -342,8 +342,9 @@ func (h *Herder) TaskStatus(_ context.Context, id TaskID) (*TaskState, error) {
 	return &TaskState{ID: id.Task, State: st.State, WorkerID: st.WorkerID, Trace: st.Trace, Snapshot: h.snapshotProgress(id), Tables: h.parkedTables(id)}, nil
 }
 
-// parkingRunner is a TaskRunner whose source tasks park tables whose new
-// schema is refused (runtime.Parking).
+// parkingRunner is a TaskRunner whose tasks park tables: source tables
+// whose new schema is refused (runtime.Parking), sink partitions whose
+// schema change the target cannot apply (sinkrunner.Parking).
 type parkingRunner interface {
 	ParkedTables(connector string, task int) []runtime.ParkedTable
 	ResumeTable(connector, table string) error

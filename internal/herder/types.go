@@ -94,8 +94,9 @@ type TaskState struct {
 	// worker runs or ran last (rows, estimate, rate, ETA).
 	Snapshot []metrics.ProgressReport `json:"snapshot,omitempty"`
 	// Tables is Tributary's addition too: the task's tables parked in
-	// PAUSED_SCHEMA (their new schema refused by the registry), resumed
-	// with POST /connectors/{name}/tables/{table}/resume.
+	// PAUSED_SCHEMA (a source's new schema refused by the registry, or a
+	// sink's topic-partition whose schema change the target cannot
+	// apply), resumed with POST /connectors/{name}/tables/{table}/resume.
 	Tables []runtime.ParkedTable `json:"tables,omitempty"`
 }
 

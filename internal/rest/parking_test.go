@@ -224,7 +224,7 @@ func TestSinkParkingREST(t *testing.T) {
 	w.waitStatus(t, "pg", "RUNNING", "RUNNING")
 	create("sink", map[string]string{"connector.class": jdbc.DebeziumClass,
 		"connection.url": fmt.Sprintf("jdbc:postgresql://%s:%d/target?user=postgres&sslmode=disable", pg.Host, pg.Port),
-		"topics": "pk.public.t1,pk.public.t3", "insert.mode": "upsert", "primary.key.mode": "record_key",
+		"topics":         "pk.public.t1,pk.public.t3", "insert.mode": "upsert", "primary.key.mode": "record_key",
 		"schema.evolution": "basic", "collection.name.format": "${source.table}"})
 	w.waitStatus(t, "sink", "RUNNING", "RUNNING")
 
