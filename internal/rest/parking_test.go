@@ -222,10 +222,15 @@ func TestSinkParkingREST(t *testing.T) {
 		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
 		"database.dbname": "app", "database.sslmode": "disable", "topic.prefix": "pk", "plugin.name": "pgoutput", "slot.name": "sinkpark"})
 	w.waitStatus(t, "pg", "RUNNING", "RUNNING")
-	create("sink", map[string]string{"connector.class": jdbc.DebeziumClass,
-		"connection.url": fmt.Sprintf("jdbc:postgresql://%s:%d/target?user=postgres&sslmode=disable", pg.Host, pg.Port),
-		"topics":         "pk.public.t1,pk.public.t3", "insert.mode": "upsert", "primary.key.mode": "record_key",
-		"schema.evolution": "basic", "collection.name.format": "${source.table}"})
+	create("sink", map[string]string{
+		"connector.class":        jdbc.DebeziumClass,
+		"connection.url":         fmt.Sprintf("jdbc:postgresql://%s:%d/target?user=postgres&sslmode=disable", pg.Host, pg.Port),
+		"topics":                 "pk.public.t1,pk.public.t3",
+		"insert.mode":            "upsert",
+		"primary.key.mode":       "record_key",
+		"schema.evolution":       "basic",
+		"collection.name.format": "${source.table}",
+	})
 	w.waitStatus(t, "sink", "RUNNING", "RUNNING")
 
 	conns := map[string]*pgx.Conn{}

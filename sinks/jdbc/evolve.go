@@ -371,7 +371,7 @@ func (t *Task) evolve(ctx context.Context, tx txn, ch *change, flushAll func() e
 			return fmt.Errorf("%s: schema evolution of %s: %w", coords(ch.rec), ch.table, err)
 		}
 		return fmt.Errorf("%s: %w", coords(ch.rec), &connect.SchemaChangeError{Table: ch.table.String(),
-			Reason: "the database refused " + strings.Join(stmts, "; "), Err: err})
+			Reason: "the database refused the DDL", Err: err}) // err names the statement
 	}
 	nti, err := t.refresh(ctx, ch.table)
 	if err != nil {

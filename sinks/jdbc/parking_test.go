@@ -3,6 +3,7 @@ package jdbc
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -219,5 +220,86 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSinkParkingDDLRefused: the target refuses the sink's own DDL. t2's
+// v widens from int to bigint at the source, which basic applies with
+// ALTER TABLE ... TYPE bigint; a view on the target's t2.v makes
+// PostgreSQL refuse it. t2's partition is parked with the database's
+// error while t1 flows; once the view is dropped, a resume by table
+// widens the column and delivers the rest, the values above 2^31 included.
+func TestSinkParkingDDLRefused(t *testing.T) {
+	ctx := context.Background()
+	c := startKafka(t)
+	src := testdb.StartPostgres(t)
+	src.CreateDatabase(t, "app")
+	src.Exec(t, "app", "CREATE TABLE t1 (id int PRIMARY KEY, v int)", "CREATE TABLE t2 (id int PRIMARY KEY, v int)")
+	conn, err := pgx.Connect(ctx, src.DSN("app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	startSource(t, c, postgres.Plugin(), map[string]string{
+		"database.hostname": src.Host, "database.port": fmt.Sprint(src.Port), "database.user": "postgres",
+		"database.dbname": "app", "database.sslmode": "disable", "topic.prefix": "pk", "plugin.name": "pgoutput", "slot.name": "parkddl",
+	})
+	waitUntil(t, "the replication slot", func() bool {
+		var n int
+		return conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'parkddl'").Scan(&n) == nil && n == 1
+	})
+	db := startPostgresTarget(t)
+	parking := sinkrunner.NewParking(nil)
+	startSinkParking(t, c, "parkddl", sinkProps(t, baseProps(db.url, "pk.public.t1,pk.public.t2", "${source.table}")), nil, parking)
+	tconn := db.q.(pgQuerier).conn
+	table := func(db *pgx.Conn, tb string) string {
+		var out string
+		if err := db.QueryRow(ctx, "SELECT coalesce(string_agg(id || '=' || v::text, ',' ORDER BY id), '') FROM "+tb).Scan(&out); err != nil {
+			return "error: " + err.Error()
+		}
+		return out
+	}
+	next := 1
+	// t2's values pass 2^32 once its column is bigint
+	write := func(rounds int, big bool) {
+		t.Helper()
+		for i := 0; i < rounds; i++ {
+			v := int64(next)
+			if big {
+				v += 1 << 32
+			}
+			if _, err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO t1 VALUES (%d, %d)", next, next)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO t2 VALUES (%d, %d)", next, v)); err != nil {
+				t.Fatal(err)
+			}
+			next++
+		}
+	}
+	write(10, false)
+	waitUntil(t, "both tables at the target", func() bool {
+		return table(tconn, "t1") == table(conn, "t1") && table(tconn, "t2") == table(conn, "t2")
+	})
+	db.exec(t, "CREATE VIEW t2_v AS SELECT v FROM t2")
+	if _, err := conn.Exec(ctx, "ALTER TABLE t2 ALTER COLUMN v TYPE bigint"); err != nil {
+		t.Fatal(err)
+	}
+	write(10, true)
+	waitUntil(t, "t2 parked", func() bool { return len(parking.Partitions()) == 1 })
+	pp := parking.Partitions()[0]
+	t.Logf("parked: %+v", pp)
+	if pp.Table != "t2" || pp.Topic != "pk.public.t2" || pp.Offset != 10 || !strings.Contains(pp.Reason, "the database refused the DDL: ALTER TABLE") || !strings.Contains(pp.Reason, "view") {
+		t.Errorf("parked %+v, want t2 at offset 10, the ALTER refused because of the view", pp)
+	}
+	waitUntil(t, "t1 flowing while t2 is parked", func() bool { return table(tconn, "t1") == table(conn, "t1") })
+	db.exec(t, "DROP VIEW t2_v")
+	if err := parking.Resume("t2"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "t2 equal at the target", func() bool { return table(tconn, "t2") == table(conn, "t2") })
+	var typ string
+	if err := tconn.QueryRow(ctx, "SELECT data_type FROM information_schema.columns WHERE table_name = 't2' AND column_name = 'v'").Scan(&typ); err != nil || typ != "bigint" {
+		t.Errorf("target t2.v is %q (%v), want bigint", typ, err)
 	}
 }
