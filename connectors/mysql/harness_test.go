@@ -194,13 +194,18 @@ func (r *running) wait(t *testing.T) error {
 // it runs.
 func (e *env) start(t *testing.T, plugin *connect.Plugin, props map[string]string, c *capture, tweaks ...func(*task)) *running {
 	t.Helper()
-	def := plugin.Config()
-	v, err := def.Parse(props)
+	// named as the runtime names a task's logger
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("connector", "test", "task", 0)
+	return e.startWith(t, plugin, props, c, log, tweaks...)
+}
+
+// startWith is start with the task logging to log.
+func (e *env) startWith(t *testing.T, plugin *connect.Plugin, props map[string]string, c *capture, log *slog.Logger, tweaks ...func(*task)) *running {
+	t.Helper()
+	v, err := plugin.Config().Parse(props)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	// named as the runtime names a task's logger
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("connector", "test", "task", 0)
 	tc := connect.TaskContext{ConnectorName: "test", Offsets: c, Logger: log, Producer: e.raw}
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := plugin.NewSourceTask(ctx, v, tc)

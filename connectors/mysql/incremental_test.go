@@ -118,15 +118,7 @@ func checkConverged(t *testing.T, dsn string, recs []*connect.Record) (rows, key
 		t.Fatal(err)
 	}
 	defer res.Close()
-	table := map[int64]signaltest.Row{}
-	for res.Next() {
-		var id int64
-		var r signaltest.Row
-		if err := res.Scan(&id, &r.V, &r.Pad); err != nil {
-			t.Fatal(err)
-		}
-		table[id] = r
-	}
+	table := signaltest.ReadTable(t, res)
 	if bad := signaltest.Diverged(t, table, last); bad > 0 {
 		t.Fatalf("%d keys differ", bad)
 	}

@@ -19,40 +19,7 @@ import (
 // startLogged runs a task whose log goes to sink.
 func (e *env) startLogged(t *testing.T, plugin *connect.Plugin, props map[string]string, c *capture, sink *signaltest.Log, tweaks ...func(*task)) *running {
 	t.Helper()
-	v, err := plugin.Config().Parse(props)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	tc := connect.TaskContext{ConnectorName: "test", Offsets: c, Logger: slog.New(sink), Producer: e.raw}
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := plugin.NewSourceTask(ctx, v, tc)
-	if err != nil {
-		cancel()
-		t.Fatalf("new task: %v", err)
-	}
-	for _, tweak := range tweaks {
-		tweak(st.(*task))
-	}
-	c.mu.Lock()
-	c.taskEnded, c.taskErr = false, nil
-	c.mu.Unlock()
-	r := &running{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		err := st.Run(ctx, c)
-		c.mu.Lock()
-		c.taskEnded, c.taskErr = true, err
-		c.mu.Unlock()
-		r.err = err
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(30 * time.Second):
-		}
-	})
-	return r
+	return e.startWith(t, plugin, props, c, slog.New(sink), tweaks...)
 }
 
 const signalTableDDL = "CREATE TABLE inventory.debezium_signal (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL)"

@@ -154,15 +154,7 @@ func TestIncrementalSnapshotCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := map[int64]signaltest.Row{}
-	for res.Next() {
-		var id int64
-		var r signaltest.Row
-		if err := res.Scan(&id, &r.V, &r.Pad); err != nil {
-			t.Fatal(err)
-		}
-		table[id] = r
-	}
+	table := signaltest.ReadTable(t, res)
 	if bad := signaltest.Diverged(t, table, last); bad > 0 {
 		t.Fatalf("%d keys differ after %d kills", bad, iterations)
 	}

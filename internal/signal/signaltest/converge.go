@@ -33,3 +33,28 @@ func Diverged(t testing.TB, table map[int64]Row, last map[int64]*Row) int {
 	}
 	return bad
 }
+
+// Rows is what ReadTable needs of *sql.Rows or pgx.Rows.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ReadTable reads the result of SELECT id, v, pad.
+func ReadTable(t testing.TB, rows Rows) map[int64]Row {
+	t.Helper()
+	table := map[int64]Row{}
+	for rows.Next() {
+		var id int64
+		var r Row
+		if err := rows.Scan(&id, &r.V, &r.Pad); err != nil {
+			t.Fatal(err)
+		}
+		table[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
