@@ -131,8 +131,12 @@ func goals(r *Report) []Goal {
 	for _, x := range r.Results {
 		switch {
 		case !x.Limit && x.LatencyP99Ms != nil && strings.HasPrefix(x.Case, fmt.Sprintf("%s %.0f ", caseLive, goalRate)):
+			dest := "Kafka"
+			if x.Scenario == PGNATS || x.Scenario == PGWebhook {
+				dest = "sink"
+			}
 			out = append(out, Goal{
-				Goal: fmt.Sprintf("%s: p99 commit-to-Kafka latency < %.0f ms at %.0fk events/s", x.Scenario, goalP99Ms, goalRate/1000),
+				Goal: fmt.Sprintf("%s: p99 commit-to-%s latency < %.0f ms at %.0fk events/s", x.Scenario, dest, goalP99Ms, goalRate/1000),
 				Measured: fmt.Sprintf("p99 %.1f ms at %.0f events/s (p50 %.1f ms)",
 					*x.LatencyP99Ms, x.EventsPerSec, *x.LatencyP50Ms),
 				Met: *x.LatencyP99Ms < goalP99Ms && x.EventsPerSec >= 0.95*goalRate,
