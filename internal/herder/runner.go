@@ -102,13 +102,18 @@ func (r *KafkaRunner) ResumeTable(connector, table string) error {
 		}
 	}
 	r.parkMu.Unlock()
-	err := fmt.Errorf("%w: %s", runtime.ErrNotParked, table)
+	// Every task is asked: a sink's table may be parked in several of
+	// its tasks, one per partition.
+	err, resumed := fmt.Errorf("%w: %s", runtime.ErrNotParked, table), false
 	for _, p := range ps {
 		if e := p.Resume(table); e == nil {
-			return nil
+			resumed = true
 		} else if !errors.Is(e, runtime.ErrNotParked) && !errors.Is(e, sinkrunner.ErrNotParked) {
 			err = e
 		}
+	}
+	if resumed {
+		return nil
 	}
 	return err
 }
