@@ -107,7 +107,12 @@ func lastPerKey(t *testing.T, recs []*connect.Record) map[int64]*signaltest.Row 
 // checkConverged compares every key's last record with the table.
 func checkConverged(t *testing.T, dsn string, recs []*connect.Record) (rows, keys int) {
 	t.Helper()
-	last := lastPerKey(t, recs)
+	return checkLast(t, dsn, lastPerKey(t, recs))
+}
+
+// checkLast compares inventory.t with each key's last row (nil: deleted).
+func checkLast(t *testing.T, dsn string, last map[int64]*signaltest.Row) (rows, keys int) {
+	t.Helper()
 	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -305,18 +310,7 @@ func TestIncrementalSnapshotKill(t *testing.T) {
 	waitOut(child, "incremental snapshot completed")
 	changes := w.finish(t)
 	e.db.Exec(t, "", "INSERT INTO inventory.marker VALUES (1)")
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		kvs, err := e.raw.ReadAll(context.Background(), "mariadb1.inventory.marker")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(kvs) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the marker row never reached Kafka")
-		}
-	}
+	signaltest.WaitTopic(t, e.raw, "mariadb1.inventory.marker")
 	child.Kill()
 	if kills == 0 || resumed == 0 {
 		t.Fatalf("%d kills during the snapshot, %d restarts continued from a stored position", kills, resumed)
@@ -325,49 +319,8 @@ func TestIncrementalSnapshotKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []*connect.Record
-	reads := 0
-	for _, kv := range kvs {
-		var k struct {
-			ID int64 `json:"id"`
-		}
-		if err := json.Unmarshal(kv.Key, &k); err != nil {
-			t.Fatalf("key %s: %v", kv.Key, err)
-		}
-		rec := &connect.Record{Topic: "mariadb1.inventory.t", Key: connect.NewStruct(keySchemaT).Set("id", k.ID)}
-		if kv.Value != nil {
-			var v struct {
-				Op    string `json:"op"`
-				After *struct {
-					V   int32  `json:"v"`
-					Pad string `json:"pad"`
-				} `json:"after"`
-				Source struct {
-					Snapshot string `json:"snapshot"`
-				} `json:"source"`
-			}
-			if err := json.Unmarshal(kv.Value, &v); err != nil {
-				t.Fatalf("value %s: %v", kv.Value, err)
-			}
-			if v.Op == "r" && v.Source.Snapshot == "incremental" {
-				reads++
-			}
-			env := connect.NewStruct(envSchemaT)
-			if v.After != nil {
-				env.Set("after", connect.NewStruct(rowSchemaT).Set("id", k.ID).Set("v", v.After.V).Set("pad", v.After.Pad))
-			}
-			rec.Value = env
-		}
-		recs = append(recs, rec)
-	}
-	live, keys := checkConverged(t, e.db.DSN(""), recs)
+	last, reads := signaltest.LastPerKey(t, kvs)
+	live, keys := checkLast(t, e.db.DSN(""), last)
 	t.Logf("%d kills: converged; %d rows in the table, %d keys in Kafka, %d incremental read records (%d rows at the start), %d writer changes, %d runs continued mid-table",
 		kills, live, keys, reads, rows, changes, resumed)
 }
-
-var (
-	keySchemaT = connect.StructBuilder().Name("k").Field("id", connect.Prim(connect.Int64)).MustBuild()
-	rowSchemaT = connect.StructBuilder().Name("r").Field("id", connect.Prim(connect.Int64)).
-			Field("v", connect.Prim(connect.Int32)).Field("pad", connect.Prim(connect.String)).MustBuild()
-	envSchemaT = connect.StructBuilder().Name("e").Field("after", rowSchemaT).MustBuild()
-)

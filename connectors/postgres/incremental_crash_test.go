@@ -99,52 +99,13 @@ func TestIncrementalSnapshotCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	for deadline := time.Now().Add(3 * time.Minute); ; {
-		kvs, err := raw.ReadAll(context.Background(), "dbserver1.public.marker")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(kvs) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the marker row never reached Kafka")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	signaltest.WaitTopic(t, raw, "dbserver1.public.marker")
 	child.Kill()
 	kvs, err := raw.ReadAll(context.Background(), "dbserver1.public.t")
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := map[int64]*signaltest.Row{}
-	reads := 0
-	for _, kv := range kvs {
-		var k struct {
-			ID int64 `json:"id"`
-		}
-		if err := json.Unmarshal(kv.Key, &k); err != nil {
-			t.Fatalf("key %s: %v", kv.Key, err)
-		}
-		if kv.Value == nil {
-			last[k.ID] = nil
-			continue
-		}
-		var v struct {
-			Op     string          `json:"op"`
-			After  *signaltest.Row `json:"after"`
-			Source struct {
-				Snapshot string `json:"snapshot"`
-			} `json:"source"`
-		}
-		if err := json.Unmarshal(kv.Value, &v); err != nil {
-			t.Fatalf("value %s: %v", kv.Value, err)
-		}
-		if v.Op == "r" && v.Source.Snapshot == "incremental" {
-			reads++
-		}
-		last[k.ID] = v.After
-	}
+	last, reads := signaltest.LastPerKey(t, kvs)
 	conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,14 @@
 package signaltest
 
-import "testing"
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/internal/kafka"
+)
 
 // Row is a row (id, v, pad) of the table the convergence tests write to
 // while an incremental snapshot reads it.
@@ -57,4 +65,58 @@ func ReadTable(t testing.TB, rows Rows) map[int64]Row {
 		t.Fatal(err)
 	}
 	return table
+}
+
+// LastPerKey decodes the convergence table's change events as Kafka holds
+// them (JsonConverter without schemas or with: a key with "id", a
+// Debezium envelope value): each key's last row (nil: deleted) and how
+// many of the events were incremental snapshot reads.
+func LastPerKey(t testing.TB, kvs []connect.KV) (last map[int64]*Row, reads int) {
+	t.Helper()
+	last = map[int64]*Row{}
+	for _, kv := range kvs {
+		var k struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(kv.Key, &k); err != nil {
+			t.Fatalf("key %s: %v", kv.Key, err)
+		}
+		if kv.Value == nil {
+			last[k.ID] = nil
+			continue
+		}
+		var v struct {
+			Op     string `json:"op"`
+			After  *Row   `json:"after"`
+			Source struct {
+				Snapshot string `json:"snapshot"`
+			} `json:"source"`
+		}
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			t.Fatalf("value %s: %v", kv.Value, err)
+		}
+		if v.Op == "r" && v.Source.Snapshot == "incremental" {
+			reads++
+		}
+		last[k.ID] = v.After
+	}
+	return last, reads
+}
+
+// WaitTopic waits up to three minutes for a record in topic (a marker
+// row written after the load: everything before it was streamed).
+func WaitTopic(t testing.TB, raw *kafka.Raw, topic string) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		kvs, err := raw.ReadAll(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(kvs) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no record in %s within 3 minutes", topic)
+		}
+	}
 }
