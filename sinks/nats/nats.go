@@ -43,32 +43,7 @@ const Class = "io.tributary.connect.nats.JetStreamSinkConnector"
 
 // Plugin is the JetStream sink connector.
 func Plugin() *connect.Plugin {
-	return &connect.Plugin{
-		Class:   Class,
-		Aliases: []string{"nats-jetstream-sink", "JetStreamSinkConnector"},
-		Type:    connect.SinkPlugin,
-		Version: "1.0.0",
-		Config:  Def,
-		Validate: func(ctx context.Context, v *config.Values) error {
-			p, err := NewPublisher(ctx, v, nil)
-			if err != nil {
-				return err
-			}
-			return p.Close()
-		},
-		NewSinkTask: func(ctx context.Context, v *config.Values, tc connect.TaskContext) (connect.SinkTask, error) {
-			p, err := NewPublisher(ctx, v, tc.Logger)
-			if err != nil {
-				return nil, err
-			}
-			enc, err := bus.NewEncoder(v)
-			if err != nil {
-				p.Close()
-				return nil, err
-			}
-			return &bus.SinkTask{Pub: p, Enc: enc, Log: tc.Logger}, nil
-		},
-	}
+	return bus.SinkPlugin(Class, []string{"nats-jetstream-sink", "JetStreamSinkConnector"}, Def, NewPublisher)
 }
 
 // Def returns the connector's properties.

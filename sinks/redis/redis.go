@@ -39,32 +39,7 @@ const Class = "io.tributary.connect.redis.RedisStreamsSinkConnector"
 
 // Plugin is the Redis Streams sink connector.
 func Plugin() *connect.Plugin {
-	return &connect.Plugin{
-		Class:   Class,
-		Aliases: []string{"redis-streams-sink", "RedisStreamsSinkConnector"},
-		Type:    connect.SinkPlugin,
-		Version: "1.0.0",
-		Config:  Def,
-		Validate: func(ctx context.Context, v *config.Values) error {
-			p, err := NewPublisher(ctx, v, nil)
-			if err != nil {
-				return err
-			}
-			return p.Close()
-		},
-		NewSinkTask: func(ctx context.Context, v *config.Values, tc connect.TaskContext) (connect.SinkTask, error) {
-			p, err := NewPublisher(ctx, v, tc.Logger)
-			if err != nil {
-				return nil, err
-			}
-			enc, err := bus.NewEncoder(v)
-			if err != nil {
-				p.Close()
-				return nil, err
-			}
-			return &bus.SinkTask{Pub: p, Enc: enc, Log: tc.Logger}, nil
-		},
-	}
+	return bus.SinkPlugin(Class, []string{"redis-streams-sink", "RedisStreamsSinkConnector"}, Def, NewPublisher)
 }
 
 // Def returns the connector's properties.
