@@ -91,7 +91,7 @@ func TestConnectPropertyCoverage(t *testing.T) {
 			t.Fatalf("malformed line %q", line)
 		}
 		if cols[0] == "worker" {
-			continue // the worker's definition is the command's: cmd/tributary TestWorkerPropertyCoverage
+			continue // the worker's definition is the command's: cli TestWorkerPropertyCoverage
 		}
 		def, ok := defs[cols[0]]
 		if !ok {

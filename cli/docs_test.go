@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+	"gopkg.in/yaml.v3"
+)
+
+var updateUndocumented = flag.Bool("update-undocumented", false, "rewrite testdata/undocumented-properties.txt from the definitions")
+
+const referenceDir = "../docs/reference"
+
+// TestReferenceDocs fails when docs/reference is not what `tributary docs`
+// generates now: regenerate with `go run ./cmd/tributary docs`.
+func TestReferenceDocs(t *testing.T) {
+	files, err := builtin().generateReference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(referenceDir, name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("docs/reference/%s is stale or missing: run `go run ./cmd/tributary docs`", name)
+		}
+	}
+	entries, err := os.ReadDir(referenceDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, ok := files[e.Name()]; !ok {
+			t.Errorf("docs/reference/%s is not generated any more: remove it", e.Name())
+		}
+	}
+}
+
+// TestPropertyDescriptions fails when a property has no description,
+// except those listed in testdata/undocumented-properties.txt, the
+// properties that had none when the check was introduced. The list may
+// only shrink: a listed property that gained a description must leave it.
+func TestPropertyDescriptions(t *testing.T) {
+	var missing []string
+	for _, pg := range builtin().referencePages() {
+		for _, k := range pg.keys {
+			if strings.TrimSpace(k.Doc) == "" {
+				missing = append(missing, strings.TrimSuffix(pg.file, ".md")+" "+k.Name)
+			}
+		}
+	}
+	sort.Strings(missing)
+	missing = dedupe(missing)
+	listPath := filepath.Join("testdata", "undocumented-properties.txt")
+	if *updateUndocumented {
+		if err := os.WriteFile(listPath, []byte("# page property — properties without a description yet; this list may only shrink\n"+strings.Join(missing, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(listPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{}
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			allowed[l] = true
+		}
+	}
+	for _, m := range missing {
+		if !allowed[m] {
+			t.Errorf("property %s has no description: give its config.Key a Doc", m)
+		}
+		delete(allowed, m)
+	}
+	for a := range allowed {
+		t.Errorf("%s is listed in %s but has a description now (or is gone): remove it from the list", a, listPath)
+	}
+	t.Logf("%d properties still without a description", len(missing))
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func compileConnectorSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(referenceDir, "connector-file.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft2020
+	if err := c.AddResource("connector-file.schema.json", bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("connector-file.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// yamlValue decodes YAML into the JSON data model the validator takes.
+func yamlValue(t *testing.T, data []byte) any {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestConnectorFileSchema validates the repository's connector files with
+// the generated JSON Schema, and checks that it refuses what Tributary
+// refuses: unknown classes, misspelt properties, a connector without name.
+func TestConnectorFileSchema(t *testing.T) {
+	s := compileConnectorSchema(t)
+	files, err := filepath.Glob("../testdata/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/*.yaml: %v", err)
+	}
+	more, _ := filepath.Glob("../testdata/*/*.yaml")
+	for _, f := range append(files, more...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("kind: KafkaConnector")) || !bytes.Contains(data, []byte("connector.class")) {
+			continue // Strimzi resources and non-connector YAML have their own schemas
+		}
+		if err := s.Validate(yamlValue(t, data)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	for _, tc := range []struct {
+		name, doc string
+		valid     bool
+	}{
+		{"one connector", "name: a\nconfig:\n  connector.class: postgres\n  database.hostname: h\n  database.port: 5432\n  transforms: u\n  transforms.u.type: io.debezium.transforms.ExtractNewRecordState\n", true},
+		{"several with worker", "worker:\n  bootstrap.servers: k:9092\nconnectors:\n  - name: a\n    config:\n      connector.class: io.debezium.connector.mysql.MySqlConnector\n      database.server.id: 1\n", true},
+		{"misspelt property", "name: a\nconfig:\n  connector.class: postgres\n  database.hostnme: h\n", false},
+		{"property of another connector", "name: a\nconfig:\n  connector.class: postgres\n  database.server.id: 1\n", false},
+		{"unknown class", "name: a\nconfig:\n  connector.class: com.example.Nope\n", false},
+		{"config without name", "config:\n  connector.class: postgres\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Validate(yamlValue(t, []byte(tc.doc)))
+			if tc.valid && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tc.valid && err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
