@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary-io/tributary/connect"
 	jdbcsource "github.com/tributary-io/tributary/connectors/jdbc"
 	"github.com/tributary-io/tributary/connectors/mysql"
 	"github.com/tributary-io/tributary/connectors/postgres"
-	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/transforms"
 	"github.com/tributary-io/tributary/schema/avro"

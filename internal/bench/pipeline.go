@@ -21,8 +21,8 @@ import (
 	gonats "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/bus"
-	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/offsets"
 	"github.com/tributary-io/tributary/internal/pipeline"
 	"github.com/tributary-io/tributary/internal/runtime"

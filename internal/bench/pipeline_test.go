@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/bus"
-	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/pipeline"
 	natssink "github.com/tributary-io/tributary/sinks/nats"
 	"github.com/tributary-io/tributary/sinks/webhook"

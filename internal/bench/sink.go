@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/internal/sinkrunner"
 )

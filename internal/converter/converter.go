@@ -3,7 +3,7 @@
 package converter
 
 import (
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // Converter serialises one side (key or value) of a record.

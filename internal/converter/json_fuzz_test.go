@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // FuzzToConnect feeds arbitrary bytes to the JsonConverter's ToConnect, as

@@ -4,7 +4,7 @@ import (
 	"math/big"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 func TestJavaFloat(t *testing.T) {

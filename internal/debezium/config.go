@@ -1,6 +1,6 @@
 package debezium
 
-import "github.com/tributary-io/tributary/internal/config"
+import "github.com/tributary-io/tributary/connect/config"
 
 // CommonDef returns the properties every Debezium connector accepts
 // (CommonConnectorConfig and RelationalDatabaseConnectorConfig).

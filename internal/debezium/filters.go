@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // Filter selects names (tables "schema.table", columns

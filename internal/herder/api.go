@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/internal/metrics"
 	"github.com/tributary-io/tributary/internal/offsets"
 	"github.com/tributary-io/tributary/internal/runtime"

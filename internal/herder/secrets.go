@@ -1,7 +1,7 @@
 package herder
 
 import (
-	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/redact"
 )
 

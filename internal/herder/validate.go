@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/redact"
 	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/internal/transforms"

@@ -32,9 +32,9 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/bus"
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/offsets"

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/connectors/postgres"
-	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/testdb"
 )
 

@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/connectors/mysql"
 	"github.com/tributary-io/tributary/connectors/postgres"
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/runtime"
 )
 

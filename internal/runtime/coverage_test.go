@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	jdbcsource "github.com/tributary-io/tributary/connectors/jdbc"
 	"github.com/tributary-io/tributary/connectors/mysql"
 	"github.com/tributary-io/tributary/connectors/postgres"
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/runtime"
 	jdbcsink "github.com/tributary-io/tributary/sinks/jdbc"
 )

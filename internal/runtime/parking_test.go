@@ -15,8 +15,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/connectors/postgres"
-	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/offsets"
 	"github.com/tributary-io/tributary/internal/runtime"

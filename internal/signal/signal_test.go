@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // Reference bytes are what Java's ObjectOutputStream writes (the class

@@ -13,8 +13,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/internal/sinkrunner"

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // Bad configurations fail Build with the full property name (alias

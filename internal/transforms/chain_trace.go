@@ -3,7 +3,7 @@ package transforms
 import (
 	"fmt"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // ApplyTraced is Apply that also reports which transform failed, so a

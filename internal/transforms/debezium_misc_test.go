@@ -3,7 +3,7 @@ package transforms
 import (
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 var productRowSchema = connect.StructBuilder().Name("server1.inventory.product.Value").Optional().

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // ExtractNewRecordStateClass is Debezium's class name; "unwrap" is the

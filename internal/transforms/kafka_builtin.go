@@ -3,7 +3,7 @@ package transforms
 import (
 	"log/slog"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 const kafkaPkg = "org.apache.kafka.connect.transforms."

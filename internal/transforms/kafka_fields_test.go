@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 const kt = "org.apache.kafka.connect.transforms."

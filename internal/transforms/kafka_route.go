@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // RegexRouter is org.apache.kafka.connect.transforms.RegexRouter: when the

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // RegexRouter caches its outcome per topic: the cached answers must be

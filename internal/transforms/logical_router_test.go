@@ -3,7 +3,7 @@ package transforms
 import (
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // Cases from ByLogicalTableRouterTest.

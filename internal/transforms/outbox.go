@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // EventRouterClass is Debezium's outbox event router.

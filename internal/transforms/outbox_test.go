@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // outboxEvent is EventRouterTest.createEventRecord: a create event of an

@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"sort"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // Predicate decides whether a transform applies to a record (Kafka

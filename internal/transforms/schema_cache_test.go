@@ -3,7 +3,7 @@ package transforms
 import (
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // Records sharing a schema must get the same output schema: transforms

@@ -12,7 +12,7 @@ import (
 	// system has no zoneinfo (distroless and scratch images).
 	_ "time/tzdata"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // TimezoneConverterClass is Debezium's timezone converter.

@@ -12,8 +12,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/signal"
 )
 

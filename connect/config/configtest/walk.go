@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // Walk parses base, then base plus each key of def with candidate values

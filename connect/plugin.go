@@ -3,7 +3,7 @@ package connect
 import (
 	"context"
 
-	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // PluginType is "source" or "sink", as Kafka Connect's /connector-plugins
