@@ -18,7 +18,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/spf13/cobra"
-	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/testdb"
 )
 

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/testdb"
 )
 

@@ -9,9 +9,9 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/spf13/cobra"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/connectors/mysql"
 	"github.com/tributary-io/tributary/connectors/postgres"
-	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/doctor"
 	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/schema/registry"

@@ -4,8 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/bus"
-	"github.com/tributary-io/tributary/internal/config"
 	"github.com/tributary-io/tributary/internal/pipeline"
 	natssink "github.com/tributary-io/tributary/sinks/nats"
 	redissink "github.com/tributary-io/tributary/sinks/redis"

@@ -3,10 +3,10 @@ package cli
 import (
 	"log/slog"
 
+	"github.com/tributary-io/tributary/connect"
 	jdbcsource "github.com/tributary-io/tributary/connectors/jdbc"
 	"github.com/tributary-io/tributary/connectors/mysql"
 	"github.com/tributary-io/tributary/connectors/postgres"
-	"github.com/tributary-io/tributary/internal/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/transforms"
 	"github.com/tributary-io/tributary/schema/jsonschema"

@@ -4,8 +4,8 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // Class is Confluent's connector class name, accepted unchanged.

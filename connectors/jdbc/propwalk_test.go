@@ -3,8 +3,8 @@ package jdbc
 import (
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/config/configtest"
+	"github.com/tributary-io/tributary/connect/config"
+	"github.com/tributary-io/tributary/connect/config/configtest"
 )
 
 // Every property the JDBC source defines changes its parsed settings, is

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // Confluent's GenericDatabaseDialect limits.

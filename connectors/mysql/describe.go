@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // describeSchemas returns the key and value (envelope) schemas of every

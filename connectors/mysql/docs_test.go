@@ -8,7 +8,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 	connconv "github.com/tributary-io/tributary/internal/converter"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
 	isnap "github.com/tributary-io/tributary/internal/incremental"
 	"github.com/tributary-io/tributary/internal/signal"

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tributary-io/tributary/internal/config"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // refuseUnimplemented refuses the properties of families the MySQL and

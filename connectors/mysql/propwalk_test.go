@@ -3,9 +3,9 @@ package mysql
 import (
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/config/configtest"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
+	"github.com/tributary-io/tributary/connect/config/configtest"
 )
 
 // Every property the MariaDB and MySQL connectors define changes what the

@@ -14,7 +14,7 @@ import (
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	gomysql "github.com/go-sql-driver/mysql"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // A task fails retriably (connect.Retriable) only when it lost, or could

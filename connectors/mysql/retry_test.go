@@ -18,7 +18,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	pingcap "github.com/pingcap/errors"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // The errors are built the way the drivers build them: go-mysql wraps

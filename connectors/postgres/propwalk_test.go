@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/config/configtest"
+	"github.com/tributary-io/tributary/connect/config"
+	"github.com/tributary-io/tributary/connect/config/configtest"
 )
 
 // Every property the PostgreSQL connector defines changes its parsed

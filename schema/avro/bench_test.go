@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/linkedin/goavro/v2"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/schema/avro"
 )
 

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/schema/avsc"
 	"github.com/tributary-io/tributary/schema/compat"
 	"github.com/tributary-io/tributary/schema/registry"

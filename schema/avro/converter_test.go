@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/linkedin/goavro/v2"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/debezium"
 	"github.com/tributary-io/tributary/schema/avro"

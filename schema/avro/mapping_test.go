@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/linkedin/goavro/v2"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/schema/avro"
 )
 

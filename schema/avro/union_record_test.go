@@ -3,7 +3,7 @@ package avro
 import (
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // A record branch of a multi-branch union is a field of the Connect union

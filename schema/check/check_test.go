@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
 	"github.com/tributary-io/tributary/schema/avro"
 	"github.com/tributary-io/tributary/schema/check"

@@ -18,8 +18,8 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/sinkrunner"
 	"github.com/tributary-io/tributary/internal/testdb"

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tributary-io/tributary/internal/connect"
+	"github.com/tributary-io/tributary/connect"
 )
 
 // kind is the semantic type of a field: its Connect type refined by the

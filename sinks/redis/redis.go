@@ -29,9 +29,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/bus"
-	"github.com/tributary-io/tributary/internal/config"
-	"github.com/tributary-io/tributary/internal/connect"
 )
 
 // Class is the connector class.
