@@ -41,10 +41,10 @@ func Def() *config.Def {
 	// Database
 	d.Define(config.Key{Name: "connection.url", Required: true, Importance: config.High, Group: "Database",
 		Doc: "JDBC connection URL, e.g. jdbc:postgresql://host:5432/db or jdbc:mysql://host:3306/db", Validate: validURL})
-	d.Define(config.Key{Name: "connection.user", Importance: config.High, Group: "Database"})
-	d.Define(config.Key{Name: "connection.password", Type: config.TypePassword, Importance: config.High, Group: "Database"})
-	d.Define(config.Key{Name: "connection.attempts", Type: config.TypeInt, Default: "3", Importance: config.Low, Validate: atLeast(1)})
-	d.Define(config.Key{Name: "connection.backoff.ms", Type: config.TypeLong, Default: "10000", Importance: config.Low, Validate: atLeast(0)})
+	d.Define(config.Key{Name: "connection.user", Doc: "database user; when empty, the user in connection.url (if any)", Importance: config.High, Group: "Database"})
+	d.Define(config.Key{Name: "connection.password", Doc: "the user's password; when empty, the password in connection.url (if any)", Type: config.TypePassword, Importance: config.High, Group: "Database"})
+	d.Define(config.Key{Name: "connection.attempts", Doc: "attempts to open a database connection before the task fails (at least 1)", Type: config.TypeInt, Default: "3", Importance: config.Low, Validate: atLeast(1)})
+	d.Define(config.Key{Name: "connection.backoff.ms", Doc: "pause between those connection attempts", Type: config.TypeLong, Default: "10000", Importance: config.Low, Validate: atLeast(0)})
 	d.Define(config.Key{Name: "table.whitelist", Type: config.TypeList, Doc: "tables to copy (exact names, optionally qualified)"})
 	d.Define(config.Key{Name: "table.blacklist", Type: config.TypeList, Doc: "tables not to copy (exact names, optionally qualified)"})
 	d.Define(config.Key{Name: "table.include.list", Type: config.TypeList, Validate: config.ValidRegexList, Doc: "regular expressions matching fully-qualified table names to copy"})
@@ -52,48 +52,48 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "catalog.pattern", Doc: "catalog (MySQL database) to read table metadata from"})
 	d.Define(config.Key{Name: "schema.pattern", Doc: "schema to read table metadata from"})
 	d.Define(config.Key{Name: "numeric.precision.mapping", Type: config.TypeBoolean, Default: "false", Importance: config.Low, Doc: "deprecated: use numeric.mapping=precision_only"})
-	d.Define(config.Key{Name: "numeric.mapping", Importance: config.Low, OneOf: []string{numericNone, numericPrecisionOnly, numericBestFit, numericBestFitEagerDouble}})
+	d.Define(config.Key{Name: "numeric.mapping", Doc: "how NUMERIC/DECIMAL columns are represented, as Confluent: none (Connect Decimal), precision_only (INT8..INT64 by precision when the scale is 0, else Decimal), best_fit (also FLOAT64 for a scale above 0 when the precision is at most 18), best_fit_eager_double (FLOAT64 for every scale above 0); empty: none, or precision_only with the deprecated numeric.precision.mapping=true. Unlike Confluent, MySQL DECIMAL columns are mapped too, and unconstrained PostgreSQL numeric is a string", Importance: config.Low, OneOf: []string{numericNone, numericPrecisionOnly, numericBestFit, numericBestFitEagerDouble}})
 	d.Define(config.Key{Name: "dialect.name", Importance: config.Low,
 		OneOf: []string{"", "PostgreSqlDatabaseDialect", "MySqlDatabaseDialect"}, Doc: "override the dialect chosen from connection.url"})
-	d.Define(config.Key{Name: "date.calendar.system", Default: "LEGACY", OneOf: []string{"LEGACY", "PROLEPTIC_GREGORIAN"}, Importance: config.Low})
+	d.Define(config.Key{Name: "date.calendar.system", Doc: "calendar of DATE and TIMESTAMP values before 1582-10-15: LEGACY (Julian, as Java's java.sql types and Confluent's default) or PROLEPTIC_GREGORIAN (as the database stores them)", Default: "LEGACY", OneOf: []string{"LEGACY", "PROLEPTIC_GREGORIAN"}, Importance: config.Low})
 	// Mode
-	d.Define(config.Key{Name: "mode", Required: true, Importance: config.High, Group: "Mode",
+	d.Define(config.Key{Name: "mode", Doc: "how each poll finds new rows: bulk (the whole table every poll), incrementing (rows whose incrementing column is above the last one delivered; no updates), timestamp (rows whose timestamp columns moved past the last delivered one; inserts and updates), timestamp+incrementing (both, the most reliable); each row becomes a Debezium-style change event", Required: true, Importance: config.High, Group: "Mode",
 		OneOf: []string{modeBulk, modeIncrementing, modeTimestamp, modeTimestampIncrementing}})
 	d.Define(config.Key{Name: "incrementing.column.name", Doc: "strictly incrementing column; empty means the table's auto-increment column"})
 	d.Define(config.Key{Name: "timestamp.column.name", Type: config.TypeList, Doc: "timestamp columns, combined with COALESCE"})
 	d.Define(config.Key{Name: "timestamp.columns.mapping", Type: config.TypeList, Validate: validMapping(true), Doc: "regex1:[col1|col2],regex2:[col3]"})
 	d.Define(config.Key{Name: "incrementing.column.mapping", Type: config.TypeList, Validate: validMapping(false), Doc: "regex1:col1,regex2:col2"})
 	d.Define(config.Key{Name: "timestamp.initial", Type: config.TypeLong, Doc: "epoch millis to start timestamp queries at; -1 means the current database time"})
-	d.Define(config.Key{Name: "validate.non.null", Type: config.TypeBoolean, Default: "true"})
+	d.Define(config.Key{Name: "validate.non.null", Doc: "refuse to start when the incrementing column is nullable, or when every one of the timestamp columns is nullable (rows where they are NULL are never read); false skips the check", Type: config.TypeBoolean, Default: "true"})
 	d.Define(config.Key{Name: "query", Doc: "custom query; topic.prefix is then the full topic name"})
 	d.Define(config.Key{Name: "query.masked", Type: config.TypePassword, Doc: "as query, but never logged"})
-	d.Define(config.Key{Name: "quote.sql.identifiers", Default: "always", OneOf: []string{"always", "never"}})
+	d.Define(config.Key{Name: "quote.sql.identifiers", Doc: "always quote table and column names in the generated queries (as the dialect quotes), or never (names are then case-folded by the database)", Default: "always", OneOf: []string{"always", "never"}})
 	d.Define(config.Key{Name: "query.suffix", Doc: "appended to generated queries"})
-	d.Define(config.Key{Name: "transaction.isolation.mode", Default: "DEFAULT",
+	d.Define(config.Key{Name: "transaction.isolation.mode", Doc: "isolation level of the connector's queries (SET TRANSACTION ISOLATION LEVEL ...); DEFAULT leaves the database's", Default: "DEFAULT",
 		OneOf: []string{"DEFAULT", "READ_UNCOMMITTED", "READ_COMMITTED", "REPEATABLE_READ", "SERIALIZABLE"}})
-	d.Define(config.Key{Name: "query.retry.attempts", Type: config.TypeInt, Default: "-1"})
+	d.Define(config.Key{Name: "query.retry.attempts", Doc: "failed polls in a row (a query error) before the task fails; -1 retries without limit", Type: config.TypeInt, Default: "-1"})
 	// Connector
-	d.Define(config.Key{Name: "table.types", Type: config.TypeList, Default: "TABLE", Validate: validTableTypes})
-	d.Define(config.Key{Name: "poll.interval.ms", Type: config.TypeInt, Default: "5000", Validate: atLeast(0)})
-	d.Define(config.Key{Name: "batch.max.rows", Type: config.TypeInt, Default: "1000", Validate: atLeast(1)})
+	d.Define(config.Key{Name: "table.types", Doc: "kinds of table listed for copying: TABLE, VIEW, MATERIALIZED VIEW, PARTITIONED TABLE, FOREIGN TABLE, SYSTEM TABLE", Type: config.TypeList, Default: "TABLE", Validate: validTableTypes})
+	d.Define(config.Key{Name: "poll.interval.ms", Doc: "pause between two polls of each table", Type: config.TypeInt, Default: "5000", Validate: atLeast(0)})
+	d.Define(config.Key{Name: "batch.max.rows", Doc: "rows a query returns at most (one page): a poll reads pages of this size with keyset pagination, so only one page is held in memory", Type: config.TypeInt, Default: "1000", Validate: atLeast(1)})
 	// Tuning of the Java connector's record buffer and table monitor,
 	// which Tributary's has not (it used to accept and ignore them): only
 	// the default is accepted.
 	d.Refuse("max.buffer.size", "0", "rows go from the result set to the runtime in batches of batch.max.rows, without a separate buffer")
 	d.Refuse("poll.linger.ms", "5000", "a poll returns as soon as its query has run; there is no wait for records")
 	d.Refuse("table.monitoring.startup.polling.limit.ms", "10000", "the tables are listed before the first poll, which waits for them")
-	d.Define(config.Key{Name: "table.poll.interval.ms", Type: config.TypeLong, Default: "60000", Validate: atLeast(1)})
-	d.Define(config.Key{Name: "topic.prefix", Importance: config.High, Validate: validTopicPrefix})
-	d.Define(config.Key{Name: "timestamp.delay.interval.ms", Type: config.TypeLong, Default: "0", Validate: atLeast(0)})
-	d.Define(config.Key{Name: "db.timezone", Default: "UTC", Validate: validZone})
-	d.Define(config.Key{Name: "timestamp.granularity", Default: "connect_logical", OneOf: []string{
+	d.Define(config.Key{Name: "table.poll.interval.ms", Doc: "how often the list of tables is read again to pick up new or dropped tables", Type: config.TypeLong, Default: "60000", Validate: atLeast(1)})
+	d.Define(config.Key{Name: "topic.prefix", Doc: "prefix of the topic names: topic.prefix + table name, or the whole topic name with a custom query", Importance: config.High, Validate: validTopicPrefix})
+	d.Define(config.Key{Name: "timestamp.delay.interval.ms", Doc: "in timestamp modes, rows are read only up to the database's current time minus this delay, so a transaction that commits within the delay after stamping its rows is not overtaken", Type: config.TypeLong, Default: "0", Validate: atLeast(0)})
+	d.Define(config.Key{Name: "db.timezone", Doc: "time zone in which TIMESTAMP (without time zone) and DATE columns are read and in which timestamp offsets are compared (IANA name, UTC, or a fixed offset)", Default: "UTC", Validate: validZone})
+	d.Define(config.Key{Name: "timestamp.granularity", Doc: "how timestamp columns are represented, as Confluent: connect_logical (Connect Timestamp, millisecond precision), micros_long/nanos_long (epoch micro-/nanoseconds as int64), micros_string/nanos_string (the same as text), micros_iso_datetime_string/nanos_iso_datetime_string (ISO 8601 text)", Default: "connect_logical", OneOf: []string{
 		"connect_logical", "micros_long", "micros_string", "micros_iso_datetime_string",
 		"nanos_long", "nanos_string", "nanos_iso_datetime_string"}})
 	// Tributary extensions
 	d.Define(config.Key{Name: "key.columns", Doc: "message key columns: col1,col2 for every table and the custom query, or table-regex:col1,col2;table-regex2:col; default is the primary key"})
 	d.Define(config.Key{Name: "soft.delete.column", Doc: "column whose value marks a row as deleted; such rows become delete events followed by a tombstone"})
 	d.Define(config.Key{Name: "soft.delete.value", Doc: "value (as text) of soft.delete.column that marks a deleted row; empty means any non-null value other than false"})
-	d.Define(config.Key{Name: "tombstones.on.delete", Type: config.TypeBoolean, Default: "true"})
+	d.Define(config.Key{Name: "tombstones.on.delete", Doc: "after the delete event of a soft-deleted row (soft.delete.column), emit a tombstone (null value) with the same key so that compaction removes the row; only for tables with a key", Type: config.TypeBoolean, Default: "true"})
 	d.Define(config.Key{Name: "visibility.horizon", Default: horizonAuto, OneOf: []string{horizonAuto, horizonXmin, horizonNone},
 		Doc: "auto: xmin on PostgreSQL tables, none elsewhere; xmin: only pass rows up to a position taken when every transaction then holding an ID has since ended; none: Confluent's behaviour"})
 	// Confluent passes connection.* through to the driver; accept them so
