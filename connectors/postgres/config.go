@@ -39,13 +39,13 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "database.sslcert", Doc: "file of the client certificate (PEM) for certificate authentication"})
 	d.Define(config.Key{Name: "database.sslkey", Doc: "file of the client certificate's private key (PEM, unencrypted)"})
 	d.Define(config.Key{Name: "database.tcpKeepAlive", Type: config.TypeBoolean, Default: "true", Doc: "enable TCP keep-alive on the connections to the server"})
-	d.Define(config.Key{Name: "plugin.name", Default: "pgoutput", Validate: func(v string) error {
+	d.Define(config.Key{Name: "plugin.name", Doc: "logical decoding plugin of the replication slot; only pgoutput (built into PostgreSQL 10+) is supported, decoderbufs is refused", Default: "pgoutput", Validate: func(v string) error {
 		if strings.EqualFold(strings.TrimSpace(v), "pgoutput") {
 			return nil
 		}
 		return fmt.Errorf("only the pgoutput logical decoding plugin is supported (decoderbufs needs a server extension Tributary does not implement)")
 	}})
-	d.Define(config.Key{Name: "slot.name", Default: "debezium", Validate: func(v string) error {
+	d.Define(config.Key{Name: "slot.name", Doc: "name of the logical replication slot the connector creates (when missing) and streams from; it keeps the server's WAL from the connector's confirmed position on, so use one slot per connector", Default: "debezium", Validate: func(v string) error {
 		if !regexp.MustCompile(`^[a-z0-9_]{1,63}$`).MatchString(v) {
 			return fmt.Errorf("slot names may contain only lower-case letters, digits and underscores, at most 63 characters")
 		}
@@ -67,7 +67,7 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "publication.name", Default: "dbz_publication", Doc: "publication the pgoutput stream reads (created according to publication.autocreate.mode)"})
 	d.Define(config.Key{Name: "publication.autocreate.mode", Default: "all_tables", OneOf: []string{"all_tables", "disabled", "filtered", "no_tables"}, Doc: "creating the publication when missing: all_tables (FOR ALL TABLES, needs a superuser), filtered (the captured tables, kept in step with the filters), no_tables, disabled (it must exist)"})
 	d.Define(config.Key{Name: "publish.via.partition.root", Type: config.TypeBoolean, Default: "false", Doc: "create the publication with publish_via_partition_root, so changes of partitions are published as changes of the partitioned table"})
-	d.Define(config.Key{Name: "snapshot.mode", Default: "initial",
+	d.Define(config.Key{Name: "snapshot.mode", Doc: "when to snapshot: initial (when there is no offset yet), initial_only (snapshot, then stop without streaming), no_data (stream only; never is accepted as its old name), when_needed (also when the replication slot is missing), always (at every start); a snapshot interrupted before completion is taken again; Debezium's configuration_based and custom are refused", Default: "initial",
 		Validate: oneOf("snapshot.mode", "always", "initial", "initial_only", "no_data", "when_needed", "never")})
 	d.Define(config.Key{Name: "hstore.handling.mode", Default: "json", OneOf: []string{"json", "map"}, Doc: "how hstore values are represented: json (a JSON string) or map"})
 	d.Define(config.Key{Name: "interval.handling.mode", Default: "numeric", OneOf: []string{"numeric", "string"}, Doc: "how interval values are represented: numeric (microseconds) or string (ISO 8601 duration)"})
@@ -79,7 +79,7 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "xmin.fetch.interval.ms", Type: config.TypeLong, Default: "0", Doc: "how often the slot's xmin is read into the source info; 0 never"})
 	d.Define(config.Key{Name: "message.prefix.include.list", Type: config.TypeList, Validate: config.ValidRegexList, Doc: "regular expressions of the logical decoding message prefixes (pg_logical_emit_message) to emit; others are dropped"})
 	d.Define(config.Key{Name: "message.prefix.exclude.list", Type: config.TypeList, Validate: config.ValidRegexList, Doc: "regular expressions of the logical decoding message prefixes not to emit"})
-	d.Define(config.Key{Name: "topic.heartbeat.name"})
+	d.Define(config.Key{Name: "topic.heartbeat.name", Doc: "the heartbeat topic's full name, instead of <topic.heartbeat.prefix>.<topic.prefix> (Tributary)"})
 	d.Define(config.Key{Name: "snapshot.select.statement.overrides",
 		Doc: "comma-separated <schema>.<table> names whose initial and blocking snapshots read with the SELECT in snapshot.select.statement.overrides.<schema>.<table>"})
 	d.AllowPrefix("snapshot.select.statement.overrides.")

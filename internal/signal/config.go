@@ -63,7 +63,7 @@ func Define(d *config.Def) {
 		Doc: "how often the kafka and file channels are read"})
 	d.Define(config.Key{Name: "signal.emit.failure.max.retries", Type: config.TypeInt, Default: "0", Validate: atLeast(-1),
 		Doc: "retries after a failed watermark write (-1: no limit)"})
-	d.Define(config.Key{Name: "signal.emit.failure.backoff.ms", Type: config.TypeLong, Default: "10000", Validate: positive})
+	d.Define(config.Key{Name: "signal.emit.failure.backoff.ms", Doc: "pause before writing an incremental snapshot watermark again after a failed write", Type: config.TypeLong, Default: "10000", Validate: positive})
 	d.Define(config.Key{Name: "signal.kafka.topic", Doc: "topic of the kafka signal channel; default <topic.prefix>-signal"})
 	d.Define(config.Key{Name: "signal.kafka.bootstrap.servers", Doc: "Kafka brokers of the kafka signal channel"})
 	d.Define(config.Key{Name: "signal.kafka.groupId", Default: "kafka-signal", Doc: "consumer group whose committed offset marks the signals consumed"})
