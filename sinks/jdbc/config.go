@@ -30,46 +30,85 @@ const (
 
 func validRegexList(v string) error { return config.ValidRegexList(v) }
 
+// Reasons shared by properties that tune what Tributary does one way.
+const (
+	poolReason  = "Tributary holds one connection per task (two on MySQL and MariaDB), not a pool"
+	retryReason = "a write that fails for a reason that is not the record's (lost connection, deadlock, server restarting) is retried by the runtime until it succeeds or the connector stops, waiting twice as long each time up to 30 s"
+)
+
+// onlyValues accepts the listed values (the upstream default, and the
+// values Tributary behaves as) and refuses any other with the reason, so
+// that a tuning Tributary does not implement is never silently ignored.
+func onlyValues(reason string, accepted ...string) func(string) error {
+	return func(v string) error {
+		v = strings.TrimSpace(v)
+		for _, a := range accepted {
+			if strings.EqualFold(v, a) {
+				return nil
+			}
+		}
+		shown := make([]string, 0, len(accepted))
+		for _, a := range accepted {
+			if a != "" {
+				shown = append(shown, a)
+			}
+		}
+		return fmt.Errorf("%s; only %s is supported", reason, strings.Join(shown, ", "))
+	}
+}
+
+// defaultClass accepts no value or one of Debezium's own default naming
+// strategy classes, whose package moved between releases.
+func defaultClass(reason string) func(string) error {
+	return func(v string) error {
+		v = strings.TrimSpace(v)
+		if v == "" || (strings.HasPrefix(v, "io.debezium.") && strings.Contains(v[strings.LastIndex(v, ".")+1:], "Default")) {
+			return nil
+		}
+		return fmt.Errorf("%s; only Debezium's default strategy is supported", reason)
+	}
+}
+
 // debeziumDef is JdbcSinkConnectorConfig of Debezium 3.6.1.
 func debeziumDef() *config.Def {
 	d := config.NewDef()
 	d.Define(config.Key{Name: "connection.url", Required: true, Importance: config.High,
 		Doc: "jdbc:postgresql://host:port/db, jdbc:mysql://host:port/db or jdbc:mariadb://host:port/db"})
-	d.Define(config.Key{Name: "connection.username", Importance: config.High, Aliases: []string{"connection.user"}})
-	d.Define(config.Key{Name: "connection.password", Type: config.TypePassword, Importance: config.High})
-	d.Define(config.Key{Name: "connection.provider"})
-	d.Define(config.Key{Name: "connection.pool.min_size", Type: config.TypeInt, Default: "5"})
-	d.Define(config.Key{Name: "connection.pool.max_size", Type: config.TypeInt, Default: "32"})
-	d.Define(config.Key{Name: "connection.pool.timeout", Type: config.TypeInt, Default: "1800"})
-	d.Define(config.Key{Name: "connection.restart.on.errors", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "insert.mode", Default: "insert", OneOf: []string{"insert", "upsert", "update"}})
-	d.Define(config.Key{Name: "delete.enabled", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "truncate.enabled", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "connection.username", Doc: "database user; when empty, the user in connection.url (if any)", Importance: config.High, Aliases: []string{"connection.user"}})
+	d.Define(config.Key{Name: "connection.password", Doc: "the user's password; when empty, the password in connection.url (if any)", Type: config.TypePassword, Importance: config.High})
+	d.Define(config.Key{Name: "connection.provider", Doc: "Debezium's Hibernate connection provider class; Tributary makes its own connections (one per task), so only the default C3P0ConnectionProvider is accepted", Validate: onlyValues("connections are made by Tributary (one per task), not by a Java connection provider", "", "org.hibernate.c3p0.internal.C3P0ConnectionProvider")})
+	d.Define(config.Key{Name: "connection.pool.min_size", Doc: "size of Debezium's connection pool; Tributary holds one connection per task (two on MySQL and MariaDB), so only the default is accepted", Type: config.TypeInt, Default: "5", Validate: onlyValues(poolReason, "5")})
+	d.Define(config.Key{Name: "connection.pool.max_size", Doc: "size of Debezium's connection pool; Tributary holds one connection per task (two on MySQL and MariaDB), so only the default is accepted", Type: config.TypeInt, Default: "32", Validate: onlyValues(poolReason, "32")})
+	d.Define(config.Key{Name: "connection.pool.timeout", Doc: "idle time of pooled connections in Debezium; Tributary holds one connection per task and no pool, so only the default is accepted", Type: config.TypeInt, Default: "1800", Validate: onlyValues(poolReason, "1800")})
+	d.Define(config.Key{Name: "connection.restart.on.errors", Doc: "Tributary always opens a lost connection again (the batch fails as retriable and is written again on a new connection), so only false, Debezium's default, is accepted", Type: config.TypeBoolean, Default: "false", Validate: onlyValues("a lost connection is always opened again: the batch fails as retriable and is written again on a new connection", "false")})
+	d.Define(config.Key{Name: "insert.mode", Doc: "how rows are written: insert (INSERT; a duplicate key fails the record), upsert (INSERT ... ON CONFLICT DO UPDATE / ON DUPLICATE KEY UPDATE; needs primary.key.mode), update (UPDATE by key only; needs primary.key.mode)", Default: "insert", OneOf: []string{"insert", "upsert", "update"}})
+	d.Define(config.Key{Name: "delete.enabled", Doc: "apply delete events and tombstones as DELETE of the row by key (needs primary.key.mode=record_key); false skips them", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "truncate.enabled", Doc: "apply truncate events (op t) as TRUNCATE TABLE of the target; false skips them", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "collection.name.format", Default: "${topic}", Aliases: []string{"table.name.format"},
 		Doc: "target table; ${topic}, ${source.<field>} placeholders"})
-	d.Define(config.Key{Name: "collection.naming.strategy", Aliases: []string{"table.naming.strategy"}})
-	d.Define(config.Key{Name: "collection.table.format", Default: "${table}"})
-	d.Define(config.Key{Name: "column.naming.strategy"})
-	d.Define(config.Key{Name: "primary.key.mode", Default: "none", OneOf: []string{"none", "kafka", "record_key", "record_value", "record_header"}})
-	d.Define(config.Key{Name: "primary.key.fields", Type: config.TypeList})
+	d.Define(config.Key{Name: "collection.naming.strategy", Doc: "Debezium's naming strategy class; only its default (or none) is accepted: the target table is collection.name.format", Aliases: []string{"table.naming.strategy"}, Validate: defaultClass("custom naming strategies are Java classes; use collection.name.format")})
+	d.Define(config.Key{Name: "collection.table.format", Doc: "only ${table} (Debezium's default) is accepted: the target table is named by collection.name.format alone", Default: "${table}", Validate: onlyValues("only collection.name.format names the target table", "${table}")})
+	d.Define(config.Key{Name: "column.naming.strategy", Doc: "Debezium's column naming strategy class; only its default (or none) is accepted: columns are named as the record's fields", Validate: defaultClass("custom naming strategies are Java classes; columns are named as the fields")})
+	d.Define(config.Key{Name: "primary.key.mode", Doc: "where the target's primary key comes from: none (no key; insert only), kafka (columns __connect_topic, __connect_partition, __connect_offset), record_key (the record key's fields, or primary.key.fields of them), record_value (primary.key.fields of the value); record_header is refused", Default: "none", OneOf: []string{"none", "kafka", "record_key", "record_value", "record_header"}})
+	d.Define(config.Key{Name: "primary.key.fields", Doc: "with record_key: the key fields forming the primary key (default: every field), or for a primitive key its one column name (required); with record_value: the value fields forming it (default: every field); with kafka: only the fixed names __connect_topic,__connect_partition,__connect_offset are accepted", Type: config.TypeList})
 	d.Define(config.Key{Name: "schema.evolution", Default: "none", OneOf: []string{"none", "basic", "advanced"},
 		Doc: "none; basic: create tables, add columns and widen types (Tributary also widens); advanced (Tributary): also rename and drop columns as the source did, see schema.evolution.drop.mode"})
 	d.Define(config.Key{Name: "schema.evolution.drop.mode", Default: "drop", OneOf: []string{"drop", "keep"},
 		Doc: "Tributary, with schema.evolution=advanced: drop runs ALTER TABLE ... DROP COLUMN for a column the source dropped; keep makes it nullable and leaves it, rows written afterwards get NULL"})
-	d.Define(config.Key{Name: "quote.identifiers", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "use.time.zone", Default: "UTC", Aliases: []string{"database.time_zone"}, Validate: validZone})
-	d.Define(config.Key{Name: "batch.size", Type: config.TypeInt, Default: "500", Validate: positiveInt})
-	d.Define(config.Key{Name: "use.reduction.buffer", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "field.include.list", Type: config.TypeList, Validate: validRegexList})
-	d.Define(config.Key{Name: "field.exclude.list", Type: config.TypeList, Validate: validRegexList})
-	d.Define(config.Key{Name: "flush.max.retries", Type: config.TypeInt, Default: "5"})
-	d.Define(config.Key{Name: "flush.retry.delay.ms", Type: config.TypeLong, Default: "1000"})
-	d.Define(config.Key{Name: "dialect.postgres.postgis.schema", Default: "public"})
-	d.Define(config.Key{Name: "dialect.postgres.unnest.insert.enabled", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "dialect.sqlserver.identity.insert", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "cloud.events.schema.name.pattern", Default: `.*CloudEvents\.Envelope$`})
+	d.Define(config.Key{Name: "quote.identifiers", Doc: "on PostgreSQL, keep the case of table and column names (false folds them to lower case as an unquoted name would be); names are quoted in the SQL either way so that reserved words work", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "use.time.zone", Doc: "time zone in which timestamps without a zone are written into MySQL and MariaDB DATETIME columns (PostgreSQL targets get timestamptz values, which carry their zone)", Default: "UTC", Aliases: []string{"database.time_zone"}, Validate: validZone})
+	d.Define(config.Key{Name: "batch.size", Doc: "rows of one table collected before they are written with one statement; a transaction spans each batch the runtime hands over", Type: config.TypeInt, Default: "500", Validate: positiveInt})
+	d.Define(config.Key{Name: "use.reduction.buffer", Doc: "Debezium's buffer that keeps only the last change per key within a batch is not implemented: every change of a batch is written, in order, so only false is accepted", Type: config.TypeBoolean, Default: "false", Validate: onlyValues("the reduction buffer is not implemented: every change of a batch is written, in order", "false")})
+	d.Define(config.Key{Name: "field.include.list", Doc: "regular expressions of <topic>:<field> names: only matching value fields become columns; may not be combined with field.exclude.list", Type: config.TypeList, Validate: validRegexList})
+	d.Define(config.Key{Name: "field.exclude.list", Doc: "regular expressions of <topic>:<field> names: matching value fields are not written; may not be combined with field.include.list", Type: config.TypeList, Validate: validRegexList})
+	d.Define(config.Key{Name: "flush.max.retries", Doc: "Debezium's retries of a failed write; Tributary retries a write that failed for a reason that is not the record's (lost connection, deadlock, server restarting) until it succeeds or the connector stops, doubling the wait up to 30 s, so only the default is accepted", Type: config.TypeInt, Default: "5", Validate: onlyValues(retryReason, "5")})
+	d.Define(config.Key{Name: "flush.retry.delay.ms", Doc: "Debezium's pause between retries of a failed write; Tributary doubles its wait between retries up to 30 s, so only the default is accepted", Type: config.TypeLong, Default: "1000", Validate: onlyValues(retryReason, "1000")})
+	d.Define(config.Key{Name: "dialect.postgres.postgis.schema", Doc: "schema of the PostGIS extension in Debezium; Tributary does not write PostGIS geometry types, so only the default is accepted", Default: "public", Validate: onlyValues("PostGIS geometry types are not written by Tributary", "public")})
+	d.Define(config.Key{Name: "dialect.postgres.unnest.insert.enabled", Doc: "Debezium's INSERT ... SELECT unnest(...) form for PostgreSQL is not implemented (batches are written with multi-row statements), so only false is accepted", Type: config.TypeBoolean, Default: "false", Validate: onlyValues("INSERT ... SELECT unnest(...) is not implemented; batches are written with multi-row statements", "false")})
+	d.Define(config.Key{Name: "dialect.sqlserver.identity.insert", Doc: "SQL Server only; Tributary writes to PostgreSQL, MySQL and MariaDB, so only false is accepted", Type: config.TypeBoolean, Default: "false", Validate: onlyValues("Tributary writes to PostgreSQL, MySQL and MariaDB only; there is no SQL Server dialect", "false")})
+	d.Define(config.Key{Name: "cloud.events.schema.name.pattern", Doc: "Debezium unpacks CloudEvents records whose schema name matches; Tributary's sink does not, so only the default is accepted (apply a transform instead)", Default: `.*CloudEvents\.Envelope$`, Validate: onlyValues("CloudEvents records are not unpacked by the sink; use a transform", `.*CloudEvents\.Envelope$`)})
 	d.Define(placeholderKey())
-	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
+	d.Define(config.Key{Name: "tasks.max", Doc: "tasks writing at once; they share the connector's consumer group (connect-<name>), which spreads the topic partitions among them", Type: config.TypeInt, Default: "1"})
 	d.AllowPrefix("hibernate.")
 	// Documented by Debezium (jdbc.adoc) and not implemented: refused at
 	// any value but the documented default, with the reason.
@@ -86,30 +125,30 @@ func debeziumDef() *config.Def {
 // confluentDef is the Confluent JDBC sink's JdbcSinkConfig.
 func confluentDef() *config.Def {
 	d := config.NewDef()
-	d.Define(config.Key{Name: "connection.url", Required: true, Importance: config.High})
-	d.Define(config.Key{Name: "connection.user", Importance: config.High, Aliases: []string{"connection.username"}})
-	d.Define(config.Key{Name: "connection.password", Type: config.TypePassword, Importance: config.High})
-	d.Define(config.Key{Name: "connection.attempts", Type: config.TypeInt, Default: "3"})
-	d.Define(config.Key{Name: "connection.backoff.ms", Type: config.TypeLong, Default: "10000"})
-	d.Define(config.Key{Name: "dialect.name"})
-	d.Define(config.Key{Name: "insert.mode", Default: "insert", OneOf: []string{"insert", "upsert", "update"}})
-	d.Define(config.Key{Name: "delete.enabled", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "table.name.format", Default: "${topic}"})
-	d.Define(config.Key{Name: "table.types", Type: config.TypeList, Default: "TABLE"})
-	d.Define(config.Key{Name: "pk.mode", Default: "none", OneOf: []string{"none", "kafka", "record_key", "record_value"}, Aliases: []string{"primary.key.mode"}})
-	d.Define(config.Key{Name: "pk.fields", Type: config.TypeList, Aliases: []string{"primary.key.fields"}})
-	d.Define(config.Key{Name: "fields.whitelist", Type: config.TypeList})
-	d.Define(config.Key{Name: "auto.create", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "auto.evolve", Type: config.TypeBoolean, Default: "false"})
-	d.Define(config.Key{Name: "quote.sql.identifiers", Default: "always", OneOf: []string{"always", "never"}})
-	d.Define(config.Key{Name: "db.timezone", Default: "UTC", Validate: validZone})
-	d.Define(config.Key{Name: "batch.size", Type: config.TypeInt, Default: "3000", Validate: positiveInt})
-	d.Define(config.Key{Name: "max.retries", Type: config.TypeInt, Default: "10"})
-	d.Define(config.Key{Name: "retry.backoff.ms", Type: config.TypeInt, Default: "3000"})
-	d.Define(config.Key{Name: "mssql.use.merge.holdlock", Type: config.TypeBoolean, Default: "true"})
-	d.Define(config.Key{Name: "trim.sensitive.log", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "connection.url", Doc: "jdbc:postgresql://host:port/db, jdbc:mysql://host:port/db or jdbc:mariadb://host:port/db (user and password may be given as URL parameters)", Required: true, Importance: config.High})
+	d.Define(config.Key{Name: "connection.user", Doc: "database user; when empty, the user in connection.url (if any)", Importance: config.High, Aliases: []string{"connection.username"}})
+	d.Define(config.Key{Name: "connection.password", Doc: "the user's password; when empty, the password in connection.url (if any)", Type: config.TypePassword, Importance: config.High})
+	d.Define(config.Key{Name: "connection.attempts", Doc: "Confluent's connection attempts; Tributary retries a failed connection (as any write failing for a reason that is not the record's) until it succeeds or the connector stops, doubling the wait up to 30 s, so only the default is accepted", Type: config.TypeInt, Default: "3", Validate: onlyValues(retryReason, "3")})
+	d.Define(config.Key{Name: "connection.backoff.ms", Doc: "Confluent's pause between connection attempts; Tributary doubles its wait between retries up to 30 s, so only the default is accepted", Type: config.TypeLong, Default: "10000", Validate: onlyValues(retryReason, "10000")})
+	d.Define(config.Key{Name: "dialect.name", Doc: "the dialect follows connection.url; empty, PostgreSqlDatabaseDialect and MySqlDatabaseDialect are accepted, other dialects refused", Validate: onlyValues("the dialect follows connection.url (PostgreSQL, MySQL, MariaDB)", "", "PostgreSqlDatabaseDialect", "MySqlDatabaseDialect")})
+	d.Define(config.Key{Name: "insert.mode", Doc: "how rows are written: insert (INSERT; a duplicate key fails the record), upsert (INSERT ... ON CONFLICT DO UPDATE / ON DUPLICATE KEY UPDATE; needs pk.mode), update (UPDATE by key only)", Default: "insert", OneOf: []string{"insert", "upsert", "update"}})
+	d.Define(config.Key{Name: "delete.enabled", Doc: "apply tombstones (null values) as DELETE of the row by key (needs pk.mode=record_key); false skips them", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "table.name.format", Doc: "target table; ${topic} is replaced by the record's topic", Default: "${topic}"})
+	d.Define(config.Key{Name: "table.types", Doc: "only TABLE is accepted: the sink writes into tables, not views", Type: config.TypeList, Default: "TABLE", Validate: onlyValues("the sink writes into tables only, not views", "TABLE")})
+	d.Define(config.Key{Name: "pk.mode", Doc: "where the target's primary key comes from: none (no key; insert only), kafka (topic, partition and offset columns), record_key (the record key's fields), record_value (fields of the value)", Default: "none", OneOf: []string{"none", "kafka", "record_key", "record_value"}, Aliases: []string{"primary.key.mode"}})
+	d.Define(config.Key{Name: "pk.fields", Doc: "with record_key: the key fields forming the primary key (default: every field), or for a primitive key its one column name (required); with record_value: the value fields forming it (default: every field); with kafka: only the fixed names __connect_topic,__connect_partition,__connect_offset are accepted (custom names are not implemented)", Type: config.TypeList, Aliases: []string{"primary.key.fields"}})
+	d.Define(config.Key{Name: "fields.whitelist", Doc: "value fields written as columns (exact names); empty: all", Type: config.TypeList})
+	d.Define(config.Key{Name: "auto.create", Doc: "create a missing target table (CREATE TABLE from the record's schema, with the primary key of pk.mode)", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "auto.evolve", Doc: "add columns for new fields (ALTER TABLE ... ADD) and widen column types the records no longer fit; false fails the record instead", Type: config.TypeBoolean, Default: "false"})
+	d.Define(config.Key{Name: "quote.sql.identifiers", Doc: "always quote table and column names in the SQL, or never (PostgreSQL then folds them to lower case)", Default: "always", OneOf: []string{"always", "never"}})
+	d.Define(config.Key{Name: "db.timezone", Doc: "time zone in which timestamps are written into MySQL and MariaDB DATETIME columns (PostgreSQL targets get timestamptz values, which carry their zone)", Default: "UTC", Validate: validZone})
+	d.Define(config.Key{Name: "batch.size", Doc: "rows of one table collected before they are written with one statement; a transaction spans each batch the runtime hands over", Type: config.TypeInt, Default: "3000", Validate: positiveInt})
+	d.Define(config.Key{Name: "max.retries", Doc: "Confluent's retries of a failed write; Tributary retries a write that failed for a reason that is not the record's (lost connection, deadlock, server restarting) until it succeeds or the connector stops, so only the default is accepted", Type: config.TypeInt, Default: "10", Validate: onlyValues(retryReason, "10")})
+	d.Define(config.Key{Name: "retry.backoff.ms", Doc: "Confluent's pause between retries of a failed write; Tributary doubles its wait between retries up to 30 s, so only the default is accepted", Type: config.TypeInt, Default: "3000", Validate: onlyValues(retryReason, "3000")})
+	d.Define(config.Key{Name: "mssql.use.merge.holdlock", Doc: "SQL Server only; Tributary writes to PostgreSQL, MySQL and MariaDB, so only true is accepted", Type: config.TypeBoolean, Default: "true", Validate: onlyValues("Tributary writes to PostgreSQL, MySQL and MariaDB only; there is no SQL Server dialect", "true")})
+	d.Define(config.Key{Name: "trim.sensitive.log", Doc: "trimming record values out of logged errors is not implemented (errors may quote the database's message, which can contain values), so only false is accepted", Type: config.TypeBoolean, Default: "false", Validate: onlyValues("trimming record values out of logged errors is not implemented (errors may quote the database's message, which can contain values)", "false")})
 	d.Define(placeholderKey())
-	d.Define(config.Key{Name: "tasks.max", Type: config.TypeInt, Default: "1"})
+	d.Define(config.Key{Name: "tasks.max", Doc: "tasks writing at once; they share the connector's consumer group (connect-<name>), which spreads the topic partitions among them", Type: config.TypeInt, Default: "1"})
 	// JdbcSinkConfig properties not implemented: refused at any value but
 	// the one Tributary behaves as, with the reason.
 	for _, r := range []struct{ name, def, reason string }{
@@ -283,7 +322,8 @@ type settings struct {
 	tableFormat     string
 	pkMode          pkMode
 	pkFields        []string
-	evolve          bool // create missing tables, add missing columns, widen types
+	create          bool // create missing tables
+	evolve          bool // add missing columns, widen types
 	advanced        bool // schema.evolution=advanced: also rename and drop
 	keepDropped     bool // schema.evolution.drop.mode=keep
 	quote           bool
@@ -316,6 +356,7 @@ func parseSettings(f flavour, v *config.Values) (*settings, error) {
 		s.pkMode = pkMode(v.Lower("primary.key.mode"))
 		s.pkFields = v.List("primary.key.fields")
 		s.evolve = v.Lower("schema.evolution") != "none"
+		s.create = s.evolve
 		s.advanced = v.Lower("schema.evolution") == "advanced"
 		s.keepDropped = v.Lower("schema.evolution.drop.mode") == "keep"
 		if v.IsSet("schema.evolution.drop.mode") && !s.advanced {
@@ -346,7 +387,7 @@ func parseSettings(f flavour, v *config.Values) (*settings, error) {
 		s.tableFormat = v.String("table.name.format")
 		s.pkMode = pkMode(v.Lower("pk.mode"))
 		s.pkFields = v.List("pk.fields")
-		s.evolve = v.Bool("auto.create") || v.Bool("auto.evolve")
+		s.create, s.evolve = v.Bool("auto.create"), v.Bool("auto.evolve")
 		s.quote = v.Lower("quote.sql.identifiers") != "never"
 		s.zone, _ = loadZone(v.String("db.timezone"))
 		if wl := v.List("fields.whitelist"); len(wl) > 0 {
@@ -362,6 +403,13 @@ func parseSettings(f flavour, v *config.Values) (*settings, error) {
 		if s.insertMode == modeUpsert && s.pkMode == pkNone {
 			errs = append(errs, config.FieldError{Name: "pk.mode", Value: "none", Message: "insert.mode=upsert needs a primary key"})
 		}
+	}
+	if s.pkMode == pkKafka && len(s.pkFields) > 0 && strings.Join(s.pkFields, ",") != "__connect_topic,__connect_partition,__connect_offset" {
+		name := "primary.key.fields"
+		if f == flavourConfluent {
+			name = "pk.fields"
+		}
+		errs = append(errs, config.FieldError{Name: name, Value: strings.Join(s.pkFields, ","), Message: "with pk mode kafka the key columns are __connect_topic, __connect_partition and __connect_offset; other names are not implemented"})
 	}
 	if s.pkMode == pkHeader {
 		errs = append(errs, config.FieldError{Name: "primary.key.mode", Value: "record_header", Message: "not supported by Tributary yet"})

@@ -197,8 +197,12 @@ func (t *Task) prepareTables(ctx context.Context, changes []*change) error {
 			if !n.rowful {
 				continue // truncating a table that does not exist
 			}
-			if !t.s.evolve {
-				return fmt.Errorf("%s: table %s does not exist (schema.evolution=none; set schema.evolution=basic to create it)", coords(n.first[t.b.colKey(n.cols[0].name)].rec), id)
+			if !t.s.create {
+				fix := "schema.evolution=none; set schema.evolution=basic to create it"
+				if t.s.flavour == flavourConfluent {
+					fix = "auto.create=false; set auto.create=true to create it"
+				}
+				return fmt.Errorf("%s: table %s does not exist (%s)", coords(n.first[t.b.colKey(n.cols[0].name)].rec), id, fix)
 			}
 			cols := make([]column, len(n.cols))
 			copy(cols, n.cols)
@@ -234,7 +238,11 @@ func (t *Task) prepareTables(ctx context.Context, changes []*change) error {
 		if len(missing) > 0 {
 			if !t.s.evolve {
 				c := missing[0]
-				return fmt.Errorf("%s: table %s has no column %s for field %q (schema.evolution=none)", coords(n.first[t.b.colKey(c.name)].rec), id, c.name, c.field)
+				off := "schema.evolution=none"
+				if t.s.flavour == flavourConfluent {
+					off = "auto.evolve=false"
+				}
+				return fmt.Errorf("%s: table %s has no column %s for field %q (%s)", coords(n.first[t.b.colKey(c.name)].rec), id, c.name, c.field, off)
 			}
 			t.log.Info("adding columns", "table", id.String(), "columns", joinMap(missing, ",", func(c column) string { return c.name }))
 			if err := t.b.addColumns(ctx, id, missing); err != nil {

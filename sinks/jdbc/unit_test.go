@@ -86,9 +86,19 @@ func TestSettings(t *testing.T) {
 		{"unknown property", flavourDebezium, with("insert.mod", "upsert"), "insert.mod", nil},
 		{"include and exclude", flavourDebezium, with("field.include.list", "a:b", "field.exclude.list", "c:d"), "field.include.list", nil},
 		{"confluent names", flavourConfluent, with("pk.mode", "record_key", "pk.fields", "id", "auto.create", "true", "insert.mode", "upsert"), "", func(s *settings) bool {
-			return s.pkMode == pkRecordKey && len(s.pkFields) == 1 && s.evolve && s.insertMode == modeUpsert && s.batchSize == 3000
+			return s.pkMode == pkRecordKey && len(s.pkFields) == 1 && s.create && !s.evolve && s.insertMode == modeUpsert && s.batchSize == 3000
 		}},
 		{"confluent upsert needs pk", flavourConfluent, with("insert.mode", "upsert"), "pk.mode", nil},
+		{"confluent auto.evolve alone", flavourConfluent, with("auto.evolve", "true"), "", func(s *settings) bool { return !s.create && s.evolve }},
+		{"pool size refused", flavourDebezium, with("connection.pool.max_size", "8"), "connection.pool.max_size", nil},
+		{"pool size default accepted", flavourDebezium, with("connection.pool.max_size", "32"), "", func(s *settings) bool { return true }},
+		{"flush retries refused", flavourDebezium, with("flush.max.retries", "1"), "flush.max.retries", nil},
+		{"naming strategy default accepted", flavourDebezium, with("collection.naming.strategy", "io.debezium.connector.jdbc.naming.DefaultNamingStrategy"), "", func(s *settings) bool { return true }},
+		{"naming strategy class refused", flavourDebezium, with("collection.naming.strategy", "com.example.Naming"), "collection.naming.strategy", nil},
+		{"confluent max.retries refused", flavourConfluent, with("max.retries", "3"), "max.retries", nil},
+		{"confluent dialect of the url", flavourConfluent, with("dialect.name", "PostgreSqlDatabaseDialect"), "", func(s *settings) bool { return true }},
+		{"confluent other dialect refused", flavourConfluent, with("dialect.name", "OracleDatabaseDialect"), "dialect.name", nil},
+		{"confluent kafka pk names refused", flavourConfluent, with("pk.mode", "kafka", "pk.fields", "t,p,o"), "pk.fields", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
