@@ -81,7 +81,47 @@ type interpreter struct {
 	// defaultSchema fills tableID.schema for unqualified names ("" keeps
 	// the connection default).
 	splitName func(string) (tableID, error)
+	// bindings caches, per topic and key/value schema, the columns
+	// bindColumns derived: converters return the same *connect.Schema for
+	// the same schema, so later records only collect their values
+	// (bindColumns deriving them per record was a third of Put's CPU).
+	bindings map[bindKey]*binding
 }
+
+type bindKey struct {
+	topic        string
+	key, payload *connect.Schema
+	upsert       bool
+}
+
+// valueFrom says where a bound column's value comes from.
+type valueFrom uint8
+
+const (
+	fromTopic valueFrom = iota
+	fromPartition
+	fromOffset
+	fromKey      // the whole (primitive) key
+	fromKeyField // field i of the struct key
+	fromPayload  // field i of the payload
+)
+
+type valueSrc struct {
+	from valueFrom
+	i    int
+}
+
+// binding is the column list of the records of one bindKey. cols is shared
+// by their changes and must not be modified.
+type binding struct {
+	cols []column
+	src  []valueSrc
+	sig  string
+}
+
+// maxBindings bounds the cache for converters that build a new schema per
+// record; it is then only rebuilt more often.
+const maxBindings = 1024
 
 func (in *interpreter) interpret(r *connect.Record) (*change, error) {
 	ch := &change{rec: r}
@@ -207,15 +247,29 @@ func (in *interpreter) tableName(r *connect.Record, env *connect.StructValue) (s
 // primary.key.mode.
 func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) error {
 	r := ch.rec
+	bk := bindKey{topic: r.Topic, key: r.KeySchema, upsert: ch.op == opUpsert}
+	if payload != nil {
+		bk.payload = payload.Schema
+	}
+	if b := in.bindings[bk]; b != nil && in.bindFast(ch, payload, b) {
+		return nil
+	}
+	var src []valueSrc
 	keyNames := map[string]bool{}
-	addCol := func(field string, s *connect.Schema, v any, key bool) error {
+	addColFrom := func(field string, s *connect.Schema, v any, key bool, from valueSrc) error {
 		k, err := kindOf(s)
 		if err != nil {
 			return fmt.Errorf("field %q: %w", field, err)
 		}
 		ch.cols = append(ch.cols, column{name: in.normName(field), field: field, schema: s, kind: k, key: key})
 		ch.vals = append(ch.vals, v)
+		src = append(src, from)
 		return nil
+	}
+	// Each addCol below is preceded by setting next to its value's source.
+	var next valueSrc
+	addCol := func(field string, s *connect.Schema, v any, key bool) error {
+		return addColFrom(field, s, v, key, next)
 	}
 	wanted := func(f string) bool {
 		if len(in.s.pkFields) == 0 {
@@ -234,11 +288,13 @@ func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) err
 			name string
 			s    *connect.Schema
 			v    any
+			from valueFrom
 		}{
-			{"__connect_topic", connect.Prim(connect.String), r.Topic},
-			{"__connect_partition", connect.Prim(connect.Int32), r.Partition},
-			{"__connect_offset", connect.Prim(connect.Int64), r.KafkaOffset},
+			{"__connect_topic", connect.Prim(connect.String), r.Topic, fromTopic},
+			{"__connect_partition", connect.Prim(connect.Int32), r.Partition, fromPartition},
+			{"__connect_offset", connect.Prim(connect.Int64), r.KafkaOffset, fromOffset},
 		} {
+			next = valueSrc{from: c.from}
 			if err := addCol(c.name, c.s, c.v, true); err != nil {
 				return err
 			}
@@ -257,6 +313,7 @@ func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) err
 				if !wanted(f.Name) {
 					continue
 				}
+				next = valueSrc{from: fromKeyField, i: i}
 				if err := addCol(f.Name, f.Schema, kv.Values[i], true); err != nil {
 					return err
 				}
@@ -266,6 +323,7 @@ func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) err
 			if len(in.s.pkFields) != 1 {
 				return fmt.Errorf("primitive record key needs exactly one name in primary.key.fields")
 			}
+			next = valueSrc{from: fromKey}
 			if err := addCol(in.s.pkFields[0], r.KeySchema, r.Key, true); err != nil {
 				return err
 			}
@@ -282,6 +340,7 @@ func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) err
 			if !wanted(f.Name) {
 				continue
 			}
+			next = valueSrc{from: fromPayload, i: i}
 			if err := addCol(f.Name, f.Schema, payload.Values[i], true); err != nil {
 				return err
 			}
@@ -302,6 +361,7 @@ func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) err
 				ch.unavailable = append(ch.unavailable, f.Name)
 				continue
 			}
+			next = valueSrc{from: fromPayload, i: i}
 			if err := addCol(f.Name, f.Schema, payload.Values[i], false); err != nil {
 				return err
 			}
@@ -312,8 +372,62 @@ func (in *interpreter) bindColumns(ch *change, payload *connect.StructValue) err
 		// Partial rows are written by UPDATE, never in the same statement
 		// as full rows.
 		ch.sig += "|partial"
+		return nil
 	}
+	if in.bindings == nil || len(in.bindings) >= maxBindings {
+		in.bindings = map[bindKey]*binding{}
+	}
+	in.bindings[bk] = &binding{cols: ch.cols, src: src, sig: ch.sig}
 	return nil
+}
+
+// bindFast fills ch from a cached binding. It returns false, leaving ch
+// untouched, for any record the general path must look at: a missing or
+// mistyped key or payload (which it reports) or a value holding the
+// unavailable-value placeholder (which changes the column set).
+func (in *interpreter) bindFast(ch *change, payload *connect.StructValue, b *binding) bool {
+	r := ch.rec
+	var kv *connect.StructValue
+	if in.s.pkMode == pkRecordKey {
+		if r.Key == nil {
+			return false
+		}
+		if r.KeySchema.Type == connect.Struct {
+			var ok bool
+			if kv, ok = r.Key.(*connect.StructValue); !ok || len(kv.Values) != len(r.KeySchema.Fields) {
+				return false
+			}
+		}
+	}
+	if payload != nil && len(payload.Values) != len(payload.Schema.Fields) {
+		return false
+	}
+	vals := make([]any, len(b.src))
+	for j, sv := range b.src {
+		switch sv.from {
+		case fromTopic:
+			vals[j] = r.Topic
+		case fromPartition:
+			vals[j] = r.Partition
+		case fromOffset:
+			vals[j] = r.KafkaOffset
+		case fromKey:
+			vals[j] = r.Key
+		case fromKeyField:
+			vals[j] = kv.Values[sv.i]
+		case fromPayload:
+			if payload == nil {
+				return false
+			}
+			v := payload.Values[sv.i]
+			if !b.cols[j].key && in.s.placeholder.matches(v) {
+				return false
+			}
+			vals[j] = v
+		}
+	}
+	ch.cols, ch.vals, ch.sig = b.cols, vals, b.sig
+	return true
 }
 
 // columnSignature identifies a column set as "name:kind:key," per column.

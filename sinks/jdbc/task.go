@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/tributary-io/tributary/connect"
@@ -418,13 +419,31 @@ func (t *Task) apply(ctx context.Context, tx txn, changes []*change) error {
 	return flushAll()
 }
 
+// keyString identifies a change's key values within one run. The common
+// key types are written without fmt (fmt.Fprintf per record was 10% of
+// Put); a type tag keeps values of different types apart.
 func keyString(ch *change) string {
-	var sb strings.Builder
+	var b []byte
 	for i, c := range ch.cols {
 		if !c.key {
 			continue
 		}
-		fmt.Fprintf(&sb, "%T:%v\x00", ch.vals[i], ch.vals[i])
+		switch v := ch.vals[i].(type) {
+		case int64:
+			b = strconv.AppendInt(append(b, 'l'), v, 10)
+		case int32:
+			b = strconv.AppendInt(append(b, 'i'), int64(v), 10)
+		case int16:
+			b = strconv.AppendInt(append(b, 's'), int64(v), 10)
+		case int8:
+			b = strconv.AppendInt(append(b, 'b'), int64(v), 10)
+		case string:
+			// Length-prefixed: a string may hold the separator.
+			b = append(append(strconv.AppendInt(append(b, 'S'), int64(len(v)), 10), ':'), v...)
+		default:
+			b = fmt.Appendf(append(b, '?'), "%T:%v", v, v)
+		}
+		b = append(b, 0)
 	}
-	return sb.String()
+	return string(b)
 }
