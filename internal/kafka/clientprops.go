@@ -593,7 +593,7 @@ var clientProps = map[string]clientProp{
 		}
 		return nil
 	}},
-	"group.id":                 {roles: roleConsumer, refuse: "a sink connector's consumer group is connect-<connector name>, as in Kafka Connect"},
+	"group.id":                 {roles: roleConsumer, refuse: "a sink connector's consumer group is connect-<connector name>, or the connector's consumer.override.group.id, as in Kafka Connect"},
 	"key.deserializer":         {roles: roleConsumer, refuse: "Kafka Connect's clients always use byte-array deserializers; the converters deserialize"},
 	"value.deserializer":       {roles: roleConsumer, refuse: "Kafka Connect's clients always use byte-array deserializers; the converters deserialize"},
 	"check.crcs":               {roles: roleConsumer, apply: only("true", "sarama always checks record CRCs")},

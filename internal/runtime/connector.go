@@ -80,7 +80,7 @@ func ParseConnector(plugins connect.Plugins, c config.Connector) (*Connector, er
 	if err != nil {
 		return nil, fmt.Errorf("connector %q: %w", c.Name, err)
 	}
-	if errs := checkClientOverrides(vals.Raw()); len(errs) > 0 {
+	if errs := checkClientOverrides(vals.Raw(), p.Type); len(errs) > 0 {
 		return nil, fmt.Errorf("connector %q: %w", c.Name, errs)
 	}
 	return &Connector{Name: c.Name, Plugin: p, Values: vals}, nil
@@ -89,7 +89,7 @@ func ParseConnector(plugins connect.Plugins, c config.Connector) (*Connector, er
 // checkClientOverrides checks each producer.override.*,
 // consumer.override.* and admin.override.* property on its own, so that
 // validation names every one that would be refused.
-func checkClientOverrides(raw map[string]string) config.Errors {
+func checkClientOverrides(raw map[string]string, t connect.PluginType) config.Errors {
 	var errs config.Errors
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
@@ -100,6 +100,13 @@ func checkClientOverrides(raw map[string]string) config.Errors {
 		for _, kind := range []string{"producer", "consumer", "admin"} {
 			name, ok := strings.CutPrefix(k, kind+".override.")
 			if !ok {
+				continue
+			}
+			if t == connect.SinkPlugin && k == "consumer.override.group.id" {
+				// the sink runner's consumer group, not a client setting
+				if strings.TrimSpace(raw[k]) == "" {
+					errs = append(errs, config.FieldError{Name: k, Message: "must not be empty"})
+				}
 				continue
 			}
 			if err := kafka.CheckClientProp(kind, name, raw[k]); err != nil {

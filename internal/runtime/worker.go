@@ -359,8 +359,12 @@ func ClientSaramaConfig(worker, connector map[string]string, brokers []string) (
 		}
 		*side.dst = props
 	}
-	// Read by the sink runner, not a client setting.
+	// Read by the sink runner, not client settings (a worker's own
+	// consumer.group.id stays refused: Kafka Connect overwrites it).
 	delete(cc.Consumer, "max.poll.records")
+	if _, ok := connector["consumer.override.group.id"]; ok {
+		delete(cc.Consumer, "group.id")
+	}
 	sc, err := cc.SaramaConfig()
 	if err != nil {
 		if connector != nil {

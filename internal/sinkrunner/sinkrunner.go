@@ -117,6 +117,8 @@ func Def() *config.Def {
 	d.Define(config.Key{Name: "consumer.max.poll.records", Type: config.TypeInt, Default: "500",
 		Doc:     "largest batch handed to Put (Kafka Connect: consumer.override.max.poll.records)",
 		Aliases: []string{"consumer.override.max.poll.records"}})
+	d.Define(config.Key{Name: "consumer.override.group.id",
+		Doc: "consumer group of the connector's tasks, whose committed offsets are its progress; default connect-<connector name>, as Kafka Connect (which takes this override under connector.client.config.override.policy=All)"})
 	d.AllowPrefix("consumer.override.")
 	return d
 }
@@ -177,6 +179,7 @@ func (e *RecordError) Error() string {
 func (e *RecordError) Unwrap() error { return e.Err }
 
 type settings struct {
+	group         string // consumer group: connect-<name> or consumer.override.group.id
 	topics        []string
 	topicsRegex   *regexp.Regexp
 	tolerateAll   bool
@@ -201,6 +204,7 @@ func readSettings(cfg *Config) (*settings, error) {
 		return nil, errors.New("sinkrunner: Props is nil")
 	}
 	s := &settings{
+		group:        "connect-" + cfg.ConnectorName,
 		topics:       p.List("topics"),
 		tolerateAll:  p.Lower("errors.tolerance") == "all",
 		retry:        connect.RetryPolicy{Timeout: time.Duration(p.Int("errors.retry.timeout")) * time.Millisecond, MaxDelay: p.Millis("errors.retry.delay.max.ms")},
@@ -213,6 +217,9 @@ func readSettings(cfg *Config) (*settings, error) {
 		taskClass:    cfg.TaskClass,
 		keyConvClass: cfg.KeyConverterClass,
 		valConvClass: cfg.ValueConverterClass,
+	}
+	if g := p.String("consumer.override.group.id"); g != "" {
+		s.group = g
 	}
 	if t := p.Lower("errors.tolerance"); t != "" && t != "none" && t != "all" {
 		return nil, fmt.Errorf("errors.tolerance=%q: must be none or all", t)
@@ -319,9 +326,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("sinkrunner: connecting to Kafka %v: %w", cfg.Brokers, err)
 	}
 	defer client.Close()
-	group, err := sarama.NewConsumerGroupFromClient("connect-"+cfg.ConnectorName, client)
+	group, err := sarama.NewConsumerGroupFromClient(s.group, client)
 	if err != nil {
-		return fmt.Errorf("sinkrunner: consumer group connect-%s: %w", cfg.ConnectorName, err)
+		return fmt.Errorf("sinkrunner: consumer group %s: %w", s.group, err)
 	}
 	defer group.Close()
 
@@ -437,16 +444,6 @@ type runner struct {
 	// mu serialises Put: sarama runs one ConsumeClaim goroutine per
 	// partition, and tasks are not required to be safe for concurrent use.
 	mu sync.Mutex
-	// convMu serialises conversion (converters and transforms are not
-	// required to be safe for concurrent use either). It is not mu, so
-	// that one partition's batch is decoded while another's Put waits on
-	// the database.
-	convMu sync.Mutex
-	// commitNow asks the session's committer (see Setup) to commit the
-	// marked offsets; commitDone ends it.
-	commitNow  chan struct{}
-	commitDone chan struct{}
-	committer  sync.WaitGroup
 }
 
 func (r *runner) resolveTopics(client sarama.Client) ([]string, error) {
@@ -497,43 +494,13 @@ func (r *runner) watchTopics(ctx context.Context, stop func(), client sarama.Cli
 // Setup implements sarama.ConsumerGroupHandler.
 func (r *runner) Setup(sess sarama.ConsumerGroupSession) error {
 	r.log.Info("partitions assigned", "claims", sess.Claims(), "generation", sess.GenerationID())
-	// Offsets are marked after Put and committed by this goroutine, so the
-	// next batch is decoded and written during the commit's round trip
-	// (waiting for it after every batch was 17% of the sink's wall time).
-	// Requests arriving during a commit coalesce into the next one.
-	r.commitNow, r.commitDone = make(chan struct{}, 1), make(chan struct{})
-	now, done := r.commitNow, r.commitDone
-	r.committer.Add(1)
-	go func() {
-		defer r.committer.Done()
-		for {
-			select {
-			case <-now:
-				sess.Commit()
-			case <-done:
-				return
-			}
-		}
-	}()
 	return nil
 }
 
-// Cleanup implements sarama.ConsumerGroupHandler. It commits what was
-// marked before the partitions go, as Kafka Connect commits on revocation.
+// Cleanup implements sarama.ConsumerGroupHandler.
 func (r *runner) Cleanup(sess sarama.ConsumerGroupSession) error {
-	close(r.commitDone)
-	r.committer.Wait()
-	sess.Commit()
 	r.log.Info("partitions revoked", "claims", sess.Claims())
 	return nil
-}
-
-// commitSoon has the session's committer commit the marked offsets.
-func (r *runner) commitSoon() {
-	select {
-	case r.commitNow <- struct{}{}:
-	default: // a commit is already pending and will include these marks
-	}
 }
 
 // ConsumeClaim implements sarama.ConsumerGroupHandler: it gathers what is
@@ -578,15 +545,24 @@ type pending struct {
 }
 
 func (r *runner) processBatch(sess sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	ctx := sess.Context()
 	if ctx.Err() != nil {
 		return nil // revoked before we started: leave the batch uncommitted
 	}
-	items, convErr := r.convertBatch(ctx, batch)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if ctx.Err() != nil {
-		return nil // revoked while converting: leave the batch uncommitted
+	items := make([]pending, 0, len(batch))
+	var convErr error
+	for _, m := range batch {
+		rec, err := r.convert(ctx, m)
+		if err != nil {
+			// Deliver what precedes the bad record first, so that the
+			// task fails on the first bad record in offset order and
+			// everything before it is applied and committed.
+			convErr = err
+			break
+		}
+		items = append(items, pending{msg: m, rec: rec})
 	}
 	committed, err := r.deliver(ctx, sess, items)
 	if err != nil {
@@ -604,26 +580,8 @@ func (r *runner) processBatch(sess sarama.ConsumerGroupSession, batch []*sarama.
 	}
 	last := batch[len(batch)-1]
 	sess.MarkOffset(last.Topic, last.Partition, last.Offset+1, "")
-	r.commitSoon()
+	sess.Commit()
 	return convErr
-}
-
-// convertBatch converts the batch's messages up to the first one that
-// fails intolerably, returned as the error: what precedes it is delivered
-// first, so that the task fails on the first bad record in offset order
-// with everything before it applied and committed.
-func (r *runner) convertBatch(ctx context.Context, batch []*sarama.ConsumerMessage) ([]pending, error) {
-	r.convMu.Lock()
-	defer r.convMu.Unlock()
-	items := make([]pending, 0, len(batch))
-	for _, m := range batch {
-		rec, err := r.convert(ctx, m)
-		if err != nil {
-			return items, err
-		}
-		items = append(items, pending{msg: m, rec: rec})
-	}
-	return items, nil
 }
 
 // convert decodes and transforms one message. A tolerated failure returns
