@@ -444,6 +444,16 @@ type runner struct {
 	// mu serialises Put: sarama runs one ConsumeClaim goroutine per
 	// partition, and tasks are not required to be safe for concurrent use.
 	mu sync.Mutex
+	// convMu serialises conversion (converters and transforms are not
+	// required to be safe for concurrent use either). It is not mu, so
+	// that one partition's batch is decoded while another's Put waits on
+	// the database.
+	convMu sync.Mutex
+	// commitNow asks the session's committer (see Setup) to commit the
+	// marked offsets; commitDone ends it.
+	commitNow  chan struct{}
+	commitDone chan struct{}
+	committer  sync.WaitGroup
 }
 
 func (r *runner) resolveTopics(client sarama.Client) ([]string, error) {
@@ -494,13 +504,43 @@ func (r *runner) watchTopics(ctx context.Context, stop func(), client sarama.Cli
 // Setup implements sarama.ConsumerGroupHandler.
 func (r *runner) Setup(sess sarama.ConsumerGroupSession) error {
 	r.log.Info("partitions assigned", "claims", sess.Claims(), "generation", sess.GenerationID())
+	// Offsets are marked after Put and committed by this goroutine, so the
+	// next batch is decoded and written during the commit's round trip
+	// (waiting for it after every batch was 17% of the sink's wall time).
+	// Requests arriving during a commit coalesce into the next one.
+	r.commitNow, r.commitDone = make(chan struct{}, 1), make(chan struct{})
+	now, done := r.commitNow, r.commitDone
+	r.committer.Add(1)
+	go func() {
+		defer r.committer.Done()
+		for {
+			select {
+			case <-now:
+				sess.Commit()
+			case <-done:
+				return
+			}
+		}
+	}()
 	return nil
 }
 
-// Cleanup implements sarama.ConsumerGroupHandler.
+// Cleanup implements sarama.ConsumerGroupHandler. It commits what was
+// marked before the partitions go, as Kafka Connect commits on revocation.
 func (r *runner) Cleanup(sess sarama.ConsumerGroupSession) error {
+	close(r.commitDone)
+	r.committer.Wait()
+	sess.Commit()
 	r.log.Info("partitions revoked", "claims", sess.Claims())
 	return nil
+}
+
+// commitSoon has the session's committer commit the marked offsets.
+func (r *runner) commitSoon() {
+	select {
+	case r.commitNow <- struct{}{}:
+	default: // a commit is already pending and will include these marks
+	}
 }
 
 // ConsumeClaim implements sarama.ConsumerGroupHandler: it gathers what is
@@ -545,24 +585,15 @@ type pending struct {
 }
 
 func (r *runner) processBatch(sess sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	ctx := sess.Context()
 	if ctx.Err() != nil {
 		return nil // revoked before we started: leave the batch uncommitted
 	}
-	items := make([]pending, 0, len(batch))
-	var convErr error
-	for _, m := range batch {
-		rec, err := r.convert(ctx, m)
-		if err != nil {
-			// Deliver what precedes the bad record first, so that the
-			// task fails on the first bad record in offset order and
-			// everything before it is applied and committed.
-			convErr = err
-			break
-		}
-		items = append(items, pending{msg: m, rec: rec})
+	items, convErr := r.convertBatch(ctx, batch)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ctx.Err() != nil {
+		return nil // revoked while converting: leave the batch uncommitted
 	}
 	committed, err := r.deliver(ctx, sess, items)
 	if err != nil {
@@ -580,8 +611,26 @@ func (r *runner) processBatch(sess sarama.ConsumerGroupSession, batch []*sarama.
 	}
 	last := batch[len(batch)-1]
 	sess.MarkOffset(last.Topic, last.Partition, last.Offset+1, "")
-	sess.Commit()
+	r.commitSoon()
 	return convErr
+}
+
+// convertBatch converts the batch's messages up to the first one that
+// fails intolerably, returned as the error: what precedes it is delivered
+// first, so that the task fails on the first bad record in offset order
+// with everything before it applied and committed.
+func (r *runner) convertBatch(ctx context.Context, batch []*sarama.ConsumerMessage) ([]pending, error) {
+	r.convMu.Lock()
+	defer r.convMu.Unlock()
+	items := make([]pending, 0, len(batch))
+	for _, m := range batch {
+		rec, err := r.convert(ctx, m)
+		if err != nil {
+			return items, err
+		}
+		items = append(items, pending{msg: m, rec: rec})
+	}
+	return items, nil
 }
 
 // convert decodes and transforms one message. A tolerated failure returns
