@@ -167,14 +167,41 @@ func (t *tracker) cancel(partition map[string]any, s *submitted) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if q := t.queue(partition, false); q != nil && len(q.queue) > q.head && q.queue[len(q.queue)-1] == s {
-		q.queue = q.queue[:len(q.queue)-1]
-		t.uncommitted--
-		if !s.acked {
-			t.inflight--
-			t.bytes -= s.bytes
+		t.remove(q, len(q.queue)-1)
+	}
+	t.cond.Broadcast()
+}
+
+// withdraw is cancel for the conversion stage when the source stops: the
+// record may have newer ones of its partition behind it, but those are
+// in the stage's queue, never sent either, and withdrawn after it, so
+// removing it from the middle cannot let a commit pass over a record
+// that was not delivered. (A parked table's released record is different:
+// newer records of its partition were sent; it only ever uses cancel.)
+// Withdrawing a record already removed does nothing.
+func (t *tracker) withdraw(partition map[string]any, s *submitted) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if q := t.queue(partition, false); q != nil {
+		for i := len(q.queue) - 1; i >= q.head; i-- {
+			if q.queue[i] == s {
+				t.remove(q, i)
+				break
+			}
 		}
 	}
 	t.cond.Broadcast()
+}
+
+// remove drops entry i of q. t.mu must be held.
+func (t *tracker) remove(q *partQueue, i int) {
+	s := q.queue[i]
+	q.queue = append(q.queue[:i], q.queue[i+1:]...)
+	t.uncommitted--
+	if !s.acked {
+		t.inflight--
+		t.bytes -= s.bytes
+	}
 }
 
 // ack marks a record acknowledged, or fails the tracker.
