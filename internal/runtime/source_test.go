@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -310,5 +311,85 @@ func TestConversionRetried(t *testing.T) {
 				t.Fatalf("%d conversions, want 2 failed + 3", flaky.calls)
 			}
 		})
+	}
+}
+
+// failingAtConverter fails the value of record pos == at, and records the
+// positions it converted.
+type failingAtConverter struct {
+	converter.Converter
+	at int64
+}
+
+func (f *failingAtConverter) FromConnect(topic string, s *connect.Schema, v any) ([]byte, error) {
+	if n, ok := v.(int64); ok && n == f.at {
+		return nil, fmt.Errorf("value %d refused", n)
+	}
+	return f.Converter.FromConnect(topic, s, v)
+}
+
+// orderSender acknowledges at once and keeps the values in send order.
+type orderSender struct {
+	mu   sync.Mutex
+	vals []string
+}
+
+func (o *orderSender) Send(_ context.Context, m *sarama.ProducerMessage) error {
+	b, _ := m.Value.Encode()
+	o.mu.Lock()
+	o.vals = append(o.vals, string(b))
+	o.mu.Unlock()
+	m.Metadata.(*kafka.Pending).Ack(nil)
+	return nil
+}
+
+// batchTask writes records 0..n-1 in Writes of batch records, then waits.
+type batchTask struct{ n, batch int }
+
+func (b *batchTask) Run(ctx context.Context, w connect.RecordWriter) error {
+	var recs []*connect.Record
+	for i := int64(0); i < int64(b.n); i++ {
+		recs = append(recs, &connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": i},
+			Topic: "t", Partition: -1, ValueSchema: connect.Prim(connect.Int64), Value: i})
+		if len(recs) == b.batch {
+			if err := w.Write(ctx, recs); err != nil {
+				return err
+			}
+			recs = nil
+		}
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// The conversion stage runs behind the task's Writes: a record it cannot
+// convert must stop everything after it, even records the task already
+// wrote, and no offset may be committed from it on.
+func TestStageStopsAtFailedConversion(t *testing.T) {
+	store := offsets.NewMemory()
+	j := &converter.JSON{SchemasEnabled: false}
+	snd := &orderSender{}
+	src := &Source{Name: "c", Task: &batchTask{n: 5000, batch: 100}, Producer: snd, Offsets: store, KeyConverter: j,
+		ValueConverter: &failingAtConverter{Converter: j, at: 3000},
+		FlushInterval:  10 * time.Millisecond, Stats: &Stats{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := src.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "value 3000 refused") {
+		t.Fatalf("Run = %v, want the conversion failure of record 3000", err)
+	}
+	snd.mu.Lock()
+	defer snd.mu.Unlock()
+	if len(snd.vals) != 3000 {
+		t.Fatalf("sent %d records, want exactly the 3000 before the failed one", len(snd.vals))
+	}
+	for i, v := range snd.vals {
+		if v != strconv.Itoa(i) {
+			t.Fatalf("record %d sent as %q: order lost", i, v)
+		}
+	}
+	off, _ := store.Get(context.Background(), "c", part)
+	if off == nil || off["pos"].(int64) > 2999 {
+		t.Fatalf("committed %v, want at most pos 2999", off)
 	}
 }
