@@ -461,7 +461,7 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 			writeDecimalNumber(b, d)
 		} else {
 			b.WriteByte('"')
-			b.WriteString(base64.StdEncoding.EncodeToString(connect.DecimalBytes(d.Unscaled)))
+			b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), connect.DecimalBytes(d.Unscaled)))
 			b.WriteByte('"')
 		}
 		return nil
@@ -476,7 +476,7 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 		if !ok {
 			return fmt.Errorf("%s: %s field holds %T", path.String(), s.Type, v)
 		}
-		b.WriteString(strconv.FormatInt(n, 10))
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), n, 10))
 	case connect.Float32:
 		f, ok := v.(float32)
 		if !ok {
@@ -507,7 +507,7 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 			return fmt.Errorf("%s: bytes field holds %T", path.String(), v)
 		}
 		b.WriteByte('"')
-		b.WriteString(base64.StdEncoding.EncodeToString(t))
+		b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), t))
 		b.WriteByte('"')
 	case connect.Array:
 		arr, ok := v.([]any)
@@ -608,7 +608,7 @@ func (j *JSON) writeSchemaless(b *bytes.Buffer, v any, path jpath) error {
 		return j.writeValue(b, t.Schema, t, path)
 	case []byte:
 		b.WriteByte('"')
-		b.WriteString(base64.StdEncoding.EncodeToString(t))
+		b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), t))
 		b.WriteByte('"')
 		return nil
 	case float64:
@@ -670,7 +670,7 @@ func (j *JSON) writeSchemaless(b *bytes.Buffer, v any, path jpath) error {
 		return nil
 	}
 	if n, ok := asInt64(v); ok {
-		b.WriteString(strconv.FormatInt(n, 10))
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), n, 10))
 		return nil
 	}
 	data, err := json.Marshal(v)
