@@ -90,6 +90,18 @@ type Options struct {
 	RestartBackoff, RestartBackoffMax time.Duration
 	// TaskShutdownTimeout is task.shutdown.graceful.timeout.ms.
 	TaskShutdownTimeout time.Duration
+	// ExitWhenTasksEnd is `tributary run` when nothing outside the
+	// process (REST API, metrics, connector directories) could restart or
+	// reconfigure a task: a failed task is not restarted and a finished
+	// one is not kept idle; Run returns once every task of the started
+	// connectors has ended, or ctx ends, with the joined errors of the
+	// tasks that failed.
+	ExitWhenTasksEnd bool
+	// OfflineValidation checks connector configurations without the
+	// connectors' own checks that connect to their databases: `run`
+	// without REST, whose tasks connect at once and whose first failure
+	// ends the run with the driver's error anyway.
+	OfflineValidation bool
 	// TopicTracking is topic.tracking.enable; TopicTrackingReset is
 	// topic.tracking.allow.reset.
 	TopicTracking, TopicTrackingReset bool
@@ -148,6 +160,14 @@ type Herder struct {
 	appliedN   uint64
 	appliedC   chan struct{}
 	stopping   bool
+	// ended holds the tasks that ended under ExitWhenTasksEnd, with their
+	// errors (nil: finished); allEnded is signalled when every task of
+	// the started connectors is in it.
+	ended    map[TaskID]error
+	allEnded chan struct{}
+	// assignedC is closed (and replaced) at each assignment, for
+	// WaitJoined: `run` submits its connectors as soon as it has joined.
+	assignedC chan struct{}
 
 	qmu    sync.Mutex
 	queue  []any
@@ -185,7 +205,8 @@ func New(o Options) (*Herder, error) {
 		o.TaskShutdownTimeout = 30 * time.Second
 	}
 	h := &Herder{o: o, log: o.Logger, owned: workSet{}, conns: map[string]*connRun{}, tasks: map[TaskID]*taskRun{},
-		notify: make(chan struct{}, 1), appliedC: closedChan()}
+		notify: make(chan struct{}, 1), appliedC: closedChan(), ended: map[TaskID]error{}, allEnded: make(chan struct{}, 1),
+		assignedC: make(chan struct{})}
 	if o.Group != nil {
 		g := *o.Group
 		if g.Logger == nil {
@@ -252,6 +273,9 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
+		case <-h.allEnded:
+			h.log.Info("every task has ended; stopping the worker")
+			break loop
 		case err := <-groupDone:
 			groupDone = nil
 			if err != nil {
@@ -280,6 +304,9 @@ loop:
 		<-groupDone
 	}
 	h.log.Info("worker stopped", "worker_id", h.o.WorkerID)
+	if h.o.ExitWhenTasksEnd {
+		runErr = errors.Join(runErr, h.endedErrors())
+	}
 	return runErr
 }
 
@@ -406,6 +433,8 @@ func (h *Herder) applyAssignment(ctx context.Context, ev assignEvent) {
 	h.mu.Lock()
 	h.memberID, h.generation, h.leaderID, h.leaderURL, h.joined = ev.memberID, ev.generation, a.Leader, a.LeaderURL, true
 	h.wasLeader = a.Leader == ev.memberID
+	close(h.assignedC)
+	h.assignedC = make(chan struct{})
 	h.mu.Unlock()
 	if a.Error == assignmentConfigMismatch {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -639,6 +668,10 @@ func (h *Herder) runTask(ctx context.Context, tr *taskRun) {
 	for attempt := 0; ; attempt++ {
 		started := time.Now()
 		err := h.runOnce(ctx, tr, log, topics, &topicsMu)
+		if h.o.ExitWhenTasksEnd {
+			h.taskEnded(ctx, tr, log, err)
+			return
+		}
 		if ctx.Err() != nil {
 			return
 		}

@@ -2,7 +2,6 @@ package herder
 
 import (
 	"context"
-	"time"
 
 	"github.com/tributary-io/tributary/internal/metrics"
 )
@@ -35,11 +34,10 @@ func (h *Herder) StatusSummary() []metrics.ConnectorSummary {
 // WaitJoined waits until this worker has received its first assignment
 // and, when leader is true, until it leads the group.
 func (h *Herder) WaitJoined(ctx context.Context, leader bool) error {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
 	for {
 		h.mu.Lock()
 		ok := h.joined && (!leader || h.memberID == h.leaderID)
+		changed := h.assignedC
 		h.mu.Unlock()
 		if ok {
 			return nil
@@ -47,7 +45,7 @@ func (h *Herder) WaitJoined(ctx context.Context, leader bool) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-changed:
 		}
 	}
 }

@@ -163,7 +163,7 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (*Config
 				addErr(fe.Name, fe.Message)
 			}
 		}
-		if len(errs) == 0 && p.Validate != nil {
+		if len(errs) == 0 && p.Validate != nil && !h.o.OfflineValidation {
 			if err := p.Validate(ctx, vals); err != nil {
 				var ves config.Errors
 				var ve config.FieldError
