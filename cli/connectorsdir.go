@@ -52,17 +52,6 @@ func loadConfigOrEmpty(files, dirs []string) (*config.File, error) {
 	return loadFiles(files)
 }
 
-// hasTargetStates reports whether a connector file asks for a paused or
-// stopped connector, which only the herder-based worker can hold.
-func hasTargetStates(f *config.File) bool {
-	for _, c := range f.Connectors {
-		if c.State != "" && c.State != config.StateRunning {
-			return true
-		}
-	}
-	return false
-}
-
 // isDir reports whether path names a directory (following symlinks).
 func isDir(path string) bool {
 	st, err := os.Stat(path)

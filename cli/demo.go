@@ -171,11 +171,11 @@ func (g *globalFlags) runDemo(ctx context.Context, log *slog.Logger, out io.Writ
 		},
 	}
 	printer := &eventPrinter{out: out, full: full, prefixes: []string{"dbserver1.", "mariadb1.", outboxTopicPrefix}}
-	w := g.newStandalone(log)
+	env := g.runEnv(log)
 	started := make(chan []string, 1)
-	w.OnStarted = func(brokers []string) { started <- brokers }
+	env.onBrokers = func(brokers []string) { started <- brokers }
 	runErr := make(chan error, 1)
-	go func() { runErr <- w.Run(ctx, file) }()
+	go func() { runErr <- runConnectors(ctx, env, file) }()
 
 	var brokers []string
 	select {

@@ -43,9 +43,9 @@ func TestRunExactlyOnceEndToEnd(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	w := builtin().newStandalone(slog.New(slog.DiscardHandler))
+	env := builtin().runEnv(slog.New(slog.DiscardHandler))
 	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, file) }()
+	go func() { done <- runConnectors(ctx, env, file) }()
 
 	query := func(db string) (n, sum int64) {
 		conn, err := pgx.Connect(ctx, pg.DSN(db))

@@ -73,7 +73,10 @@ worker property embedded.broker.port) fixes it, and it keeps its topics in tribu
 beside the offsets file (embedded.broker.data.dir), so that a second run finds the events
 the stored offsets point after.
 On SIGINT/SIGTERM the connectors stop reading, Kafka is flushed, offsets are committed and the
-process exits 0.
+process exits 0. A connector that fails is not restarted: the others keep running and the
+process exits 1 with its error once all have ended. With the REST API or metrics
+(listeners, rest.port, metrics.port) or a connector directory, failed tasks are restarted
+with backoff (task.restart.backoff.ms) instead, as by standalone.
 
 A CONFIG that is a directory (a mounted ConfigMap) holds connector files: every *.yaml, *.yml
 and *.json in it, including Strimzi KafkaConnector resources. Files added, changed and removed
@@ -109,24 +112,14 @@ while running start, reconfigure (restarting only that connector) and delete con
 				// A Kafka-less pipeline: the sources' events go to the sink.
 				return g.pipelineRunner(log).Run(cmd.Context(), file)
 			}
-			if wantsWorkerServices(file.Worker) || len(dirs) > 0 || hasTargetStates(file) || g.hasSeveralTasks(file) {
-				// REST API, metrics, automatic task restarts, connector
-				// directories, paused or stopped connectors and connectors
-				// with several tasks live in the herder-based worker;
-				// plain runs stay on the lean runner.
-				env, err := newWorkerEnv(g)
-				if err != nil {
-					return err
-				}
-				env.onBrokers = attachRegistry
-				env.onEmbeddedBroker = printEmbedded
-				env.connectorDirs = dirs
-				return runWorker(cmd.Context(), env, file, false, wantsWorkerServices(file.Worker))
+			env, err := newWorkerEnv(g)
+			if err != nil {
+				return err
 			}
-			w := g.newStandalone(log)
-			w.OnStarted = attachRegistry
-			w.OnEmbeddedBroker = printEmbedded
-			return w.Run(cmd.Context(), file)
+			env.onBrokers = attachRegistry
+			env.onEmbeddedBroker = printEmbedded
+			env.connectorDirs = dirs
+			return runConnectors(cmd.Context(), env, file)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "connector/worker configuration file (YAML or JSON), or a directory of connector files")
@@ -144,17 +137,22 @@ func embeddedBrokerLine(addrs []string, dataDir string) string {
 	return fmt.Sprintf("embedded Kafka broker: %s (%s)", strings.Join(addrs, ","), where)
 }
 
-// hasSeveralTasks reports whether a connector runs more than one task
-// (tasks.max of a sink or of the JDBC source), which only the herder-based
-// worker runs.
-func (g *globalFlags) hasSeveralTasks(file *config.File) bool {
-	for _, c := range file.Connectors {
-		pc, err := runtime.ParseConnector(g.plugins(), c)
-		if err == nil && pc.Plugin.MaxTasks != nil && pc.Plugin.MaxTasks(pc.Values) > 1 {
-			return true
+// runConnectors is `tributary run`: the standalone worker, offsets in
+// offset.storage.file.filename (or offset.storage.topic), the REST API
+// and metrics only when the worker properties ask for them. Without
+// those and without connector directories nothing could restart or
+// reconfigure a connector, so the worker ends with its connectors: it
+// returns once every task has ended (or ctx ends) with the errors of
+// those that failed, which become the exit status.
+func runConnectors(ctx context.Context, env *workerEnv, file *config.File) error {
+	services := wantsWorkerServices(file.Worker)
+	if !services && len(env.connectorDirs) == 0 {
+		if len(file.Connectors) == 0 {
+			return errors.New("no connectors configured")
 		}
+		env.exitWhenTasksEnd = true
 	}
-	return false
+	return runWorker(ctx, env, file, false, services)
 }
 
 // wantsWorkerServices reports whether the worker properties ask for the
@@ -168,13 +166,10 @@ func wantsWorkerServices(worker map[string]string) bool {
 	return false
 }
 
-func (g *globalFlags) newStandalone(log *slog.Logger) *runtime.Standalone {
-	return &runtime.Standalone{
-		Plugins:    g.plugins(),
-		Converters: g.converters(),
-		Transforms: g.transformRegistry(),
-		Logger:     log,
-	}
+// runEnv is the environment of `run`'s worker with the given logger
+// (the demo's and tests'; the command's own has adjustable levels).
+func (g *globalFlags) runEnv(log *slog.Logger) *workerEnv {
+	return &workerEnv{plugins: g.plugins(), converters: g.converters(), transforms: g.transformRegistry(), log: log}
 }
 
 func newValidateCmd(g *globalFlags) *cobra.Command {

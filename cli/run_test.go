@@ -205,9 +205,9 @@ config:
 	}
 
 	// Changes made while stopped are captured on restart, once each. The
-	// restart also asks for the REST API, which moves `run` onto the
-	// herder-based worker: offsets, broker data and the embedded registry
-	// must carry over between the two.
+	// restart also asks for the REST API, which makes `run` a worker that
+	// restarts failed tasks instead of ending with them: offsets, broker
+	// data and the embedded registry must carry over between the two.
 	pg.Exec(t, "inventory", "UPDATE inventory.customers SET email = 'sally@acme.com' WHERE id = 1001")
 	restPort := freePort(t)
 	cfg2 := filepath.Join(dir, "connector-rest.yaml")

@@ -405,7 +405,7 @@ connectors:
 	}
 
 	// 6. The command line: `tributary validate` of a wrong password, and
-	// the lean runner failing on it.
+	// `run` (no REST, so it ends with its connector) failing on it.
 	badCfg := filepath.Join(dir, "bad.yaml")
 	bad := fmt.Sprintf(`name: bad
 config:
@@ -432,12 +432,11 @@ config:
 		t.Fatal(err)
 	}
 	leanFile.Worker = map[string]string{"bootstrap.servers": strings.Join(brokers, ","), "offset.storage.file.filename": filepath.Join(dir, "lean-offsets.json")}
-	lean := builtin().newStandalone(slog.New(logHandler))
 	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
-	leanErr := lean.Run(lctx, leanFile)
+	leanErr := runConnectors(lctx, builtin().runEnv(slog.New(logHandler)), leanFile)
 	lcancel()
 	if leanErr == nil {
-		t.Error("the lean runner accepted a wrong password")
+		t.Error("run accepted a wrong password")
 	} else {
 		h.errors = append(h.errors, leanErr.Error())
 	}

@@ -120,6 +120,8 @@ type workerEnv struct {
 	// connectorDirs are directories of connector files applied while the
 	// worker runs (connectorsdir.go).
 	connectorDirs []string
+	// exitWhenTasksEnd is herder.Options.ExitWhenTasksEnd (runConnectors).
+	exitWhenTasksEnd bool
 }
 
 func newWorkerEnv(g *globalFlags) (*workerEnv, error) {
@@ -198,10 +200,19 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		}
 	}
 
+	// Offsets are in Kafka in distributed mode, and in standalone mode with
+	// offset.storage.topic; only then can exactly-once be enabled.
+	eos, err := runtime.WorkerExactlyOnce(wv, distributed || wv.String("offset.storage.topic") != "")
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	brokers := wv.List("bootstrap.servers")
 	if len(brokers) == 0 {
+		// The embedded broker keeps its topics beside the offsets file,
+		// so that the events persist with the offsets pointing after
+		// them; with offsets in a topic there is no such file.
 		offsetsFile := ""
-		if !distributed {
+		if !eos.OffsetsInKafka {
 			offsetsFile = wv.String("offset.storage.file.filename")
 		}
 		emb, dir, err := runtime.StartWorkerBroker(wv, offsetsFile, log)
@@ -217,12 +228,6 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	sc, err := runtime.WorkerSaramaConfig(wv, brokers)
 	if err != nil {
 		return err
-	}
-	// Offsets are in Kafka in distributed mode, and in standalone mode with
-	// offset.storage.topic; only then can exactly-once be enabled.
-	eos, err := runtime.WorkerExactlyOnce(wv, distributed || wv.String("offset.storage.topic") != "")
-	if err != nil {
-		return fmt.Errorf("worker: %w", err)
 	}
 	raw, err := kafka.NewRaw(brokers, sc)
 	if err != nil {
@@ -336,13 +341,17 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	for _, c := range []string{converter.ByteArrayClass, converter.JSONClass, converter.StringClass, converter.AvroClass, jsonschema.ConverterClass, protobuf.ConverterClass} {
 		extra = append(extra, herder.PluginInfo{Class: c, Type: "converter", Version: version})
 	}
+	var levels herder.LoggerLevels
+	if env.loggers != nil {
+		levels = env.loggers
+	}
 	h, err := herder.New(herder.Options{WorkerID: workerID, URL: workerURL, Plugins: env.plugins, Converters: env.converters,
 		Transforms: env.transforms, Worker: file.Worker, ExactlyOnce: &eos, ExtraPlugins: extra, Runner: runner, Configs: configs, Status: status,
 		Offsets: store, SinkOffsets: &herder.KafkaSinkOffsets{Client: raw.Client()}, Group: group, ScheduledRebalanceMaxDelay: wv.Millis("scheduled.rebalance.max.delay.ms"),
 		RestartBackoff: wv.Millis("task.restart.backoff.ms"), RestartBackoffMax: wv.Millis("task.restart.backoff.max.ms"),
-		TaskShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"),
-		TopicTracking:       wv.Bool("topic.tracking.enable"), TopicTrackingReset: wv.Bool("topic.tracking.allow.reset"),
-		Loggers: env.loggers, ClusterID: clusterID, Logger: log})
+		TaskShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"), ExitWhenTasksEnd: env.exitWhenTasksEnd, OfflineValidation: env.exitWhenTasksEnd,
+		TopicTracking: wv.Bool("topic.tracking.enable"), TopicTrackingReset: wv.Bool("topic.tracking.allow.reset"),
+		Loggers: levels, ClusterID: clusterID, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -110,4 +111,22 @@ func TestSourceWarnsWhenRecordsWaitOnTheBroker(t *testing.T) {
 	if err != nil || off["pos"] != int64(6) {
 		t.Errorf("committed offset after release: %v %v", off, err)
 	}
+}
+
+// syncWriter lets the worker's goroutines log into one buffer.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
