@@ -23,9 +23,13 @@ import (
 type Extensions struct {
 	// Plugins are connector classes (source or sink).
 	Plugins connect.Plugins
-	// Transforms are single message transforms and predicates by class
-	// name (and any short aliases), as transforms.<alias>.type names them.
-	Transforms map[string]transforms.Factory
+	// Transforms are single message transforms by class name (and any
+	// short aliases), as transforms.<alias>.type names them.
+	Transforms map[string]connect.TransformFactory
+	// Predicates are transform predicates by class name (and any short
+	// aliases), as predicates.<alias>.type names them. Transforms and
+	// predicates share one namespace, as in Kafka Connect.
+	Predicates map[string]connect.PredicateFactory
 	// Converters are converter classes, as key.converter/value.converter
 	// name them.
 	Converters map[string]func(props map[string]string, isKey bool) (converter.Converter, error)
@@ -79,7 +83,10 @@ func protobufConverter(props map[string]string, isKey bool) (converter.Converter
 func (g *globalFlags) transformRegistry() transforms.Registry {
 	r := transforms.Builtin(slog.Default())
 	for class, f := range g.ext.Transforms {
-		r[class] = f
+		r[class] = transforms.Class{Transform: f}
+	}
+	for class, f := range g.ext.Predicates {
+		r[class] = transforms.Class{Predicate: f}
 	}
 	return r
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/debezium"
 	"github.com/tributary-io/tributary/internal/runtime"
-	"github.com/tributary-io/tributary/internal/transforms"
 )
 
 func debeziumVersion() string { return debezium.Version }
@@ -291,10 +290,11 @@ func newPluginsCmd(g *globalFlags) *cobra.Command {
 			for _, p := range g.plugins() {
 				fmt.Fprintf(out, "%-6s %s (aliases: %s)\n", p.Type, p.Class, strings.Join(p.Aliases, ", "))
 			}
-			for _, t := range g.transformRegistry().Classes() {
+			reg := g.transformRegistry()
+			for _, t := range reg.Classes() {
 				fmt.Fprintf(out, "transform %s\n", t)
 			}
-			for _, p := range transforms.PredicateClasses() {
+			for _, p := range reg.PredicateClasses() {
 				fmt.Fprintf(out, "predicate %s\n", p)
 			}
 			return nil

@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// Builtin returns every transform Tributary implements, keyed by Java
-// class name and by the simple class name Kafka Connect also accepts as an
-// alias ("RegexRouter", "InsertField$Value"). logger receives
+// Builtin returns every transform and predicate Tributary implements,
+// keyed by Java class name and by the simple class name Kafka Connect also
+// accepts as an alias ("RegexRouter", "InsertField$Value"). logger receives
 // configuration warnings (deprecated options); nil discards them.
 func Builtin(logger *slog.Logger) Registry {
 	if logger == nil {
@@ -17,7 +17,7 @@ func Builtin(logger *slog.Logger) Registry {
 	unwrap := func(props map[string]string) (Transform, error) {
 		return NewExtractNewRecordState(props, logger)
 	}
-	r := Registry{"unwrap": unwrap}
+	r := Registry{"unwrap": {Transform: unwrap}}
 	r.add(ExtractNewRecordStateClass, unwrap)
 	for class, f := range kafkaTransforms(logger) {
 		r.add(class, f)
@@ -33,17 +33,25 @@ func Builtin(logger *slog.Logger) Registry {
 	r.add(TimezoneConverterClass, newTimezoneConverter(logger))
 	// Filter and ContentBasedRouter are registered under their full names
 	// only: "Filter" is Kafka's.
-	r[ScriptFilterClass] = newScriptFilter
+	r[ScriptFilterClass] = Class{Transform: newScriptFilter}
 	r.add(ContentBasedRouterClass, newContentBasedRouter)
+	for class, f := range builtinPredicates() {
+		r.addClass(class, Class{Predicate: f})
+	}
 	return r
 }
 
-// Classes lists the Java class names the registry holds, sorted, without
-// the short aliases, for "tributary plugins".
-func (r Registry) Classes() []string {
+// Classes lists the transform classes the registry holds by Java class
+// name, sorted, without the short aliases, for "tributary plugins".
+func (r Registry) Classes() []string { return r.classes(false) }
+
+// PredicateClasses lists the predicate classes likewise.
+func (r Registry) PredicateClasses() []string { return r.classes(true) }
+
+func (r Registry) classes(predicates bool) []string {
 	var out []string
-	for name := range r {
-		if strings.Contains(name, ".") {
+	for name, cl := range r {
+		if strings.Contains(name, ".") && (cl.Predicate != nil) == predicates {
 			out = append(out, name)
 		}
 	}
@@ -51,12 +59,15 @@ func (r Registry) Classes() []string {
 	return out
 }
 
-// add registers f under its Java class name and its simple name.
-func (r Registry) add(class string, f Factory) {
-	r[class] = f
+// add registers the transform f under its Java class name and its simple
+// name.
+func (r Registry) add(class string, f Factory) { r.addClass(class, Class{Transform: f}) }
+
+func (r Registry) addClass(class string, cl Class) {
+	r[class] = cl
 	if i := strings.LastIndexByte(class, '.'); i >= 0 {
 		if _, taken := r[class[i+1:]]; !taken {
-			r[class[i+1:]] = f
+			r[class[i+1:]] = cl
 		}
 	}
 }

@@ -22,15 +22,15 @@ func newT(t *testing.T, class string, props map[string]string) Transform {
 }
 
 func newTErr(class string, props map[string]string) (Transform, error) {
-	f, ok := Builtin(nil)[class]
-	if !ok {
-		return nil, fmt.Errorf("no class %s", class)
+	cl, ok := Builtin(nil)[class]
+	if !ok || cl.Transform == nil {
+		return nil, fmt.Errorf("no transform class %s", class)
 	}
 	p := map[string]string{"type": class}
 	for k, v := range props {
 		p[k] = v
 	}
-	return f(p)
+	return cl.Transform(p)
 }
 
 func apply(t *testing.T, tr Transform, rec *connect.Record) *connect.Record {

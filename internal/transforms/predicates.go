@@ -2,20 +2,15 @@ package transforms
 
 import (
 	"regexp"
-	"sort"
 
 	"github.com/tributary-io/tributary/connect"
 )
 
-// Predicate decides whether a transform applies to a record (Kafka
-// Connect's org.apache.kafka.connect.transforms.predicates.Predicate).
-type Predicate interface {
-	Test(rec *connect.Record) bool
-}
-
-// PredicateFactory builds a predicate from its properties (with the
-// "predicates.<alias>." prefix removed, "type" included).
-type PredicateFactory func(props map[string]string) (Predicate, error)
+// Predicate and PredicateFactory are the SDK's (connect.Predicate).
+type (
+	Predicate        = connect.Predicate
+	PredicateFactory = connect.PredicateFactory
+)
 
 // Kafka's predicate classes. Kafka Connect also accepts a plugin's simple
 // class name as an alias.
@@ -25,28 +20,13 @@ const (
 	RecordIsTombstoneClass = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"
 )
 
-var builtinPredicates = map[string]PredicateFactory{
-	TopicNameMatchesClass:  newTopicNameMatches,
-	"TopicNameMatches":     newTopicNameMatches,
-	HasHeaderKeyClass:      newHasHeaderKey,
-	"HasHeaderKey":         newHasHeaderKey,
-	RecordIsTombstoneClass: newRecordIsTombstone,
-	"RecordIsTombstone":    newRecordIsTombstone,
-}
-
-// PredicateClasses lists the predicate classes by full Java name, for
-// "tributary plugins".
-func PredicateClasses() []string {
-	return []string{HasHeaderKeyClass, RecordIsTombstoneClass, TopicNameMatchesClass}
-}
-
-func predicateClassNames() []string {
-	out := make([]string, 0, len(builtinPredicates))
-	for n := range builtinPredicates {
-		out = append(out, n)
+// builtinPredicates are Kafka's predicates by class name.
+func builtinPredicates() map[string]PredicateFactory {
+	return map[string]PredicateFactory{
+		TopicNameMatchesClass:  newTopicNameMatches,
+		HasHeaderKeyClass:      newHasHeaderKey,
+		RecordIsTombstoneClass: newRecordIsTombstone,
 	}
-	sort.Strings(out)
-	return out
 }
 
 // TopicNameMatches is true for records whose whole topic name matches

@@ -2,10 +2,12 @@ package transforms
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // buildChain parses props as a connector's and builds its chain.
@@ -50,7 +52,7 @@ func TestPredicateConfig(t *testing.T) {
 			for k, v := range c.props {
 				props[k] = v
 			}
-			_, err := builtinPredicates[c.class](props)
+			_, err := builtinPredicates()[c.class](props)
 			checkErr(t, err, c.wantErr)
 		})
 	}
@@ -152,6 +154,10 @@ func TestBuildPredicates(t *testing.T) {
 		{"duplicate predicate alias", base(map[string]string{"predicates": "my-pred, my-pred"}), "Duplicate alias provided.", false, false},
 		{"danglingTransformAlias", base(map[string]string{"transforms": "a,dangler"}), "transforms.dangler.type: Invalid value null for configuration transforms.dangler.type: Not a Transformation", false, false},
 		{"wrongTransformationType", base(map[string]string{"transforms.a.type": "uninstantiable"}), "Class uninstantiable could not be found", false, false},
+		{"predicate class as a transform", base(map[string]string{"transforms.a.type": "HasHeaderKey"}),
+			"transforms.a.type: Invalid value HasHeaderKey for configuration transforms.a.type: Not a Transformation", false, false},
+		{"transform class as a predicate", base(map[string]string{"predicates.my-pred.type": "Filter"}),
+			"predicates.my-pred.type: Invalid value Filter for configuration predicates.my-pred.type: Not a Predicate", false, false},
 		{"simple-name alias", base(map[string]string{"transforms.a.type": "Filter", "predicates.my-pred.type": "HasHeaderKey"}), "", true, false},
 	}
 	for _, c := range cases {
@@ -201,7 +207,60 @@ func TestRegistryNames(t *testing.T) {
 		}
 	}
 	// "Filter" is Kafka's, as Kafka Connect resolves the ambiguous alias.
-	if _, ok := r["Filter"](map[string]string{"type": "Filter"}); ok != nil {
-		t.Errorf("Filter alias: %v", ok)
+	if _, err := r["Filter"].Transform(map[string]string{"type": "Filter"}); err != nil {
+		t.Errorf("Filter alias: %v", err)
+	}
+}
+
+// topicIs is a predicate written against the SDK only, as a custom
+// binary's would be.
+type topicIs string
+
+func (p topicIs) Test(rec *connect.Record) bool { return rec.Topic == string(p) }
+
+// Classes a custom binary adds (cli.Extensions) are built like the
+// built-in ones, and replace a built-in class of the same name.
+func TestRegistryExtension(t *testing.T) {
+	r := Builtin(nil)
+	r["com.example.TopicIs"] = Class{Predicate: func(props map[string]string) (connect.Predicate, error) {
+		topic, ok := props["topic"]
+		if !ok {
+			return nil, &ConfigError{Property: "topic", Message: "Missing required configuration \"topic\""}
+		}
+		return topicIs(topic), nil
+	}}
+	r["Filter"] = Class{Transform: func(map[string]string) (connect.Transform, error) {
+		return nil, errors.New("the replacement was built")
+	}}
+	vals := func(props map[string]string) *config.Values {
+		t.Helper()
+		v, err := Def().Parse(props)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	chain, err := r.Build(vals(map[string]string{
+		"transforms": "drop", "transforms.drop.type": kafkaPkg + "Filter", "transforms.drop.predicate": "isA",
+		"predicates": "isA", "predicates.isA.type": "com.example.TopicIs", "predicates.isA.topic": "a",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for topic, wantDropped := range map[string]bool{"a": true, "b": false} {
+		out, err := chain.Apply(&connect.Record{Topic: topic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (out == nil) != wantDropped {
+			t.Errorf("topic %s: dropped = %v, want %v", topic, out == nil, wantDropped)
+		}
+	}
+	_, err = r.Build(vals(map[string]string{"predicates": "isA", "predicates.isA.type": "com.example.TopicIs"}))
+	checkErr(t, err, `predicates.isA.topic: Missing required configuration "topic"`)
+	_, err = r.Build(vals(map[string]string{"transforms": "f", "transforms.f.type": "Filter"}))
+	checkErr(t, err, "transforms.f: the replacement was built")
+	if got := r.PredicateClasses(); !slices.Contains(got, "com.example.TopicIs") || !slices.Contains(got, HasHeaderKeyClass) || slices.Contains(got, kafkaPkg+"Filter") {
+		t.Errorf("PredicateClasses = %v", got)
 	}
 }

@@ -2,24 +2,31 @@ package transforms
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/connect/config"
 )
 
-// Transform changes or drops one record. Returning nil drops it.
-type Transform interface {
-	Apply(rec *connect.Record) (*connect.Record, error)
+// Transform and Factory are the SDK's (connect.Transform): the built-in
+// transforms are written against the same interface as a custom binary's.
+type (
+	Transform = connect.Transform
+	Factory   = connect.TransformFactory
+)
+
+// Registry maps plugin class names (and short aliases) to what they
+// build. As in Kafka Connect, transforms and predicates share one class
+// namespace: naming a predicate class in transforms.<alias>.type is
+// "Not a Transformation".
+type Registry map[string]Class
+
+// Class is one transform or predicate class: exactly one factory is set.
+type Class struct {
+	Transform Factory
+	Predicate PredicateFactory
 }
-
-// Factory builds a transform from its properties (with the
-// "transforms.<alias>." prefix removed, "type" included; "predicate" and
-// "negate" belong to the chain and are removed, as Kafka Connect does).
-type Factory func(props map[string]string) (Transform, error)
-
-// Registry maps transform class names (and short aliases) to factories.
-type Registry map[string]Factory
 
 // Chain is an ordered list of transforms.
 type Chain []namedTransform
@@ -72,7 +79,7 @@ func (r Registry) Build(v *config.Values) (Chain, error) {
 	// Kafka validates every listed predicate, used or not.
 	preds := map[string]Predicate{}
 	for _, pa := range predAliases {
-		p, err := buildPredicate(v, pa)
+		p, err := r.buildPredicate(v, pa)
 		if err != nil {
 			return nil, err
 		}
@@ -87,9 +94,12 @@ func (r Registry) Build(v *config.Values) (Chain, error) {
 			// Kafka: Invalid value null for configuration transforms.x.type: Not a Transformation
 			return nil, invalidValue(prefix+"type", "null", fmt.Sprintf("Not a Transformation (transform alias %q is listed in transforms but has no class)", alias))
 		}
-		f, ok := r[typ]
+		cl, ok := r[typ]
 		if !ok {
-			return nil, invalidValue(prefix+"type", typ, fmt.Sprintf("Class %s could not be found.%s", typ, r.suggest(typ)))
+			return nil, invalidValue(prefix+"type", typ, fmt.Sprintf("Class %s could not be found.%s", typ, suggestClass(typ, r.names(false))))
+		}
+		if cl.Transform == nil {
+			return nil, invalidValue(prefix+"type", typ, "Not a Transformation")
 		}
 		predAlias, hasPred := props["predicate"]
 		negateRaw, hasNegate := props["negate"]
@@ -118,14 +128,14 @@ func (r Registry) Build(v *config.Values) (Chain, error) {
 					return nil, invalidValue(prefix+"predicate", predAlias, fmt.Sprintf("unknown predicate %q: there is no predicates.%s.type (define it and list %q in predicates)", predAlias, predAlias, predAlias))
 				}
 				var err error
-				if p, err = buildPredicate(v, predAlias); err != nil {
+				if p, err = r.buildPredicate(v, predAlias); err != nil {
 					return nil, err
 				}
 				preds[predAlias] = p
 			}
 			nt.pred = p
 		}
-		t, err := f(props)
+		t, err := cl.Transform(props)
 		if err != nil {
 			return nil, withPrefix(prefix, err)
 		}
@@ -147,30 +157,38 @@ func uniqueAliases(prop string, aliases []string) error {
 	return nil
 }
 
-func buildPredicate(v *config.Values, alias string) (Predicate, error) {
+func (r Registry) buildPredicate(v *config.Values, alias string) (Predicate, error) {
 	prefix := "predicates." + alias + "."
 	props := v.WithPrefix(prefix)
 	typ := strings.TrimSpace(props["type"])
 	if typ == "" {
 		return nil, invalidValue(prefix+"type", "null", fmt.Sprintf("Not a Predicate (predicate alias %q is listed in predicates but has no class)", alias))
 	}
-	f, ok := builtinPredicates[typ]
+	cl, ok := r[typ]
 	if !ok {
-		return nil, invalidValue(prefix+"type", typ, fmt.Sprintf("Class %s could not be found.%s", typ, suggestClass(typ, predicateClassNames())))
+		return nil, invalidValue(prefix+"type", typ, fmt.Sprintf("Class %s could not be found.%s", typ, suggestClass(typ, r.names(true))))
 	}
-	p, err := f(props)
+	if cl.Predicate == nil {
+		return nil, invalidValue(prefix+"type", typ, "Not a Predicate")
+	}
+	p, err := cl.Predicate(props)
 	if err != nil {
 		return nil, withPrefix(prefix, err)
 	}
 	return p, nil
 }
 
-func (r Registry) suggest(typ string) string {
-	names := make([]string, 0, len(r))
-	for n := range r {
-		names = append(names, n)
+// names lists the predicate classes (predicates) or the transform
+// classes, aliases included, for suggestions.
+func (r Registry) names(predicates bool) []string {
+	var names []string
+	for n, cl := range r {
+		if (cl.Predicate != nil) == predicates {
+			names = append(names, n)
+		}
 	}
-	return suggestClass(typ, names)
+	sort.Strings(names)
+	return names
 }
 
 // suggestClass names the closest known class: a simple-name typo or a
