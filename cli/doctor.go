@@ -46,6 +46,7 @@ changes nothing. Exit status 1 when any check fails.`,
 	}
 	cmd.Flags().StringArrayVarP(&files, "config", "c", nil, "configuration file (YAML or JSON)")
 	cmd.Flags().DurationVar(&opts.Downtime, "downtime", 24*time.Hour, "longest expected connector downtime; binlog and WAL retention must cover it")
+	cmd.Flags().DurationVar(&opts.WALSample, "wal-sample", 10*time.Second, "how long to watch a PostgreSQL server's WAL position to measure its write rate (besides pg_stat_wal's average); 0 skips it")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/testdb"
@@ -82,7 +83,9 @@ func runDoctorCases(t *testing.T, worker, connector map[string]string, cases []d
 				tc.setup(t)
 			}
 			cfg := doctorFile(t, merged(worker, tc.worker...), merged(connector, tc.config...))
-			out, code := runCmd(t, append([]string{"doctor", "-c", cfg}, tc.args...)...)
+			// No WAL sampling unless a case asks: it would add its
+			// interval to every PostgreSQL case.
+			out, code := runCmd(t, append([]string{"doctor", "-c", cfg, "--wal-sample", "0"}, tc.args...)...)
 			t.Logf("doctor output:\n%s", out)
 			if code != tc.wantExit {
 				t.Fatalf("exit %d, want %d", code, tc.wantExit)
@@ -148,6 +151,33 @@ func TestDoctorPostgres(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = admin.Close() })
 
+	keepWAL := func(t *testing.T, size string) {
+		pg.Exec(t, "postgres", "ALTER SYSTEM SET max_slot_wal_keep_size = '"+size+"'", "SELECT pg_reload_conf()")
+		t.Cleanup(func() { pg.Exec(t, "postgres", "ALTER SYSTEM RESET max_slot_wal_keep_size", "SELECT pg_reload_conf()") })
+	}
+	// generateWAL writes about 1 MB of WAL per statement until the case
+	// ends, so doctor's sample sees a busy server.
+	generateWAL := func(t *testing.T) {
+		pg.Exec(t, "shop", "CREATE TABLE walgen (n bigserial PRIMARY KEY, pad text)")
+		ctx, cancel := context.WithCancel(context.Background())
+		conn, err := pgx.Connect(ctx, pg.DSN("shop"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for ctx.Err() == nil {
+				_, _ = conn.Exec(ctx, "INSERT INTO walgen (pad) SELECT repeat('x', 1000) FROM generate_series(1, 1000)")
+			}
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+			_ = conn.Close(context.Background())
+			pg.Exec(t, "shop", "DROP TABLE walgen")
+		})
+	}
 	runDoctorCases(t, worker, connector, []doctorCase{
 		{name: "good", check: "wal_level", status: "PASS", wantExit: 0},
 		{name: "good publication", check: "publication", status: "PASS", wantExit: 0},
@@ -158,6 +188,17 @@ func TestDoctorPostgres(t *testing.T) {
 			pg.Exec(t, "postgres", "ALTER SYSTEM SET max_slot_wal_keep_size = '1GB'", "SELECT pg_reload_conf()")
 			t.Cleanup(func() { pg.Exec(t, "postgres", "ALTER SYSTEM RESET max_slot_wal_keep_size", "SELECT pg_reload_conf()") })
 		}, check: "max_slot_wal_keep_size", status: "PASS", wantExit: 0},
+		// WAL growth: the server's write rate (measured while a writer
+		// generates WAL) times --downtime against what the slot may keep.
+		{name: "wal keep below the expected growth", setup: func(t *testing.T) {
+			keepWAL(t, "64MB")
+			generateWAL(t)
+		}, args: []string{"--wal-sample", "3s", "--downtime", "1h"},
+			check: "max_slot_wal_keep_size", status: "FAIL", fix: "ALTER SYSTEM SET max_slot_wal_keep_size = '", wantExit: 1},
+		{name: "wal keep covers the expected growth", setup: func(t *testing.T) { keepWAL(t, "64MB") },
+			args: []string{"--wal-sample", "2s", "--downtime", "1m"}, check: "max_slot_wal_keep_size", status: "PASS", wantExit: 0},
+		{name: "unlimited wal outgrows the disk", setup: generateWAL,
+			args: []string{"--wal-sample", "3s", "--downtime", "100000h"}, check: "max_slot_wal_keep_size", status: "FAIL", fix: "make room for", wantExit: 1},
 		{name: "wal_level replica", setup: func(t *testing.T) {
 			restart(t, "ALTER SYSTEM SET wal_level = replica")
 			t.Cleanup(func() { restart(t, "ALTER SYSTEM RESET wal_level") })

@@ -27,7 +27,7 @@ func Doctor(ctx context.Context, name string, v *config.Values, opts doctor.Opti
 	if err != nil {
 		return add(out, "configuration", doctor.Fail, err.Error(), "correct the property named in the error")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second+opts.WALSample)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, c.dsn(false))
 	if err != nil {
@@ -164,37 +164,6 @@ func (c *pgConfig) doctorSlots(ctx context.Context, conn *pgx.Conn, name string,
 		add("max_wal_senders", doctor.Pass, fmt.Sprintf("%d of %d wal senders busy", senders, maxSenders), "")
 	}
 	return out
-}
-
-// doctorWALKeep compares max_slot_wal_keep_size with the expected downtime:
-// unlimited retention can fill the disk while the connector is down, a
-// limit invalidates the slot (a gap) once the connector falls behind it.
-func (c *pgConfig) doctorWALKeep(ctx context.Context, conn *pgx.Conn, name string, setting func(string) (string, error), opts doctor.Options) []doctor.Check {
-	chk := doctor.Check{Scope: name, Name: "max_slot_wal_keep_size"}
-	s, err := setting("max_slot_wal_keep_size")
-	if err != nil {
-		chk.Status, chk.Detail = doctor.Fail, err.Error()
-		return []doctor.Check{chk}
-	}
-	if s == "-1" {
-		chk.Status = doctor.Warn
-		chk.Detail = "unlimited (-1): while the connector is stopped its slot keeps every WAL segment, which can fill the disk"
-		chk.Fix = "size the WAL volume for the expected downtime, or set max_slot_wal_keep_size (ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; SELECT pg_reload_conf()) and watch slot.lag.warning.bytes"
-		return []doctor.Check{chk}
-	}
-	mb, _ := strconv.ParseInt(s, 10, 64)
-	var safe string
-	if err := conn.QueryRow(ctx, "SELECT coalesce(safe_wal_size, -1)::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", c.slotName).Scan(&safe); err == nil {
-		if n, _ := strconv.ParseInt(safe, 10, 64); n >= 0 && n < mb<<20/10 {
-			chk.Status = doctor.Fail
-			chk.Detail = fmt.Sprintf("slot %s has only %d bytes left before max_slot_wal_keep_size=%dMB invalidates it", c.slotName, n, mb)
-			chk.Fix = "start the connector now, or raise max_slot_wal_keep_size (ALTER SYSTEM SET max_slot_wal_keep_size = ...; SELECT pg_reload_conf())"
-			return []doctor.Check{chk}
-		}
-	}
-	chk.Status = doctor.Pass
-	chk.Detail = fmt.Sprintf("%dMB: keep it above the WAL written during the longest expected downtime (%s), or the slot is invalidated and needs a new snapshot", mb, opts.Downtime)
-	return []doctor.Check{chk}
 }
 
 // doctorPublication checks that the publication exists and publishes every

@@ -36,6 +36,10 @@ type Options struct {
 	// Downtime is the longest the connector is expected to be stopped:
 	// binlog/WAL retention shorter than this loses events.
 	Downtime time.Duration
+	// WALSample is how long the PostgreSQL check reads the server's WAL
+	// position to measure its current write rate (0: only the long-run
+	// average of pg_stat_wal).
+	WALSample time.Duration
 }
 
 // Failed reports whether any check failed.
