@@ -32,15 +32,25 @@ type tracker struct {
 	// successful commit (committable, then committed).
 	uncommitted int
 	taken       int // popped by committable, awaiting committed
+	// popped counts records popped by ack (collapsed into their queue's
+	// ready) and not yet taken by committable.
+	popped int
 }
 
 type partQueue struct {
 	partition map[string]any
 	queue     []*submitted
 	head      int
+	// ready is the newest record of the acknowledged prefix popped since
+	// the last committable: only its offset can be committed, so the
+	// records before it are let go at once instead of being kept (with
+	// their offset maps) until the next commit, which made memory grow
+	// with offset.flush.interval.ms (Kafka Connect's default is 60 s).
+	ready *submitted
 }
 
 type submitted struct {
+	q      *partQueue
 	offset map[string]any
 	acked  bool
 	bytes  int
@@ -133,7 +143,7 @@ func (t *tracker) submit(partition, offset map[string]any) (*submitted, error) {
 		return nil, t.failed
 	}
 	q := t.queue(partition, true)
-	s := &submitted{offset: offset}
+	s := &submitted{q: q, offset: offset}
 	q.queue = append(q.queue, s)
 	t.inflight++
 	t.uncommitted++
@@ -216,8 +226,28 @@ func (t *tracker) ack(s *submitted, err error) {
 		s.acked = true
 		t.inflight--
 		t.bytes -= s.bytes
+		if q := s.q; q != nil && q.head < len(q.queue) && q.queue[q.head] == s {
+			t.popPrefix(q)
+		}
 	}
 	t.cond.Broadcast()
+}
+
+// popPrefix collapses q's acknowledged prefix into q.ready. t.mu must be
+// held.
+func (t *tracker) popPrefix(q *partQueue) {
+	for q.head < len(q.queue) && q.queue[q.head].acked {
+		q.ready = q.queue[q.head]
+		q.queue[q.head] = nil
+		q.head++
+		t.popped++
+	}
+	if q.head == len(q.queue) {
+		q.queue, q.head = q.queue[:0], 0
+	} else if q.head > 4096 && q.head > len(q.queue)/2 {
+		q.queue = append(q.queue[:0], q.queue[q.head:]...)
+		q.head = 0
+	}
 }
 
 // committable pops the acknowledged prefix of every partition and returns
@@ -227,19 +257,11 @@ func (t *tracker) committable() []offsets.Entry {
 	defer t.mu.Unlock()
 	var out []offsets.Entry
 	for k, q := range t.parts {
-		var last *submitted
-		for q.head < len(q.queue) && q.queue[q.head].acked {
-			last = q.queue[q.head]
-			q.queue[q.head] = nil
-			q.head++
-			t.taken++
-		}
-		if q.head == len(q.queue) {
-			q.queue, q.head = q.queue[:0], 0
-		} else if q.head > 4096 && q.head > len(q.queue)/2 {
-			q.queue = append(q.queue[:0], q.queue[q.head:]...)
-			q.head = 0
-		}
+		// ack pops as records are acknowledged; a prefix acknowledged
+		// before a withdrawn head was removed is popped here.
+		t.popPrefix(q)
+		last := q.ready
+		q.ready = nil
 		if last != nil && last.offset != nil {
 			out = append(out, offsets.Entry{Partition: q.partition, Offset: last.offset})
 		}
@@ -250,6 +272,8 @@ func (t *tracker) committable() []offsets.Entry {
 			}
 		}
 	}
+	t.taken += t.popped
+	t.popped = 0
 	return out
 }
 
