@@ -158,8 +158,11 @@ func connectorDef(f flavor) *config.Def {
 	// servers are accepted for compatibility; the runtime's Kafka is used.
 	d.Define(config.Key{Name: "schema.history.internal.kafka.topic", Doc: "topic holding the database schema history", Importance: config.High})
 	d.Define(config.Key{Name: "schema.history.internal.kafka.bootstrap.servers", Doc: "Kafka cluster of the schema history topic; when it names the worker's own cluster (or is empty) the history is written through the worker's client, otherwise through a client of its own configured by schema.history.internal.producer.* and .consumer.*", Importance: config.High})
-	d.Define(config.Key{Name: "schema.history.internal", Doc: "the schema history is kept in a Kafka topic as Debezium's KafkaSchemaHistory does, in its record format; other SchemaHistory implementations are refused", Default: "io.debezium.storage.kafka.history.KafkaSchemaHistory",
-		Validate: oneClass("the schema history is kept in Kafka; other SchemaHistory implementations are not supported", "io.debezium.storage.kafka.history.KafkaSchemaHistory")})
+	d.Define(config.Key{Name: "schema.history.internal", Default: kafkaHistoryClass, Validate: historyClassProblem,
+		Doc: "where the schema history is kept, in Debezium's record format: " + kafkaHistoryClass + " (a Kafka topic, schema.history.internal.kafka.*), " +
+			fileHistoryClass + " (a file, schema.history.internal.file.filename) or " + redisHistoryClass + " (a Redis stream, schema.history.internal.redis.*; " +
+			redisHistoryClassOld + " is its old name); the file and Redis stores need no Kafka, for Kafka-less pipelines. MemorySchemaHistory and other classes are refused"})
+	defineHistoryStores(d)
 	d.Define(config.Key{Name: "schema.history.internal.store.only.captured.tables.ddl", Doc: "record in the schema history only the DDL of captured tables (as Debezium: smaller history, but a table added to the include list later has no history and needs a new snapshot)", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "schema.history.internal.store.only.captured.databases.ddl", Doc: "record in the schema history only the DDL of databases that hold captured tables", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "schema.history.internal.skip.unparseable.ddl", Doc: "log and skip DDL statements the parser cannot read instead of failing (the history may then miss a change: use with care, as in Debezium)", Type: config.TypeBoolean, Default: "false"})
@@ -231,6 +234,9 @@ type settings struct {
 	heartbeatInterval   time.Duration
 	heartbeatTopic      string
 	historyTopic        string
+	historyClass        string // schema.history.internal (the old Redis class name made the new)
+	historyFile         string // schema.history.internal.file.filename
+	historyRedis        redisHistoryConfig
 	historyClient       historyClient
 	skipUnparseable     bool
 	storeOnlyTables     bool
@@ -436,8 +442,8 @@ func parseSettings(f flavor, v *config.Values) (*settings, error) {
 	if s.historyClient, err = parseHistoryClient(v); err != nil {
 		return nil, err
 	}
-	if s.historyTopic == "" {
-		return nil, config.Errors{{Name: "schema.history.internal.kafka.topic", Message: "missing required property (the topic that stores the database schema history)"}}
+	if err := s.parseHistoryStore(v); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -173,9 +173,12 @@ func pluginFor(f flavor) *connect.Plugin {
 // connectorState is what snapshot and streaming share: settings, filters,
 // the table model and the Connect schemas built from it.
 type connectorState struct {
-	cfg          *settings
-	tc           connect.TaskContext
-	history      historyStore // nil outside a task (describe)
+	cfg     *settings
+	tc      connect.TaskContext
+	history historyStore // nil outside a task (describe)
+	// store is the schema history when it is not kept in Kafka
+	// (schema.history.internal); nil otherwise.
+	store        historyLog
 	log          *slog.Logger
 	partition    map[string]any
 	sourceSchema *connect.Schema

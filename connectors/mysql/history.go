@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -288,6 +289,9 @@ var historyTopicConfigs = map[string]string{
 // and no order between partitions can be recovered. Debezium only warns
 // about such a topic; it then reads partition 0 alone.
 func (c *connectorState) ensureHistoryTopic(ctx context.Context) error {
+	if c.store != nil {
+		return c.store.ensure(ctx)
+	}
 	topic := c.cfg.historyTopic
 	n, err := c.history.Partitions(ctx, topic)
 	if err != nil {
@@ -310,34 +314,65 @@ func (c *connectorState) ensureHistoryTopic(ctx context.Context) error {
 	return nil
 }
 
+// historyName names where the schema history is kept, in messages.
+func (c *connectorState) historyName() string {
+	if c.store != nil {
+		return c.store.String()
+	}
+	return fmt.Sprintf("schema history topic %q", c.cfg.historyTopic)
+}
+
 // writeHistory appends one record to the schema history.
 func (c *connectorState) writeHistory(ctx context.Context, rec []byte) error {
-	if err := c.history.ProducePartition(ctx, c.cfg.historyTopic, historyPartition, nil, rec); err != nil {
-		return noRetry(fmt.Errorf("write schema history topic %q: %w", c.cfg.historyTopic, err))
+	var err error
+	if c.store != nil {
+		err = c.store.append(ctx, rec)
+	} else {
+		err = c.history.ProducePartition(ctx, c.cfg.historyTopic, historyPartition, nil, rec)
+	}
+	if err != nil {
+		return noRetry(fmt.Errorf("write %s: %w", c.historyName(), err))
 	}
 	return nil
 }
 
-// recoverHistory rebuilds the schema model from the history topic, up to
-// and including the records at or before offset, reading its partition in
-// offset order as KafkaSchemaHistory.recoverRecords does.
-func (c *connectorState) recoverHistory(ctx context.Context, off map[string]any) (*schemaModel, int, error) {
-	m := newSchemaModel()
+// historyEntries reads every record of the schema history in the order
+// it was written; the topic's in offset order, as
+// KafkaSchemaHistory.recoverRecords.
+func (c *connectorState) historyEntries(ctx context.Context) ([]historyEntry, error) {
+	if c.store != nil {
+		return c.store.entries(ctx)
+	}
 	recs, err := c.history.ReadPartition(ctx, c.cfg.historyTopic, historyPartition)
 	if err != nil {
-		return nil, 0, noRetry(fmt.Errorf("read schema history topic %q: %w", c.cfg.historyTopic, err))
+		return nil, err
+	}
+	out := make([]historyEntry, len(recs))
+	for i, kv := range recs {
+		out[i] = historyEntry{where: "offset " + strconv.Itoa(i), value: kv.Value}
+	}
+	return out, nil
+}
+
+// recoverHistory rebuilds the schema model from the schema history, up to
+// and including the records at or before offset.
+func (c *connectorState) recoverHistory(ctx context.Context, off map[string]any) (*schemaModel, int, error) {
+	m := newSchemaModel()
+	recs, err := c.historyEntries(ctx)
+	if err != nil {
+		return nil, 0, noRetry(fmt.Errorf("read %s: %w", c.historyName(), err))
 	}
 	offPos := positionFrom(off)
 	applied := 0
-	for i, kv := range recs {
-		if len(kv.Value) == 0 {
+	for _, e := range recs {
+		if len(e.value) == 0 {
 			// KafkaSchemaHistory skips null records with a warning
-			c.log.Warn("skipping null schema history record", "topic", c.cfg.historyTopic, "offset", i)
+			c.log.Warn("skipping null schema history record", "store", c.historyName(), "at", e.where)
 			continue
 		}
-		d, err := parseJdoc(kv.Value)
+		d, err := parseJdoc(e.value)
 		if err != nil {
-			return nil, 0, fmt.Errorf("schema history topic %q record at offset %d: %w", c.cfg.historyTopic, i, err)
+			return nil, 0, fmt.Errorf("%s record at %s: %w", c.historyName(), e.where, err)
 		}
 		posV, _ := d.get("position")
 		pd, _ := posV.(jdoc)
@@ -349,7 +384,7 @@ func (c *connectorState) recoverHistory(ctx context.Context, off map[string]any)
 			continue
 		}
 		if err := c.applyHistoryRecord(m, d); err != nil {
-			return nil, 0, fmt.Errorf("schema history topic %q record at offset %d: %w", c.cfg.historyTopic, i, err)
+			return nil, 0, fmt.Errorf("%s record at %s: %w", c.historyName(), e.where, err)
 		}
 		applied++
 	}

@@ -227,11 +227,26 @@ func within[T any](ctx context.Context, d time.Duration, f func() (T, error)) (T
 	}
 }
 
-// openHistory connects the schema history's own Kafka client when its
-// settings ask for one (see historyClient.clientBrokers) and returns what
-// closes it; the history uses the runtime's producer otherwise.
+// openHistory opens the schema history of a run: the file or the Redis
+// connection of schema.history.internal, or the history's own Kafka client
+// when its settings ask for one (see historyClient.clientBrokers); the
+// history uses the runtime's producer otherwise. It returns what closes it.
 func (t *task) openHistory() (func(), error) {
 	c := t.c
+	switch c.cfg.historyClass {
+	case fileHistoryClass:
+		c.store = &fileHistory{path: c.cfg.historyFile, log: c.log}
+		return func() {}, nil
+	case redisHistoryClass:
+		rh := openRedisHistory(c.cfg.historyRedis, c.log)
+		c.store = rh
+		return func() {
+			c.store = nil
+			if err := rh.close(); err != nil {
+				c.log.Warn("closing the schema history's Redis connection", "err", err)
+			}
+		}, nil
+	}
 	var worker []string
 	if bl, ok := c.tc.Producer.(bootstrapLister); ok {
 		worker = bl.BootstrapServers()

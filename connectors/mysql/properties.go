@@ -71,7 +71,7 @@ func historyPropertyProblem(name string) string {
 	case name == "prefer.ddl", name == "memory.optimization", name == "connector.class", name == "connector.id":
 		return "it is an internal setting of Debezium's schema history"
 	}
-	return "it is not a property of io.debezium.storage.kafka.history.KafkaSchemaHistory (other schema history stores are not supported)"
+	return "it is not a property of the schema history stores (" + kafkaHistoryClass + ", " + fileHistoryClass + ", " + redisHistoryClass + ")"
 }
 
 // parseSelectOverrides reads snapshot.select.statement.overrides: the list

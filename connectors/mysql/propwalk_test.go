@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tributary-io/tributary/connect"
@@ -38,6 +39,17 @@ func TestEveryPropertyHasAnEffect(t *testing.T) {
 				"signal.kafka.poll.timeout.ms":   kafkaSignals,
 				"signal.kafka.groupId":           kafkaSignals,
 			}
+			fileHistory := map[string]string{"schema.history.internal": fileHistoryClass, "schema.history.internal.kafka.topic": ""}
+			redisHistory := map[string]string{"schema.history.internal": redisHistoryClass, "schema.history.internal.kafka.topic": "",
+				"schema.history.internal.redis.address": "127.0.0.1:6379"}
+			with["schema.history.internal.file.filename"] = fileHistory
+			for _, k := range tc.plugin.Config().Keys() {
+				if strings.HasPrefix(k.Name, "schema.history.internal.redis.") {
+					with[k.Name] = redisHistory
+				}
+			}
+			// the address itself is required: walked without one
+			with["schema.history.internal.redis.address"] = map[string]string{"schema.history.internal": redisHistoryClass, "schema.history.internal.kafka.topic": ""}
 			behavioural := map[string]string{
 				"errors.max.retries":                  "internal/runtime TestSourceGivesUpAfterMaxRetries (read by runtime.NewSource)",
 				"retriable.restart.connector.wait.ms": "internal/runtime TestSourceRestartsTaskAfterRetriableError (read by runtime.NewSource)",

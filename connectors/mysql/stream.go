@@ -486,8 +486,8 @@ func (e *dbError) Error() string { return e.err.Error() }
 func (e *dbError) Unwrap() error { return e.err }
 
 func (t *task) unknownTable(id TableID, o *offsetState, h *replication.EventHeader) error {
-	msg := fmt.Sprintf("encountered change event for table %s whose schema isn't known to this connector (at %s:%d); the schema history topic %q may be incomplete: take a new snapshot, or set snapshot.mode=recovery to rebuild the history",
-		id, o.file, o.pos, t.c.cfg.historyTopic)
+	msg := fmt.Sprintf("encountered change event for table %s whose schema isn't known to this connector (at %s:%d); the %s may be incomplete: take a new snapshot, or set snapshot.mode=recovery to rebuild the history",
+		id, o.file, o.pos, t.c.historyName())
 	switch t.c.cfg.inconsistentMode {
 	case "warn":
 		t.c.log.Warn(msg)

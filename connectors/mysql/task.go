@@ -35,14 +35,16 @@ func newTask(f flavor, v *config.Values, tc connect.TaskContext) (*task, error) 
 	if err != nil {
 		return nil, err
 	}
-	if tc.Producer == nil {
-		return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: the runtime gave the task no producer for the schema history", c.cfg.historyTopic)
+	if c.cfg.historyClass == kafkaHistoryClass {
+		if tc.Producer == nil {
+			return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: there is no Kafka to keep the schema history in (a Kafka-less pipeline); set schema.history.internal=%s with schema.history.internal.file.filename, or %s", c.cfg.historyTopic, fileHistoryClass, redisHistoryClass)
+		}
+		hs, ok := tc.Producer.(historyStore)
+		if !ok {
+			return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: the runtime's producer (%T) cannot create the topic or write a single partition, which the schema history needs", c.cfg.historyTopic, tc.Producer)
+		}
+		c.history = timedHistory{historyStore: hs, cfg: c.cfg.historyClient}
 	}
-	hs, ok := tc.Producer.(historyStore)
-	if !ok {
-		return nil, fmt.Errorf("schema.history.internal.kafka.topic %q: the runtime's producer (%T) cannot create the topic or write a single partition, which the schema history needs", c.cfg.historyTopic, tc.Producer)
-	}
-	c.history = timedHistory{historyStore: hs, cfg: c.cfg.historyClient}
 	t := &task{c: c, ignoreGtidOnRecovery: v.Bool("gtid.ignore.on.recovery"), flushIdle: flushIdle}
 	if p := c.cfg.pollInterval; p > 0 && p < t.flushIdle {
 		// poll.interval.ms bounds how long Debezium's task waits for more
@@ -163,7 +165,7 @@ func (t *task) run(ctx context.Context, w connect.RecordWriter) error {
 			return err
 		}
 		if n == 0 && mode != "never" {
-			return fmt.Errorf("the schema history topic %q is missing or empty although the connector has a stored offset; recover it by setting snapshot.mode=recovery", c.cfg.historyTopic)
+			return fmt.Errorf("the %s is missing or empty although the connector has a stored offset; recover it by setting snapshot.mode=recovery", c.historyName())
 		}
 		c.model = model
 		c.log.Info("recovered schema history", "records", n, "tables", len(model.tables))
