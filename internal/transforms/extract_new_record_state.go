@@ -79,6 +79,9 @@ func ExtractNewRecordStateDef() *config.Def {
 // NewExtractNewRecordState configures the transform from its properties
 // (without the "transforms.<alias>." prefix). logger may be nil.
 func NewExtractNewRecordState(props map[string]string, logger *slog.Logger) (*ExtractNewRecordState, error) {
+	if _, ok := props[describeKey]; ok {
+		return nil, &described{keys: ExtractNewRecordStateDef().Keys()}
+	}
 	v, err := ExtractNewRecordStateDef().Parse(props)
 	if err != nil {
 		return nil, err

@@ -165,6 +165,9 @@ func (s *settings) integer(name string) int {
 // unknown properties are rejected naming the closest known one: a typo in
 // a transform property otherwise silently changes what reaches the topic.
 func parseProps(defs []prop, props map[string]string) (*settings, error) {
+	if _, ok := props[describeKey]; ok {
+		return nil, &described{keys: propKeys(defs)}
+	}
 	s := &settings{vals: map[string]string{}, nul: map[string]bool{}, set: map[string]bool{}}
 	// Unknown properties first: a misspelt required property is then
 	// reported as the typo with the name it was meant to be, not as
