@@ -23,6 +23,7 @@ import (
 
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/connect/config"
+	"github.com/tributary-io/tributary/connectors/mysql"
 	"github.com/tributary-io/tributary/connectors/postgres"
 	"github.com/tributary-io/tributary/internal/bus"
 	"github.com/tributary-io/tributary/internal/converter"
@@ -39,7 +40,7 @@ import (
 func runner() *pipeline.Runner {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return &pipeline.Runner{
-		Plugins:    connect.Plugins{postgres.Plugin(), natssink.Plugin(), webhook.Plugin(), redissink.Plugin()},
+		Plugins:    connect.Plugins{postgres.Plugin(), mysql.MariaDBPlugin(), natssink.Plugin(), webhook.Plugin(), redissink.Plugin()},
 		Converters: &converter.Factory{}, Transforms: transforms.Builtin(log), Logger: log,
 		Sinks: map[string]pipeline.SinkFactory{
 			natssink.Class: {Def: natssink.Def, Offsets: "nats",
