@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,12 +149,32 @@ func summarize(t *testing.T, recs []*connect.Record) []string {
 // TestSchemaChangesAndRestart alters a table mid-stream (rows before and
 // after each change must decode with the structure of their time), then
 // restarts the task from its stored offset (GTID, then file/pos), which
-// rebuilds the table model from the schema history topic.
+// rebuilds the table model from the schema history: in its Kafka topic,
+// and in a file (FileSchemaHistory) with the task still run by the worker
+// runtime, which has Kafka.
 func TestSchemaChangesAndRestart(t *testing.T) {
+	file := map[string]string{"schema.history.internal": fileHistoryClass, "schema.history.internal.kafka.topic": "",
+		"schema.history.internal.file.filename": filepath.Join(t.TempDir(), "history.dat")}
+	for _, h := range []struct {
+		name  string
+		props map[string]string
+	}{{"kafka", nil}, {"file", file}} {
+		t.Run(h.name, func(t *testing.T) { schemaChangesAndRestart(t, h.props) })
+	}
+}
+
+func schemaChangesAndRestart(t *testing.T, history map[string]string) {
 	e := newEnv(t)
+	props := func(extra map[string]string) map[string]string {
+		p := e.props(history)
+		for k, v := range extra {
+			p[k] = v
+		}
+		return p
+	}
 	e.db.Exec(t, "", inventorySQL)
 	c := &capture{}
-	r := e.start(t, MariaDBPlugin(), e.props(nil), c)
+	r := e.start(t, MariaDBPlugin(), props(nil), c)
 	c.waitFor(t, 4, onTopic("mariadb1.inventory.customers"))
 	c.reset()
 	e.db.Exec(t, "inventory",
@@ -196,7 +218,7 @@ func TestSchemaChangesAndRestart(t *testing.T) {
 		`ALTER TABLE clients ADD COLUMN vip BOOLEAN NOT NULL DEFAULT FALSE`,
 		`INSERT INTO clients VALUES (2006, 'F', 'f', '559', TRUE)`)
 	c.reset()
-	r = e.start(t, MariaDBPlugin(), e.props(nil), c)
+	r = e.start(t, MariaDBPlugin(), props(nil), c)
 	c.waitFor(t, 2, onTopic("mariadb1.inventory.clients"))
 	e.db.Exec(t, "inventory", `INSERT INTO clients VALUES (2007, 'G', 'g', '560', FALSE)`)
 	c.waitFor(t, 3, onTopic("mariadb1.inventory.clients"))
@@ -216,7 +238,7 @@ func TestSchemaChangesAndRestart(t *testing.T) {
 	// and from file/pos instead of the GTID set
 	e.db.Exec(t, "inventory", `UPDATE clients SET vip = TRUE WHERE id = 2007`)
 	c.reset()
-	r = e.start(t, MariaDBPlugin(), e.props(map[string]string{"gtid.ignore.on.recovery": "true"}), c)
+	r = e.start(t, MariaDBPlugin(), props(map[string]string{"gtid.ignore.on.recovery": "true"}), c)
 	c.waitFor(t, 1, onTopic("mariadb1.inventory.clients"))
 	e.db.Exec(t, "inventory", `DELETE FROM clients WHERE id = 2001`)
 	c.waitFor(t, 3, onTopic("mariadb1.inventory.clients"))
@@ -231,5 +253,10 @@ func TestSchemaChangesAndRestart(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after file/pos restart:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if f := history["schema.history.internal.file.filename"]; f != "" {
+		if b, err := os.ReadFile(f); err != nil || !strings.Contains(string(b), "ADD COLUMN vip") {
+			t.Fatalf("history file %s: %v\n%s", f, err, b)
+		}
 	}
 }
