@@ -13,6 +13,13 @@ import (
 // is generated from the very list each class parses with.
 const describeKey = "\x00describe"
 
+// describing reports whether a factory is asked for its definitions
+// rather than for a transform (it must then not log warnings).
+func describing(props map[string]string) bool {
+	_, ok := props[describeKey]
+	return ok
+}
+
 type described struct{ keys []*config.Key }
 
 func (*described) Error() string { return "property definitions requested" }

@@ -69,8 +69,8 @@ func ExtractNewRecordStateDef() *config.Def {
 	d.Define(config.Key{Name: "drop.fields.header.name"})
 	d.Define(config.Key{Name: "drop.fields.from.key", Type: config.TypeBoolean, Default: "false"})
 	d.Define(config.Key{Name: "drop.fields.keep.schema.compatible", Type: config.TypeBoolean, Default: "true"})
-	d.Define(config.Key{Name: "delete.handling.mode", OneOf: []string{"none", "drop", "rewrite"}, Doc: "removed in Debezium 3.x; ignored"})
-	d.Define(config.Key{Name: "drop.tombstones", Type: config.TypeBoolean, Doc: "removed in Debezium 3.x; ignored"})
+	d.Define(config.Key{Name: "delete.handling.mode", OneOf: []string{"none", "drop", "rewrite"}, Doc: "removed in Debezium 3.x, which ignores it; so does Tributary, logging a warning with the delete.tombstone.handling.mode to use instead"})
+	d.Define(config.Key{Name: "drop.tombstones", Type: config.TypeBoolean, Doc: "removed in Debezium 3.x, which ignores it; so does Tributary, logging a warning with the delete.tombstone.handling.mode to use instead"})
 	d.Define(config.Key{Name: "predicate"})
 	d.Define(config.Key{Name: "negate", Type: config.TypeBoolean})
 	return d

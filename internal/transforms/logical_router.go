@@ -43,7 +43,7 @@ func newLogicalTableRouter(legacy bool, logger *slog.Logger) Factory {
 					props["logical.destination.cache.size"] = v
 				}
 			}
-			if logger != nil {
+			if logger != nil && !describing(props) {
 				logger.Warn(ByLogicalTableRouterClass + " is deprecated and will be removed in a future release. Please adjust the connector configuration to use " + ToLogicalTopicRouterClass + " instead.")
 			}
 		}

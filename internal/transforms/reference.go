@@ -9,7 +9,7 @@ import (
 
 // replaceNullDoc is Kafka's replace.null.with.default (KIP-1040), shared
 // by its field transforms.
-const replaceNullDoc = "a null field whose schema has a default value is read as that default (Kafka's behaviour before 3.8); false keeps the null"
+const replaceNullDoc = "true: a null field whose schema has a default value is read as that default; false keeps the null (KIP-1040)"
 
 // classDocs describe each transform and predicate class ("" key) and its
 // properties, by the class a reference page documents (BaseClass). The
@@ -119,7 +119,7 @@ var classDocs = map[string]map[string]string{
 		"": "true for tombstones (records with a null value)",
 	},
 	ExtractNewRecordStateClass: {
-		"":                                   "replaces Debezium's change event envelope with its after state (unwrap), optionally adding envelope and source fields",
+		"":                                   "replaces Debezium's change event envelope with its after state, optionally adding envelope and source fields (Tributary also accepts the type unwrap)",
 		"add.fields.prefix":                  "prefix of the names of fields added by add.fields",
 		"add.fields":                         "envelope or source fields to add to the value (op, table, source.ts_ms, or field:newName)",
 		"add.headers.prefix":                 "prefix of the names of headers added by add.headers",
@@ -157,7 +157,7 @@ var classDocs = map[string]map[string]string{
 		"tracing.with.context.field.only":         "refused: tracing (OpenTelemetry spans) is not implemented",
 		"field.name.adjustment.mode":              "only none: field names of an expanded payload are kept as they are",
 	},
-	ByLogicalTableRouterClass: logicalRouterDocs("deprecated name of ToLogicalTopicRouter"),
+	ByLogicalTableRouterClass: logicalRouterDocs("deprecated name of ToLogicalTopicRouter (a warning is logged); its key field defaults to __dbz__physicalTableIdentifier, and logical.table.cache.size is accepted as the old name of logical.destination.cache.size"),
 	ToLogicalTopicRouterClass: logicalRouterDocs("routes the events of several tables (shards) to one topic, adding a key field that tells them apart"),
 	HeaderToValueClass: {
 		"":          "copies or moves headers into fields of the value",
