@@ -55,7 +55,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{PGSnapshot, PGStream, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkMy, Idle}
+var Scenarios = []string{PGSnapshot, PGStream, PGStreamProducer, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkPGTasks, SinkMy, Idle}
 
 // Config selects what to run and supplies the connectors and converters of
 // the binary under test.
@@ -286,6 +286,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.pgSnapshot(ctx)
 	case PGStream:
 		return e.pgStream(ctx)
+	case PGStreamProducer:
+		return e.pgStreamProducer(ctx)
 	case PGStreamSMT:
 		return e.pgStreamTransforms(ctx)
 	case PGStreamEOS:
@@ -302,6 +304,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.jdbcPoll(ctx)
 	case SinkPG:
 		return e.sink(ctx, "postgres")
+	case SinkPGTasks:
+		return e.sinkTasks(ctx)
 	case SinkMy:
 		return e.sink(ctx, "mariadb")
 	case Idle:

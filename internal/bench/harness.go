@@ -36,11 +36,16 @@ type sourceRun struct {
 // startSource parses props like the worker does and runs the connector
 // until stop.
 func (e *env) startSource(ctx context.Context, name string, props map[string]string) (*sourceRun, error) {
-	c, err := runtime.ParseConnector(e.cfg.Plugins, config.Connector{Name: name, Config: props})
+	sc, err := e.saramaConfig()
 	if err != nil {
 		return nil, err
 	}
-	sc, err := e.saramaConfig()
+	return e.startSourceWith(ctx, name, props, sc)
+}
+
+// startSourceWith is startSource with the producer's client configuration.
+func (e *env) startSourceWith(ctx context.Context, name string, props map[string]string, sc *sarama.Config) (*sourceRun, error) {
+	c, err := runtime.ParseConnector(e.cfg.Plugins, config.Connector{Name: name, Config: props})
 	if err != nil {
 		return nil, err
 	}

@@ -252,6 +252,14 @@ func (b *clientBuilder) finish() error {
 	}
 	sc.Producer.Retry.BackoffFunc = backoff
 	sc.Metadata.Retry.BackoffFunc = backoff
+	if sc.Producer.Flush.Frequency == 0 {
+		// linger.ms=0: Kafka sends a batch as soon as the connection is
+		// free. sarama with a byte threshold and no timer would hold the
+		// records until batch.size bytes arrive (a backlog's tail forever);
+		// only with no threshold at all does it send at once. Batches still
+		// grow while a request is in flight, up to max.request.size.
+		sc.Producer.Flush.Bytes, sc.Producer.Flush.Messages = 0, 0
+	}
 	sc.Admin.Retry.Backoff = base
 	switch {
 	case b.producerTry >= 0:
