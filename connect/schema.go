@@ -1,7 +1,3 @@
-// Package connect holds Kafka Connect's data model: schemas, structs and the
-// records that flow from connectors through transforms and converters to
-// Kafka and on to sinks. It mirrors org.apache.kafka.connect.data so that
-// converters can reproduce Kafka Connect's serialised forms exactly.
 package connect
 
 import (
