@@ -427,6 +427,9 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 			return err
 		}
 	}
+	if env.exitWhenTasksEnd {
+		h.SubmittedAll()
+	}
 	if len(env.connectorDirs) > 0 {
 		w := newConnectorWatcher(env.connectorDirs, log)
 		wg.Add(1)

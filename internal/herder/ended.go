@@ -30,33 +30,55 @@ func (h *Herder) taskEnded(ctx context.Context, tr *taskRun, log *slog.Logger, e
 	cc := h.o.Configs.Snapshot()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	running := false
+	running := !h.submitted || !h.tasksEnded(cc, tr.id)
+	if err != nil && running {
+		log.Error("connector failed; the others keep running", "error", err)
+		err = &loggedError{task: tr.id, tasks: cc.TaskCounts[tr.id.Connector], err: err}
+	}
+	h.ended[tr.id] = err
+	if !running && h.submitted {
+		h.signalAllEnded()
+	}
+}
+
+// SubmittedAll tells a herder with ExitWhenTasksEnd that the connectors
+// it starts with are all submitted: until then a task that ends cannot
+// end the run, as others may be about to start.
+func (h *Herder) SubmittedAll() {
+	cc := h.o.Configs.Snapshot()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.submitted = true
+	if len(h.ended) > 0 && h.tasksEnded(cc, TaskID{}) {
+		h.signalAllEnded()
+	}
+}
+
+// tasksEnded reports whether every task of the started connectors, but
+// self, has ended. h.mu is held.
+func (h *Herder) tasksEnded(cc *ClusterConfig, self TaskID) bool {
 	for name := range cc.Connectors {
 		if cc.Target(name) != TargetStarted {
 			continue
 		}
 		n, committed := cc.TaskCounts[name]
 		if !committed {
-			running = true // its tasks are about to start
-			continue
+			return false // its tasks are about to start
 		}
 		for i := range n {
 			id := TaskID{Connector: name, Task: i}
-			if _, done := h.ended[id]; !done && id != tr.id {
-				running = true
+			if _, done := h.ended[id]; !done && id != self {
+				return false
 			}
 		}
 	}
-	if err != nil && running {
-		log.Error("connector failed; the others keep running", "error", err)
-		err = &loggedError{task: tr.id, tasks: cc.TaskCounts[tr.id.Connector], err: err}
-	}
-	h.ended[tr.id] = err
-	if !running {
-		select {
-		case h.allEnded <- struct{}{}:
-		default:
-		}
+	return true
+}
+
+func (h *Herder) signalAllEnded() {
+	select {
+	case h.allEnded <- struct{}{}:
+	default:
 	}
 }
 

@@ -93,9 +93,9 @@ type Options struct {
 	// ExitWhenTasksEnd is `tributary run` when nothing outside the
 	// process (REST API, metrics, connector directories) could restart or
 	// reconfigure a task: a failed task is not restarted and a finished
-	// one is not kept idle; Run returns once every task of the started
-	// connectors has ended, or ctx ends, with the joined errors of the
-	// tasks that failed.
+	// one is not kept idle; once SubmittedAll was called, Run returns when
+	// every task of the started connectors has ended, or ctx ends, with
+	// the joined errors of the tasks that failed.
 	ExitWhenTasksEnd bool
 	// OfflineValidation checks connector configurations without the
 	// connectors' own checks that connect to their databases: `run`
@@ -163,8 +163,9 @@ type Herder struct {
 	// ended holds the tasks that ended under ExitWhenTasksEnd, with their
 	// errors (nil: finished); allEnded is signalled when every task of
 	// the started connectors is in it.
-	ended    map[TaskID]error
-	allEnded chan struct{}
+	ended     map[TaskID]error
+	allEnded  chan struct{}
+	submitted bool // SubmittedAll was called
 	// assignedC is closed (and replaced) at each assignment, for
 	// WaitJoined: `run` submits its connectors as soon as it has joined.
 	assignedC chan struct{}
