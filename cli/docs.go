@@ -13,8 +13,12 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/connect/config"
+	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/runtime"
 	"github.com/tributary-io/tributary/internal/transforms"
+	"github.com/tributary-io/tributary/schema/avro"
+	"github.com/tributary-io/tributary/schema/jsonschema"
+	"github.com/tributary-io/tributary/schema/protobuf"
 )
 
 // tributaryOnly are properties that neither Debezium nor Kafka Connect
@@ -77,6 +81,7 @@ func (g *globalFlags) referencePages() []referencePage {
 		})
 	}
 	pages = append(pages, g.transformPages()...)
+	pages = append(pages, g.converterPage())
 	pages = append(pages, referencePage{
 		file:     "worker.md",
 		title:    "Worker properties",
@@ -138,6 +143,56 @@ func (g *globalFlags) transformPages() []referencePage {
 		}
 	}
 	return pages
+}
+
+// converterDoc documents one converter class.
+type converterDoc struct {
+	class, upstream, doc string
+	def                  *config.Def // nil: a class of this binary that does not describe itself
+}
+
+// converterDocs are the converter classes the binary builds (built in,
+// and cli.Extensions'), with the definitions of their properties;
+// TestConverterReference checks each property against the converter.
+func (g *globalFlags) converterDocs() []converterDoc {
+	docs := []converterDoc{
+		{converter.JSONClass, "Kafka Connect", "JSON, with or without Kafka Connect's schema envelope (also `json`)", converter.JSONDef()},
+		{converter.StringClass, "Kafka Connect", "the value as a string (also `string`)", converter.StringDef()},
+		{converter.ByteArrayClass, "Kafka Connect", "the bytes unchanged (also `bytes`)", converter.ByteArrayDef()},
+		{converter.AvroClass, "Confluent", "Avro in the schema registry's wire format (also `avro`). Java client tunings it has no counterpart for are accepted without effect: " + avro.IgnoredProperties() + "; request.header.* and proxy.* likewise; bearer.auth.* is refused.", avro.ConverterDef()},
+		{jsonschema.ConverterClass, "Confluent", "JSON with the schema registered as a JSON Schema, in the registry's wire format", jsonschema.ConverterDef()},
+		{protobuf.ConverterClass, "Confluent", "Protobuf with the schema registered as PROTOBUF, in the registry's wire format", protobuf.ConverterDef()},
+	}
+	known := map[string]bool{}
+	for _, d := range docs {
+		known[d.class] = true
+	}
+	var ext []string
+	for class := range g.ext.Converters {
+		if !known[class] {
+			ext = append(ext, class)
+		}
+	}
+	sort.Strings(ext)
+	for _, class := range ext {
+		docs = append(docs, converterDoc{class: class, upstream: "Tributary only", doc: "a converter of this binary (its properties are not described by the class)"})
+	}
+	return docs
+}
+
+// converterPage documents every converter class (key.converter,
+// value.converter, header.converter).
+func (g *globalFlags) converterPage() referencePage {
+	pg := referencePage{file: "converters.md", title: "Converters",
+		intro: "Classes for `key.converter`, `value.converter` (connector or worker) and their properties, given as `key.converter.<property>` / `value.converter.<property>`. An unknown property of the JsonConverter, AvroConverter, JsonSchemaConverter or ProtobufConverter is refused."}
+	for _, d := range g.converterDocs() {
+		sec := referenceSection{title: d.class, intro: d.doc, upstream: d.upstream}
+		if d.def != nil {
+			sec.keys = d.def.Keys()
+		}
+		pg.sections = append(pg.sections, sec)
+	}
+	return pg
 }
 
 // chainIntro says what every transform takes besides its own properties.

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"github.com/tributary-io/tributary/connect/config"
+	"github.com/tributary-io/tributary/internal/converter"
 	"gopkg.in/yaml.v3"
 )
 
@@ -133,5 +135,72 @@ func TestConnectorFileSchema(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+// TestConverterReference: the converter reference covers every converter
+// class the binary builds, and each documented property is one the
+// converter accepts (a documented property it refused as unknown would
+// mean the reference drifted from the parser); an undocumented property
+// is refused by the converters that refuse unknown properties.
+func TestConverterReference(t *testing.T) {
+	g := builtin()
+	docs := g.converterDocs()
+	documented := map[string]converterDoc{}
+	for _, d := range docs {
+		documented[d.class] = d
+	}
+	f := g.converters()
+	for class := range f.Extra {
+		if strings.Contains(class, ".") {
+			if _, ok := documented[class]; !ok {
+				t.Errorf("converter class %s has no reference section", class)
+			}
+		}
+	}
+	sample := func(k *config.Key) string {
+		switch {
+		case k.Name == "schema.registry.url":
+			return "http://127.0.0.1:1"
+		case k.HasDefault:
+			return k.Default
+		case len(k.OneOf) > 0:
+			return k.OneOf[len(k.OneOf)-1]
+		case k.Type == config.TypeBoolean:
+			return "false"
+		case k.Type == config.TypeInt:
+			return "1"
+		}
+		return "x"
+	}
+	refusesUnknown := map[string]bool{converter.JSONClass: true, converter.AvroClass: true, "io.confluent.connect.json.JsonSchemaConverter": true, "io.confluent.connect.protobuf.ProtobufConverter": true}
+	for _, d := range docs {
+		if d.def == nil {
+			continue
+		}
+		base := map[string]string{}
+		if _, ok := d.def.Lookup("schema.registry.url"); ok {
+			base["schema.registry.url"] = "http://127.0.0.1:1"
+		}
+		for _, k := range d.def.Keys() {
+			props := map[string]string{k.Name: sample(k)}
+			for bk, bv := range base {
+				if _, set := props[bk]; !set {
+					props[bk] = bv
+				}
+			}
+			if _, err := f.New(d.class, props, false); err != nil && strings.Contains(err.Error(), "unknown") && strings.Contains(err.Error(), k.Name) {
+				t.Errorf("%s: documented property %s is unknown to the converter: %v", d.class, k.Name, err)
+			}
+		}
+		if refusesUnknown[d.class] {
+			props := map[string]string{"qqqq.not.a.property": "1"}
+			for bk, bv := range base {
+				props[bk] = bv
+			}
+			if _, err := f.New(d.class, props, false); err == nil || !strings.Contains(err.Error(), "qqqq.not.a.property") {
+				t.Errorf("%s: an undocumented property was accepted (err %v)", d.class, err)
+			}
+		}
 	}
 }

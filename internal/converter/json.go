@@ -132,7 +132,13 @@ func NewJSON(props map[string]string) (*JSON, error) {
 				return nil, fmt.Errorf("schemas.cache.size=%q: not a non-negative integer", v)
 			}
 			cacheSize = n
-		case "replace.null.with.default", "converter.type":
+		case "replace.null.with.default":
+			// a null field with a schema default is written as the default
+			// (writeValue): Kafka's true; false is not implemented
+			if b, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil || !b {
+				return nil, fmt.Errorf("replace.null.with.default=%q: only true is implemented (a null field whose schema has a default is written as the default)", v)
+			}
+		case "converter.type":
 		default:
 			return nil, fmt.Errorf("unknown JsonConverter property %q", k)
 		}

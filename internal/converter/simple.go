@@ -58,6 +58,11 @@ func (f *Factory) New(class string, props map[string]string, isKey bool) (Conver
 	case JSONClass, "json", "":
 		return NewJSON(props)
 	case StringClass, "string":
+		if e, ok := props["converter.encoding"]; ok {
+			if n := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(e), "-", "")); n != "UTF8" {
+				return nil, fmt.Errorf("converter.encoding=%q: only UTF-8 is implemented", e)
+			}
+		}
 		return StringConverter{}, nil
 	case ByteArrayClass, "bytes":
 		return ByteArrayConverter{}, nil
