@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -265,14 +266,7 @@ func (t *pgTask) snapshotTable(ctx context.Context, conn *pgx.Conn, sn *snapshot
 			raw := res.RawValues()
 			var cells []*cell
 			if columnOf == nil {
-				cells = make([]*cell, len(raw))
-				for i, b := range raw {
-					if b == nil {
-						cells[i] = &cell{null: true}
-					} else {
-						cells[i] = &cell{text: string(b)}
-					}
-				}
+				cells = rawCells(raw)
 			} else {
 				cells = make([]*cell, len(ts.table.Columns))
 				for i, b := range raw {
@@ -362,4 +356,33 @@ func (t *pgTask) dataRecord(ts *tableSchema, key *connect.StructValue, env *conn
 		r.Key = key
 	}
 	return r
+}
+
+// rawCells is the cells of one row of text values (nil: NULL) in three
+// allocations instead of two per column: one backing array, and one
+// string whose substrings are the values.
+func rawCells(raw [][]byte) []*cell {
+	n := 0
+	for _, b := range raw {
+		n += len(b)
+	}
+	var text strings.Builder // its String does not copy
+	text.Grow(n)
+	for _, b := range raw {
+		text.Write(b)
+	}
+	all := text.String()
+	backing := make([]cell, len(raw))
+	cells := make([]*cell, len(raw))
+	at := 0
+	for i, b := range raw {
+		if b == nil {
+			backing[i].null = true
+		} else {
+			backing[i].text = all[at : at+len(b)]
+			at += len(b)
+		}
+		cells[i] = &backing[i]
+	}
+	return cells
 }
