@@ -19,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/tributary-io/tributary/connect/config"
+	"github.com/tributary-io/tributary/internal/redislog"
 )
 
 // The SchemaHistory implementations schema.history.internal accepts.
@@ -215,6 +216,7 @@ func parseRedisHistory(v *config.Values) redisHistoryConfig {
 }
 
 func openRedisHistory(cfg redisHistoryConfig, log *slog.Logger) *redisHistory {
+	redislog.Init()
 	opts := &goredis.Options{
 		Addr: cfg.addr, Username: cfg.user, Password: cfg.password, DB: cfg.db,
 		DialTimeout: cfg.connTimeout, ReadTimeout: cfg.sockTimeout, WriteTimeout: cfg.sockTimeout,

@@ -144,6 +144,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		Retry: connect.RetryPolicy{Timeout: time.Duration(c.Values.Int("errors.retry.timeout")) * time.Millisecond,
 			MaxDelay: c.Values.Millis("errors.retry.delay.max.ms")},
 		MaxRetries: retries, RetryWait: retryWait, ShutdownTimeout: shutdown, Logger: log, Stats: &runtime.Stats{},
+		Destination: "the sink " + p.Sink.String("connector.class"),
 	}
 	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})

@@ -4,6 +4,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +21,7 @@ import (
 	"github.com/tributary-io/tributary/internal/transforms"
 )
 
-var errDrainTimeout = errors.New("timed out waiting for Kafka to acknowledge in-flight records")
+var errDrainTimeout = errors.New("in-flight records were not acknowledged before the shutdown timeout")
 
 // Sender is the part of the Kafka producer the runtime needs.
 type Sender interface {
@@ -71,8 +72,11 @@ type Source struct {
 	// ShutdownTimeout bounds the wait for acknowledgements on stop
 	// (offset.flush.timeout.ms / task.shutdown.graceful.timeout.ms).
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
-	Stats           *Stats
+	// Destination names where the records go, in messages: Kafka when
+	// empty; a Kafka-less pipeline names its sink.
+	Destination string
+	Logger      *slog.Logger
+	Stats       *Stats
 	// Transactions, when set, delivers exactly once (eos_source.go):
 	// records and offsets in Kafka transactions instead of offsets
 	// committed to Offsets after Kafka acknowledged the records.
@@ -230,6 +234,10 @@ loop:
 		stopOnTimeout := context.AfterFunc(stopCtx, stopStage)
 		defer stopOnTimeout()
 		if err := tr.drain(stopCtx.Done()); err != nil {
+			if errors.Is(err, errDrainTimeout) {
+				dest := cmp.Or(s.Destination, "Kafka")
+				err = fmt.Errorf("timed out after %v waiting for %s to acknowledge in-flight records: %w", s.ShutdownTimeout, dest, err)
+			}
 			runErr = fmt.Errorf("connector %s: %w", s.Name, err)
 		}
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/bus"
+	"github.com/tributary-io/tributary/internal/redislog"
 )
 
 // Class is the connector class.
@@ -92,6 +93,7 @@ func NewPublisher(ctx context.Context, v *config.Values, log *slog.Logger) (*Pub
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("redis.address=%q: not host:port: %w", addr, err)
 	}
+	redislog.Init()
 	c := goredis.NewClient(&goredis.Options{
 		Addr: addr, Username: v.String("redis.username"), Password: v.String("redis.password"), DB: int(v.Int("redis.database")),
 		DialTimeout: v.Millis("redis.connect.timeout.ms"), ReadTimeout: v.Millis("redis.timeout.ms"), WriteTimeout: v.Millis("redis.timeout.ms"),
