@@ -135,31 +135,16 @@ func checkOne(ctx context.Context, c Candidate, base Baseline, level compat.Leve
 	if err != nil {
 		return out, fmt.Errorf("subject %s: candidate schema: %w", c.Subject, err)
 	}
-	if level == "" {
-		if level, err = base.Level(ctx, c.Subject); err != nil {
-			return out, fmt.Errorf("subject %s: %w", c.Subject, err)
-		}
-	}
-	out.Level = level
-	versions, err := base.Versions(ctx, c.Subject)
-	if err != nil {
-		return out, fmt.Errorf("subject %s: %w", c.Subject, err)
-	}
-	if len(versions) == 0 {
-		out.Status = StatusNew
-		return out, nil
-	}
-	prev := make([]*avsc.Schema, len(versions))
-	for i, v := range versions {
+	prev, versions, err := registered(ctx, c, base, &level, &out, func(v Version) error {
 		if isJSON(v.SchemaType) {
-			return out, fmt.Errorf("subject %s version %d is a JSON schema; the candidate is Avro", c.Subject, v.Version)
+			return fmt.Errorf("subject %s version %d is a JSON schema; the candidate is Avro", c.Subject, v.Version)
 		}
-		if prev[i], err = avsc.ParseOnly(v.Schema); err != nil {
-			return out, fmt.Errorf("subject %s version %d: %w", c.Subject, v.Version, err)
-		}
+		return nil
+	}, avsc.ParseOnly)
+	if err != nil || out.Status == StatusNew {
+		return out, err
 	}
 	latest := prev[len(prev)-1]
-	out.LatestVersion = versions[len(versions)-1].Version
 	if latest.Canonical() == cand.Canonical() {
 		out.Status = StatusUnchanged
 		return out, nil
@@ -187,12 +172,55 @@ func checkOne(ctx context.Context, c Candidate, base Baseline, level compat.Leve
 		p.Fix = fixFor(v, p.Path, reader, writer)
 		out.Problems = append(out.Problems, p)
 	}
+	return judged(out), nil
+}
+
+// registered reads what every schema format's check needs from the
+// baseline: the subject's compatibility level (when *level is unset),
+// validated, and its versions, each refused by mismatch when it is of
+// another format, else parsed by parse. out gets the level and the latest version,
+// or StatusNew when the subject has no versions.
+func registered[T any](ctx context.Context, c Candidate, base Baseline, level *compat.Level, out *Subject,
+	mismatch func(Version) error, parse func(text string) (T, error)) ([]T, []Version, error) {
+	var err error
+	if *level == "" {
+		if *level, err = base.Level(ctx, c.Subject); err != nil {
+			return nil, nil, fmt.Errorf("subject %s: %w", c.Subject, err)
+		}
+	}
+	if _, err := compat.ParseLevel(string(*level)); err != nil {
+		return nil, nil, fmt.Errorf("subject %s: %w", c.Subject, err)
+	}
+	out.Level = *level
+	versions, err := base.Versions(ctx, c.Subject)
+	if err != nil {
+		return nil, nil, fmt.Errorf("subject %s: %w", c.Subject, err)
+	}
+	if len(versions) == 0 {
+		out.Status = StatusNew
+		return nil, nil, nil
+	}
+	prev := make([]T, len(versions))
+	for i, v := range versions {
+		if err := mismatch(v); err != nil {
+			return nil, nil, err
+		}
+		if prev[i], err = parse(v.Schema); err != nil {
+			return nil, nil, fmt.Errorf("subject %s version %d: %w", c.Subject, v.Version, err)
+		}
+	}
+	out.LatestVersion = versions[len(versions)-1].Version
+	return prev, versions, nil
+}
+
+// judged sets out's status from its problems.
+func judged(out Subject) Subject {
 	if len(out.Problems) > 0 {
 		out.Status = StatusIncompatible
 	} else {
 		out.Status = StatusCompatible
 	}
-	return out, nil
+	return out
 }
 
 // expand replaces a MISSING_UNION_BRANCH between two versions of the same
@@ -692,33 +720,20 @@ func checkJSON(ctx context.Context, c Candidate, base Baseline, level compat.Lev
 	if err != nil {
 		return out, fmt.Errorf("subject %s: candidate schema: %w", c.Subject, err)
 	}
-	if level == "" {
-		if level, err = base.Level(ctx, c.Subject); err != nil {
-			return out, fmt.Errorf("subject %s: %w", c.Subject, err)
-		}
-	}
-	out.Level = level
-	versions, err := base.Versions(ctx, c.Subject)
-	if err != nil {
-		return out, fmt.Errorf("subject %s: %w", c.Subject, err)
-	}
-	if len(versions) == 0 {
-		out.Status = StatusNew
-		return out, nil
-	}
-	prev := make([]*jsonschema.Document, len(versions))
-	roots := make([]*jsonschema.Schema, len(versions))
-	for i, v := range versions {
+	prev, versions, err := registered(ctx, c, base, &level, &out, func(v Version) error {
 		if !isJSON(v.SchemaType) {
-			return out, fmt.Errorf("subject %s version %d is not a JSON schema; the candidate is", c.Subject, v.Version)
+			return fmt.Errorf("subject %s version %d is not a JSON schema; the candidate is", c.Subject, v.Version)
 		}
-		if prev[i], err = jsonschema.Parse(v.Schema, nil); err != nil {
-			return out, fmt.Errorf("subject %s version %d: %w", c.Subject, v.Version, err)
-		}
-		roots[i] = prev[i].Root
+		return nil
+	}, func(text string) (*jsonschema.Document, error) { return jsonschema.Parse(text, nil) })
+	if err != nil || out.Status == StatusNew {
+		return out, err
+	}
+	roots := make([]*jsonschema.Schema, len(prev))
+	for i, d := range prev {
+		roots[i] = d.Root
 	}
 	latest := prev[len(prev)-1]
-	out.LatestVersion = versions[len(versions)-1].Version
 	if latest.Canonical == cand.Canonical {
 		out.Status = StatusUnchanged
 		return out, nil
@@ -736,12 +751,7 @@ func checkJSON(ctx context.Context, c Candidate, base Baseline, level compat.Lev
 			Path: v.Path, Location: v.Path, Message: v.Message(), Fix: jsonFix(v),
 		})
 	}
-	if len(out.Problems) > 0 {
-		out.Status = StatusIncompatible
-	} else {
-		out.Status = StatusCompatible
-	}
-	return out, nil
+	return judged(out), nil
 }
 
 // jsonFix suggests the usual way out of the common JSON Schema breaks.
@@ -766,34 +776,16 @@ func checkProtobuf(ctx context.Context, c Candidate, base Baseline, level compat
 	if err != nil {
 		return out, fmt.Errorf("subject %s: candidate schema: %w", c.Subject, err)
 	}
-	if level == "" {
-		if level, err = base.Level(ctx, c.Subject); err != nil {
-			return out, fmt.Errorf("subject %s: %w", c.Subject, err)
+	prev, versions, err := registered(ctx, c, base, &level, &out, func(v Version) error {
+		if !strings.EqualFold(v.SchemaType, "PROTOBUF") {
+			return fmt.Errorf("subject %s version %d is not a protobuf schema; the candidate is", c.Subject, v.Version)
 		}
-	}
-	if _, err := compat.ParseLevel(string(level)); err != nil {
+		return nil
+	}, func(text string) (*protobuf.Schema, error) { return protobuf.Parse(text, nil) })
+	if err != nil || out.Status == StatusNew {
 		return out, err
 	}
-	out.Level = level
-	versions, err := base.Versions(ctx, c.Subject)
-	if err != nil {
-		return out, fmt.Errorf("subject %s: %w", c.Subject, err)
-	}
-	if len(versions) == 0 {
-		out.Status = StatusNew
-		return out, nil
-	}
-	prev := make([]*protobuf.Schema, len(versions))
-	for i, v := range versions {
-		if !strings.EqualFold(v.SchemaType, "PROTOBUF") {
-			return out, fmt.Errorf("subject %s version %d is not a protobuf schema; the candidate is", c.Subject, v.Version)
-		}
-		if prev[i], err = protobuf.Parse(v.Schema, nil); err != nil {
-			return out, fmt.Errorf("subject %s version %d: %w", c.Subject, v.Version, err)
-		}
-	}
 	latest := prev[len(prev)-1]
-	out.LatestVersion = versions[len(versions)-1].Version
 	if latest.Canonical == cand.Canonical {
 		out.Status = StatusUnchanged
 		return out, nil
@@ -824,10 +816,5 @@ func checkProtobuf(ctx context.Context, c Candidate, base Baseline, level compat
 			out.Problems = append(out.Problems, p)
 		}
 	}
-	if len(out.Problems) > 0 {
-		out.Status = StatusIncompatible
-	} else {
-		out.Status = StatusCompatible
-	}
-	return out, nil
+	return judged(out), nil
 }
