@@ -35,10 +35,10 @@ func TestSnapshotProgress(t *testing.T) {
 		`debezium_metrics_snapshot_running{connector="inv",task="0"} 1` + "\n",
 		`debezium_metrics_total_table_count{connector="inv",task="0"} 1` + "\n",
 		`debezium_metrics_remaining_table_count{connector="inv",task="0"} 1` + "\n",
-		`debezium_metrics_rows_scanned{connector="inv",task="0",table="inventory.t"} 250` + "\n",
-		`tributary_snapshot_estimated_rows{connector="inv",task="0",table="inventory.t",kind="incremental"} 1000` + "\n",
-		`tributary_snapshot_eta_seconds{connector="inv",task="0",table="inventory.t",kind="incremental"} 3`,
-		`tributary_snapshot_rows_per_second{connector="inv",task="0",table="inventory.t",kind="incremental"} 2`,
+		`debezium_metrics_rows_scanned{connector="inv",table="inventory.t",task="0"} 250` + "\n",
+		`tributary_snapshot_estimated_rows{connector="inv",kind="incremental",table="inventory.t",task="0"} 1000` + "\n",
+		`tributary_snapshot_eta_seconds{connector="inv",kind="incremental",table="inventory.t",task="0"} 3`,
+		`tributary_snapshot_rows_per_second{connector="inv",kind="incremental",table="inventory.t",task="0"} 2`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
@@ -54,7 +54,7 @@ func TestSnapshotProgress(t *testing.T) {
 		`debezium_metrics_snapshot_running{connector="inv",task="0"} 0` + "\n",
 		`debezium_metrics_snapshot_completed{connector="inv",task="0"} 1` + "\n",
 		`debezium_metrics_remaining_table_count{connector="inv",task="0"} 0` + "\n",
-		`tributary_snapshot_eta_seconds{connector="inv",task="0",table="inventory.t",kind="incremental"} 0` + "\n",
+		`tributary_snapshot_eta_seconds{connector="inv",kind="incremental",table="inventory.t",task="0"} 0` + "\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)

@@ -1,9 +1,7 @@
 package metrics
 
 import (
-	"bufio"
 	"fmt"
-	"math"
 	"net/http"
 	goruntime "runtime"
 	"sort"
@@ -12,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tributary-io/tributary/internal/runtime"
 )
 
@@ -36,7 +36,7 @@ type taskEntry struct {
 }
 
 // Registry collects a worker's metrics and serves them in the Prometheus
-// text exposition format. Names follow the Prometheus JMX exporter's
+// exposition formats (through client_golang). Names follow the Prometheus JMX exporter's
 // rendering of Kafka Connect's and Debezium's MBeans
 // (kafka.connect:type=source-task-metrics becomes
 // kafka_connect_source_task_metrics_...), so existing dashboards keep
@@ -47,11 +47,19 @@ type Registry struct {
 	status func() []ConnectorSummary
 	start  time.Time
 	now    func() time.Time
+
+	handler http.Handler
+	descMu  sync.Mutex
+	descs   map[string]*prometheus.Desc
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{tasks: map[taskKey]*taskEntry{}, start: time.Now(), now: time.Now}
+	r := &Registry{tasks: map[taskKey]*taskEntry{}, start: time.Now(), now: time.Now, descs: map[string]*prometheus.Desc{}}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collector{r})
+	r.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return r
 }
 
 // SetStatus registers the source of connector and task statuses.
@@ -197,62 +205,56 @@ func (e exposition) add(d metricDef, v float64, labels ...label) {
 	f.samples = append(f.samples, sample{labels, v})
 }
 
-func (e exposition) write(w *bufio.Writer) {
-	names := make([]string, 0, len(e))
-	for n := range e {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		f := e[n]
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", n, escapeHelp(f.def.help), n, f.def.kind)
+// Handler serves /metrics through client_golang's promhttp: the text
+// exposition format, or OpenMetrics or protobuf when the scraper's Accept
+// header asks for them, gzipped when accepted.
+func (r *Registry) Handler() http.Handler { return r.handler }
+
+// collector is the Registry seen by client_golang. It describes nothing
+// up front (an unchecked collector): the families and their samples
+// depend on the tasks running at scrape time.
+type collector struct{ r *Registry }
+
+func (collector) Describe(chan<- *prometheus.Desc) {}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) { c.r.collect(ch) }
+
+// collect turns one gather into client_golang constant metrics.
+func (r *Registry) collect(ch chan<- prometheus.Metric) {
+	for _, f := range r.gather() {
+		vt := prometheus.GaugeValue
+		if f.def.kind == counterKind {
+			vt = prometheus.CounterValue
+		}
 		for _, s := range f.samples {
-			w.WriteString(n)
-			if len(s.labels) > 0 {
-				w.WriteByte('{')
-				for i, l := range s.labels {
-					if i > 0 {
-						w.WriteByte(',')
-					}
-					fmt.Fprintf(w, "%s=\"%s\"", l.name, escapeLabel(l.value))
-				}
-				w.WriteByte('}')
+			names := make([]string, len(s.labels))
+			values := make([]string, len(s.labels))
+			for i, l := range s.labels {
+				names[i], values[i] = l.name, l.value
 			}
-			w.WriteByte(' ')
-			w.WriteString(formatFloat(s.value))
-			w.WriteByte('\n')
+			desc := r.desc(f.def, names)
+			m, err := prometheus.NewConstMetric(desc, vt, s.value, values...)
+			if err != nil {
+				// Served as a scrape error naming the sample, not dropped.
+				m = prometheus.NewInvalidMetric(desc, fmt.Errorf("metric %s %v: %w", f.def.name, s.labels, err))
+			}
+			ch <- m
 		}
 	}
 }
 
-func escapeHelp(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
-}
-
-func escapeLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s)
-}
-
-func formatFloat(v float64) string {
-	switch {
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	case math.IsNaN(v):
-		return "NaN"
+// desc returns the Desc of a family with these label names, made once:
+// NewDesc validates and hashes, which a scrape need not repeat.
+func (r *Registry) desc(d metricDef, labels []string) *prometheus.Desc {
+	key := d.name + "\x00" + strings.Join(labels, "\x00")
+	r.descMu.Lock()
+	defer r.descMu.Unlock()
+	desc, ok := r.descs[key]
+	if !ok {
+		desc = prometheus.NewDesc(d.name, d.help, labels, nil)
+		r.descs[key] = desc
 	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-// Handler serves /metrics.
-func (r *Registry) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		bw := bufio.NewWriter(w)
-		r.gather().write(bw)
-		bw.Flush()
-	})
+	return desc
 }
 
 func (r *Registry) gather() exposition {

@@ -369,7 +369,7 @@ func TestMetrics(t *testing.T) {
 			`kafka_connect_source_task_metrics_source_record_write_total{connector="m",task="0"} `,
 			`kafka_connect_connector_task_metrics_offset_commit_completion_total{connector="m",task="0"} `,
 			`debezium_metrics_milliseconds_behind_source{connector="m",task="0"} `,
-			`kafka_connect_connector_status{connector="m",type="source",status="running"} 1`,
+			`kafka_connect_connector_status{connector="m",status="running",type="source"} 1`,
 			`kafka_connect_connect_worker_metrics_connector_running_task_count{connector="m"} 1`,
 			`# TYPE kafka_connect_source_task_metrics_source_record_poll_total counter`,
 		} {
