@@ -50,6 +50,8 @@ func (m *Message) Coords() string {
 // has durably accepted every message of msgs. It returns a *RejectedError
 // when one message can never be delivered as it is (an invalid subject, a
 // 4xx answer): the caller then applies errors.tolerance to that message.
+// It returns a *DestinationError when one message's destination does not
+// exist on the bus (every message before it was delivered).
 // Any other error leaves the batch to be retried as a whole; publishers
 // must make such retries harmless or document the duplicates.
 // Publish is not called concurrently.
@@ -67,6 +69,29 @@ type RejectedError struct {
 func (e *RejectedError) Error() string { return e.Err.Error() }
 func (e *RejectedError) Unwrap() error { return e.Err }
 
+// DestinationError says that msgs[Index] cannot be delivered until the
+// bus is changed for its destination: JetStream answers, but no stream
+// stores its subject. It is neither the message's fault (no dead letter
+// queue) nor a passing failure of the bus, and it concerns one
+// destination, so a sink connector parks the record's partition
+// (connect.SchemaChangeError) while the other partitions flow, and resumes
+// it on request once the destination exists.
+type DestinationError struct {
+	Index       int
+	Destination string // the subject
+	Err         error
+}
+
+func (e *DestinationError) Error() string { return e.Err.Error() }
+func (e *DestinationError) Unwrap() error { return e.Err }
+
+// IsDestination returns the DestinationError in err's chain.
+func IsDestination(err error) (*DestinationError, bool) {
+	var d *DestinationError
+	ok := errors.As(err, &d)
+	return d, ok
+}
+
 // TransientError is a failure of the bus, not of the messages (server
 // unreachable, timeout, 5xx): the batch is retried. It satisfies the
 // sink runner's Retriable interface.
@@ -77,14 +102,15 @@ func (e *TransientError) Unwrap() error   { return e.Err }
 func (e *TransientError) Retriable() bool { return true }
 
 // Transient wraps err as a TransientError unless it already is one or is a
-// RejectedError; nil stays nil.
+// RejectedError or a DestinationError; nil stays nil.
 func Transient(err error) error {
 	if err == nil {
 		return nil
 	}
 	var t *TransientError
 	var r *RejectedError
-	if errors.As(err, &t) || errors.As(err, &r) {
+	var d *DestinationError
+	if errors.As(err, &t) || errors.As(err, &r) || errors.As(err, &d) {
 		return err
 	}
 	return &TransientError{Err: err}

@@ -97,8 +97,10 @@ func headerBytes(j *converter.JSON, h connect.Header) ([]byte, error) {
 // SinkTask is a connect.SinkTask that publishes every batch with a
 // Publisher. A message the bus rejects fails Put with a plain error
 // naming the record, which the sink runner isolates and hands to
-// errors.tolerance and the dead letter queue; a failure of the bus is a
-// TransientError, which the runner retries with backoff.
+// errors.tolerance and the dead letter queue; a message whose destination
+// does not exist on the bus is a connect.SchemaChangeError, for which the
+// runner parks the record's partition (docs/parking.md); a failure of the
+// bus is a TransientError, which the runner retries with backoff.
 type SinkTask struct {
 	Pub Publisher
 	Enc *Encoder
@@ -123,6 +125,10 @@ func (t *SinkTask) Put(ctx context.Context, recs []*connect.Record) error {
 	}
 	if rej, ok := IsRejected(err); ok {
 		return fmt.Errorf("record %s rejected: %w", msgs[rej.Index].Coords(), rej.Err)
+	}
+	if d, ok := IsDestination(err); ok {
+		// The sink runner isolates the record and parks its partition.
+		return &connect.SchemaChangeError{Table: d.Destination, Reason: fmt.Sprintf("record %s has no destination on the bus", msgs[d.Index].Coords()), Err: d.Err}
 	}
 	return Transient(err)
 }

@@ -332,7 +332,7 @@ func (p *Publisher) await(ctx context.Context, msgs []*bus.Message, first int, f
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return p.ackError(first+i, msgs[first+i], f.Msg().Subject, err)
+			return p.ackError(ctx, first+i, msgs[first+i], f.Msg().Subject, err)
 		case <-deadline.C:
 			return bus.Transient(fmt.Errorf("publishing %s: no acknowledgement within nats.publish.ack.timeout.ms=%d",
 				msgs[first+i].Coords(), p.ackTimeout.Milliseconds()))
@@ -343,11 +343,20 @@ func (p *Publisher) await(ctx context.Context, msgs []*bus.Message, first int, f
 	return nil
 }
 
-func (p *Publisher) ackError(index int, m *bus.Message, subject string, err error) error {
+func (p *Publisher) ackError(ctx context.Context, index int, m *bus.Message, subject string, err error) error {
 	var apiErr *jetstream.APIError
 	switch {
 	case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse):
-		return bus.Transient(fmt.Errorf("publishing %s: no JetStream stream stores subject %s (create one, or set nats.stream.create=true): %w", m.Coords(), subject, err))
+		err = fmt.Errorf("publishing %s: no JetStream stream stores subject %s (create one, or set nats.stream.create=true): %w", m.Coords(), subject, err)
+		// No responder is also what a restarting server answers before
+		// it has loaded its streams: only when JetStream itself answers
+		// that no stream stores the subject is the destination missing.
+		lctx, cancel := context.WithTimeout(ctx, p.ackTimeout)
+		defer cancel()
+		if _, lerr := p.js.StreamNameBySubject(lctx, subject); errors.Is(lerr, jetstream.ErrStreamNotFound) {
+			return &bus.DestinationError{Index: index, Destination: subject, Err: err}
+		}
+		return bus.Transient(err)
 	case errors.As(err, &apiErr) && apiErr.Code == 400:
 		return &bus.RejectedError{Index: index, Err: fmt.Errorf("publishing %s to %s: %w", m.Coords(), subject, err)}
 	}
