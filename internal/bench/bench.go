@@ -55,7 +55,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{PGSnapshot, PGStream, PGStreamProducer, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkPGTasks, SinkMy, Idle}
+var Scenarios = []string{PGSnapshot, PGStream, PGStreamIssue14, PGStreamProducer, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkPGTasks, SinkMy, Idle}
 
 // Config selects what to run and supplies the connectors and converters of
 // the binary under test.
@@ -179,6 +179,9 @@ type env struct {
 	// topicBytes is the size of the PostgreSQL snapshot topic the sinks
 	// read.
 	topicBytes int64
+	// i14Last are pg-stream-issue14's decoding limits, repeated for its
+	// Avro run.
+	i14Last []Result
 }
 
 // Run runs the selected scenarios and returns their results. A scenario
@@ -286,6 +289,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.pgSnapshot(ctx)
 	case PGStream:
 		return e.pgStream(ctx)
+	case PGStreamIssue14:
+		return e.issue14(ctx)
 	case PGStreamProducer:
 		return e.pgStreamProducer(ctx)
 	case PGStreamSMT:
