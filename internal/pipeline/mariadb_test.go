@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/internal/crashtest"
 	"github.com/tributary-io/tributary/internal/testbus"
 	"github.com/tributary-io/tributary/internal/testdb"
@@ -184,4 +187,20 @@ func mariadbCrash(t *testing.T, store string) {
 
 func redisClient(addr string) *goredis.Client {
 	return goredis.NewClient(&goredis.Options{Addr: addr, DisableIdentity: true})
+}
+
+// TestMariaDBNeedsHistoryStore: in a pipeline there is no Kafka for the
+// default KafkaSchemaHistory; the error says which stores to use.
+func TestMariaDBNeedsHistoryStore(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(srv.Close)
+	f := &config.File{Worker: map[string]string{"offset.storage.file.filename": filepath.Join(t.TempDir(), "o.json")},
+		Sink: map[string]string{"connector.class": "webhook-sink", "http.api.url": srv.URL},
+		Connectors: []config.Connector{{Name: "maria", Config: map[string]string{"connector.class": "mariadb", "database.hostname": "127.0.0.1",
+			"database.user": "root", "database.server.id": "1", "topic.prefix": "m", "schema.history.internal.kafka.topic": "h"}}}}
+	err := runner().Run(context.Background(), f)
+	want := "there is no Kafka to keep the schema history in (a Kafka-less pipeline); set schema.history.internal=io.debezium.storage.file.history.FileSchemaHistory"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want it to contain %q", err, want)
+	}
 }
