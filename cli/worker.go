@@ -234,7 +234,12 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		return err
 	}
 	defer raw.Close()
-	clusterID := kafkaClusterID(raw.Client())
+	// Only GET / reports the cluster id: a worker without REST does not
+	// spend a metadata round trip on it at start.
+	clusterID := ""
+	if distributed || restEnabled {
+		clusterID = kafkaClusterID(raw.Client())
+	}
 	if env.onBrokers != nil {
 		env.onBrokers(brokers)
 	}
