@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/parallelsnapshot"
 )
 
 // openReaders opens n more snapshot connections, each in a REPEATABLE
@@ -42,20 +42,6 @@ func (t *task) openReaders(ctx context.Context, n int) ([]*sql.Conn, error) {
 	return out, nil
 }
 
-// batchWriter hands a reader's record batches to the snapshot's emitter
-// through a channel whose capacity bounds what the readers hold ahead of
-// Kafka.
-type batchWriter struct{ ch chan<- []*connect.Record }
-
-func (b batchWriter) Write(ctx context.Context, recs []*connect.Record) error {
-	select {
-	case b.ch <- recs:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // parallelBatch is the records a reader hands over at a time.
 const parallelBatch = 256
 
@@ -79,68 +65,23 @@ func (t *task) snapshotParallel(ctx context.Context, conns []*sql.Conn, em *emit
 			return fmt.Errorf("snapshot: no schema known for table %s", id)
 		}
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan []*connect.Record, 2*len(conns))
-	next := make(chan int, len(tables))
-	for i := range tables {
-		next <- i
-	}
-	close(next)
-	var wg sync.WaitGroup
-	var errMu sync.Mutex
-	var firstErr error
-	for _, conn := range conns {
-		wg.Add(1)
-		go func(conn *sql.Conn) {
-			defer wg.Done()
-			// each reader has its own copy of the offset: the source
-			// block's table and marker are per record
-			oc := *o
-			rem := &emitter{w: batchWriter{ch}, max: parallelBatch}
-			for i := range next {
-				if rctx.Err() != nil {
-					return
-				}
-				err := t.snapshotTable(rctx, conn, rem, &oc, tables[i], false, false, i+1, len(tables), "", "initial")
-				if err == nil {
-					err = rem.flush(rctx)
-				}
-				if err != nil {
-					errMu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					errMu.Unlock()
-					cancel()
-					return
-				}
-			}
-		}(conn)
-	}
-	go func() {
-		wg.Wait()
-		close(ch)
-	}()
-	first := true
-	for batch := range ch {
-		for _, r := range batch {
-			if first {
-				first = false
-				markSnapshotRecord(r, debezium.SnapshotFirst)
-			}
-			if err := em.emit(ctx, r); err != nil {
-				cancel()
-				for range ch { // let the readers finish
-				}
+	return parallelsnapshot.Read(ctx, conns, len(tables), func(conn *sql.Conn, w connect.RecordWriter) parallelsnapshot.TableReader {
+		// each reader has its own copy of the offset: the source block's
+		// table and marker are per record
+		oc := *o
+		rem := &emitter{w: w, max: parallelBatch}
+		return func(ctx context.Context, i int) error {
+			if err := t.snapshotTable(ctx, conn, rem, &oc, tables[i], false, false, i+1, len(tables), "", "initial"); err != nil {
 				return err
 			}
+			return rem.flush(ctx)
 		}
-	}
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	}, func(ctx context.Context, r *connect.Record, first bool) error {
+		if first {
+			markSnapshotRecord(r, debezium.SnapshotFirst)
+		}
+		return em.emit(ctx, r)
+	})
 }
 
 // markSnapshotRecord sets a snapshot record's source.snapshot.

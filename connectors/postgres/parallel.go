@@ -3,28 +3,14 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/internal/debezium"
+	"github.com/tributary-io/tributary/internal/parallelsnapshot"
 )
-
-// batchWriter hands a reader's record batches to the snapshot's writer
-// through a channel whose capacity bounds what the readers hold ahead of
-// Kafka.
-type batchWriter struct{ ch chan<- []*connect.Record }
-
-func (b batchWriter) Write(ctx context.Context, recs []*connect.Record) error {
-	select {
-	case b.ch <- recs:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // snapshotParallel reads the tables on threads connections at once
 // (snapshot.max.threads): the snapshot transaction on conn exports its
@@ -62,73 +48,33 @@ func (t *pgTask) snapshotParallel(ctx context.Context, conn *pgx.Conn, sn *snaps
 		}
 	}
 	t.log.Info("snapshot: reading tables in parallel", "threads", threads, "tables", len(schemas))
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan []*connect.Record, 2*threads)
-	next := make(chan int, len(schemas))
-	for i := range schemas {
-		next <- i
-	}
-	close(next)
-	var wg sync.WaitGroup
-	var errMu sync.Mutex
-	var firstErr error
 	var total atomic.Int64
-	for _, c := range conns {
-		wg.Add(1)
-		go func(c *pgx.Conn) {
-			defer wg.Done()
-			off := *sn.off // each reader's records carry their own source block
-			rsn := &snapshotWriter{t: t, w: batchWriter{ch}, off: &off}
-			for i := range next {
-				if rctx.Err() != nil {
-					return
-				}
-				ts := schemas[i]
-				n, err := t.snapshotTable(rctx, c, rsn, ts, false, false, i+1, len(schemas), t.cfg.selectOverrides[ts.table.ID])
-				if err == nil {
-					total.Add(n)
-					if rsn.pending != nil {
-						rsn.batch = append(rsn.batch, rsn.pending)
-						rsn.pending = nil
-					}
-					err = rsn.flush(rctx)
-				}
-				if err != nil {
-					errMu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					errMu.Unlock()
-					cancel()
-					return
-				}
+	err := parallelsnapshot.Read(ctx, conns, len(schemas), func(c *pgx.Conn, w connect.RecordWriter) parallelsnapshot.TableReader {
+		off := *sn.off // each reader's records carry their own source block
+		rsn := &snapshotWriter{t: t, w: w, off: &off}
+		return func(ctx context.Context, i int) error {
+			ts := schemas[i]
+			n, err := t.snapshotTable(ctx, c, rsn, ts, false, false, i+1, len(schemas), t.cfg.selectOverrides[ts.table.ID])
+			if err != nil {
+				return err
 			}
-		}(c)
-	}
-	go func() {
-		wg.Wait()
-		close(ch)
-	}()
-	first := true
-	for batch := range ch {
-		for _, r := range batch {
-			if first {
-				first = false
-				if src, ok := r.Value.(*connect.StructValue).Get("source").(*connect.StructValue); ok {
-					src.Set("snapshot", debezium.SnapshotFirst)
-				}
+			total.Add(n)
+			if rsn.pending != nil {
+				rsn.batch = append(rsn.batch, rsn.pending)
+				rsn.pending = nil
 			}
-			if err := sn.add(ctx, r); err != nil {
-				cancel()
-				for range ch { // let the readers finish
-				}
-				return 0, err
+			return rsn.flush(ctx)
+		}
+	}, func(ctx context.Context, r *connect.Record, first bool) error {
+		if first {
+			if src, ok := r.Value.(*connect.StructValue).Get("source").(*connect.StructValue); ok {
+				src.Set("snapshot", debezium.SnapshotFirst)
 			}
 		}
+		return sn.add(ctx, r)
+	})
+	if err != nil {
+		return 0, err
 	}
-	if firstErr != nil {
-		return 0, firstErr
-	}
-	return total.Load(), ctx.Err()
+	return total.Load(), nil
 }
