@@ -108,7 +108,7 @@ func debeziumDef() *config.Def {
 	d.Define(config.Key{Name: "dialect.sqlserver.identity.insert", Doc: "SQL Server only; Tributary writes to PostgreSQL, MySQL and MariaDB, so only false is accepted", Type: config.TypeBoolean, Default: "false", Validate: onlyValues("Tributary writes to PostgreSQL, MySQL and MariaDB only; there is no SQL Server dialect", "false")})
 	d.Define(config.Key{Name: "cloud.events.schema.name.pattern", Doc: "Debezium unpacks CloudEvents records whose schema name matches; Tributary's sink does not, so only the default is accepted (apply a transform instead)", Default: `.*CloudEvents\.Envelope$`, Validate: onlyValues("CloudEvents records are not unpacked by the sink; use a transform", `.*CloudEvents\.Envelope$`)})
 	d.Define(placeholderKey())
-	d.Define(config.Key{Name: "tasks.max", Doc: "tasks writing at once; they share the connector's consumer group (connect-<name>), which spreads the topic partitions among them", Type: config.TypeInt, Default: "1"})
+	d.Define(config.Key{Name: "tasks.max", Doc: "tasks writing at once; they share the connector's consumer group (connect-<name>, or consumer.override.group.id), which spreads the topic partitions among them", Type: config.TypeInt, Default: "1"})
 	d.AllowPrefix("hibernate.")
 	// Documented by Debezium (jdbc.adoc) and not implemented: refused at
 	// any value but the documented default, with the reason.
@@ -148,7 +148,7 @@ func confluentDef() *config.Def {
 	d.Define(config.Key{Name: "mssql.use.merge.holdlock", Doc: "SQL Server only; Tributary writes to PostgreSQL, MySQL and MariaDB, so only true is accepted", Type: config.TypeBoolean, Default: "true", Validate: onlyValues("Tributary writes to PostgreSQL, MySQL and MariaDB only; there is no SQL Server dialect", "true")})
 	d.Define(config.Key{Name: "trim.sensitive.log", Doc: "trimming record values out of logged errors is not implemented (errors may quote the database's message, which can contain values), so only false is accepted", Type: config.TypeBoolean, Default: "false", Validate: onlyValues("trimming record values out of logged errors is not implemented (errors may quote the database's message, which can contain values)", "false")})
 	d.Define(placeholderKey())
-	d.Define(config.Key{Name: "tasks.max", Doc: "tasks writing at once; they share the connector's consumer group (connect-<name>), which spreads the topic partitions among them", Type: config.TypeInt, Default: "1"})
+	d.Define(config.Key{Name: "tasks.max", Doc: "tasks writing at once; they share the connector's consumer group (connect-<name>, or consumer.override.group.id), which spreads the topic partitions among them", Type: config.TypeInt, Default: "1"})
 	// JdbcSinkConfig properties not implemented: refused at any value but
 	// the one Tributary behaves as, with the reason.
 	for _, r := range []struct{ name, def, reason string }{
