@@ -32,7 +32,7 @@ type Extensions struct {
 	Predicates map[string]connect.PredicateFactory
 	// Converters are converter classes, as key.converter/value.converter
 	// name them.
-	Converters map[string]func(props map[string]string, isKey bool) (converter.Converter, error)
+	Converters map[string]connect.ConverterFactory
 }
 
 // plugins lists every connector class of the binary: ext's, then the
@@ -65,7 +65,9 @@ func (g *globalFlags) converters() *converter.Factory {
 		protobuf.ConverterClass:   protobufConverter,
 	}
 	for class, mk := range g.ext.Converters {
-		extra[class] = mk
+		extra[class] = func(props map[string]string, isKey bool) (converter.Converter, error) {
+			return mk(props, isKey)
+		}
 	}
 	return &converter.Factory{Extra: extra}
 }

@@ -64,3 +64,44 @@ func TestPluginsListsExtensions(t *testing.T) {
 		t.Errorf("the replaced transform is still listed:\n%s", out.String())
 	}
 }
+
+// rot13 is a converter written against the SDK only, as a custom
+// binary's would be.
+type rot13 struct{}
+
+func (rot13) FromConnect(_ string, _ *connect.Schema, v any) ([]byte, error) {
+	return []byte(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return 'a' + (r-'a'+13)%26
+		}
+		return r
+	}, v.(string))), nil
+}
+
+func (rot13) ToConnect(_ string, data []byte) (*connect.Schema, any, error) {
+	return connect.Prim(connect.String), string(data), nil
+}
+
+// A custom binary's converter classes are built by key.converter and
+// value.converter, and their errors come back as they were.
+func TestExtensionConverters(t *testing.T) {
+	g := &globalFlags{ext: Extensions{Converters: map[string]connect.ConverterFactory{
+		"com.example.Rot13": func(props map[string]string, isKey bool) (connect.Converter, error) {
+			if props["strict"] == "maybe" {
+				return nil, errors.New("strict: must be true or false")
+			}
+			return rot13{}, nil
+		},
+	}}}
+	c, err := g.converters().New("com.example.Rot13", map[string]string{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.FromConnect("t", connect.Prim(connect.String), "hello")
+	if err != nil || string(b) != "uryyb" {
+		t.Fatalf("FromConnect = %q, %v", b, err)
+	}
+	if _, err := g.converters().New("com.example.Rot13", map[string]string{"strict": "maybe"}, true); err == nil || !strings.Contains(err.Error(), "strict: must be true or false") {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -65,11 +65,17 @@
 // [PredicateFactory] receives the properties of its alias and should
 // refuse the ones it does not know.
 //
+// # Converters
+//
+// A [Converter] (Kafka Connect's Converter) serialises keys or values for
+// Kafka and back; a [ConverterFactory] builds one from the
+// key.converter.* or value.converter.* properties.
+//
 // # A custom binary
 //
 // The tributary command is the public package
 // github.com/tributary-io/tributary/cli. A binary with more connectors,
-// transforms or predicates is a main package that lists them:
+// transforms, predicates or converters is a main package that lists them:
 //
 //	func main() {
 //		os.Exit(cli.Main(cli.Extensions{
