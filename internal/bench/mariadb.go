@@ -154,11 +154,11 @@ func (e *env) myBinlogLimit(ctx context.Context, trib Result, file string, chang
 	}
 	cmd := exec.CommandContext(ctx, bin, "--no-defaults", "--read-from-remote-server", "-h"+e.my.Host, "-P"+strconv.Itoa(e.my.Port), "-uroot",
 		"--base64-output=decode-rows", "-vv", file)
-	secs, cpu, rss, err := runMeasured(cmd)
+	secs, cpu, err := runMeasured(cmd)
 	if err != nil {
 		return err
 	}
-	e.addLimit(trib, Result{Name: limitBinlog, Events: changes, Seconds: secs, CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
+	e.addLimit(trib, Result{Name: limitBinlog, Events: changes, Seconds: secs, CPUSeconds: ptr(cpu),
 		Note: fmt.Sprintf("> /dev/null; %.1f µs CPU/event (the tool's own rusage)", cpu*1e6/float64(changes))})
 	return nil
 }
