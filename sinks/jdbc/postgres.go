@@ -579,7 +579,7 @@ func appendCopyValue(buf *bytes.Buffer, r *run, i int, v any) error {
 
 // copyEscape writes s in COPY text format.
 func copyEscape(buf *bytes.Buffer, s string) {
-	if strings.IndexAny(s, "\\\n\r\t") < 0 {
+	if !strings.ContainsAny(s, "\\\n\r\t") {
 		buf.WriteString(s)
 		return
 	}
