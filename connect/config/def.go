@@ -331,7 +331,7 @@ func (d *Def) namedBy(n string, props map[string]string) bool {
 func (d *Def) suggest(n string) string {
 	best, bestDist := "", 4
 	for k := range d.keys {
-		if dist := levenshtein(n, k); dist < bestDist {
+		if dist := EditDistance(n, k); dist < bestDist {
 			best, bestDist = k, dist
 		}
 	}
@@ -341,7 +341,9 @@ func (d *Def) suggest(n string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-func levenshtein(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, which the
+// "did you mean" suggestions for misspelt property and class names use.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tributary-io/tributary/connect/config"
 )
 
 // ConfigError is a bad transform or predicate property. Property is the
@@ -232,7 +234,7 @@ func parseProps(defs []prop, props map[string]string) (*settings, error) {
 func suggest(name string, defs []prop) string {
 	best, bestDist := "", 4
 	for _, d := range defs {
-		if dist := editDistance(name, d.name); dist < bestDist {
+		if dist := config.EditDistance(name, d.name); dist < bestDist {
 			best, bestDist = d.name, dist
 		}
 	}
@@ -247,24 +249,4 @@ func suggest(name string, defs []prop) string {
 		return " (known: " + strings.Join(names, ", ") + ")"
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

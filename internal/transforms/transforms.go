@@ -196,7 +196,7 @@ func (r Registry) names(predicates bool) []string {
 func suggestClass(typ string, names []string) string {
 	best, bestDist := "", len(typ)/3+2
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(typ), strings.ToLower(n)); d < bestDist {
+		if d := config.EditDistance(strings.ToLower(typ), strings.ToLower(n)); d < bestDist {
 			best, bestDist = n, d
 		}
 	}
