@@ -172,29 +172,7 @@ func (e *env) myStream(ctx context.Context) error {
 	props["snapshot.mode"] = "no_data"
 	// Prime: run once so that an offset (binlog position) is stored, then
 	// stop, build a backlog, and restart from that offset.
-	run, err := e.startSource(ctx, name, props)
-	if err != nil {
-		return err
-	}
-	deadline := time.Now().Add(time.Minute)
-	for run.written() == 0 {
-		if time.Now().After(deadline) {
-			run.stop()
-			return fmt.Errorf("%s: the connector did not pick up a change within a minute", name)
-		}
-		if err := e.my.ExecContext(ctx, "bench", "UPDATE bench SET v = v + 1 WHERE id = 1"); err != nil {
-			run.stop()
-			return err
-		}
-		if _, err := run.waitWritten(ctx, 1, 500*time.Millisecond); err != nil && run.done {
-			return err
-		}
-	}
-	if err := run.waitCommit(ctx, 30*time.Second); err != nil {
-		run.stop()
-		return err
-	}
-	if err := run.stop(); err != nil {
+	if err := e.myPrime(ctx, name, props, "UPDATE bench SET v = v + 1 WHERE id = 1"); err != nil {
 		return err
 	}
 
@@ -267,4 +245,34 @@ func runTool(cmd *exec.Cmd) error {
 		return fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
+}
+
+// myPrime runs a streaming MariaDB connector until it has delivered a
+// change (made by running prime until one arrives) and committed its
+// offset, then stops it: the binlog position it stored is where a
+// backlog built afterwards starts.
+func (e *env) myPrime(ctx context.Context, name string, props map[string]string, prime string) error {
+	run, err := e.startSource(ctx, name, props)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for run.written() == 0 {
+		if time.Now().After(deadline) {
+			run.stop()
+			return fmt.Errorf("%s: the connector did not pick up a change within a minute", name)
+		}
+		if err := e.my.ExecContext(ctx, "bench", prime); err != nil {
+			run.stop()
+			return err
+		}
+		if _, err := run.waitWritten(ctx, 1, 500*time.Millisecond); err != nil && run.done {
+			return err
+		}
+	}
+	if err := run.waitCommit(ctx, 30*time.Second); err != nil {
+		run.stop()
+		return err
+	}
+	return run.stop()
 }
