@@ -653,6 +653,10 @@ type signalTargeter interface {
 	SignalTarget(ctx context.Context, connector string) error
 }
 
+// signalStartWait bounds how long a signal for a task assigned to this
+// worker waits for the task to start taking signals.
+const signalStartWait = 10 * time.Second
+
 func (a *api) signal(q *request) error {
 	rec, err := signal.ParseJSON(q.body, signal.ChannelREST)
 	if err != nil {
@@ -668,6 +672,21 @@ func (a *api) signal(q *request) error {
 		if st, ok := a.o.Herder.(signalTargeter); ok {
 			if terr := st.SignalTarget(q.ctx, name); terr != nil {
 				return a.forward(q, terr, json.RawMessage(q.body))
+			}
+			// The task is assigned here but may still be starting (it
+			// takes signals once connected to its database).
+			wctx, cancel := context.WithTimeout(q.ctx, signalStartWait)
+			werr := signal.WaitRegistered(wctx, name)
+			cancel()
+			if werr == nil {
+				id, err = signal.Deliver(q.ctx, name, rec)
+				switch {
+				case err == nil:
+					writeJSON(q.w, http.StatusAccepted, map[string]string{"id": id, "type": rec.Type})
+					return nil
+				case !errors.Is(err, signal.ErrNoTask):
+					return errorf(http.StatusServiceUnavailable, "connector %s: %v", name, err)
+				}
 			}
 		}
 		return errorf(http.StatusNotFound, "connector %s: %v", name, err)

@@ -14,7 +14,10 @@ import (
 var inboxes = struct {
 	sync.Mutex
 	m map[string]map[*inbox]bool
-}{m: map[string]map[*inbox]bool{}}
+	// registered is closed (and replaced) by every Register, waking
+	// WaitRegistered.
+	registered chan struct{}
+}{m: map[string]map[*inbox]bool{}, registered: make(chan struct{})}
 
 type inbox struct{ ch chan<- Record }
 
@@ -35,6 +38,8 @@ func Register(connector string, ch chan<- Record) func() {
 		inboxes.m[connector] = map[*inbox]bool{}
 	}
 	inboxes.m[connector][ib] = true
+	close(inboxes.registered)
+	inboxes.registered = make(chan struct{})
 	inboxes.Unlock()
 	return func() {
 		inboxes.Lock()
@@ -43,6 +48,26 @@ func Register(connector string, ch chan<- Record) func() {
 			delete(inboxes.m, connector)
 		}
 		inboxes.Unlock()
+	}
+}
+
+// WaitRegistered waits until a task of connector has registered its
+// inbox, or ctx ends. A task reported running registers only once it is
+// connected to its database; the REST API waits for that when the task is
+// assigned to this worker, instead of answering 404 in between.
+func WaitRegistered(ctx context.Context, connector string) error {
+	for {
+		inboxes.Lock()
+		n, wake := len(inboxes.m[connector]), inboxes.registered
+		inboxes.Unlock()
+		if n > 0 {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
