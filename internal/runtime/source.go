@@ -433,8 +433,8 @@ func (w *writer) startStage(ctx, sendCtx context.Context) <-chan struct{} {
 						switch {
 						case err == nil:
 						case sendCtx.Err() != nil:
-							// Interrupted by the stop: cancel kept it if
-							// newer records wait behind it.
+							// Interrupted by the stop: withdrawn, as the
+							// records behind it are.
 							w.tr.withdraw(rec.SourcePartition, b.subs[i])
 						default:
 							failed = true
@@ -469,28 +469,14 @@ func (w *writer) Write(ctx context.Context, recs []*connect.Record) error {
 		}
 		b.subs = append(b.subs, sub)
 	}
-	if n := len(b.subs); n > 0 {
+	// Every submitted record must reach the stage whatever ctx says: the
+	// drain waits for it. The stage only stops after the drain (or when
+	// Run returns).
+	if n := len(b.subs); n > 0 && w.enter(n) {
 		b.recs = b.recs[:n]
-		if w.stage == nil {
-			// No stage (tests driving a writer directly): convert here.
-			for i, rec := range b.recs {
-				w.mu.Lock()
-				serr := w.convertAndSend(ctx, rec, b.subs[i])
-				w.mu.Unlock()
-				if serr != nil {
-					return serr
-				}
-			}
-		} else {
-			// Every submitted record must reach the stage whatever ctx
-			// says: the drain waits for it. The stage only stops after
-			// the drain (or when Run returns).
-			if w.enter(n) {
-				select {
-				case w.stage <- b:
-				case <-w.stageDone:
-				}
-			}
+		select {
+		case w.stage <- b:
+		case <-w.stageDone:
 		}
 	}
 	if err != nil {
@@ -517,9 +503,9 @@ func (w *writer) convertAndSend(ctx context.Context, rec *connect.Record, sub *s
 		return err
 	})
 	if err != nil && ctx.Err() != nil {
-		// A retry cut short by a stop: withdrawn (a restart converts it
-		// again), never skipped or parked for a failure it did not have.
-		w.tr.cancel(rec.SourcePartition, sub)
+		// A retry cut short by a stop: the stage withdraws it (a restart
+		// converts it again); never skipped or parked for a failure it
+		// did not have.
 		return ctx.Err()
 	}
 	if err != nil {
