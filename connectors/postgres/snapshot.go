@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -358,31 +357,7 @@ func (t *pgTask) dataRecord(ts *tableSchema, key *connect.StructValue, env *conn
 	return r
 }
 
-// rawCells is the cells of one row of text values (nil: NULL) in three
-// allocations instead of two per column: one backing array, and one
-// string whose substrings are the values.
+// rawCells is the cells of one row of text values (nil: NULL).
 func rawCells(raw [][]byte) []*cell {
-	n := 0
-	for _, b := range raw {
-		n += len(b)
-	}
-	var text strings.Builder // its String does not copy
-	text.Grow(n)
-	for _, b := range raw {
-		text.Write(b)
-	}
-	all := text.String()
-	backing := make([]cell, len(raw))
-	cells := make([]*cell, len(raw))
-	at := 0
-	for i, b := range raw {
-		if b == nil {
-			backing[i].null = true
-		} else {
-			backing[i].text = all[at : at+len(b)]
-			at += len(b)
-		}
-		cells[i] = &backing[i]
-	}
-	return cells
+	return packCells(len(raw), func(i int) ([]byte, bool, bool) { return raw[i], raw[i] == nil, false })
 }

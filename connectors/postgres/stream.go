@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -842,37 +841,10 @@ func tupleCells(td *pglogrepl.TupleData) []*cell {
 	if td == nil {
 		return nil
 	}
-	// Three allocations per tuple instead of two per column: the cells
-	// share one backing array, and their texts are substrings of one
-	// string holding every column's text.
-	n := 0
-	for _, c := range td.Columns {
-		n += len(c.Data)
-	}
-	var text strings.Builder // its String does not copy
-	text.Grow(n)
-	for _, c := range td.Columns {
-		if c.DataType != pglogrepl.TupleDataTypeNull && c.DataType != pglogrepl.TupleDataTypeToast {
-			text.Write(c.Data)
-		}
-	}
-	all := text.String()
-	backing := make([]cell, len(td.Columns))
-	cells := make([]*cell, len(td.Columns))
-	at := 0
-	for i, c := range td.Columns {
-		switch c.DataType {
-		case pglogrepl.TupleDataTypeNull:
-			backing[i].null = true
-		case pglogrepl.TupleDataTypeToast:
-			backing[i].unchanged = true
-		default:
-			backing[i].text = all[at : at+len(c.Data)]
-			at += len(c.Data)
-		}
-		cells[i] = &backing[i]
-	}
-	return cells
+	return packCells(len(td.Columns), func(i int) ([]byte, bool, bool) {
+		c := td.Columns[i]
+		return c.Data, c.DataType == pglogrepl.TupleDataTypeNull, c.DataType == pglogrepl.TupleDataTypeToast
+	})
 }
 
 func opMessageType(op debezium.Op) string {
