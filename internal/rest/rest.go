@@ -664,31 +664,24 @@ func (a *api) signal(q *request) error {
 	}
 	name := q.segs[1]
 	id, err := signal.Deliver(q.ctx, name, rec)
-	switch {
-	case errors.Is(err, signal.ErrNoTask):
+	if st, ok := a.o.Herder.(signalTargeter); ok && errors.Is(err, signal.ErrNoTask) {
 		// In a cluster the task may run on another worker: the herder
 		// says which, and the request goes there as Kafka Connect sends
 		// a task restart to the task's owner.
-		if st, ok := a.o.Herder.(signalTargeter); ok {
-			if terr := st.SignalTarget(q.ctx, name); terr != nil {
-				return a.forward(q, terr, json.RawMessage(q.body))
-			}
-			// The task is assigned here but may still be starting (it
-			// takes signals once connected to its database).
-			wctx, cancel := context.WithTimeout(q.ctx, signalStartWait)
-			werr := signal.WaitRegistered(wctx, name)
-			cancel()
-			if werr == nil {
-				id, err = signal.Deliver(q.ctx, name, rec)
-				switch {
-				case err == nil:
-					writeJSON(q.w, http.StatusAccepted, map[string]string{"id": id, "type": rec.Type})
-					return nil
-				case !errors.Is(err, signal.ErrNoTask):
-					return errorf(http.StatusServiceUnavailable, "connector %s: %v", name, err)
-				}
-			}
+		if terr := st.SignalTarget(q.ctx, name); terr != nil {
+			return a.forward(q, terr, json.RawMessage(q.body))
 		}
+		// The task is assigned here but may still be starting (it takes
+		// signals once connected to its database).
+		wctx, cancel := context.WithTimeout(q.ctx, signalStartWait)
+		werr := signal.WaitRegistered(wctx, name)
+		cancel()
+		if werr == nil {
+			id, err = signal.Deliver(q.ctx, name, rec)
+		}
+	}
+	switch {
+	case errors.Is(err, signal.ErrNoTask):
 		return errorf(http.StatusNotFound, "connector %s: %v", name, err)
 	case err != nil:
 		return errorf(http.StatusServiceUnavailable, "connector %s: %v", name, err)
