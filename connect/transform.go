@@ -8,6 +8,11 @@ package connect
 // at a time, so a transform may cache per-schema state without locking.
 // Apply may return rec itself, changed, or a new record; it must not keep
 // rec after returning.
+//
+// A transform that holds resources (connections, files, goroutines) may
+// also implement io.Closer, as Kafka's Transformation.close(): the worker
+// calls Close once when the task stops, after the last Apply, and logs
+// its error. The same holds for a Predicate.
 type Transform interface {
 	Apply(rec *Record) (*Record, error)
 }

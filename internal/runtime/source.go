@@ -146,6 +146,11 @@ func (s *Source) Run(ctx context.Context) error {
 	if s.Park == nil {
 		s.Park = RegistryRefused
 	}
+	defer func() {
+		if err := s.Transforms.Close(); err != nil {
+			s.Logger.Warn("closing the task's transforms failed", "error", err)
+		}
+	}()
 	if s.Transactions != nil {
 		return s.runTransactional(ctx)
 	}

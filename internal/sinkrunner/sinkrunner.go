@@ -296,6 +296,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	defer func() {
+		if err := cfg.Transforms.Close(); err != nil {
+			log.Warn("closing the task's transforms failed", "error", err)
+		}
+	}()
 
 	sc := sarama.NewConfig()
 	if cfg.SaramaConfig != nil {

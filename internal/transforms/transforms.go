@@ -1,7 +1,9 @@
 package transforms
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -37,8 +39,9 @@ type namedTransform struct {
 	// pred, when set, decides whether t applies: Kafka's
 	// TransformationStage applies the transform when negate XOR
 	// pred.Test(rec) and passes the record on unchanged otherwise.
-	pred   Predicate
-	negate bool
+	pred      Predicate
+	predAlias string
+	negate    bool
 }
 
 func (nt namedTransform) apply(rec *connect.Record) (*connect.Record, error) {
@@ -63,11 +66,35 @@ func (c Chain) Apply(rec *connect.Record) (*connect.Record, error) {
 	return rec, nil
 }
 
+// Close closes every transform and predicate of the chain that
+// implements io.Closer, each once (a predicate may serve several
+// transforms), after the task's last Apply: Kafka's
+// TransformationChain.close(). Every one is closed even when one fails;
+// the errors name their alias.
+func (c Chain) Close() error {
+	var errs []error
+	closed := map[string]bool{}
+	for _, nt := range c {
+		if cl, ok := nt.t.(io.Closer); ok {
+			if err := cl.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing transform %q: %w", nt.alias, err))
+			}
+		}
+		if cl, ok := nt.pred.(io.Closer); ok && !closed[nt.predAlias] {
+			closed[nt.predAlias] = true
+			if err := cl.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing predicate %q: %w", nt.predAlias, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Build reads "transforms", "transforms.<alias>.*", "predicates" and
 // "predicates.<alias>.*" from connector properties, as Kafka Connect's
 // ConnectorConfig does. Errors name the property at fault in full
 // ("transforms.route.regex: ...").
-func (r Registry) Build(v *config.Values) (Chain, error) {
+func (r Registry) Build(v *config.Values) (_ Chain, err error) {
 	aliases := v.List("transforms")
 	if err := uniqueAliases("transforms", aliases); err != nil {
 		return nil, err
@@ -78,6 +105,24 @@ func (r Registry) Build(v *config.Values) (Chain, error) {
 	}
 	// Kafka validates every listed predicate, used or not.
 	preds := map[string]Predicate{}
+	var chain Chain
+	defer func() {
+		// What the task will not run is closed now: everything on a
+		// failure, and predicates no transform uses.
+		used := map[string]bool{}
+		for _, nt := range chain {
+			if err == nil {
+				used[nt.predAlias] = true
+			} else if cl, ok := nt.t.(io.Closer); ok {
+				_ = cl.Close()
+			}
+		}
+		for pa, p := range preds {
+			if cl, ok := p.(io.Closer); ok && !used[pa] {
+				_ = cl.Close()
+			}
+		}
+	}()
 	for _, pa := range predAliases {
 		p, err := r.buildPredicate(v, pa)
 		if err != nil {
@@ -85,7 +130,6 @@ func (r Registry) Build(v *config.Values) (Chain, error) {
 		}
 		preds[pa] = p
 	}
-	var chain Chain
 	for _, alias := range aliases {
 		prefix := "transforms." + alias + "."
 		props := v.WithPrefix(prefix)
@@ -133,7 +177,7 @@ func (r Registry) Build(v *config.Values) (Chain, error) {
 				}
 				preds[predAlias] = p
 			}
-			nt.pred = p
+			nt.pred, nt.predAlias = p, predAlias
 		}
 		t, err := cl.Transform(props)
 		if err != nil {
