@@ -55,7 +55,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{PGSnapshot, PGStream, PGStreamIssue14, PGStreamProducer, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkPGTasks, SinkMy, Idle}
+var Scenarios = []string{PGSnapshot, PGStream, PGStreamIssue14, PGStreamProducer, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkPGTasks, SinkMy, Idle, KafkaClients}
 
 // Config selects what to run and supplies the connectors and converters of
 // the binary under test.
@@ -315,6 +315,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.sink(ctx, "mariadb")
 	case Idle:
 		return e.idle(ctx)
+	case KafkaClients:
+		return e.kafkaClients(ctx)
 	}
 	return fmt.Errorf("unknown scenario %q", s)
 }
