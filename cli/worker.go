@@ -26,6 +26,7 @@ import (
 	"github.com/tributary-io/tributary/internal/offsets"
 	"github.com/tributary-io/tributary/internal/rest"
 	"github.com/tributary-io/tributary/internal/runtime"
+	"github.com/tributary-io/tributary/internal/signal"
 	"github.com/tributary-io/tributary/internal/transforms"
 	"github.com/tributary-io/tributary/schema/jsonschema"
 	"github.com/tributary-io/tributary/schema/protobuf"
@@ -350,7 +351,13 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	if env.loggers != nil {
 		levels = env.loggers
 	}
-	h, err := herder.New(herder.Options{WorkerID: workerID, URL: workerURL, Plugins: env.plugins, Converters: env.converters,
+	// The REST API's signals reach the tasks through these; a worker
+	// without REST has none.
+	var signals *signal.Inboxes
+	if srv != nil {
+		signals = signal.NewInboxes()
+	}
+	h, err := herder.New(herder.Options{Signals: signals, WorkerID: workerID, URL: workerURL, Plugins: env.plugins, Converters: env.converters,
 		Transforms: env.transforms, Worker: file.Worker, ExactlyOnce: &eos, ExtraPlugins: extra, Runner: runner, Configs: configs, Status: status,
 		Offsets: store, SinkOffsets: &herder.KafkaSinkOffsets{Client: raw.Client()}, Group: group, ScheduledRebalanceMaxDelay: wv.Millis("scheduled.rebalance.max.delay.ms"),
 		RestartBackoff: wv.Millis("task.restart.backoff.ms"), RestartBackoffMax: wv.Millis("task.restart.backoff.max.ms"),
@@ -378,7 +385,7 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		if err != nil {
 			return err
 		}
-		handler := rest.NewHandler(rest.Options{Herder: h, Version: version, Commit: commit(), Loggers: env.loggers,
+		handler := rest.NewHandler(rest.Options{Herder: h, Signals: signals, Version: version, Commit: commit(), Loggers: env.loggers,
 			Metrics: reg.Handler(), Probes: probes, Auth: auth, Client: client, Logger: log,
 			Console: console.New(console.Options{Herder: h, Live: reg.Live, Logger: log})})
 		srv.SetHandler(handler)

@@ -18,6 +18,7 @@ import (
 	"github.com/tributary-io/tributary/connect"
 	connconv "github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/kafka"
+	"github.com/tributary-io/tributary/internal/signal"
 	"github.com/tributary-io/tributary/internal/testdb"
 )
 
@@ -199,6 +200,10 @@ func (e *env) start(t *testing.T, plugin *connect.Plugin, props map[string]strin
 	return e.startWith(t, plugin, props, c, log, tweaks...)
 }
 
+// testSignals stand for a worker's REST signal inboxes: the tasks the
+// harness starts take REST signals through them.
+var testSignals = signal.NewInboxes()
+
 // startWith is start with the task logging to log.
 func (e *env) startWith(t *testing.T, plugin *connect.Plugin, props map[string]string, c *capture, log *slog.Logger, tweaks ...func(*task)) *running {
 	t.Helper()
@@ -207,7 +212,7 @@ func (e *env) startWith(t *testing.T, plugin *connect.Plugin, props map[string]s
 		t.Fatalf("config: %v", err)
 	}
 	tc := connect.TaskContext{ConnectorName: "test", Offsets: c, Logger: log, Producer: e.raw}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(signal.WithInboxes(context.Background(), testSignals))
 	st, err := plugin.NewSourceTask(ctx, v, tc)
 	if err != nil {
 		cancel()

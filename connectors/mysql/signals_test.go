@@ -128,11 +128,11 @@ func TestSignalsEveryChannel(t *testing.T) {
 	sink.Wait(t, time.Minute, "incremental snapshot: finished table", "table=inventory.nokey", "rows=50")
 
 	// REST: pause during a long snapshot, resume, then stop
-	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-1", Type: "execute-snapshot", Data: `{"data-collections": ["inventory.big"]}`}); err != nil {
+	if _, err := testSignals.Deliver(context.Background(), "test", signal.Record{ID: "rest-1", Type: "execute-snapshot", Data: `{"data-collections": ["inventory.big"]}`}); err != nil {
 		t.Fatal(err)
 	}
 	<-chunks
-	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-pause", Type: "pause-snapshot"}); err != nil {
+	if _, err := testSignals.Deliver(context.Background(), "test", signal.Record{ID: "rest-pause", Type: "pause-snapshot"}); err != nil {
 		t.Fatal(err)
 	}
 	sink.Wait(t, 30*time.Second, "incremental snapshot paused", "signal_id=rest-pause")
@@ -158,7 +158,7 @@ func TestSignalsEveryChannel(t *testing.T) {
 	if n := len(incrementalReads(c.records(), "mariadb1.inventory.big")); n == 0 || n >= 3000 {
 		t.Fatalf("stopped snapshot of inventory.big emitted %d rows, want some but not all", n)
 	}
-	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-log", Type: "log", Data: `{"message": "still streaming"}`}); err != nil {
+	if _, err := testSignals.Deliver(context.Background(), "test", signal.Record{ID: "rest-log", Type: "log", Data: `{"message": "still streaming"}`}); err != nil {
 		t.Fatal(err)
 	}
 	sink.Wait(t, 30*time.Second, "still streaming", "signal_id=rest-log", "channel=rest")
@@ -166,7 +166,7 @@ func TestSignalsEveryChannel(t *testing.T) {
 	// still act right after it on a quiet database
 	e.db.Exec(t, "", "CREATE TABLE inventory.later (id INT PRIMARY KEY)")
 	time.Sleep(500 * time.Millisecond)
-	if _, err := signal.Deliver(context.Background(), "test", signal.Record{ID: "rest-after-ddl", Type: "log", Data: `{"message": "after a DDL"}`}); err != nil {
+	if _, err := testSignals.Deliver(context.Background(), "test", signal.Record{ID: "rest-after-ddl", Type: "log", Data: `{"message": "after a DDL"}`}); err != nil {
 		t.Fatal(err)
 	}
 	sink.Wait(t, 5*time.Second, "after a DDL", "signal_id=rest-after-ddl")

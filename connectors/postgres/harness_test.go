@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/internal/converter"
+	"github.com/tributary-io/tributary/internal/signal"
 	"github.com/tributary-io/tributary/internal/testdb"
 )
 
@@ -163,6 +165,10 @@ type running struct {
 	done   chan error
 }
 
+// testSignals stand for a worker's REST signal inboxes: the tasks the
+// harness starts take REST signals through them.
+var testSignals = signal.NewInboxes()
+
 func startTask(t *testing.T, props map[string]string, stored map[string]any, cap *capture) *running {
 	t.Helper()
 	vals, err := Def().Parse(props)
@@ -180,7 +186,7 @@ func startTask(t *testing.T, props map[string]string, stored map[string]any, cap
 	cap.mu.Lock()
 	cap.task = task
 	cap.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(signal.WithInboxes(context.Background(), testSignals))
 	r := &running{task: task, cap: cap, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- task.Run(ctx, cap) }()
 	t.Cleanup(func() { r.stop(t) })

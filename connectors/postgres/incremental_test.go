@@ -37,7 +37,7 @@ func startLogged(t *testing.T, props map[string]string, stored map[string]any, c
 	cap.mu.Lock()
 	cap.task = task
 	cap.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(signal.WithInboxes(context.Background(), testSignals))
 	r := &running{task: task, cap: cap, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- task.Run(ctx, cap) }()
 	t.Cleanup(func() { r.stop(t) })
@@ -334,7 +334,7 @@ func startLoggedHook(t *testing.T, props map[string]string, sink *signaltest.Log
 	task.afterChunkRead = hook
 	cap := newCapture()
 	cap.task = task
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(signal.WithInboxes(context.Background(), testSignals))
 	r := &running{task: task, cap: cap, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- task.Run(ctx, cap) }()
 	t.Cleanup(func() { r.stop(t) })

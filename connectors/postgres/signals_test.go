@@ -104,7 +104,7 @@ func TestSignalChannels(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := signal.Deliver(context.Background(), "test", rec); err != nil {
+				if _, err := testSignals.Deliver(context.Background(), "test", rec); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -37,7 +37,8 @@ func (e *env) myIncremental(ctx context.Context) error {
 	props["incremental.snapshot.chunk.size"] = "1024"
 	// the task reports its snapshot progress here, as in a worker
 	tm := metrics.NewTask(name, 0)
-	run, err := e.startSource(metrics.WithTask(ctx, tm), name, props)
+	inboxes := signal.NewInboxes()
+	run, err := e.startSource(signal.WithInboxes(metrics.WithTask(ctx, tm), inboxes), name, props)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func (e *env) myIncremental(ctx context.Context) error {
 	// when it starts streaming.
 	rec := signal.Record{ID: "bench-incremental", Type: signal.ActionExecuteSnapshot, Data: `{"data-collections": ["bench.bench"]}`}
 	for deadline := time.Now().Add(time.Minute); ; {
-		_, err := signal.Deliver(ctx, name, rec)
+		_, err := inboxes.Deliver(ctx, name, rec)
 		if err == nil {
 			break
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/internal/offsets"
 	"github.com/tributary-io/tributary/internal/runtime"
+	"github.com/tributary-io/tributary/internal/signal"
 	"github.com/tributary-io/tributary/internal/transforms"
 )
 
@@ -71,7 +72,11 @@ type Options struct {
 	// GET /connector-plugins?connectorsOnly=false.
 	ExtraPlugins []PluginInfo
 
-	Runner  TaskRunner
+	Runner TaskRunner
+	// Signals are the inboxes through which the REST API hands signals
+	// to this worker's tasks: each task runs with them in its context
+	// (signal.WithInboxes). nil when no REST API is served.
+	Signals *signal.Inboxes
 	Configs ConfigStore
 	Status  StatusStore
 	Offsets offsets.Store
@@ -647,7 +652,7 @@ func (h *Herder) stopAll(final State, reason string) {
 // startTask starts a task goroutine that restarts the task with capped
 // exponential backoff whenever it fails.
 func (h *Herder) startTask(id TaskID, cfg map[string]string) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(signal.WithInboxes(context.Background(), h.o.Signals))
 	tr := &taskRun{id: id, config: maps.Clone(cfg), cancel: cancel, done: make(chan struct{})}
 	h.mu.Lock()
 	if h.stopping {

@@ -21,12 +21,14 @@ import (
 	"github.com/tributary-io/tributary/internal/kafka"
 	"github.com/tributary-io/tributary/internal/metrics"
 	"github.com/tributary-io/tributary/internal/offsets"
+	"github.com/tributary-io/tributary/internal/signal"
 	"github.com/tributary-io/tributary/internal/transforms"
 )
 
 const testWorkerID = "127.0.0.1:8083"
 
 type worker struct {
+	signals *signal.Inboxes
 	url     string
 	h       *herder.Herder
 	brokers []string
@@ -89,7 +91,8 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	runner := &herder.KafkaRunner{Brokers: emb.Addrs(), Sarama: sc, Raw: raw, Converters: &converter.Factory{Extra: wo.converters}, Transforms: tr,
 		Offsets: store, Worker: workerProps, ShutdownTimeout: 5 * time.Second, Metrics: reg, Logger: log}
 	loggers := NewLoggers(nil)
-	h, err := herder.New(herder.Options{WorkerID: testWorkerID, Plugins: append(connect.Plugins{herdertest.CounterPlugin(), collector.Plugin()}, wo.plugins...),
+	signals := signal.NewInboxes()
+	h, err := herder.New(herder.Options{Signals: signals, WorkerID: testWorkerID, Plugins: append(connect.Plugins{herdertest.CounterPlugin(), collector.Plugin()}, wo.plugins...),
 		Converters: &converter.Factory{Extra: wo.converters}, Transforms: tr, Worker: workerProps,
 		ExtraPlugins: []herder.PluginInfo{{Class: transforms.ExtractNewRecordStateClass, Type: "transformation", Version: "test"},
 			{Class: converter.JSONClass, Type: "converter", Version: "test"}},
@@ -116,7 +119,7 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	if wo.auth != nil {
 		auth = NewBasicAuth(wo.auth)
 	}
-	srv := httptest.NewServer(NewHandler(Options{Herder: h, Version: "9.9.9-test", Commit: "abc123", Loggers: loggers,
+	srv := httptest.NewServer(NewHandler(Options{Herder: h, Signals: signals, Version: "9.9.9-test", Commit: "abc123", Loggers: loggers,
 		Metrics: reg.Handler(), Probes: metrics.Probes{Ready: h.Ready}, Auth: auth, Logger: log}))
 	t.Cleanup(srv.Close)
 	jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -124,7 +127,7 @@ func startWorker(t *testing.T, wo workerOpts) *worker {
 	if err := h.WaitJoined(jctx, true); err != nil {
 		t.Fatal(err)
 	}
-	w := &worker{url: srv.URL, h: h, brokers: emb.Addrs(), offsets: store, loggers: loggers, client: srv.Client(), collector: collector}
+	w := &worker{signals: signals, url: srv.URL, h: h, brokers: emb.Addrs(), offsets: store, loggers: loggers, client: srv.Client(), collector: collector}
 	for u, p := range wo.auth {
 		w.user, w.pass = u, p
 	}

@@ -74,7 +74,11 @@ type Options struct {
 	// MaxBodyBytes bounds a request body; a larger one is answered 413
 	// (default 16 MiB: connector configurations are kilobytes).
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// Signals are the inboxes of this worker's tasks, to which POST
+	// /connectors/{name}/signals hands a signal; nil answers 404 (no
+	// task takes REST signals).
+	Signals *signal.Inboxes
+	Logger  *slog.Logger
 }
 
 // ErrorMessage is Kafka Connect's error body.
@@ -663,7 +667,7 @@ func (a *api) signal(q *request) error {
 		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	name := q.segs[1]
-	id, err := signal.Deliver(q.ctx, name, rec)
+	id, err := a.o.Signals.Deliver(q.ctx, name, rec)
 	if st, ok := a.o.Herder.(signalTargeter); ok && errors.Is(err, signal.ErrNoTask) {
 		// In a cluster the task may run on another worker: the herder
 		// says which, and the request goes there as Kafka Connect sends
@@ -674,10 +678,10 @@ func (a *api) signal(q *request) error {
 		// The task is assigned here but may still be starting (it takes
 		// signals once connected to its database).
 		wctx, cancel := context.WithTimeout(q.ctx, signalStartWait)
-		werr := signal.WaitRegistered(wctx, name)
+		werr := a.o.Signals.WaitRegistered(wctx, name)
 		cancel()
 		if werr == nil {
-			id, err = signal.Deliver(q.ctx, name, rec)
+			id, err = a.o.Signals.Deliver(q.ctx, name, rec)
 		}
 	}
 	switch {

@@ -28,7 +28,7 @@ func TestSignalRoute(t *testing.T) {
 		t.Fatalf("signal to a connector without a task: %d %s", code, body)
 	}
 	ch := make(chan signal.Record, 1)
-	defer signal.Register("pg", ch)()
+	defer w.signals.Register("pg", ch)()
 	if code, body := post("pg", `{"type":"log"`); code != http.StatusBadRequest {
 		t.Fatalf("malformed signal: %d %s", code, body)
 	}

@@ -119,12 +119,12 @@ func SourceRecord(cfg *Config, log *slog.Logger, deleted bool, cols int, cell fu
 }
 
 // StartChannels starts polling the kafka and file signal channels of cfg
-// and takes the signals sent to the connector through the REST API; the
-// signals arrive on the returned channel. stop stops it and waits for the
-// channels to close.
+// and takes the signals sent to the connector through the REST API (the
+// worker's inboxes in ctx, WithInboxes); the signals arrive on the
+// returned channel. stop stops it and waits for the channels to close.
 func StartChannels(ctx context.Context, cfg *Config, connector, topicPrefix string, log *slog.Logger) (signals <-chan Record, stop func()) {
 	ch := make(chan Record, 16)
-	unregister := Register(connector, ch)
+	unregister := InboxesFrom(ctx).Register(connector, ch)
 	var readers []Reader
 	if cfg.Enabled(ChannelKafka) {
 		readers = append(readers, NewKafkaReader(cfg, topicPrefix, log))

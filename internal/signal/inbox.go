@@ -9,15 +9,37 @@ import (
 	"time"
 )
 
-// The REST API (POST /connectors/{name}/signals) hands signals to the
-// running tasks of a connector in this process through their inboxes.
-var inboxes = struct {
-	sync.Mutex
-	m map[string]map[*inbox]bool
+// Inboxes hand the signals the REST API receives (POST
+// /connectors/{name}/signals) to the running tasks of a connector in this
+// worker. The worker makes one and gives it to its REST server and, through
+// the context (WithInboxes), to its tasks. A nil *Inboxes is a worker that
+// serves no REST API: Register does nothing and Deliver finds no task.
+type Inboxes struct {
+	mu sync.Mutex
+	m  map[string]map[*inbox]bool
 	// registered is closed (and replaced) by every Register, waking
 	// WaitRegistered.
 	registered chan struct{}
-}{m: map[string]map[*inbox]bool{}, registered: make(chan struct{})}
+}
+
+// NewInboxes makes a worker's inboxes.
+func NewInboxes() *Inboxes {
+	return &Inboxes{m: map[string]map[*inbox]bool{}, registered: make(chan struct{})}
+}
+
+type inboxesKey struct{}
+
+// WithInboxes gives the tasks run under ctx the worker's inboxes; the
+// signal channels of a task started under it take REST signals.
+func WithInboxes(ctx context.Context, ib *Inboxes) context.Context {
+	return context.WithValue(ctx, inboxesKey{}, ib)
+}
+
+// InboxesFrom returns the inboxes WithInboxes put in ctx, or nil.
+func InboxesFrom(ctx context.Context) *Inboxes {
+	ib, _ := ctx.Value(inboxesKey{}).(*Inboxes)
+	return ib
+}
 
 type inbox struct{ ch chan<- Record }
 
@@ -31,23 +53,26 @@ var ErrNoTask = errors.New("no running task of the connector accepts signals in 
 
 // Register makes ch receive the signals sent to connector through the
 // REST API until the returned function is called.
-func Register(connector string, ch chan<- Record) func() {
-	ib := &inbox{ch: ch}
-	inboxes.Lock()
-	if inboxes.m[connector] == nil {
-		inboxes.m[connector] = map[*inbox]bool{}
+func (ibs *Inboxes) Register(connector string, ch chan<- Record) func() {
+	if ibs == nil {
+		return func() {}
 	}
-	inboxes.m[connector][ib] = true
-	close(inboxes.registered)
-	inboxes.registered = make(chan struct{})
-	inboxes.Unlock()
+	ib := &inbox{ch: ch}
+	ibs.mu.Lock()
+	if ibs.m[connector] == nil {
+		ibs.m[connector] = map[*inbox]bool{}
+	}
+	ibs.m[connector][ib] = true
+	close(ibs.registered)
+	ibs.registered = make(chan struct{})
+	ibs.mu.Unlock()
 	return func() {
-		inboxes.Lock()
-		delete(inboxes.m[connector], ib)
-		if len(inboxes.m[connector]) == 0 {
-			delete(inboxes.m, connector)
+		ibs.mu.Lock()
+		delete(ibs.m[connector], ib)
+		if len(ibs.m[connector]) == 0 {
+			delete(ibs.m, connector)
 		}
-		inboxes.Unlock()
+		ibs.mu.Unlock()
 	}
 }
 
@@ -55,11 +80,15 @@ func Register(connector string, ch chan<- Record) func() {
 // inbox, or ctx ends. A task reported running registers only once it is
 // connected to its database; the REST API waits for that when the task is
 // assigned to this worker, instead of answering 404 in between.
-func WaitRegistered(ctx context.Context, connector string) error {
+func (ibs *Inboxes) WaitRegistered(ctx context.Context, connector string) error {
+	if ibs == nil {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	for {
-		inboxes.Lock()
-		n, wake := len(inboxes.m[connector]), inboxes.registered
-		inboxes.Unlock()
+		ibs.mu.Lock()
+		n, wake := len(ibs.m[connector]), ibs.registered
+		ibs.mu.Unlock()
 		if n > 0 {
 			return nil
 		}
@@ -74,7 +103,7 @@ func WaitRegistered(ctx context.Context, connector string) error {
 // Deliver hands r to every running task of connector. A signal without an
 // id gets a random one, so that the log lines about it can name it; the
 // id is returned.
-func Deliver(ctx context.Context, connector string, r Record) (string, error) {
+func (ibs *Inboxes) Deliver(ctx context.Context, connector string, r Record) (string, error) {
 	if r.ID == "" {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
@@ -83,12 +112,14 @@ func Deliver(ctx context.Context, connector string, r Record) (string, error) {
 		r.ID = UUID(b).String()
 	}
 	r.Channel = ChannelREST
-	inboxes.Lock()
 	var targets []*inbox
-	for ib := range inboxes.m[connector] {
-		targets = append(targets, ib)
+	if ibs != nil {
+		ibs.mu.Lock()
+		for ib := range ibs.m[connector] {
+			targets = append(targets, ib)
+		}
+		ibs.mu.Unlock()
 	}
-	inboxes.Unlock()
 	if len(targets) == 0 {
 		return r.ID, ErrNoTask
 	}

@@ -125,7 +125,7 @@ func (t *counterTask) Run(ctx context.Context, w connect.RecordWriter) error {
 	tick := time.NewTicker(t.interval)
 	defer tick.Stop()
 	signals := make(chan signal.Record, 1)
-	defer signal.Register(t.name, signals)()
+	defer signal.InboxesFrom(ctx).Register(t.name, signals)()
 	for {
 		recs := make([]*connect.Record, 0, t.batch)
 		for i := 0; i < t.batch; i++ {
