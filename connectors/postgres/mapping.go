@@ -278,63 +278,56 @@ func (o *valueOptions) numericMapping(length, scale int) *mapping {
 	}
 	switch o.decimalMode {
 	case "double":
-		return &mapping{schema: connect.NewBuilder(connect.Float64), fallback: float64(0),
-			convert: func(s string) (any, error) {
-				d, err := parseNumeric(s)
-				if err != nil {
-					return nil, err
-				}
-				return d.float64(), nil
-			}}
+		return decimalMapping(connect.NewBuilder(connect.Float64), float64(0), parseNumeric, asFloat64)
 	case "string":
 		zero, _ := decimalValue{unscaled: bigZero(), scale: 0}.setScale(int32(scale))
-		return &mapping{schema: connect.NewBuilder(connect.String), fallback: zero.plain(),
-			convert: func(s string) (any, error) {
-				d, err := parseNumeric(s)
-				if err != nil {
-					return nil, err
-				}
-				if d, err = adjust(d); err != nil {
-					return nil, err
-				}
-				return d.plain(), nil
-			}}
+		return decimalMapping(connect.NewBuilder(connect.String), zero.plain(), parseNumeric, func(d decimalValue) (any, error) {
+			d, err := adjust(d)
+			if err != nil {
+				return nil, err
+			}
+			return d.plain(), nil
+		})
 	}
 	special := func(d decimalValue) error {
 		return fmt.Errorf("got a special value (%s) for a numeric column but decimal.handling.mode=precise cannot represent it; set decimal.handling.mode to 'string' or 'double'", d.special)
 	}
 	if variable {
-		vs := variableScaleSchema()
-		return &mapping{schema: vs, fallback: variableScaleValue(decimalValue{unscaled: bigZero()}),
-			convert: func(s string) (any, error) {
-				d, err := parseNumeric(s)
-				if err != nil {
-					return nil, err
-				}
-				if d.special != "" {
-					return nil, special(d)
-				}
-				return variableScaleValue(d.stripTrailingZeros()), nil
-			}}
-	}
-	zero, _ := decimalValue{unscaled: bigZero()}.setScale(int32(scale))
-	return &mapping{
-		schema:   connect.DecimalSchema(scale).Param("connect.decimal.precision", strconv.Itoa(length)),
-		fallback: zero.connect(),
-		convert: func(s string) (any, error) {
-			d, err := parseNumeric(s)
-			if err != nil {
-				return nil, err
-			}
+		return decimalMapping(variableScaleSchema(), variableScaleValue(decimalValue{unscaled: bigZero()}), parseNumeric, func(d decimalValue) (any, error) {
 			if d.special != "" {
 				return nil, special(d)
 			}
-			if d, err = adjust(d); err != nil {
+			return variableScaleValue(d.stripTrailingZeros()), nil
+		})
+	}
+	zero, _ := decimalValue{unscaled: bigZero()}.setScale(int32(scale))
+	schema := connect.DecimalSchema(scale).Param("connect.decimal.precision", strconv.Itoa(length))
+	return decimalMapping(schema, zero.connect(), parseNumeric, func(d decimalValue) (any, error) {
+		if d.special != "" {
+			return nil, special(d)
+		}
+		d, err := adjust(d)
+		if err != nil {
+			return nil, err
+		}
+		return d.connect(), nil
+	})
+}
+
+// decimalMapping parses a numeric or money column's text and finishes the
+// value as decimal.handling.mode wants it.
+func decimalMapping(schema *connect.Builder, fallback any, parse func(string) (decimalValue, error), finish func(decimalValue) (any, error)) *mapping {
+	return &mapping{schema: schema, fallback: fallback,
+		convert: func(s string) (any, error) {
+			d, err := parse(s)
+			if err != nil {
 				return nil, err
 			}
-			return d.connect(), nil
+			return finish(d)
 		}}
 }
+
+func asFloat64(d decimalValue) (any, error) { return d.float64(), nil }
 
 func variableScaleSchema() *connect.Builder {
 	return connect.StructBuilder().Name("io.debezium.data.VariableScaleDecimal").Version(1).
@@ -354,32 +347,13 @@ func (o *valueOptions) moneyMapping() *mapping {
 	zero, _ := decimalValue{unscaled: bigZero()}.setScale(digits)
 	switch o.decimalMode {
 	case "double":
-		return &mapping{schema: connect.NewBuilder(connect.Float64), fallback: float64(0),
-			convert: func(s string) (any, error) {
-				d, err := parseMoney(s)
-				if err != nil {
-					return nil, err
-				}
-				return d.float64(), nil
-			}}
+		return decimalMapping(connect.NewBuilder(connect.Float64), float64(0), parseMoney, asFloat64)
 	case "string":
-		return &mapping{schema: connect.NewBuilder(connect.String), fallback: zero.plain(),
-			convert: func(s string) (any, error) {
-				d, err := parseMoney(s)
-				if err != nil {
-					return nil, err
-				}
-				return d.plain(), nil
-			}}
+		return decimalMapping(connect.NewBuilder(connect.String), zero.plain(), parseMoney, func(d decimalValue) (any, error) { return d.plain(), nil })
 	}
-	return &mapping{schema: connect.DecimalSchema(int(digits)), fallback: zero.connect(),
-		convert: func(s string) (any, error) {
-			d, err := parseMoney(s)
-			if err != nil {
-				return nil, err
-			}
-			return d.setScaleHalfUp(digits).connect(), nil
-		}}
+	return decimalMapping(connect.DecimalSchema(int(digits)), zero.connect(), parseMoney, func(d decimalValue) (any, error) {
+		return d.setScaleHalfUp(digits).connect(), nil
+	})
 }
 
 func pointSchema() *connect.Builder {
