@@ -115,6 +115,10 @@ type Result struct {
 	LatencyMaxMs *float64 `json:"latency_max_ms,omitempty"`
 	CPUSeconds   *float64 `json:"cpu_seconds,omitempty"`
 	PeakRSSMB    *float64 `json:"peak_rss_mb,omitempty"`
+	// RSSAnonMB and RSSFileMB split an idle process's RSS (PeakRSSMB)
+	// into private memory and the executable's file pages.
+	RSSAnonMB *float64 `json:"rss_anon_mb,omitempty"`
+	RSSFileMB *float64 `json:"rss_file_mb,omitempty"`
 
 	// Ratio, on a limit row, is Tributary's rate in the same case divided
 	// by this limit's rate.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +25,10 @@ func (e *env) idle(ctx context.Context) error {
 		e.progress("   skipped: no tributary binary")
 		return nil
 	}
+	bin, err := copyExecutable(e.cfg.TributaryBinary, filepath.Join(e.dir, "tributary-idle"))
+	if err != nil {
+		return err
+	}
 	if err := e.ensurePG(ctx); err != nil {
 		return err
 	}
@@ -37,7 +43,7 @@ func (e *env) idle(ctx context.Context) error {
 		"topic.prefix": "idlepg", "table.include.list": "public.idle", "slot.name": "idle_slot", "slot.drop.on.stop": "true",
 		"publication.name": "idle_pub", "publication.autocreate.mode": "filtered",
 	}
-	err := e.idleRun(ctx, "PostgreSQL connector, no changes", "idle-pg", pgConn, "idlepg.public.idle")
+	err = e.idleRun(ctx, bin, "PostgreSQL connector, no changes", "idle-pg", pgConn, "idlepg.public.idle")
 	e.pgDropSlots(ctx, "idle_slot")
 	if err != nil {
 		return err
@@ -51,7 +57,33 @@ func (e *env) idle(ctx context.Context) error {
 	}
 	myConn := e.mySourceProps("idlemy", 5410)
 	myConn["table.include.list"] = "bench.idle"
-	return e.idleRun(ctx, "MariaDB connector, no changes", "idle-mariadb", myConn, "idlemy.bench.idle")
+	return e.idleRun(ctx, bin, "MariaDB connector, no changes", "idle-mariadb", myConn, "idlemy.bench.idle")
+}
+
+// copyExecutable copies the binary the idle process runs with plain
+// writes. RssFile counts the executable's pages the kernel maps around
+// each page touched, and how many depends on how the file's page cache
+// was filled: on Linux 6.18 the output of go build (written by the linker
+// through mmap) sits in large folios that are mapped whole, 1-2 MB per
+// page touched, and the idle RSS read 42-47 MB; the same binary copied
+// (64 KB around each page touched) read 32-36 MB. A copy makes runs
+// comparable whatever built the binary, as an installed binary is
+// written by a package manager or an image extraction.
+func copyExecutable(src, dst string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return "", fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	return dst, out.Close()
 }
 
 const (
@@ -59,7 +91,7 @@ const (
 	idleWindow = 10 * time.Second
 )
 
-func (e *env) idleRun(ctx context.Context, caseName, name string, conn map[string]string, topic string) error {
+func (e *env) idleRun(ctx context.Context, bin, caseName, name string, conn map[string]string, topic string) error {
 	dir := filepath.Join(e.dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -79,7 +111,10 @@ func (e *env) idleRun(ctx context.Context, caseName, name string, conn map[strin
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		return err
 	}
-	cmd := exec.Command(e.cfg.TributaryBinary, "run", "-c", file, "--log-level", "warn")
+	cmd := exec.Command(bin, "run", "-c", file, "--log-level", "warn")
+	// gctrace prints a line per GC to the log: the Go heap after the
+	// last one is reported beside the RSS.
+	cmd.Env = append(os.Environ(), "GODEBUG="+strings.Trim(os.Getenv("GODEBUG")+",gctrace=1", ","))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logf, err := os.Create(filepath.Join(dir, "log"))
 	if err != nil {
@@ -88,7 +123,7 @@ func (e *env) idleRun(ctx context.Context, caseName, name string, conn map[strin
 	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s run: %w", e.cfg.TributaryBinary, err)
+		return fmt.Errorf("start %s run: %w", bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -133,18 +168,43 @@ func (e *env) idleRun(ctx context.Context, caseName, name string, conn map[strin
 		return fail(err)
 	}
 	secs := time.Since(start).Seconds()
-	rss, hwm, err := procStatus(strconv.Itoa(pid))
+	pm, err := readProcMem(strconv.Itoa(pid))
 	if err != nil {
 		return fail(err)
 	}
 	if err := stop(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	log, err := os.ReadFile(filepath.Join(dir, "log"))
+	if err != nil {
+		return err
+	}
 	cpu := float64(t1-t0) / clockTicks
 	e.add(Result{Scenario: Idle, Case: caseName, Name: "tributary run (separate process)", Seconds: secs,
-		CPUSeconds: ptr(cpu), PeakRSSMB: ptr(float64(rss) / 1024),
-		Note: fmt.Sprintf("RSS after settling; peak since start %.1f MB; CPU %.2f%% of a core", float64(hwm)/1024, cpu/secs*100)})
+		CPUSeconds: ptr(cpu), PeakRSSMB: ptr(float64(pm.RSS) / 1024), RSSAnonMB: ptr(float64(pm.Anon) / 1024), RSSFileMB: ptr(float64(pm.File) / 1024),
+		Note: fmt.Sprintf("RSS after settling: RssAnon %.1f MB (private) + RssFile %.1f MB (the executable's pages); peak since start %.1f MB; %d threads; %s; CPU %.2f%% of a core",
+			float64(pm.Anon)/1024, float64(pm.File)/1024, float64(pm.HWM)/1024, pm.Threads, lastGC(string(log)), cpu/secs*100)})
 	return nil
+}
+
+// lastGC describes the Go heap at the last GC a gctrace log shows
+// ("gc 3 @0.04s 2%: ..., 3->3->2 MB, 4 MB goal, 0 MB stacks, ...").
+func lastGC(log string) string {
+	last := ""
+	for _, l := range strings.Split(log, "\n") {
+		if strings.HasPrefix(l, "gc ") && strings.Contains(l, " MB goal") {
+			last = l
+		}
+	}
+	f := strings.Split(last, ", ")
+	if len(f) < 5 {
+		return "no GC ran"
+	}
+	heap := strings.Split(strings.TrimSuffix(f[2], " MB"), "->")
+	if len(heap) != 3 {
+		return "no GC ran"
+	}
+	return fmt.Sprintf("Go heap at GC #%s: %s MB live, %s, %s", strings.Fields(f[0])[1], heap[2], f[3], f[4])
 }
 
 // waitTopic waits until topic holds at least n messages.

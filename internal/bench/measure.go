@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,9 +33,27 @@ func tvSeconds(tv syscall.Timeval) float64 {
 // procStatus reads the VmRSS and VmHWM lines (kB) of /proc/<pid>/status;
 // pid "self" reads this process.
 func procStatus(pid string) (rssKB, hwmKB int64, err error) {
+	m, err := readProcMem(pid)
+	return m.RSS, m.HWM, err
+}
+
+// procMem is a process's memory from /proc/<pid>/status, in kB. RSS is
+// Anon + File (+ Shmem): Anon is the process's private memory (the Go
+// heap, stacks, the runtime's metadata); File is pages of mapped files
+// (the executable's code and read-only data, shared and clean), which
+// the kernel maps 64 KB or a whole page-cache folio at a time around
+// each page touched, so it follows the binary's layout and how its
+// page cache was filled more than what the process does.
+type procMem struct {
+	RSS, HWM, Anon, File int64
+	Threads              int64
+}
+
+func readProcMem(pid string) (procMem, error) {
+	var m procMem
 	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -42,21 +61,27 @@ func procStatus(pid string) (rssKB, hwmKB int64, err error) {
 		var dst *int64
 		switch {
 		case strings.HasPrefix(line, "VmRSS:"):
-			dst = &rssKB
+			dst = &m.RSS
 		case strings.HasPrefix(line, "VmHWM:"):
-			dst = &hwmKB
+			dst = &m.HWM
+		case strings.HasPrefix(line, "RssAnon:"):
+			dst = &m.Anon
+		case strings.HasPrefix(line, "RssFile:"):
+			dst = &m.File
+		case strings.HasPrefix(line, "Threads:"):
+			dst = &m.Threads
 		default:
 			continue
 		}
 		f := strings.Fields(line)
 		if len(f) < 2 {
-			return 0, 0, fmt.Errorf("/proc/%s/status: malformed line %q", pid, line)
+			return m, fmt.Errorf("/proc/%s/status: malformed line %q", pid, line)
 		}
 		if *dst, err = strconv.ParseInt(f[1], 10, 64); err != nil {
-			return 0, 0, fmt.Errorf("/proc/%s/status: line %q: %w", pid, line, err)
+			return m, fmt.Errorf("/proc/%s/status: line %q: %w", pid, line, err)
 		}
 	}
-	return rssKB, hwmKB, nil
+	return m, nil
 }
 
 // procCPUTicks returns utime+stime of /proc/<pid>/stat in clock ticks.
@@ -105,7 +130,15 @@ type meter struct {
 	elapsed time.Duration
 	cpu     float64
 	peakKB  int64
+	// maxAnon is the largest RssAnon sampled (kB) and fileAtMax the
+	// RssFile beside it; maxHeap and maxGoal are the largest Go heap
+	// (objects, live or not yet swept) and GC heap goal sampled (bytes).
+	maxAnon, fileAtMax int64
+	maxHeap, maxGoal   uint64
 }
+
+// memSamples are the runtime/metrics the meter samples.
+var memSamples = []string{"/memory/classes/heap/objects:bytes", "/gc/heap/goal:bytes"}
 
 // startMeter returns garbage from earlier phases to the OS first, so that
 // the peak measured is this phase's own.
@@ -124,14 +157,27 @@ func (m *meter) sample() {
 	defer close(m.done)
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
+	samples := make([]metrics.Sample, len(memSamples))
+	for i, n := range memSamples {
+		samples[i].Name = n
+	}
 	for {
-		if rss, _, err := procStatus("self"); err == nil {
-			m.mu.Lock()
-			if rss > m.maxRSS {
-				m.maxRSS = rss
+		metrics.Read(samples)
+		pm, err := readProcMem("self")
+		m.mu.Lock()
+		if err == nil {
+			m.maxRSS = max(m.maxRSS, pm.RSS)
+			if pm.Anon > m.maxAnon {
+				m.maxAnon, m.fileAtMax = pm.Anon, pm.File
 			}
-			m.mu.Unlock()
 		}
+		if v := samples[0].Value; v.Kind() == metrics.KindUint64 {
+			m.maxHeap = max(m.maxHeap, v.Uint64())
+		}
+		if v := samples[1].Value; v.Kind() == metrics.KindUint64 {
+			m.maxGoal = max(m.maxGoal, v.Uint64())
+		}
+		m.mu.Unlock()
 		select {
 		case <-m.stop:
 			return
@@ -158,4 +204,15 @@ func (m *meter) end() (elapsed time.Duration, cpu float64, peakMB float64) {
 		m.mu.Unlock()
 	}
 	return m.elapsed, m.cpu, float64(m.peakKB) / 1024
+}
+
+// memNote describes the sampled peak's parts once end has run: private
+// memory apart from the file pages RSS also counts, and the Go heap
+// behind it.
+func (m *meter) memNote() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	const mb = 1 << 20
+	return fmt.Sprintf("peak RssAnon %.0f MB (RssFile %.0f MB beside it), Go heap peak %.0f MB, GC goal peak %.0f MB",
+		float64(m.maxAnon)/1024, float64(m.fileAtMax)/1024, float64(m.maxHeap)/mb, float64(m.maxGoal)/mb)
 }

@@ -366,7 +366,7 @@ func (e *env) catchUpCase(ctx context.Context, scenario, name string, props map[
 	}
 	r := Result{Scenario: scenario, Case: caseName, Name: "tributary",
 		Events: run.written(), Bytes: run.sender.bytes.Load(), Seconds: elapsed.Seconds(), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
-		Note: "connector start to last ack"}
+		Note: "connector start to last ack; " + m.memNote()}
 	e.add(r)
 	return r, run, nil
 }
