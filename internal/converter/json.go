@@ -61,6 +61,8 @@ type parsedCache struct {
 	// message before anything is scanned: consecutive messages of a topic
 	// nearly always share their schema.
 	last atomic.Pointer[cachedSchema]
+	// decoders decode the payloads of messages whose schema is cached.
+	decoders decoderPool
 }
 
 type cachedSchema struct {
@@ -187,9 +189,10 @@ func (j *JSON) FromConnect(topic string, s *connect.Schema, v any) ([]byte, erro
 
 // toConnectCached is ToConnect for an envelope whose schema text was seen
 // before: the schema comes from the cache and only the payload is
-// decoded. ok is false whenever anything is unusual (another shape, an
-// unknown schema, any error); the general path then handles the message,
-// so results and errors are exactly the general path's.
+// decoded, straight into the Connect value (payloadDecoder). ok is false
+// whenever anything is unusual (another shape, an unknown schema, any
+// error); the general path then handles the message, so results and
+// errors are exactly the general path's.
 func (j *JSON) toConnectCached(data []byte) (s *connect.Schema, v any, ok bool) {
 	var rawPayload []byte
 	const head, mid = `{"schema":`, `,"payload":`
@@ -210,18 +213,7 @@ func (j *JSON) toConnectCached(data []byte) (s *connect.Schema, v any, ok bool) 
 		}
 		rawPayload = p
 	}
-	dec := json.NewDecoder(bytes.NewReader(rawPayload))
-	dec.UseNumber()
-	var payload any
-	if dec.Decode(&payload) != nil {
-		return nil, nil, false
-	}
-	// The payload must be exactly one value (no further fields).
-	if skipSpace(rawPayload, int(dec.InputOffset())) != len(rawPayload) {
-		return nil, nil, false
-	}
-	v, err := fromJSONValue(s, payload, rootPath("payload"))
-	if err != nil {
+	if v, ok = j.parsed.decoders.decodePayload(s, rawPayload); !ok {
 		return nil, nil, false
 	}
 	return s, v, true
@@ -231,7 +223,7 @@ func (j *JSON) toConnectCached(data []byte) (s *connect.Schema, v any, ok bool) 
 // value in {"schema": {...}, "payload": ...} (either order, whitespace
 // allowed, nothing else). It does not validate them: a schema text is
 // only used if the cache has it, i.e. it was parsed before, and the
-// payload is decoded with encoding/json.
+// payload is decoded by payloadDecoder, which validates it.
 func splitEnvelope(data []byte) (schema, payload []byte, ok bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
