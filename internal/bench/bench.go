@@ -55,7 +55,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{PGSnapshot, PGStream, PGStreamIssue14, PGStreamProducer, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, JDBCPoll, SinkPG, SinkPGTasks, SinkMy, Idle, KafkaClients}
+var Scenarios = []string{PGSnapshot, PGStream, PGStreamIssue14, PGStreamProducer, PGStreamSMT, PGStreamEOS, PGNATS, PGWebhook, MySnapshot, MyIncremental, MyStream, MyStreamIssue14, JDBCPoll, SinkPG, SinkPGTasks, SinkMy, Idle, KafkaClients}
 
 // Config selects what to run and supplies the connectors and converters of
 // the binary under test.
@@ -309,6 +309,8 @@ func (e *env) run(ctx context.Context, s string) error {
 		return e.myIncremental(ctx)
 	case MyStream:
 		return e.myStream(ctx)
+	case MyStreamIssue14:
+		return e.issue14My(ctx, MyStreamIssue14)
 	case JDBCPoll:
 		return e.jdbcPoll(ctx)
 	case SinkPG:

@@ -437,9 +437,16 @@ func (e *env) largeTxn(ctx context.Context, scenario string, run *sourceRun, exe
 	return r, nil
 }
 
-// load runs a load-generator child to completion.
+// load runs a load-generator child to completion. The ids it binds are
+// 1..spec.IDs, or 1..N (the bench table) when spec.IDs is 0.
 func (e *env) load(ctx context.Context, driver, dsn, sql string, spec childSpec) (loadResult, error) {
-	spec.Role, spec.Driver, spec.DSN, spec.SQL, spec.IDs = "load", driver, dsn, sql, e.cfg.Rows
+	spec.Role, spec.Driver, spec.DSN, spec.SQL = "load", driver, dsn, sql
+	if spec.IDs == 0 {
+		// Overwriting a caller's range made issue 14's MariaDB UPDATEs
+		// address ids up to N on a table of N/2 rows: half of them
+		// matched nothing and logged no row image.
+		spec.IDs = e.cfg.Rows
+	}
 	c, err := startChild(e.cfg.ChildExe, e.cfg.ChildArgs, spec)
 	if err != nil {
 		return loadResult{}, err
