@@ -256,9 +256,10 @@ func (b *clientBuilder) finish() error {
 		// linger.ms=0: Kafka sends a batch as soon as the connection is
 		// free. sarama with a byte threshold and no timer would hold the
 		// records until batch.size bytes arrive (a backlog's tail forever);
-		// only with no threshold at all does it send at once. Batches still
-		// grow while a request is in flight, up to max.request.size.
-		sc.Producer.Flush.Bytes, sc.Producer.Flush.Messages = 0, 0
+		// a one-record threshold makes it send at once. Batches still grow
+		// while a request is in flight, up to max.request.size. Flush.Bytes
+		// keeps batch.size for the kgo producer's batches.
+		sc.Producer.Flush.Messages = 1
 	}
 	sc.Admin.Retry.Backoff = base
 	switch {

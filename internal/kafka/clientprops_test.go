@@ -29,7 +29,7 @@ func TestClientPropsApplied(t *testing.T) {
 	}{
 		{"linger", ClientConfig{Props: map[string]string{"linger.ms": "20"}}, func(sc *sarama.Config) bool { return sc.Producer.Flush.Frequency == 20*time.Millisecond }},
 		{"linger 0 sends at once", ClientConfig{Props: map[string]string{"linger.ms": "0", "batch.size": "65536"}}, func(sc *sarama.Config) bool {
-			return sc.Producer.Flush.Frequency == 0 && sc.Producer.Flush.Bytes == 0 && sc.Producer.Flush.Messages == 0
+			return sc.Producer.Flush.Frequency == 0 && sc.Producer.Flush.Messages == 1 && sc.Producer.Flush.Bytes == 65536
 		}},
 		{"request timeout", ClientConfig{Props: map[string]string{"request.timeout.ms": "7000"}}, func(sc *sarama.Config) bool {
 			return sc.Net.ReadTimeout == 7*time.Second && sc.Producer.Timeout == 7*time.Second

@@ -15,6 +15,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Embedded is an in-process Kafka-protocol broker (kfake). It is the
@@ -61,17 +62,46 @@ func (e *Embedded) Addrs() []string { return e.cluster.ListenAddrs() }
 func (e *Embedded) Close() { e.cluster.Close() }
 
 // Producer sends records asynchronously and reports each acknowledgement
-// through the Pending callback attached to the message.
+// through the Pending callback attached to the message. An at-least-once
+// producer sends with franz-go (kgo.go), a transactional one with sarama's
+// AsyncProducer; both keep a sarama client for metadata and admin calls.
 type Producer struct {
-	ap     sarama.AsyncProducer
+	ap     sarama.AsyncProducer // transactional producers
+	kg     *kgo.Client          // at-least-once producers
 	client sarama.Client
 	wg     sync.WaitGroup
 	once   sync.Once
 	txnID  string // transactional.id; "" for an at-least-once producer
+
+	lim     kgoLimits
+	slots   chan struct{} // records in kgo, bounded: Send's back-pressure
+	promise func(*kgo.Record, error)
 }
 
-// NewProducer connects an idempotent async producer.
+// NewProducer connects an idempotent (unless enable.idempotence=false)
+// at-least-once producer with the settings of sc.
 func NewProducer(brokers []string, sc *sarama.Config) (*Producer, error) {
+	opts, lim, err := kgoProducerOptions(brokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	client, err := sarama.NewClient(brokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to kafka %s: %w", strings.Join(brokers, ","), err)
+	}
+	kg, err := kgo.NewClient(opts...)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("creating kafka producer: %w", err)
+	}
+	p := &Producer{kg: kg, client: client, lim: lim, slots: make(chan struct{}, sc.ChannelBufferSize)}
+	p.promise = p.kgoPromise
+	return p, nil
+}
+
+// newSaramaProducer connects sarama's AsyncProducer (transactional
+// producers).
+func newSaramaProducer(brokers []string, sc *sarama.Config) (*Producer, error) {
 	client, err := sarama.NewClient(brokers, sc)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to kafka %s: %w", strings.Join(brokers, ","), err)
@@ -121,6 +151,9 @@ func produceError(topic string, err error) error {
 // Send queues a message; it blocks while the producer's buffer is full,
 // which is the back-pressure a source feels.
 func (p *Producer) Send(ctx context.Context, m *sarama.ProducerMessage) error {
+	if p.kg != nil {
+		return p.kgoSend(ctx, m)
+	}
 	select {
 	case p.ap.Input() <- m:
 		return nil
@@ -137,9 +170,16 @@ func (p *Producer) Client() sarama.Client { return p.client }
 func (p *Producer) Close() error {
 	var err error
 	p.once.Do(func() {
-		p.ap.AsyncClose()
-		p.wg.Wait()
-		err = p.client.Close()
+		if p.kg != nil {
+			// Flush returns once every buffered record is acknowledged
+			// or failed (each promise called).
+			err = p.kg.Flush(context.Background())
+			p.kg.Close()
+		} else {
+			p.ap.AsyncClose()
+			p.wg.Wait()
+		}
+		err = errors.Join(err, p.client.Close())
 	})
 	return err
 }

@@ -44,7 +44,7 @@ func NewTransactionalProducer(brokers []string, sc *sarama.Config, transactional
 	// (tributary bench pg-stream-eos: 8 ms per one-row transaction with
 	// it, 3 ms with 1 ms).
 	c.Producer.Flush.Frequency = time.Millisecond
-	p, err := NewProducer(brokers, &c)
+	p, err := newSaramaProducer(brokers, &c)
 	if err != nil {
 		return nil, fmt.Errorf("transactional.id %s: %w", transactionalID, txnError(err))
 	}
