@@ -159,9 +159,9 @@ func (g *globalFlags) converterDocs() []converterDoc {
 		{converter.JSONClass, "Kafka Connect", "JSON, with or without Kafka Connect's schema envelope (also `json`)", converter.JSONDef()},
 		{converter.StringClass, "Kafka Connect", "the value as a string (also `string`)", converter.StringDef()},
 		{converter.ByteArrayClass, "Kafka Connect", "the bytes unchanged (also `bytes`)", converter.ByteArrayDef()},
-		{converter.AvroClass, "Confluent", "Avro in the schema registry's wire format (also `avro`). Java client tunings it has no counterpart for are accepted without effect: " + avro.IgnoredProperties() + "; request.header.* and proxy.* likewise; bearer.auth.* is refused.", avro.ConverterDef()},
-		{jsonschema.ConverterClass, "Confluent", "JSON with the schema registered as a JSON Schema, in the registry's wire format", jsonschema.ConverterDef()},
-		{protobuf.ConverterClass, "Confluent", "Protobuf with the schema registered as PROTOBUF, in the registry's wire format", protobuf.ConverterDef()},
+		{converter.AvroClass, "Confluent", "Avro in the schema registry's wire format (also `avro`). " + registryClientNote, avro.ConverterDef()},
+		{jsonschema.ConverterClass, "Confluent", "JSON with the schema registered as a JSON Schema, in the registry's wire format. " + registryClientNote, jsonschema.ConverterDef()},
+		{protobuf.ConverterClass, "Confluent", "Protobuf with the schema registered as PROTOBUF, in the registry's wire format. " + registryClientNote, protobuf.ConverterDef()},
 	}
 	known := map[string]bool{}
 	for _, d := range docs {
@@ -196,6 +196,10 @@ func (g *globalFlags) converterPage() referencePage {
 }
 
 // chainIntro says what every transform takes besides its own properties.
+// registryClientNote is what the registry-based converters share beyond
+// their tables.
+const registryClientNote = "`request.header.<name>` sends the HTTP header <name> with every registry request; `http.connect.timeout.ms`, `http.read.timeout.ms`, `max.retries`, `retries.wait.ms`, `retries.max.wait.ms`, `url.randomize`, `proxy.host` and `proxy.port` also take the `schema.registry.` prefix Confluent's client strips (`schema.registry.max.retries`); given both ways, the two values must agree. bearer.auth.* is refused."
+
 const chainIntro = "Every transform also takes `type` (the class), `predicate` (the alias of a predicate that decides whether it applies) and `negate` (apply where the predicate is false). Unlike Kafka Connect, an unknown property of a transform is refused, naming the closest known one."
 
 // fullWorkerDef is every worker property run, standalone and distributed

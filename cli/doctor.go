@@ -260,7 +260,8 @@ func checkRegistry(ctx context.Context, u string, props map[string]string, prefi
 	if err != nil {
 		return fail(err.Error(), "set schema.registry.url")
 	}
-	cfg.Timeout = 10 * time.Second
+	// A diagnosis answers promptly: one attempt per URL, 10 s each.
+	cfg.ConnectTimeout, cfg.ReadTimeout, cfg.MaxRetries = 10*time.Second, 10*time.Second, 0
 	cl, err := registry.NewClient(cfg)
 	if err != nil {
 		return fail(err.Error(), "correct the converter's schema.registry.* properties")

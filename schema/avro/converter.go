@@ -88,20 +88,31 @@ type Config struct {
 	KeyStrategy        SubjectNameStrategy
 	ValueStrategy      SubjectNameStrategy
 	Data               Options
-	CacheSize          int           // schemas.cache.size
-	Timeout            time.Duration // per registry request
+	CacheSize          int // schemas.cache.size
+	// LatestCacheSize and LatestCacheTTL bound the converter's cache of
+	// the latest versions use.latest.version writes with
+	// (latest.cache.size, latest.cache.ttl.sec; a negative TTL: for
+	// ever), as AbstractKafkaSchemaSerDe's latestVersions.
+	LatestCacheSize int
+	LatestCacheTTL  time.Duration
 }
 
-// Properties the converter accepts and has nothing to do with: they tune
-// Java client internals.
-var ignoredProps = map[string]bool{
-	"max.schemas.per.subject": true, "schema.registry.url.randomize": true, "url.randomize": true,
-	"latest.cache.size": true, "latest.cache.ttl.sec": true, "missing.cache.size": true,
-	"missing.id.cache.ttl.sec": true, "missing.schema.cache.ttl.sec": true, "missing.version.cache.ttl.sec": true,
-	"max.retries": true, "retries.wait.ms": true, "retries.max.wait.ms": true, "http.connect.timeout.ms": true,
-	"schema.reflection": true, "avro.reflection.allow.null": true, "avro.use.logical.type.converters": true,
-	"specific.avro.reader": true, "converter.type": true, "id.compatibility.strict": true,
-	"auto.register.schemas.normalize": true, "propagate.schema.tags": true, "rule.service.loader.enable": true,
+// inertProps are properties of Confluent's Avro serializer and
+// deserializer that AvroConverter passes on but that change nothing it
+// returns, each with the reason; they are accepted as booleans.
+var inertProps = map[string]string{
+	"specific.avro.reader":       "AbstractKafkaAvroDeserializer reads with a SpecificDatumReader, which falls back to generic records when no generated class of the record's name is on the class path; AvroData turns either into the same Connect data, and Tributary has no Java classes",
+	"schema.reflection":          "AbstractKafkaAvroDeserializer reads with a ReflectDatumReader, which falls back to generic records when no Java class of the record's name is on the class path, and AvroConverter passes its own schema to the serializer, so nothing is derived by reflection",
+	"avro.reflection.allow.null": "only reflection-derived schemas are affected, and AvroConverter's serializer overrides getDatumWriter without it",
+	"id.compatibility.strict":    "consulted only with use.schema.id or use.schema.guid, which are refused unless unset",
+}
+
+// refusedProps are accepted only at their Confluent default: the
+// behaviour another value switches on is not implemented.
+var refusedProps = map[string]struct{ def, why string }{
+	"avro.use.logical.type.converters": {"false", "in Confluent's AvroConverter it makes the deserializer return BigDecimal, LocalDate, Instant... which AvroData refuses (\"Invalid type for Decimal, underlying representation should be bytes\"); not implemented"},
+	"propagate.schema.tags":            {"false", "schema tags (data contracts) are not implemented"},
+	"rule.service.loader.enable":       {"true", "data-contract rule executors are not implemented"},
 }
 
 // ParseConfig reads the converter's properties (without the
@@ -125,7 +136,8 @@ func parseConfig(props map[string]string, needRegistry bool) (Config, error) {
 		ValueStrategy:      TopicNameStrategy,
 		Data:               DefaultOptions(),
 		CacheSize:          1000,
-		Timeout:            30 * time.Second,
+		LatestCacheSize:    1000,
+		LatestCacheTTL:     -1,
 	}
 	var errs []string
 	boolean := func(k, v string, dst *bool) {
@@ -143,10 +155,36 @@ func parseConfig(props map[string]string, needRegistry bool) (Config, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := props[k]
+		if _, inert := inertProps[k]; inert {
+			var b bool
+			boolean(k, v, &b)
+			continue
+		}
+		if r, ok := refusedProps[k]; ok {
+			if !strings.EqualFold(strings.TrimSpace(v), r.def) {
+				errs = append(errs, fmt.Sprintf("%s=%q is not supported by Tributary's Avro converter (only %s): %s", k, v, r.def, r.why))
+			}
+			continue
+		}
 		switch k {
-		case "schema.registry.url", "basic.auth.credentials.source", "basic.auth.user.info",
-			"schema.registry.basic.auth.user.info", "schema.registry.ssl.ca.location",
-			"schema.registry.ssl.certificate.location", "schema.registry.ssl.key.location":
+		case "converter.type":
+		case "latest.cache.size":
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Sprintf("%s=%q: not an integer of at least 0", k, v))
+				continue
+			}
+			c.LatestCacheSize = n
+		case "latest.cache.ttl.sec":
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: not an integer", k, v))
+				continue
+			}
+			c.LatestCacheTTL = time.Duration(n) * time.Second
+			if n < 0 {
+				c.LatestCacheTTL = -1
+			}
 		case "auto.register.schemas":
 			boolean(k, v, &c.AutoRegister)
 		case "use.latest.version":
@@ -191,15 +229,8 @@ func parseConfig(props map[string]string, needRegistry bool) (Config, error) {
 				continue
 			}
 			c.CacheSize = n
-		case "http.read.timeout.ms":
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n < 1 {
-				errs = append(errs, fmt.Sprintf("%s=%q: not a positive integer", k, v))
-				continue
-			}
-			c.Timeout = time.Duration(n) * time.Millisecond
 		default:
-			if ignoredProps[k] || strings.HasPrefix(k, "request.header.") || strings.HasPrefix(k, "proxy.") {
+			if registry.IsClientProperty(k) {
 				continue
 			}
 			if strings.HasPrefix(k, "bearer.auth.") {
@@ -210,10 +241,9 @@ func parseConfig(props map[string]string, needRegistry bool) (Config, error) {
 		}
 	}
 	rc, err := registry.ConfigFromProperties(props)
-	if err != nil && needRegistry {
+	if err != nil && (needRegistry || rc.URL != "") {
 		errs = append(errs, err.Error())
 	}
-	rc.Timeout = c.Timeout
 	c.Registry = rc
 	if len(errs) > 0 {
 		return c, errors.New(strings.Join(errs, "; "))
@@ -232,6 +262,10 @@ type Converter struct {
 	byPtr   map[*connect.Schema]*plan // fast path: connectors reuse schema values
 	byText  map[string]*plan
 	readers map[string]*reader // by topic and schema id: the Connect version depends on the subject
+	// latest holds the targets of use.latest.version by subject and
+	// schema text, bounded and expiring as latest.cache.size and
+	// latest.cache.ttl.sec say.
+	latest *registry.Cache[string, *target]
 }
 
 // plan is everything needed to write values of one Connect schema.
@@ -261,11 +295,9 @@ func NewConverter(cfg Config, isKey bool, reg Registry) *Converter {
 	if cfg.CacheSize < 1 {
 		cfg.CacheSize = 1000
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
-	}
 	return &Converter{cfg: cfg, isKey: isKey, reg: reg, byPtr: map[*connect.Schema]*plan{},
-		byText: map[string]*plan{}, readers: map[string]*reader{}}
+		byText: map[string]*plan{}, readers: map[string]*reader{},
+		latest: registry.NewCache[string, *target](cfg.LatestCacheSize, cfg.LatestCacheTTL, nil)}
 }
 
 // New builds a converter from its properties, as key.converter.* or
@@ -326,17 +358,43 @@ func (c *Converter) plan(s *connect.Schema) (*plan, error) {
 	return p, nil
 }
 
+// ctx is the context of registry requests: the client bounds each attempt
+// (http.connect.timeout.ms, http.read.timeout.ms) and the number of
+// attempts (max.retries), as Confluent's RestService does.
 func (c *Converter) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), c.cfg.Timeout)
+	return context.WithCancel(context.Background())
 }
 
 func (c *Converter) target(p *plan, subject string) (*target, error) {
+	if c.cfg.UseLatestVersion && !c.cfg.AutoRegister {
+		key := subject + "\x00" + p.text
+		if t, ok := c.latest.Get(key); ok {
+			return t, nil
+		}
+		t, err := c.newTarget(p, subject)
+		if err != nil {
+			return nil, err
+		}
+		c.latest.Put(key, t)
+		return t, nil
+	}
 	p.mu.RLock()
 	t, ok := p.targets[subject]
 	p.mu.RUnlock()
 	if ok {
 		return t, nil
 	}
+	t, err := c.newTarget(p, subject)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.targets[subject] = t
+	p.mu.Unlock()
+	return t, nil
+}
+
+func (c *Converter) newTarget(p *plan, subject string) (*target, error) {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	writer := p.avro
@@ -377,11 +435,7 @@ func (c *Converter) target(p *plan, subject string) (*target, error) {
 		// length-prefixed.
 		enc.kind = encRawBytes
 	}
-	t = &target{id: id, enc: enc}
-	p.mu.Lock()
-	p.targets[subject] = t
-	p.mu.Unlock()
-	return t, nil
+	return &target{id: id, enc: enc}, nil
 }
 
 // checkLatest is lookupLatestVersion's sanity check: the latest schema

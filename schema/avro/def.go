@@ -2,7 +2,6 @@ package avro
 
 import (
 	"sort"
-	"strings"
 
 	"github.com/tributary-io/tributary/connect/config"
 	"github.com/tributary-io/tributary/schema/registry"
@@ -42,20 +41,25 @@ func ConverterDef() *config.Def {
 	d.Define(config.Key{Name: "use.schema.id", Type: config.TypeInt, Default: "-1", Doc: "only -1 is supported: writing with a fixed schema id is not implemented"})
 	d.Define(config.Key{Name: "schemas.cache.size", Type: config.TypeInt, Default: "1000", Aliases: []string{"schemas.cache.config"},
 		Doc: "Connect schemas whose Avro form and registry id are cached"})
-	d.Define(config.Key{Name: "http.read.timeout.ms", Type: config.TypeInt, Default: "30000",
-		Doc: "time limit of each schema registry request"})
+	d.Define(config.Key{Name: "latest.cache.size", Type: config.TypeInt, Default: "1000",
+		Doc: "latest versions (by subject and schema) use.latest.version keeps; see latest.cache.ttl.sec"})
+	d.Define(config.Key{Name: "converter.type", Doc: "set by the runtime: whether the converter serves keys, values or headers"})
+	for _, k := range sortedKeys(inertProps) {
+		d.Define(config.Key{Name: k, Type: config.TypeBoolean, Default: map[bool]string{true: "true", false: "false"}[k == "id.compatibility.strict"],
+			Doc: "accepted, with no effect in Confluent's AvroConverter either: " + inertProps[k]})
+	}
+	for _, k := range sortedKeys(refusedProps) {
+		r := refusedProps[k]
+		d.Define(config.Key{Name: k, Type: config.TypeBoolean, Default: r.def, Doc: "only " + r.def + " is supported: " + r.why})
+	}
 	return d
 }
 
-// IgnoredProperties lists the Java client tunings the converter accepts
-// without effect (they have no counterpart here), for the reference.
-func IgnoredProperties() string {
-	names := make([]string, 0, len(ignoredProps))
-	for k := range ignoredProps {
-		if k != "converter.type" {
-			names = append(names, k)
-		}
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	sort.Strings(out)
+	return out
 }

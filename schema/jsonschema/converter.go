@@ -64,10 +64,7 @@ func ParseConverterConfig(props map[string]string) (ConverterConfig, error) {
 	for _, k := range keys {
 		v := props[k]
 		switch k {
-		case "schema.registry.url", "url", "basic.auth.credentials.source", "basic.auth.user.info",
-			"schema.registry.basic.auth.user.info", "schema.registry.ssl.ca.location", "ssl.ca.location",
-			"schema.registry.ssl.certificate.location", "ssl.certificate.location",
-			"schema.registry.ssl.key.location", "ssl.key.location", "converter.type":
+		case "converter.type":
 		case "auto.register.schemas":
 			cfg.AutoRegister = boolProp(k, v)
 		case "object.additional.properties":
@@ -95,6 +92,9 @@ func ParseConverterConfig(props map[string]string) (ConverterConfig, error) {
 				errs = append(errs, fmt.Sprintf("%s=true is not supported by Tributary's JsonSchemaConverter", k))
 			}
 		default:
+			if registry.IsClientProperty(k) {
+				continue
+			}
 			errs = append(errs, fmt.Sprintf("unknown JsonSchemaConverter property %q", k))
 		}
 	}

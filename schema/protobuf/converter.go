@@ -52,10 +52,7 @@ func ParseConverterConfig(props map[string]string) (ConverterConfig, error) {
 	for _, k := range keys {
 		v := strings.TrimSpace(props[k])
 		switch k {
-		case "schema.registry.url", "url", "basic.auth.credentials.source", "basic.auth.user.info",
-			"schema.registry.basic.auth.user.info", "schema.registry.ssl.ca.location", "ssl.ca.location",
-			"schema.registry.ssl.certificate.location", "ssl.certificate.location",
-			"schema.registry.ssl.key.location", "ssl.key.location", "converter.type":
+		case "converter.type":
 		case "auto.register.schemas":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -72,6 +69,9 @@ func ParseConverterConfig(props map[string]string) (ConverterConfig, error) {
 				errs = append(errs, fmt.Sprintf("%s=true is not supported by Tributary's ProtobufConverter", k))
 			}
 		default:
+			if registry.IsClientProperty(k) {
+				continue
+			}
 			errs = append(errs, fmt.Sprintf("unknown ProtobufConverter property %q", k))
 		}
 	}
