@@ -329,7 +329,14 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		}
 	}
 
-	reg := metrics.NewRegistry()
+	// The metrics registry (client_golang's registry, collectors and
+	// handler) serves only GET /metrics of the REST API and metrics.port:
+	// a worker with neither, `run` by default, does not build it. The
+	// runner and the REST status take a nil registry.
+	var reg *metrics.Registry
+	if srv != nil || wv.IsSet("metrics.port") {
+		reg = metrics.NewRegistry()
+	}
 	runner := &herder.KafkaRunner{Brokers: brokers, Sarama: sc, Raw: raw, Converters: env.converters, Transforms: env.transforms,
 		Offsets: store, Worker: file.Worker, ShutdownTimeout: wv.Millis("task.shutdown.graceful.timeout.ms"), Metrics: reg, Logger: log,
 		ExactlyOnce: eos}
@@ -367,7 +374,9 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 	if err != nil {
 		return err
 	}
-	reg.SetStatus(h.StatusSummary)
+	if reg != nil {
+		reg.SetStatus(h.StatusSummary)
+	}
 	probes := metrics.Probes{Ready: h.Ready}
 
 	runCtx, cancel := context.WithCancel(ctx)

@@ -22,6 +22,10 @@ import (
 type Task struct {
 	Connector string
 	TaskID    int
+	// AfterSnapshot, when set before the task runs, is called each time
+	// a snapshot completed (the worker returns the snapshot's heap to
+	// the OS then).
+	AfterSnapshot func()
 
 	snapshotRunning   atomic.Bool
 	snapshotCompleted atomic.Bool
@@ -117,6 +121,9 @@ func (t *Task) SnapshotCompleted() {
 	t.snapshotRunning.Store(false)
 	t.snapshotCompleted.Store(true)
 	t.snapshotEndMs.Store(time.Now().UnixMilli())
+	if t.AfterSnapshot != nil {
+		t.AfterSnapshot()
+	}
 }
 
 // SnapshotAborted marks the snapshot interrupted (SnapshotAborted).
