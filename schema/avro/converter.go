@@ -548,7 +548,9 @@ func (c *Converter) reader(topic string, id int) (*reader, error) {
 	version := 0
 	if w.Prop(propConnectVersion) == nil {
 		if subject, err := c.strategy().Subject(topic, c.isKey, w); err == nil {
-			if sv, err := c.reg.Lookup(ctx, subject, text, false); err == nil {
+			// CachedSchemaRegistryClient.getVersion looks up with
+			// deleted=true: a soft-deleted writer schema keeps its version.
+			if sv, err := c.reg.Lookup(ctx, subject, text, true); err == nil {
 				version = sv.Version
 			}
 		}

@@ -112,3 +112,27 @@ func TestLatestCache(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderVersionOfDeletedSchema: the Connect version of data read is
+// the writer schema's version under the subject even after that version
+// was soft-deleted, as CachedSchemaRegistryClient.getVersion looks up with
+// deleted=true.
+func TestReaderVersionOfDeletedSchema(t *testing.T) {
+	reg := newCountingRegistry(t)
+	s := connect.StructBuilder().Name("ns.R").Field("a", connect.Prim(connect.Int32)).MustBuild()
+	b, err := newConverter(t, reg.URL, false, nil).FromConnect("t", s, connect.NewStruct(s).Set("a", int32(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, _ := registry.NewClient(registry.Config{URL: reg.URL})
+	if _, err := client.DeleteVersion(context.Background(), "t-value", 1, false); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err := newConverter(t, reg.URL, false, nil).ToConnect("t", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Version != 1 {
+		t.Fatalf("version %d, want 1", cs.Version)
+	}
+}

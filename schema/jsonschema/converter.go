@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/internal/converter"
@@ -186,7 +185,7 @@ func (c *Converter) id(topic, text string) (int, error) {
 	if ok {
 		return id, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := registryContext()
 	defer cancel()
 	var err error
 	if c.cfg.AutoRegister {
@@ -248,7 +247,7 @@ func (c *Converter) ToConnect(topic string, data []byte) (*connect.Schema, any, 
 	envSchema, ok := c.readers[id]
 	c.mu.Unlock()
 	if !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := registryContext()
 		defer cancel()
 		resp, err := c.reg.Schema(ctx, id)
 		if err != nil {
@@ -413,4 +412,12 @@ func connectSchemaJSON(v any, path string) (string, error) {
 		out.put("default", string(b))
 	}
 	return out.String(), nil
+}
+
+// registryContext is the context of registry requests: the client bounds
+// each attempt (http.connect.timeout.ms, http.read.timeout.ms) and their
+// number (max.retries), as Confluent's RestService does, so no overall
+// limit is added that would cut configured retries short.
+func registryContext() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
 }

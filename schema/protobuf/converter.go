@@ -171,7 +171,7 @@ func (c *Converter) id(topic, text string) (int, error) {
 	if ok {
 		return id, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := registryContext()
 	defer cancel()
 	req := registry.RegisterRequest{Schema: text, SchemaType: "PROTOBUF"}
 	var err error
@@ -357,4 +357,12 @@ func scalar(fd protoreflect.FieldDescriptor, s *connect.Schema, v any) (protoref
 		}
 	}
 	return bad()
+}
+
+// registryContext is the context of registry requests: the client bounds
+// each attempt (http.connect.timeout.ms, http.read.timeout.ms) and their
+// number (max.retries), as Confluent's RestService does, so no overall
+// limit is added that would cut configured retries short.
+func registryContext() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
 }

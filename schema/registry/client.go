@@ -208,15 +208,20 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	for i := 0; ; i++ {
 		idx, base := c.urls.current()
 		err := c.retry(ctx, func() error { return c.send(ctx, base, method, path, query, payload, body != nil, out) })
-		if err == nil || ctx.Err() != nil || !failsOver(err) || i == n-1 {
-			if err != nil {
-				return fmt.Errorf("schema registry %s %s: %w", method, path, err)
-			}
+		if err == nil {
 			return nil
 		}
-		c.log.Warn("schema registry request failed; failing over to the next URL",
-			"url", redact.URL(base.String()), "path", path, "error", err)
-		c.urls.fail(idx)
+		if ctx.Err() == nil && failsOver(err) {
+			c.log.Warn("schema registry request failed; failing over to the next URL",
+				"url", redact.URL(base.String()), "path", path, "error", err)
+			// As RestService, the URL is marked failed even when it was
+			// the last one to try.
+			c.urls.fail(idx)
+			if i < n-1 {
+				continue
+			}
+		}
+		return fmt.Errorf("schema registry %s %s: %w", method, path, err)
 	}
 }
 
