@@ -32,6 +32,34 @@ type payloadDecoder struct {
 	buf bytes.Buffer
 	// scratch holds an unquoted name or string while it is used.
 	scratch []byte
+	// interned holds short string values already seen, shared instead of
+	// allocated again: most string fields of change events repeat from
+	// record to record (the source block's connector, database, schema
+	// and table names, op). Strings are immutable, so sharing is safe;
+	// the map is bounded by emptying it when full.
+	interned map[string]string
+}
+
+const (
+	maxInterned    = 512
+	maxInternedLen = 64
+)
+
+// intern returns b as a string, shared with earlier equal values when b
+// is short.
+func (d *payloadDecoder) intern(b []byte) string {
+	if len(b) > maxInternedLen {
+		return string(b)
+	}
+	if s, ok := d.interned[string(b)]; ok {
+		return s
+	}
+	if d.interned == nil || len(d.interned) >= maxInterned {
+		d.interned = make(map[string]string, maxInterned)
+	}
+	s := string(b)
+	d.interned[s] = s
+	return s
 }
 
 // decoderPool hands out payloadDecoders; one per concurrent ToConnect.
@@ -178,7 +206,7 @@ func (d *payloadDecoder) value(s *connect.Schema) (any, bool) {
 			return nil, false
 		}
 		b, ok := d.str(raw)
-		return string(b), ok
+		return d.intern(b), ok
 	case connect.Bytes:
 		return d.bytes()
 	case connect.Array:
