@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/IBM/sarama"
-
 	"github.com/tributary-io/tributary/internal/kafka"
 )
 
@@ -100,9 +98,7 @@ func (e *env) producerCase(ctx context.Context, i int, pc producerCase, slot str
 	}
 	_, err = run.waitWritten(ctx, want, timeoutFor(int(want)))
 	elapsed, cpu, rss := m.end()
-	// The client's meters leave the registry when the producer closes.
-	wire := meterCount(sc, "outgoing-byte-rate")
-	requests := meterCount(sc, "request-rate")
+	wire, requests := run.prod.WireStats()
 	serr := run.stop()
 	e.deleteTopics(prefix + ".public.bench")
 	if err != nil {
@@ -119,15 +115,4 @@ func (e *env) producerCase(ctx context.Context, i int, pc producerCase, slot str
 		Events: run.written(), Bytes: wire, Seconds: elapsed.Seconds(), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss), Note: note}
 	e.add(r)
 	return r, nil
-}
-
-// meterCount reads the total of one of sarama's client meters.
-func meterCount(sc *sarama.Config, name string) int64 {
-	if sc.MetricRegistry == nil {
-		return 0
-	}
-	if m, ok := sc.MetricRegistry.Get(name).(interface{ Count() int64 }); ok {
-		return m.Count()
-	}
-	return 0
 }

@@ -616,6 +616,8 @@ var clientProps = map[string]clientProp{
 // plain Kafka semantics (docs/kafka-clients.md).
 var clientPropNotes = map[string]string{
 	"acks":                                  "only `all`/`-1`",
+	"batch.size":                            "at least 512; a record larger than it fails (Kafka would send it in a batch of its own)",
+	"compression.lz4.level":                 "1 to 9 (Go's lz4 has no levels 10-17); 9, Kafka's default, is lz4's fast compressor as in Kafka",
 	"client.dns.lookup":                     "only `use_all_dns_ips` (every resolved address is tried)",
 	"delivery.timeout.ms":                   "converted into a number of retries at the backoff cap (`retry.backoff.max.ms`)",
 	"transaction.timeout.ms":                "used by exactly-once source tasks (a whole initial snapshot is one transaction); it also bounds their produce retries",
@@ -623,7 +625,7 @@ var clientPropNotes = map[string]string{
 	"enable.metrics.push":                   "only `false`: Tributary exports its own metrics on /metrics",
 	"check.crcs":                            "only `true`: sarama always checks record CRCs",
 	"enable.auto.commit":                    "only `false`: the sink runner commits after the task has written the records",
-	"max.in.flight.requests.per.connection": "1 with idempotence (sarama keeps order only then); up to any value without",
+	"max.in.flight.requests.per.connection": "1 with idempotence (sarama, which exactly-once producers use, keeps order only then); up to any value without",
 	"max.poll.interval.ms":                  "sent as the consumer group's rebalance timeout, which is what Kafka uses it for",
 	"max.poll.records":                      "the largest batch handed to a sink task's put",
 	"partition.assignment.strategy":         "Range, RoundRobin, Sticky; CooperativeSticky is skipped (no cooperative protocol in sarama), so Kafka's default list means Range",

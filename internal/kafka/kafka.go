@@ -76,12 +76,14 @@ type Producer struct {
 	lim     kgoLimits
 	slots   chan struct{} // records in kgo, bounded: Send's back-pressure
 	promise func(*kgo.Record, error)
+	wire    wireStats
 }
 
 // NewProducer connects an idempotent (unless enable.idempotence=false)
 // at-least-once producer with the settings of sc.
 func NewProducer(brokers []string, sc *sarama.Config) (*Producer, error) {
-	opts, lim, err := kgoProducerOptions(brokers, sc)
+	p := &Producer{slots: make(chan struct{}, sc.ChannelBufferSize)}
+	opts, lim, err := kgoProducerOptions(brokers, sc, &p.wire)
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
@@ -94,7 +96,7 @@ func NewProducer(brokers []string, sc *sarama.Config) (*Producer, error) {
 		client.Close()
 		return nil, fmt.Errorf("creating kafka producer: %w", err)
 	}
-	p := &Producer{kg: kg, client: client, lim: lim, slots: make(chan struct{}, sc.ChannelBufferSize)}
+	p.kg, p.client, p.lim = kg, client, lim
 	p.promise = p.kgoPromise
 	return p, nil
 }

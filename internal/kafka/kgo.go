@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -28,7 +29,7 @@ import (
 
 // kgoProducerOptions converts the producer settings of sc into kgo
 // options, refusing what kgo cannot do as the property asked.
-func kgoProducerOptions(brokers []string, sc *sarama.Config) ([]kgo.Opt, kgoLimits, error) {
+func kgoProducerOptions(brokers []string, sc *sarama.Config, wire *wireStats) ([]kgo.Opt, kgoLimits, error) {
 	var lim kgoLimits
 	if sc.Producer.RequiredAcks != sarama.WaitForAll {
 		return nil, lim, errors.New("acks: only acks=all is supported")
@@ -64,6 +65,7 @@ func kgoProducerOptions(brokers []string, sc *sarama.Config) ([]kgo.Opt, kgoLimi
 		// blocks.
 		kgo.MaxBufferedRecords(sc.ChannelBufferSize + 1),
 		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(javaPartition)),
+		kgo.WithHooks(wire),
 	}
 	if sc.Metadata.AllowAutoTopicCreation {
 		opts = append(opts, kgo.AllowAutoTopicCreation())
@@ -269,4 +271,24 @@ func kgoProduceError(topic string, err error) error {
 		return fmt.Errorf("producing to %s: record too large for the topic's max.message.bytes: %w", topic, err)
 	}
 	return fmt.Errorf("producing to %s: %w", topic, err)
+}
+
+// wireStats counts what the producer wrote to the brokers (every request,
+// metadata included), as sarama's outgoing-byte-rate and request-rate
+// meters did.
+type wireStats struct {
+	bytes, requests atomic.Int64
+}
+
+var _ kgo.HookBrokerWrite = (*wireStats)(nil)
+
+func (w *wireStats) OnBrokerWrite(_ kgo.BrokerMetadata, _ int16, n int, _, _ time.Duration, _ error) {
+	w.bytes.Add(int64(n))
+	w.requests.Add(1)
+}
+
+// WireStats returns the bytes and requests the producer has written to
+// the brokers (zero for a transactional producer).
+func (p *Producer) WireStats() (bytes, requests int64) {
+	return p.wire.bytes.Load(), p.wire.requests.Load()
 }

@@ -103,7 +103,7 @@ func TestKgoProducerOptionsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := kgoProducerOptions([]string{"127.0.0.1:1"}, sc); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := kgoProducerOptions([]string{"127.0.0.1:1"}, sc, &wireStats{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want %q", tc.props, err, tc.want)
 		}
 	}
@@ -115,7 +115,7 @@ func kgoClientFor(t *testing.T, props map[string]string) *kgo.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, _, err := kgoProducerOptions([]string{"127.0.0.1:1"}, sc)
+	opts, _, err := kgoProducerOptions([]string{"127.0.0.1:1"}, sc, &wireStats{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +179,9 @@ func TestKgoProducerPartitionsAndAcks(t *testing.T) {
 	// Close must flush: no wait for acknowledgements before it.
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if b, reqs := p.WireStats(); b < n || reqs == 0 {
+		t.Errorf("wire stats: %d bytes in %d requests", b, reqs)
 	}
 	time.Sleep(50 * time.Millisecond) // the refused records are acknowledged on their own goroutine
 	mu.Lock()
@@ -280,7 +283,7 @@ func TestKgoProducerBackPressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, lim, err := kgoProducerOptions([]string{"127.0.0.1:1"}, sc)
+	opts, lim, err := kgoProducerOptions([]string{"127.0.0.1:1"}, sc, &wireStats{})
 	if err != nil {
 		t.Fatal(err)
 	}
