@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/internal/signal"
 )
 
 // Benchmarks (not run in CI): go test -run '^$' -bench . ./connectors/mysql
@@ -138,6 +141,13 @@ func BenchmarkStreamingUpdate(b *testing.B) {
 // runStreaming runs a task whose model comes from DDL applied directly,
 // streaming from file/pos.
 func runStreaming(b *testing.B, e *env, props map[string]string, c *counter, want int64, file string, pos int64) time.Duration {
+	return runStreamingDDL(b, e, props, c, want, file, pos, "CREATE TABLE t (id BIGINT PRIMARY KEY, a INT NOT NULL, v VARCHAR(60) NOT NULL, d DATETIME(3), x DECIMAL(12,2))")
+}
+
+// runStreamingDDL is runStreaming with the table of ddl. The task has a
+// signal channel, as every task the runtime starts does (the REST
+// signals' inbox).
+func runStreamingDDL(b *testing.B, e *env, props map[string]string, c *counter, want int64, file string, pos int64, ddl string) time.Duration {
 	v, err := MariaDBPlugin().Config().Parse(props)
 	if err != nil {
 		b.Fatal(err)
@@ -146,7 +156,7 @@ func runStreaming(b *testing.B, e *env, props map[string]string, c *counter, wan
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := tk.c.model.applyDDL("CREATE TABLE t (id BIGINT PRIMARY KEY, a INT NOT NULL, v VARCHAR(60) NOT NULL, d DATETIME(3), x DECIMAL(12,2))", "inventory"); err != nil {
+	if _, err := tk.c.model.applyDDL(ddl, "inventory"); err != nil {
 		b.Fatal(err)
 	}
 	db, err := tk.c.cfg.openDB()
@@ -156,6 +166,7 @@ func runStreaming(b *testing.B, e *env, props map[string]string, c *counter, wan
 	defer db.Close()
 	tk.db = db
 	tk.server = &serverInfo{mariadb: true, gtidMode: true}
+	tk.signals = make(chan signal.Record)
 	o := newOffsetState()
 	o.setBinlogStartPoint(file, pos)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -175,4 +186,70 @@ func runStreaming(b *testing.B, e *env, props map[string]string, c *counter, wan
 	cancel()
 	<-done
 	return el
+}
+
+// BenchmarkStreamingIssue14 streams issue 14's MariaDB backlog (N/2
+// single-row INSERT transactions then N/2 single-row UPDATEs of a
+// 5-column table, 4 connections) into a counting writer, so that only
+// the connector and go-mysql are measured: no converter, no producer.
+// It reports the process's CPU per event (user+sys while streaming).
+func BenchmarkStreamingIssue14(b *testing.B) {
+	n := benchRows() / 2
+	e := benchEnv(b)
+	const ddl = "CREATE TABLE issue14 (id bigint AUTO_INCREMENT PRIMARY KEY, k int NOT NULL, v bigint NOT NULL, name varchar(64) NOT NULL, note varchar(160) NOT NULL) ENGINE=InnoDB"
+	e.db.Exec(b, "", "CREATE DATABASE inventory")
+	e.db.Exec(b, "inventory", ddl)
+	db, err := (&settings{host: e.db.Host, port: e.db.Port, user: "root", connectTimeout: 10 * time.Second}).openDB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(4)
+	file, pos, _, err := binlogStatus(context.Background(), db, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(q string, arg func(i int) int) {
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		errs := make(chan error, 4)
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1)); i <= n; i = int(next.Add(1)) {
+					if _, err := db.Exec(q, arg(i)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	run("INSERT INTO inventory.issue14 (k, v, name, note) VALUES (?, 0, CONCAT('name-', LAST_INSERT_ID()), REPEAT(MD5(RAND()), 4))", func(i int) int { return i })
+	run("UPDATE inventory.issue14 SET v = v + 1, name = CONCAT('upd-', v) WHERE id = ?", func(i int) int { return (i*7919)%n + 1 })
+	want := int64(2 * n)
+	b.ResetTimer()
+	var total time.Duration
+	var cpu float64
+	for i := 0; i < b.N; i++ {
+		c := &counter{topic: "mariadb1.inventory.issue14"}
+		props := e.props(map[string]string{"snapshot.mode": "never", "schema.history.internal.kafka.topic": fmt.Sprintf("h-i14-%d", i)})
+		before := cpuSeconds()
+		total += runStreamingDDL(b, e, props, c, want, file, pos, ddl)
+		cpu += cpuSeconds() - before
+	}
+	b.ReportMetric(float64(want)*float64(b.N)/total.Seconds(), "events/s")
+	b.ReportMetric(cpu*1e6/float64(want)/float64(b.N), "cpu-µs/event")
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

@@ -182,6 +182,7 @@ type connectorState struct {
 	log          *slog.Logger
 	partition    map[string]any
 	sourceSchema *connect.Schema
+	srcFields    sourceFields
 	scKeyS       *connect.Schema
 	scValueS     *connect.Schema
 	changeS      *connect.Schema
@@ -209,6 +210,7 @@ func newConnectorState(f flavor, v *config.Values, tc connect.TaskContext) (*con
 	// Not c.log.With("connector", ..., "task", ...): the runtime's logger
 	// already carries both, and slog would print them twice.
 	c.sourceSchema = sourceSchema(f)
+	c.srcFields = newSourceFields(c.sourceSchema, s.flavor, s.topicPrefix)
 	c.scKeyS, c.scValueS, c.changeS = schemaChangeSchemas(f, c.sourceSchema)
 	if c.tableFilter, c.columns, err = debezium.FiltersFrom(v); err != nil {
 		return nil, err

@@ -147,7 +147,18 @@ type mariaGtid struct {
 	seq            uint64
 }
 
-func (m mariaGtid) String() string { return fmt.Sprintf("%d-%d-%d", m.domain, m.server, m.seq) }
+func (m mariaGtid) String() string { return string(m.appendTo(nil)) }
+
+// appendTo appends "domain-server-seq": formatted for every transaction
+// (its GTID and the set after it), where fmt.Sprintf was 4 % of the
+// streaming CPU.
+func (m mariaGtid) appendTo(b []byte) []byte {
+	b = strconv.AppendUint(b, uint64(m.domain), 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, uint64(m.server), 10)
+	b = append(b, '-')
+	return strconv.AppendUint(b, m.seq, 10)
+}
 
 func parseMariaGtid(s string) (mariaGtid, error) {
 	p := strings.Split(strings.TrimSpace(s), "-")
@@ -181,19 +192,28 @@ func (g *mariaGtidSet) add(s string) error {
 	if err != nil {
 		return err
 	}
+	g.addGtid(m)
+	return nil
+}
+
+// addGtid adds a GTID the binlog stream decoded, without formatting it
+// and parsing it back.
+func (g *mariaGtidSet) addGtid(m mariaGtid) {
 	if _, ok := g.byDom[m.domain]; !ok {
 		g.order = append(g.order, m.domain)
 	}
 	g.byDom[m.domain] = m
-	return nil
 }
 
 func (g *mariaGtidSet) String() string {
-	parts := make([]string, 0, len(g.order))
-	for _, d := range g.order {
-		parts = append(parts, g.byDom[d].String())
+	b := make([]byte, 0, 32*len(g.order))
+	for i, d := range g.order {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = g.byDom[d].appendTo(b)
 	}
-	return strings.Join(parts, ",")
+	return string(b)
 }
 
 func (g *mariaGtidSet) contains(o gtidSet) bool {

@@ -62,9 +62,18 @@ func (t *task) stream(ctx context.Context, em *emitter, o *offsetState) error {
 var dmlPrefix = regexp.MustCompile(`(?i)^(INSERT|UPDATE|DELETE|REPLACE)\s`)
 var setStatementPrefix = regexp.MustCompile(`(?is)^SET\s+STATEMENT\s+.*?\s+FOR\s+`)
 
+// tableRef is what a table map event says about a table id: the table,
+// and whether its changes are captured. Kept from one transaction's table
+// map to the next (the server maps the same id again for each), so that
+// neither the names are copied nor the filters matched for every event.
+type tableRef struct {
+	id       TableID
+	captured bool
+}
+
 // streamState is BinlogStreamingChangeEventSource's per-connection state.
 type streamState struct {
-	tableIDs      map[uint64]TableID
+	tableIDs      map[uint64]tableRef
 	gtids         gtidSet
 	eventsToSkip  int64
 	rowsToSkip    int
@@ -208,7 +217,7 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 	syncer := replication.NewBinlogSyncer(cfg)
 	defer syncer.Close()
 
-	st := &streamState{tableIDs: map[uint64]TableID{}}
+	st := &streamState{tableIDs: map[uint64]tableRef{}}
 	if c.cfg.txMetadata {
 		st.tx = &txTracker{c: c, o: o}
 	}
@@ -261,6 +270,8 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 	if err := sr.inc.start(ctx); err != nil {
 		return signalError(err)
 	}
+	var waiter eventWaiter
+	defer waiter.stop()
 	for {
 		if sr.between() {
 			// signals act between transactions only
@@ -270,9 +281,7 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 		}
 		var ev *replication.BinlogEvent
 		if wait := t.eventWait(len(em.buf) > 0); wait > 0 {
-			wctx, cancel := context.WithTimeout(ctx, wait)
-			ev, err = streamer.GetEvent(wctx)
-			cancel()
+			ev, err = waiter.next(ctx, streamer, wait)
 			if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 				if err := em.flush(ctx); err != nil {
 					return err
@@ -302,6 +311,47 @@ func (t *task) streamOnce(ctx context.Context, em *emitter, o *offsetState) erro
 			}
 			return noRetry(err)
 		}
+	}
+}
+
+// eventWaiter waits for the next binlog event for at most a given time.
+// Its deadline context is reused from event to event while the deadline
+// is no further than the wait: a context.WithTimeout for every event (a
+// timer, and a registration with the parent context) was a fifth of the
+// connector's streaming CPU, as every task has a signal channel and so
+// waits with a timeout.
+type eventWaiter struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	deadline time.Time
+}
+
+// next returns the next event, or context.DeadlineExceeded when none came
+// within wait (never sooner: a reused deadline that ends the wait early is
+// followed by a wait for the rest).
+func (w *eventWaiter) next(ctx context.Context, s *replication.BinlogStreamer, wait time.Duration) (*replication.BinlogEvent, error) {
+	start := time.Now()
+	if w.ctx == nil || !start.Before(w.deadline) || w.deadline.Sub(start) > wait {
+		w.reset(ctx, start.Add(wait))
+	}
+	ev, err := s.GetEvent(w.ctx)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && time.Since(start) < wait {
+		w.reset(ctx, start.Add(wait))
+		ev, err = s.GetEvent(w.ctx)
+	}
+	return ev, err
+}
+
+func (w *eventWaiter) reset(ctx context.Context, deadline time.Time) {
+	w.stop()
+	w.deadline = deadline
+	w.ctx, w.cancel = context.WithDeadline(ctx, deadline)
+}
+
+func (w *eventWaiter) stop() {
+	if w.cancel != nil {
+		w.cancel()
+		w.ctx, w.cancel = nil, nil
 	}
 }
 
@@ -365,7 +415,7 @@ func (t *task) handleEvent(ctx context.Context, em *emitter, o *offsetState, st 
 	o.serverID = int64(h.ServerID)
 	if re, ok := ev.Event.(*replication.RotateEvent); ok {
 		o.setBinlogStartPoint(string(re.NextLogName), int64(re.Position))
-		st.tableIDs = map[uint64]TableID{}
+		st.tableIDs = map[uint64]tableRef{}
 	} else if h.LogPos > 0 {
 		o.setEventPosition(int64(h.LogPos)-int64(h.EventSize), int64(h.EventSize))
 	}
@@ -376,10 +426,14 @@ func (t *task) handleEvent(ctx context.Context, em *emitter, o *offsetState, st 
 	case *replication.XIDEvent:
 		err = t.commit(ctx, em, o, st)
 	case *replication.TableMapEvent:
-		id := TableID{DB: string(e.Schema), Table: string(e.Table)}
-		st.tableIDs[e.TableID] = id
-		if t.c.captured(id) && t.c.model.table(id) == nil {
-			err = t.unknownTable(id, o, h)
+		ref, ok := st.tableIDs[e.TableID]
+		if !ok || ref.id.DB != string(e.Schema) || ref.id.Table != string(e.Table) {
+			id := TableID{DB: string(e.Schema), Table: string(e.Table)}
+			ref = tableRef{id: id, captured: t.c.captured(id)}
+			st.tableIDs[e.TableID] = ref
+		}
+		if ref.captured && t.c.model.table(ref.id) == nil {
+			err = t.unknownTable(ref.id, o, h)
 		}
 	case *replication.RowsEvent:
 		err = t.handleRows(ctx, em, o, st, ev, e)
@@ -400,11 +454,14 @@ func (t *task) handleEvent(ctx context.Context, em *emitter, o *offsetState, st 
 		o.startGtid(gtid, st.gtids.String())
 		st.ignoreDML = t.dmlFiltered(false, gtid)
 	case *replication.MariadbGTIDEvent:
-		gtid := fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, h.ServerID, e.GTID.SequenceNumber)
+		m := mariaGtid{domain: e.GTID.DomainID, server: h.ServerID, seq: e.GTID.SequenceNumber}
+		gtid := m.String()
 		if st.gtids == nil {
 			st.gtids, _ = parseGtidSet(true, "")
 		}
-		if err := st.gtids.add(gtid); err != nil {
+		if ms, ok := st.gtids.(*mariaGtidSet); ok {
+			ms.addGtid(m)
+		} else if err := st.gtids.add(gtid); err != nil {
 			return err
 		}
 		o.startGtid(gtid, st.gtids.String())
@@ -651,9 +708,10 @@ func (t *task) handleRows(ctx context.Context, em *emitter, o *offsetState, st *
 		return nil
 	}
 	defer func() { st.rowsToSkip = 0 }()
-	id, ok := st.tableIDs[e.TableID]
+	ref, ok := st.tableIDs[e.TableID]
+	id := ref.id
 	sigTable := ok && t.sig != nil && t.sig.isSignalTable(id)
-	if !ok || !t.c.captured(id) {
+	if !ok || !ref.captured {
 		if sigTable {
 			return t.signalRows(ctx, o, st, op, e.Rows)
 		}
