@@ -318,28 +318,80 @@ func timestampOf(k kind, v any) (time.Time, error) {
 }
 
 // formatDate writes an ISO date; years before 1 get PostgreSQL's BC form
-// when bc is set.
+// when bc is set. Dates and timestamps are appended by hand, not with
+// fmt.Sprintf, which was a tenth of a JDBC sink's CPU time; appendPadded
+// writes what %0Nd writes.
 func formatDate(t time.Time, bc bool) string {
-	y := t.Year()
+	return string(appendDate(make([]byte, 0, 16), t, bc))
+}
+
+func appendDate(b []byte, t time.Time, bc bool) []byte {
+	y, m, d := t.Date()
 	if y <= 0 && bc {
-		return fmt.Sprintf("%04d-%02d-%02d BC", 1-y, t.Month(), t.Day())
+		return append(appendYMD(b, 1-y, m, d), " BC"...)
 	}
-	return fmt.Sprintf("%04d-%02d-%02d", y, t.Month(), t.Day())
+	return appendYMD(b, y, m, d)
+}
+
+func appendYMD(b []byte, y int, m time.Month, d int) []byte {
+	b = appendPadded(b, y, 4)
+	b = append(b, '-')
+	b = appendPadded(b, int(m), 2)
+	b = append(b, '-')
+	return appendPadded(b, d, 2)
 }
 
 func formatTimestamp(t time.Time, bc bool) string {
-	y := t.Year()
+	y, mo, d := t.Date()
 	suffix := ""
 	if y <= 0 && bc {
 		y, suffix = 1-y, " BC"
 	}
-	return fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d%s", y, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1000, suffix)
+	h, mi, s := t.Clock()
+	b := make([]byte, 0, 32)
+	b = appendYMD(b, y, mo, d)
+	b = append(b, ' ')
+	b = appendPadded(b, h, 2)
+	b = append(b, ':')
+	b = appendPadded(b, mi, 2)
+	b = append(b, ':')
+	b = appendPadded(b, s, 2)
+	b = append(b, '.')
+	b = appendPadded(b, t.Nanosecond()/1000, 6)
+	return string(append(b, suffix...))
+}
+
+// appendPadded appends n as fmt's %0<width>d does: zero-padded to width
+// characters, a minus sign counting towards the width.
+func appendPadded(b []byte, n, width int) []byte {
+	if n < 0 {
+		b = append(b, '-')
+		width--
+		u := -int64(n)
+		for d := digits(u); d < width; d++ {
+			b = append(b, '0')
+		}
+		return strconv.AppendInt(b, u, 10)
+	}
+	for d := digits(int64(n)); d < width; d++ {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(n), 10)
+}
+
+func digits(u int64) int {
+	d := 1
+	for ; u >= 10; u /= 10 {
+		d++
+	}
+	return d
 }
 
 func formatTimeMicros(us int64) string {
-	sign := ""
+	b := make([]byte, 0, 24)
 	if us < 0 {
-		sign, us = "-", -us
+		b = append(b, '-')
+		us = -us
 	}
 	h := us / 3600e6
 	us -= h * 3600e6
@@ -347,7 +399,14 @@ func formatTimeMicros(us int64) string {
 	us -= m * 60e6
 	s := us / 1e6
 	us -= s * 1e6
-	return fmt.Sprintf("%s%02d:%02d:%02d.%06d", sign, h, m, s, us)
+	b = appendPadded(b, int(h), 2)
+	b = append(b, ':')
+	b = appendPadded(b, int(m), 2)
+	b = append(b, ':')
+	b = appendPadded(b, int(s), 2)
+	b = append(b, '.')
+	b = appendPadded(b, int(us), 6)
+	return string(b)
 }
 
 // bitString renders Debezium Bits (little-endian bytes) most significant
