@@ -14,24 +14,32 @@ import (
 )
 
 // KafkaClients compares the cost of the two Go Kafka clients alone:
-// N/2 keyed ~4 KB records (a Debezium JSON event with its schemas)
+// N/2 keyed ~4 KB records (a Debezium JSON event with its schemas), then
+// as many 128-byte ones (an Avro event),
 // produced to the broker child by sarama's AsyncProducer, configured as
 // the source producer is (kafka.ClientConfig.SaramaConfig: idempotent,
 // acks=all), and by franz-go's kgo with the same settings, in alternating
 // rounds. Reported per record: this process's CPU and allocations.
 const KafkaClients = "kafka-clients"
 
-const clientsRecordSize = 4096
-
 func (e *env) kafkaClients(ctx context.Context) error {
+	for _, size := range []int{4096, 128} {
+		if err := e.kafkaClientsSize(ctx, size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *env) kafkaClientsSize(ctx context.Context, size int) error {
 	count := max(e.cfg.Rows/2, 1)
-	val := bytes.Repeat([]byte("v"), clientsRecordSize-64)
+	val := bytes.Repeat([]byte("v"), size-64)
 	for round := 1; round <= 2; round++ {
 		for _, c := range []struct {
 			name string
 			run  func(context.Context, string, int, []byte) error
 		}{{"sarama AsyncProducer", e.clientsSarama}, {"franz-go kgo", e.clientsKgo}} {
-			topic := fmt.Sprintf("bench-clients-%d-%d", round, len(c.name))
+			topic := fmt.Sprintf("bench-clients-%d-%d-%d", size, round, len(c.name))
 			var ms0, ms1 goruntime.MemStats
 			m := startMeter()
 			goruntime.ReadMemStats(&ms0)
@@ -43,8 +51,8 @@ func (e *env) kafkaClients(ctx context.Context) error {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
 			n := float64(count)
-			e.add(Result{Scenario: KafkaClients, Case: fmt.Sprintf("round %d, %d-byte records", round, clientsRecordSize), Name: c.name,
-				Events: int64(count), Bytes: int64(count * clientsRecordSize), Seconds: elapsed.Seconds(), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
+			e.add(Result{Scenario: KafkaClients, Case: fmt.Sprintf("round %d, %d-byte records", round, size), Name: c.name,
+				Events: int64(count), Bytes: int64(count * size), Seconds: elapsed.Seconds(), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
 				Note: fmt.Sprintf("%.2f µs CPU, %.1f allocs, %.0f B allocated per record", cpu*1e6/n,
 					float64(ms1.Mallocs-ms0.Mallocs)/n, float64(ms1.TotalAlloc-ms0.TotalAlloc)/n)})
 		}
