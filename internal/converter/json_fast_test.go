@@ -198,6 +198,41 @@ func TestPayloadDecoderMatchesGeneralPath(t *testing.T) {
 	}
 }
 
+// Structs with more than 64 fields track the fields present beyond the
+// first 64 separately; missing, duplicate and reordered fields there.
+func TestPayloadDecoderWideStruct(t *testing.T) {
+	var schema, full strings.Builder
+	schema.WriteString(`{"type":"struct","fields":[`)
+	for i := 0; i < 70; i++ {
+		if i > 0 {
+			schema.WriteByte(',')
+			full.WriteByte(',')
+		}
+		opt := "true"
+		if i == 67 {
+			opt = "false"
+		}
+		fmt.Fprintf(&schema, `{"type":"int32","optional":%s,"field":"f%d"}`, opt, i)
+		fmt.Fprintf(&full, `"f%d":%d`, i, i)
+	}
+	schema.WriteString(`]}`)
+	for _, tc := range []struct {
+		payload string
+		fast    bool
+	}{
+		{`{` + full.String() + `}`, true},
+		{`{"f69":1,"f0":2,"f67":3}`, true},
+		{`{"f0":2,"f66":1}`, false},          // required f67 missing
+		{`{"f67":1,"f68":1,"f68":2}`, false}, // duplicate beyond 64
+		{`{"f67":1,"f3":1,"f3":2}`, false},   // duplicate within 64
+	} {
+		fast, _, _ := compareFastPath(t, []byte(schema.String()), []byte(tc.payload))
+		if fast != tc.fast {
+			t.Errorf("payload %s: payload decoder answered itself: %v, want %v", tc.payload, fast, tc.fast)
+		}
+	}
+}
+
 // FuzzPayloadDecoder is the differential target: for any schema the
 // general path parses and any payload bytes, the converter with the
 // schema cached answers exactly as the general path, and whatever the
