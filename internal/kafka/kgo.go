@@ -66,6 +66,11 @@ func kgoProducerOptions(brokers []string, sc *sarama.Config, wire *wireStats) ([
 		kgo.MaxBufferedRecords(sc.ChannelBufferSize + 1),
 		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(javaPartition)),
 		kgo.WithHooks(wire),
+		// enable.metrics.push is only false (clientprops.go): without
+		// this kgo pushes KIP-714 client metrics to a broker that asks,
+		// lz4-compressed through 8 MB of pooled buffers it then keeps
+		// (half an idle worker's heap).
+		kgo.DisableClientMetrics(),
 	}
 	if sc.Metadata.AllowAutoTopicCreation {
 		opts = append(opts, kgo.AllowAutoTopicCreation())

@@ -26,6 +26,7 @@ func TestKgoProducerOptions(t *testing.T) {
 		want  any
 	}{
 		{"client.id default", nil, kgo.ClientID, "tributary"},
+		{"enable.metrics.push is false", nil, kgo.DisableClientMetrics, true},
 		{"client.id", map[string]string{"client.id": "src-1"}, kgo.ClientID, "src-1"},
 		{"acks all", map[string]string{"acks": "all"}, kgo.RequiredAcks, kgo.AllISRAcks()},
 		{"idempotent by default", nil, kgo.DisableIdempotentWrite, false},
