@@ -118,6 +118,7 @@ func TestSignalChannels(t *testing.T) {
 			}
 		}},
 	}
+	const stoppedRows = 30000
 	for _, c := range channels {
 		t.Run(c.name, func(t *testing.T) {
 			ch := c.name
@@ -126,8 +127,13 @@ func TestSignalChannels(t *testing.T) {
 			e.exec(t, fmt.Sprintf("CREATE TABLE sig_%s (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048) NULL)", ch))
 			for _, n := range []string{"small", "big", "stopped", "blocked"} {
 				rows := 300
-				if n == "big" || n == "stopped" {
+				if n == "big" {
 					rows = 3000
+				}
+				if n == "stopped" {
+					// Long enough (about 2 s) that the stop signal, a
+					// separate transaction, arrives while it runs.
+					rows = stoppedRows
 				}
 				e.exec(t, fmt.Sprintf("CREATE TABLE %s (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)", tbl(n)),
 					fmt.Sprintf("INSERT INTO %s SELECT g, 0, 'p' || g FROM generate_series(1, %d) g", tbl(n), rows))
@@ -181,7 +187,7 @@ func TestSignalChannels(t *testing.T) {
 			time.Sleep(300 * time.Millisecond) // the last window reaches the capture
 			stopped := reads("stopped")
 			time.Sleep(500 * time.Millisecond)
-			if n := reads("stopped"); n != stopped || n >= 3000 {
+			if n := reads("stopped"); n != stopped || n >= stoppedRows {
 				t.Fatalf("stopped snapshot went on: %d, then %d reads", stopped, n)
 			}
 
