@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/tributary-io/tributary/internal/debezium"
 )
@@ -74,6 +77,33 @@ func (c *pgConfig) replConn(ctx context.Context) (*pgconn.PgConn, error) {
 		return nil, fmt.Errorf("open replication connection to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, explainConnect(err))
 	}
 	return conn, nil
+}
+
+// replReadSize is the read buffer of the streaming connection. pgproto3
+// reads the socket 8 KiB at a time, about 25 changes of a narrow table:
+// a read system call every few events. With 64 KiB in front of it, one
+// read brings a whole burst, and the stream can tell that the next
+// message is already here (streamer.buffered).
+const replReadSize = 64 << 10
+
+// replStreamConn is replConn with a 64 KiB read buffer between the socket
+// and pgproto3; the buffer is returned so the stream can see what it
+// holds.
+func (c *pgConfig) replStreamConn(ctx context.Context) (*pgconn.PgConn, *bufio.Reader, error) {
+	cfg, err := pgconn.ParseConfig(c.dsn(true))
+	if err != nil {
+		return nil, nil, fmt.Errorf("open replication connection to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, explainConnect(err))
+	}
+	var rb *bufio.Reader
+	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		rb = bufio.NewReaderSize(r, replReadSize)
+		return pgproto3.NewFrontend(rb, w)
+	}
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open replication connection to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, explainConnect(err))
+	}
+	return conn, rb, nil
 }
 
 // createSlot creates the logical slot with pgoutput. With export, the

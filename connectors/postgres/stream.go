@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -35,10 +36,18 @@ type streamer struct {
 	off    *offsetState
 	resume *offsetState // stored offset to resume after; nil once passed
 	repl   *pgconn.PgConn
+	// rbuf is the read buffer in front of repl's (replStreamConn); nil
+	// when the connection has none.
+	rbuf *bufio.Reader
 
 	relations map[uint32]*relation
 	byTable   map[tableID]*table
 	batch     []*connect.Record
+
+	// heldSince is when a commit first left its records in the batch
+	// because the next message was received already; zero when none
+	// wait. See maxHold.
+	heldSince time.Time
 
 	inTx       bool
 	xid        uint32
@@ -96,11 +105,11 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 	if start == 0 {
 		start = off.lsn
 	}
-	repl, err := t.cfg.replConn(ctx)
+	repl, rbuf, err := t.cfg.replStreamConn(ctx)
 	if err != nil {
 		return err
 	}
-	s.repl = repl
+	s.repl, s.rbuf = repl, rbuf
 	defer func() {
 		_ = s.repl.Close(context.WithoutCancel(ctx))
 		if t.cfg.dropSlotOnStop && t.conn != nil {
@@ -143,7 +152,7 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 				case <-time.After(delay):
 				}
 				_ = s.repl.Close(context.WithoutCancel(ctx))
-				if s.repl, err = t.cfg.replConn(ctx); err != nil {
+				if s.repl, s.rbuf, err = t.cfg.replStreamConn(ctx); err != nil {
 					return err
 				}
 				continue
@@ -212,6 +221,15 @@ func (s *streamer) loop(ctx context.Context) error {
 			}
 		}
 		now := time.Now()
+		// Transactions whose records wait in the batch (their commits
+		// found the next message received already) go out before a read
+		// that may block, and after maxHold whatever follows (a long
+		// transaction of tables not captured sends nothing to the batch).
+		if !s.heldSince.IsZero() && ((!s.inTx && s.buffered() == 0) || now.Sub(s.heldSince) >= maxHold) {
+			if err := s.flush(ctx); err != nil {
+				return err
+			}
+		}
 		if now.Sub(s.lastStatusTime()) >= cfg.statusInterval {
 			if err := s.sendStatus(); err != nil {
 				return err
@@ -224,6 +242,11 @@ func (s *streamer) loop(ctx context.Context) error {
 		if cfg.heartbeatInterval > 0 {
 			if hb := s.lastHeartbeat.Add(cfg.heartbeatInterval); hb.Before(deadline) {
 				deadline = hb
+			}
+		}
+		if !s.heldSince.IsZero() {
+			if h := s.heldSince.Add(maxHold); h.Before(deadline) {
+				deadline = h // a timeout runs idle, which flushes
 			}
 		}
 		raw, err := s.receive(ctx, rd, now, deadline)
@@ -249,6 +272,14 @@ func (s *streamer) loop(ctx context.Context) error {
 				ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(m.Data[1:])
 				if err != nil {
 					return fmt.Errorf("replication stream: %w", err)
+				}
+				if !s.inTx && len(s.batch) > 0 {
+					// The batch holds completed transactions only (see
+					// COMMIT): hand them over first, as before batching,
+					// so the WAL end is recorded as it was.
+					if err := s.flush(ctx); err != nil {
+						return err
+					}
 				}
 				if !s.inTx && len(s.batch) == 0 && uint64(ka.ServerWALEnd) > s.walEnd.Load() {
 					s.walEnd.Store(uint64(ka.ServerWALEnd))
@@ -328,6 +359,10 @@ func (s *streamer) checkSlotLag(ctx context.Context) error {
 	}
 	return nil
 }
+
+// maxHold bounds how long completed transactions wait in the batch for
+// the transactions received behind them.
+const maxHold = 10 * time.Millisecond
 
 // idleWait is how long the loop waits for a message before it treats
 // the stream as quiet (idle: pending records go out, heartbeats are due).
@@ -417,6 +452,16 @@ func (rd *readDeadlines) stop() {
 	rd.done = true
 }
 
+// buffered is how many bytes of the replication stream are received and
+// not yet read as messages.
+func (s *streamer) buffered() int {
+	n := s.repl.Frontend().ReadBufferLen()
+	if s.rbuf != nil {
+		n += s.rbuf.Buffered()
+	}
+	return n
+}
+
 func (s *streamer) lastStatusTime() time.Time { return time.Unix(0, s.lastStatus.Load()) }
 
 // positions returns the write and flush positions to report. The flush
@@ -488,6 +533,7 @@ func pgTime(t time.Time) int64 {
 }
 
 func (s *streamer) flush(ctx context.Context) error {
+	s.heldSince = time.Time{}
 	if len(s.batch) == 0 {
 		return nil
 	}
@@ -681,6 +727,18 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 			s.batch = append(s.batch, s.txRecord(false))
 			s.endTx()
 		}
+		if _, txnl := s.w.(connect.TransactionCommitter); !txnl && len(s.batch) > 0 && s.buffered() > 0 {
+			// The next message is received already: the records stay
+			// in the batch and go out with the next transactions' (at
+			// max.batch.size, or before a read that may block, or a
+			// keepalive). A Write per single-row transaction cost a
+			// queue hand-off and a wake-up of the conversion stage per
+			// event; the order and the offsets are the same.
+			if s.heldSince.IsZero() {
+				s.heldSince = time.Now()
+			}
+			return nil
+		}
 		if err := s.flush(ctx); err != nil || ctx.Err() != nil {
 			return err
 		}
@@ -869,8 +927,14 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 	}
 	// A key-changing update becomes two events; the first carries the
 	// offset from before this change, so that if only it reaches Kafka
-	// the restart emits both again instead of losing the second.
-	prevOffset := s.off.offsetMap()
+	// the restart emits both again instead of losing the second. Only an
+	// update with an old tuple can change the key: the offset is built
+	// for those alone (a map per change was a tenth of the task's
+	// allocations).
+	var prevOffset map[string]any
+	if op == debezium.OpUpdate && oldTuple != nil {
+		prevOffset = s.off.offsetMap()
+	}
 	s.update(ctx, lsn, true, s.commitTime, s.xidPtr(), opMessageType(op))
 	if !rel.captured {
 		return s.maybeHeartbeat(ctx)

@@ -137,7 +137,73 @@ type Transaction struct {
 }
 
 // NewEnvelope fills an envelope value. before/after may be nil.
+//
+// A schema laid out as EnvelopeSchema builds it (every connector's) is
+// filled by index; the op is boxed without an allocation. Others are
+// filled by name, as before.
 func NewEnvelope(schema *connect.Schema, op Op, before, after, source *connect.StructValue, tx *Transaction, now time.Time) *connect.StructValue {
+	if !standardEnvelope(schema) {
+		return newEnvelopeByName(schema, op, before, after, source, tx, now)
+	}
+	v := connect.NewStruct(schema)
+	vals := v.Values
+	if before != nil {
+		vals[0] = before
+	}
+	if after != nil {
+		vals[1] = after
+	}
+	vals[2] = source
+	if tx != nil {
+		vals[3] = transactionBlock(schema.Fields[3].Schema, tx)
+	}
+	vals[4] = opValue(op)
+	vals[5], vals[6], vals[7] = now.UnixMilli(), now.UnixMicro(), now.UnixNano()
+	return v
+}
+
+// standardEnvelope reports whether schema has EnvelopeSchema's fields at
+// their indexes.
+func standardEnvelope(schema *connect.Schema) bool {
+	envelopeFields := [...]string{"before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns"}
+	if schema == nil || schema.Type != connect.Struct || len(schema.Fields) != len(envelopeFields) {
+		return false
+	}
+	for i, name := range envelopeFields {
+		if schema.Fields[i].Name != name || schema.Fields[i].Index != i {
+			return false
+		}
+	}
+	return true
+}
+
+// opValue boxes op; the connectors' ops are constants, boxed statically.
+func opValue(op Op) any {
+	switch op {
+	case OpRead:
+		return string(OpRead)
+	case OpCreate:
+		return string(OpCreate)
+	case OpUpdate:
+		return string(OpUpdate)
+	case OpDelete:
+		return string(OpDelete)
+	case OpTruncate:
+		return string(OpTruncate)
+	case OpMessage:
+		return string(OpMessage)
+	}
+	return string(op)
+}
+
+func transactionBlock(s *connect.Schema, tx *Transaction) *connect.StructValue {
+	b := connect.NewStruct(s)
+	b.Set("id", tx.ID).Set("total_order", tx.TotalOrder).Set("data_collection_order", tx.DataCollectionOrder)
+	return b
+}
+
+// newEnvelopeByName is NewEnvelope for any other layout.
+func newEnvelopeByName(schema *connect.Schema, op Op, before, after, source *connect.StructValue, tx *Transaction, now time.Time) *connect.StructValue {
 	v := connect.NewStruct(schema)
 	if before != nil {
 		v.Set("before", before)
@@ -147,9 +213,7 @@ func NewEnvelope(schema *connect.Schema, op Op, before, after, source *connect.S
 	}
 	v.Set("source", source)
 	if tx != nil {
-		b := connect.NewStruct(schema.Field("transaction").Schema)
-		b.Set("id", tx.ID).Set("total_order", tx.TotalOrder).Set("data_collection_order", tx.DataCollectionOrder)
-		v.Set("transaction", b)
+		v.Set("transaction", transactionBlock(schema.Field("transaction").Schema, tx))
 	}
 	v.Set("op", string(op))
 	v.Set("ts_ms", now.UnixMilli())

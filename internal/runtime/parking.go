@@ -157,6 +157,14 @@ func (p *Parking) hold(table string, rec *connect.Record, sub *submitted) {
 
 // waitRoom blocks while a record of a parked table would exceed the bound.
 func (p *Parking) waitRoom(ctx context.Context, table string) error {
+	// Nearly always there is room: answer without arming the context
+	// callback (an allocation and a registration per record).
+	p.mu.Lock()
+	full := p.tables[table] != nil && p.held >= p.limit
+	p.mu.Unlock()
+	if !full {
+		return ctx.Err()
+	}
 	stop := context.AfterFunc(ctx, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
