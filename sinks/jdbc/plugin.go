@@ -9,10 +9,11 @@
 // Each Put is one database transaction. Writes are idempotent upserts
 // (PostgreSQL INSERT ... ON CONFLICT DO UPDATE, MySQL INSERT ... ON
 // DUPLICATE KEY UPDATE) so that records replayed after a crash converge to
-// the same table contents. On PostgreSQL, runs of 32 rows or more are
-// loaded with COPY into a temporary staging table and applied with one
-// set-based statement; smaller runs use a VALUES list. On MySQL/MariaDB,
-// runs become multi-row statements.
+// the same table contents. On PostgreSQL, each run of same-shaped changes
+// is one set-based statement, prepared once per shape, that reads its rows
+// from one text[] parameter per column (values in PostgreSQL's text
+// format, converted by the column types' input functions as COPY would).
+// On MySQL/MariaDB, runs become multi-row statements.
 //
 // Type mapping: Debezium semantic types are mapped back to native column
 // types when tables are created or evolved (schema.evolution=basic, or
