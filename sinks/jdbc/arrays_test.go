@@ -196,3 +196,45 @@ func TestWideRun(t *testing.T) {
 		t.Errorf("wide table: %s, want %s", got, want)
 	}
 }
+
+// TestCreatedNullability checks the columns of a table created from a
+// batch whose rows share their interpreter bindings: a required field
+// every row carries is NOT NULL, one that appears mid-batch is nullable
+// (prepareTables counts runs of rows with the same column slice at once).
+func TestCreatedNullability(t *testing.T) {
+	db := startPostgresTarget(t)
+	ctx := t.Context()
+	key := connect.StructBuilder().Name("n.Key").Field("id", connect.Prim(connect.Int64)).MustBuild()
+	a := connect.StructBuilder().Name("n.Value").Field("id", connect.Prim(connect.Int64)).Field("a", connect.Prim(connect.String)).MustBuild()
+	b := connect.StructBuilder().Name("n.Value").Field("id", connect.Prim(connect.Int64)).Field("a", connect.Prim(connect.String)).
+		Field("b", connect.Prim(connect.String)).MustBuild()
+	var recs []*connect.Record
+	for id := range 7 {
+		s := a
+		if id >= 4 {
+			s = b
+		}
+		v := connect.NewStruct(s).Set("id", int64(id)).Set("a", "x")
+		if s == b {
+			v.Set("b", "y")
+		}
+		recs = append(recs, &connect.Record{Topic: "n", KafkaOffset: int64(id), KeySchema: key,
+			Key: connect.NewStruct(key).Set("id", int64(id)), ValueSchema: s, Value: v})
+	}
+	props := sinkProps(t, baseProps(db.url, "n", "nulls", "batch.size", "1000"))
+	task, err := NewTask(ctx, DebeziumClass, props, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer task.Close()
+	if err := task.Put(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.q.query(ctx, `SELECT string_agg(column_name || ':' || is_nullable, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'nulls'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := *rows[0][0], "id:NO,a:NO,b:YES"; got != want {
+		t.Errorf("columns of the created table: %s, want %s", got, want)
+	}
+}
