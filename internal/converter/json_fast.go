@@ -32,12 +32,14 @@ type payloadDecoder struct {
 	buf bytes.Buffer
 	// scratch holds an unquoted name or string while it is used.
 	scratch []byte
-	// interned holds short string values already seen, shared instead of
-	// allocated again: most string fields of change events repeat from
-	// record to record (the source block's connector, database, schema
-	// and table names, op). Strings are immutable, so sharing is safe;
-	// the map is bounded by emptying it when full.
-	interned map[string]string
+	// interned holds short string values already seen, boxed, shared
+	// instead of allocated again: most string fields of change events
+	// repeat from record to record (the source block's connector,
+	// database, schema and table names, op). Strings are immutable, so
+	// sharing is safe; keeping them boxed saves boxing each again (an
+	// allocation per string field). The map is bounded by emptying it
+	// when full.
+	interned map[string]any
 }
 
 const (
@@ -45,21 +47,22 @@ const (
 	maxInternedLen = 64
 )
 
-// intern returns b as a string, shared with earlier equal values when b
-// is short.
-func (d *payloadDecoder) intern(b []byte) string {
+// intern returns b as a boxed string, shared with earlier equal values
+// when b is short.
+func (d *payloadDecoder) intern(b []byte) any {
 	if len(b) > maxInternedLen {
 		return string(b)
 	}
-	if s, ok := d.interned[string(b)]; ok {
-		return s
+	if v, ok := d.interned[string(b)]; ok {
+		return v
 	}
 	if d.interned == nil || len(d.interned) >= maxInterned {
-		d.interned = make(map[string]string, maxInterned)
+		d.interned = make(map[string]any, maxInterned)
 	}
 	s := string(b)
-	d.interned[s] = s
-	return s
+	var v any = s
+	d.interned[s] = v
+	return v
 }
 
 // decoderPool hands out payloadDecoders; one per concurrent ToConnect.
