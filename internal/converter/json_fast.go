@@ -40,6 +40,43 @@ type payloadDecoder struct {
 	// allocation per string field). The map is bounded by emptying it
 	// when full.
 	interned map[string]any
+	// ints holds recently boxed integers, direct-mapped by value: change
+	// events repeat many (a snapshot's or transaction's ts_ms, txId and
+	// lsn in every event's source block), and boxing an integer of 256
+	// or more allocates. Boxed values are immutable, so sharing is safe.
+	ints [64]boxedInt
+}
+
+type boxedInt struct {
+	typ connect.Type
+	v   int64
+	box any
+}
+
+// boxInt returns i as the Go type of t, boxed, shared with an earlier
+// equal value when one is still cached.
+func (d *payloadDecoder) boxInt(t connect.Type, i int64) any {
+	if i >= 0 && i < 256 {
+		return boxIntType(t, i) // the runtime boxes these without allocating
+	}
+	c := &d.ints[uint64(i)*0x9E3779B97F4A7C15>>58]
+	if c.box != nil && c.v == i && c.typ == t {
+		return c.box
+	}
+	*c = boxedInt{typ: t, v: i, box: boxIntType(t, i)}
+	return c.box
+}
+
+func boxIntType(t connect.Type, i int64) any {
+	switch t {
+	case connect.Int8:
+		return int8(i)
+	case connect.Int16:
+		return int16(i)
+	case connect.Int32:
+		return int32(i)
+	}
+	return i
 }
 
 const (
@@ -153,13 +190,19 @@ func (d *payloadDecoder) value(s *connect.Schema) (any, bool) {
 		}
 		switch s.Type {
 		case connect.Int8:
-			return int8(i), i >= math.MinInt8 && i <= math.MaxInt8
+			if i < math.MinInt8 || i > math.MaxInt8 {
+				return nil, false
+			}
 		case connect.Int16:
-			return int16(i), i >= math.MinInt16 && i <= math.MaxInt16
+			if i < math.MinInt16 || i > math.MaxInt16 {
+				return nil, false
+			}
 		case connect.Int32:
-			return int32(i), i >= math.MinInt32 && i <= math.MaxInt32
+			if i < math.MinInt32 || i > math.MaxInt32 {
+				return nil, false
+			}
 		}
-		return i, true
+		return d.boxInt(s.Type, i), true
 	case connect.Float32, connect.Float64:
 		kind := d.dec.PeekKind()
 		if kind != '0' && kind != '"' {
