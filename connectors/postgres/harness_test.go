@@ -306,7 +306,9 @@ func waitSlotActive(t *testing.T, e *env) {
 		conn, err := pgx.Connect(context.Background(), e.pg.DSN(e.db))
 		if err == nil {
 			var active bool
-			err = conn.QueryRow(context.Background(), "SELECT active FROM pg_replication_slots WHERE slot_name = 'debezium'").Scan(&active)
+			// A slot being created is active before it has a
+			// confirmed_flush_lsn (NULL until its consistent point).
+			err = conn.QueryRow(context.Background(), "SELECT active AND confirmed_flush_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'debezium'").Scan(&active)
 			conn.Close(context.Background())
 			if err == nil && active {
 				return

@@ -35,6 +35,15 @@ func FuzzParseMessage(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if isRowChange(data) {
+			// The stream decodes changes without pglogrepl: the same
+			// relation and cells.
+			got := decodeRowChange(data)
+			want := rowChangeReference(msg)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("decodeRowChange differs from pglogrepl:\n got %+v\nwant %+v\n%x", got, want, data)
+			}
+		}
 		enc := encodeMessage(msg)
 		back, err := parseMessage(enc)
 		if err != nil {
@@ -230,4 +239,18 @@ func tuples(m pglogrepl.Message) []*pglogrepl.TupleData {
 		}
 	}
 	return nonNil
+}
+
+// rowChangeReference is what the stream decoded from an Insert, Update or
+// Delete through pglogrepl before decodeRowChange.
+func rowChangeReference(m pglogrepl.Message) rowChange {
+	switch m := m.(type) {
+	case *pglogrepl.InsertMessage:
+		return rowChange{relID: m.RelationID, new: tupleCells(m.Tuple)}
+	case *pglogrepl.UpdateMessage:
+		return rowChange{relID: m.RelationID, old: tupleCells(m.OldTuple), new: tupleCells(m.NewTuple)}
+	case *pglogrepl.DeleteMessage:
+		return rowChange{relID: m.RelationID, old: tupleCells(m.OldTuple)}
+	}
+	return rowChange{}
 }

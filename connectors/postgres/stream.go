@@ -664,13 +664,25 @@ func (s *streamer) update(ctx context.Context, lsn pglogrepl.LSN, proc bool, ts 
 	}
 }
 
+// xidPtr is the transaction's xid for the offset. The pointer is shared
+// by the events of one transaction (nothing writes through it); a new
+// one per event was an allocation each.
 func (s *streamer) xidPtr() *int64 {
+	if p := s.off.txID; p != nil && *p == int64(s.xid) {
+		return p
+	}
 	v := int64(s.xid)
 	return &v
 }
 
 func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 	lsn := xld.WALStart
+	if isRowChange(xld.WALData) {
+		if err := checkMessage(xld.WALData); err != nil {
+			return fmt.Errorf("at LSN %s: %w", lsn, err)
+		}
+		return s.rowChange(ctx, lsn, xld.WALData[0], decodeRowChange(xld.WALData))
+	}
 	msg, err := parseMessage(xld.WALData)
 	if err != nil {
 		return fmt.Errorf("at LSN %s: %w", lsn, err)
@@ -745,36 +757,6 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		// transaction.boundary=connector: one database transaction, one
 		// Kafka transaction.
 		return connect.CommitTransaction(ctx, s.w)
-	case *pglogrepl.InsertMessage:
-		if s.skipChange(lsn) {
-			return nil
-		}
-		if err := s.change(ctx, lsn, m.RelationID, debezium.OpCreate, nil, 0, m.Tuple); err != nil {
-			return err
-		}
-		// The signal table's own event goes out first: its offset is the
-		// one a restart resumes after, so a signal that already ran is
-		// not run again.
-		if s.isSignalTable(m.RelationID) {
-			return s.sourceSignal(ctx, true, tupleCells(m.Tuple))
-		}
-		return nil
-	case *pglogrepl.UpdateMessage:
-		if s.skipChange(lsn) {
-			return nil
-		}
-		return s.change(ctx, lsn, m.RelationID, debezium.OpUpdate, m.OldTuple, m.OldTupleType, m.NewTuple)
-	case *pglogrepl.DeleteMessage:
-		if s.skipChange(lsn) {
-			return nil
-		}
-		if err := s.change(ctx, lsn, m.RelationID, debezium.OpDelete, m.OldTuple, m.OldTupleType, nil); err != nil {
-			return err
-		}
-		if s.isSignalTable(m.RelationID) {
-			return s.sourceSignal(ctx, false, tupleCells(m.OldTuple))
-		}
-		return nil
 	case *pglogrepl.TruncateMessage:
 		if s.skipChange(lsn) || cfg.skipped[debezium.OpTruncate] {
 			// Debezium's decoder drops truncate messages when 't' is skipped.
@@ -783,6 +765,35 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		return s.truncate(ctx, lsn, m)
 	case *pglogrepl.LogicalDecodingMessage:
 		return s.message(ctx, lsn, m)
+	}
+	return nil
+}
+
+// rowChange handles an Insert ('I'), Update ('U') or Delete ('D').
+func (s *streamer) rowChange(ctx context.Context, lsn pglogrepl.LSN, kind byte, c rowChange) error {
+	if s.skipChange(lsn) {
+		return nil
+	}
+	switch kind {
+	case 'I':
+		if err := s.change(ctx, lsn, c.relID, debezium.OpCreate, nil, c.new); err != nil {
+			return err
+		}
+		// The signal table's own event goes out first: its offset is the
+		// one a restart resumes after, so a signal that already ran is
+		// not run again. (change does not modify an insert's cells.)
+		if s.isSignalTable(c.relID) {
+			return s.sourceSignal(ctx, true, c.new)
+		}
+	case 'U':
+		return s.change(ctx, lsn, c.relID, debezium.OpUpdate, c.old, c.new)
+	case 'D':
+		if err := s.change(ctx, lsn, c.relID, debezium.OpDelete, c.old, nil); err != nil {
+			return err
+		}
+		if s.isSignalTable(c.relID) {
+			return s.sourceSignal(ctx, false, c.old)
+		}
 	}
 	return nil
 }
@@ -919,8 +930,9 @@ func opMessageType(op debezium.Op) string {
 	return ""
 }
 
-func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, op debezium.Op,
-	oldTuple *pglogrepl.TupleData, oldType uint8, newTuple *pglogrepl.TupleData) error {
+// change builds the events of one row change; oldCells and newCells are
+// nil when the message had no such tuple.
+func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, op debezium.Op, oldCells, newCells []*cell) error {
 	rel := s.relations[relID]
 	if rel == nil {
 		return fmt.Errorf("change at LSN %s for relation %d that no Relation message described", lsn, relID)
@@ -932,7 +944,7 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 	// for those alone (a map per change was a tenth of the task's
 	// allocations).
 	var prevOffset map[string]any
-	if op == debezium.OpUpdate && oldTuple != nil {
+	if op == debezium.OpUpdate && oldCells != nil {
 		prevOffset = s.off.offsetMap()
 	}
 	s.update(ctx, lsn, true, s.commitTime, s.xidPtr(), opMessageType(op))
@@ -940,8 +952,6 @@ func (s *streamer) change(ctx context.Context, lsn pglogrepl.LSN, relID uint32, 
 		return s.maybeHeartbeat(ctx)
 	}
 	ts := rel.ts
-	oldCells := tupleCells(oldTuple)
-	newCells := tupleCells(newTuple)
 	// An unchanged TOASTed column takes its value from the old tuple when
 	// REPLICA IDENTITY FULL sent one (Debezium's cachedOldToastedValues).
 	for i, c := range newCells {
