@@ -33,6 +33,7 @@ type capture struct {
 	commit  bool
 	changed chan struct{}
 	stored  map[string]any // last committed offset
+	writes  int            // Write calls
 }
 
 func newCapture() *capture { return &capture{commit: true, changed: make(chan struct{}, 1)} }
@@ -40,6 +41,7 @@ func newCapture() *capture { return &capture{commit: true, changed: make(chan st
 func (c *capture) Write(ctx context.Context, recs []*connect.Record) error {
 	c.mu.Lock()
 	c.recs = append(c.recs, recs...)
+	c.writes++
 	var last map[string]any
 	for _, r := range recs {
 		if r.SourceOffset != nil {
