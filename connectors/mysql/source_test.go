@@ -85,3 +85,72 @@ func TestSourceStructKeptBoxes(t *testing.T) {
 		}
 	}
 }
+
+// offsetReference is offset's common keys as they were built before the
+// boxed values were kept from one call to the next.
+func offsetReference(o *offsetState) map[string]any {
+	m := map[string]any{}
+	if o.serverID != 0 {
+		m[offServerID] = o.serverID
+	}
+	if o.restartGtidSet != "" {
+		m[offGtids] = o.restartGtidSet
+	}
+	m[offFile] = o.restartFile
+	m[offPos] = o.restartPos
+	if o.restartEvents != 0 {
+		m[offEvent] = o.restartEvents
+	}
+	if o.restartRows != 0 {
+		m[offRow] = int64(o.restartRows)
+	}
+	if !o.sourceTime.IsZero() {
+		m[offTsSec] = o.sourceTime.Unix()
+	}
+	return m
+}
+
+// TestOffsetKeptBoxes applies a sequence of changes to one offsetState and
+// checks after each that offset, which reuses the values it boxed for the
+// previous call, builds what offsetReference builds, and that no map it
+// returned earlier changed (the runtime keeps them until Kafka's ack).
+func TestOffsetKeptBoxes(t *testing.T) {
+	o := newOffsetState()
+	t0 := time.Unix(1_700_000_000, 0)
+	steps := []struct {
+		name   string
+		change func()
+	}{
+		{"start point", func() { o.setBinlogStartPoint("binlog.000001", 4) }},
+		{"server and time", func() { o.serverID, o.sourceTime = 1, t0 }},
+		{"same again", func() {}},
+		{"gtid set", func() { o.startGtid("0-1-5", "0-1-5") }},
+		{"event in a transaction", func() { o.startNextTransaction(); o.setEventPosition(900, 60); o.completeEvent() }},
+		{"row", func() { o.setRowNumber(1, 3) }},
+		{"next gtid, next second", func() { o.commitTransaction(); o.startGtid("0-1-6", "0-1-6"); o.sourceTime = t0.Add(time.Second) }},
+		{"within the second", func() { o.sourceTime = t0.Add(1500 * time.Millisecond) }},
+		{"other server", func() { o.serverID = 2 }},
+		{"no server", func() { o.serverID = 0 }},
+		{"rotated", func() { o.serverID = 2; o.setBinlogStartPoint("binlog.000002", 4) }},
+		{"zero time", func() { o.sourceTime = time.Time{} }},
+		{"time again", func() { o.sourceTime = t0 }},
+	}
+	type kept struct {
+		name      string
+		got, want map[string]any
+	}
+	var earlier []kept
+	for _, s := range steps {
+		s.change()
+		got, want := o.offset(), offsetReference(o)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %v\nwant %v", s.name, got, want)
+		}
+		earlier = append(earlier, kept{s.name, got, want})
+	}
+	for _, k := range earlier {
+		if !reflect.DeepEqual(k.got, k.want) {
+			t.Errorf("the offset of step %q changed afterwards: %v, was %v", k.name, k.got, k.want)
+		}
+	}
+}

@@ -401,9 +401,8 @@ func (ts *tableSchema) convertFailed(si int, sl *slot, err error) (any, error) {
 // get) into the value struct and the key struct.
 func (ts *tableSchema) rowValue(get func(colIdx int, cv *converter) (any, error)) (key, value *connect.StructValue, err error) {
 	value = connect.NewStruct(ts.valueS)
-	var keyVals []any
 	if ts.keyS != nil {
-		keyVals = make([]any, len(ts.keySlots))
+		key = connect.NewStruct(ts.keyS)
 	}
 	vi := 0
 	for si := range ts.slots {
@@ -421,13 +420,9 @@ func (ts *tableSchema) rowValue(get func(colIdx int, cv *converter) (any, error)
 		}
 		for ki, ks := range ts.keySlots {
 			if ks == si {
-				keyVals[ki] = v
+				key.Values[ki] = v
 			}
 		}
-	}
-	if ts.keyS != nil {
-		key = connect.NewStruct(ts.keyS)
-		copy(key.Values, keyVals)
 	}
 	return key, value, nil
 }
