@@ -238,3 +238,45 @@ func TestCreatedNullability(t *testing.T) {
 		t.Errorf("columns of the created table: %s, want %s", got, want)
 	}
 }
+
+// TestFailedPutRollsBack checks the transaction a Put opens with its
+// first statement (BEGIN goes with it): a failing statement leaves none
+// of the batch's rows and the next Put starts a clean transaction.
+func TestFailedPutRollsBack(t *testing.T) {
+	db := startPostgresTarget(t)
+	ctx := t.Context()
+	val := connect.StructBuilder().Name("f").Field("id", connect.Prim(connect.Int64)).Field("s", connect.Prim(connect.String)).MustBuild()
+	recs := func(ids ...int64) []*connect.Record {
+		var out []*connect.Record
+		for i, id := range ids {
+			out = append(out, &connect.Record{Topic: "f", KafkaOffset: int64(i), ValueSchema: val,
+				Value: connect.NewStruct(val).Set("id", id).Set("s", "v")})
+		}
+		return out
+	}
+	props := sinkProps(t, baseProps(db.url, "f", "failing", "insert.mode", "insert", "primary.key.mode", "record_value",
+		"primary.key.fields", "id", "batch.size", "2", "delete.enabled", "false"))
+	task, err := NewTask(ctx, DebeziumClass, props, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer task.Close()
+	if err := task.Put(ctx, recs(0, 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	// Two statements (batch.size 2): the first inserts 3 and 4, the
+	// second fails on the duplicate 0; the first's rows must go too.
+	if err := task.Put(ctx, recs(3, 4, 0)); err == nil || !strings.Contains(err.Error(), "duplicate key") {
+		t.Fatalf("Put with a duplicate key: error %v", err)
+	}
+	if err := task.Put(ctx, recs(5)); err != nil {
+		t.Fatalf("Put after a failed one: %v", err)
+	}
+	rows, err := db.q.query(ctx, `SELECT string_agg(id::text, ',' ORDER BY id) FROM failing`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *rows[0][0]; got != "0,1,2,5" {
+		t.Errorf("rows after a failed Put: %s, want 0,1,2,5", got)
+	}
+}

@@ -31,6 +31,30 @@ type pgBackend struct {
 	// both reused by every run.
 	paramBuf []byte
 	formats  []int16
+	// tx is the state of begin's transaction: its BEGIN is sent with the
+	// first statement that needs it (one round trip fewer per batch).
+	tx txState
+}
+
+type txState int
+
+const (
+	txNone     txState = iota
+	txDeferred         // begin was called; BEGIN not sent yet
+	txOpen             // BEGIN sent
+)
+
+// startTx sends the BEGIN that begin deferred, before a statement that
+// must run in the transaction (DDL commits or rolls back with the rows).
+func (b *pgBackend) startTx(ctx context.Context) error {
+	if b.tx != txDeferred {
+		return nil
+	}
+	b.tx = txOpen // even if it fails: a ROLLBACK without a transaction is only a warning
+	if _, err := b.conn.Exec(ctx, "BEGIN"); err != nil {
+		return fmt.Errorf("postgresql BEGIN: %w", err)
+	}
+	return nil
 }
 
 func pgConnString(t *Target) string {
@@ -86,7 +110,7 @@ func (b *pgBackend) connect(ctx context.Context) error {
 		conn.Close(ctx)
 		return &retriableError{fmt.Errorf("postgresql current_schema(): %w", err)}
 	}
-	b.conn, b.stmts = conn, map[string]string{}
+	b.conn, b.stmts, b.tx = conn, map[string]string{}, txNone
 	return nil
 }
 
@@ -147,6 +171,9 @@ func (b *pgBackend) retriable(err error) bool {
 
 func (b *pgBackend) describe(ctx context.Context, id tableID) (*tableInfo, error) {
 	if err := b.ensureConn(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.startTx(ctx); err != nil {
 		return nil, err
 	}
 	schema := id.schema
@@ -306,6 +333,9 @@ func (b *pgBackend) createTable(ctx context.Context, id tableID, cols []column, 
 		return err
 	}
 	sql := "CREATE TABLE IF NOT EXISTS " + b.qualified(id) + " (" + defs + ")"
+	if err := b.startTx(ctx); err != nil {
+		return err
+	}
 	if _, err := b.conn.Exec(ctx, sql); err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
 	}
@@ -324,6 +354,9 @@ func (b *pgBackend) addColumns(ctx context.Context, id tableID, cols []column) e
 			return fmt.Errorf("altering table %s: %w", id, err)
 		}
 		adds = append(adds, "ADD COLUMN IF NOT EXISTS "+d)
+	}
+	if err := b.startTx(ctx); err != nil {
+		return err
 	}
 	if _, err := b.conn.Exec(ctx, "ALTER TABLE "+b.qualified(id)+" "+strings.Join(adds, ", ")); err != nil {
 		return fmt.Errorf("altering table %s: %w", id, err)
@@ -361,43 +394,64 @@ func (b *pgBackend) addColumn(id tableID, c column) (string, error) {
 // ddl runs in the transaction: PostgreSQL's DDL is transactional, so the
 // change commits or rolls back with the rows that need it.
 func (t *pgTxn) ddl(ctx context.Context, stmts []string) error {
+	if err := t.b.startTx(ctx); err != nil {
+		return err
+	}
 	for _, q := range stmts {
-		if _, err := t.tx.Exec(ctx, q); err != nil {
+		if _, err := t.b.conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, pgErrorDetail(err))
 		}
 	}
 	return nil
 }
 
+// pgTxn is the transaction of one Put on the backend's connection (see
+// pgBackend.tx).
 type pgTxn struct {
-	b  *pgBackend
-	tx pgx.Tx
+	b *pgBackend
 }
 
 func (b *pgBackend) begin(ctx context.Context) (txn, error) {
 	if err := b.ensureConn(ctx); err != nil {
 		return nil, err
 	}
-	tx, err := b.conn.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("postgresql BEGIN: %w", err)
-	}
-	return &pgTxn{b: b, tx: tx}, nil
+	b.tx = txDeferred
+	return &pgTxn{b: b}, nil
 }
 
 func (t *pgTxn) commit(ctx context.Context) error {
-	if err := t.tx.Commit(ctx); err != nil {
+	state := t.b.tx
+	t.b.tx = txNone
+	if state != txOpen {
+		return nil // nothing was sent
+	}
+	tag, err := t.b.conn.Exec(ctx, "COMMIT")
+	if err != nil {
 		return fmt.Errorf("postgresql COMMIT: %w", err)
+	}
+	if tag.String() == "ROLLBACK" {
+		// COMMIT of a failed transaction rolls it back (pgx.Tx.Commit's
+		// ErrTxCommitRollback).
+		return fmt.Errorf("postgresql COMMIT: %w", pgx.ErrTxCommitRollback)
 	}
 	return nil
 }
 
 func (t *pgTxn) rollback(ctx context.Context) error {
-	return t.tx.Rollback(ctx)
+	state := t.b.tx
+	t.b.tx = txNone
+	if state != txOpen || t.b.conn == nil || t.b.conn.IsClosed() {
+		return nil
+	}
+	_, err := t.b.conn.Exec(ctx, "ROLLBACK")
+	return err
 }
 
 func (t *pgTxn) truncate(ctx context.Context, ti *tableInfo) error {
-	if _, err := t.tx.Exec(ctx, "TRUNCATE TABLE "+t.b.qualified(ti.id)); err != nil {
+	if err := t.b.startTx(ctx); err != nil {
+		return err
+	}
+	if _, err := t.b.conn.Exec(ctx, "TRUNCATE TABLE "+t.b.qualified(ti.id)); err != nil {
 		return fmt.Errorf("truncating %s: %w", ti.id, err)
 	}
 	return nil
@@ -524,7 +578,7 @@ func appendTextValue(buf []byte, r *run, i int, v any) ([]byte, error) {
 // exec runs sql, whose parameters are all binary text[] values, as a
 // statement prepared on the connection the first time it is seen.
 func (t *pgTxn) exec(ctx context.Context, sql string, params [][]byte, resultFormats []int16) (*pgconn.Result, error) {
-	pc := t.tx.Conn().PgConn()
+	pc := t.b.conn.PgConn()
 	name, ok := t.b.stmts[sql]
 	if !ok {
 		if len(t.b.stmts) >= maxPrepared {
@@ -553,8 +607,25 @@ func (t *pgTxn) exec(ctx context.Context, sql string, params [][]byte, resultFor
 		formats = append(formats, 1) // binary
 	}
 	t.b.formats = formats
-	res := pc.ExecPrepared(ctx, name, params, formats, resultFormats).Read()
-	return res, res.Err
+	if t.b.tx != txDeferred {
+		res := pc.ExecPrepared(ctx, name, params, formats, resultFormats).Read()
+		return res, res.Err
+	}
+	// The transaction's first statement: BEGIN goes with it, in one
+	// round trip. An error leaves the transaction open (aborted) for
+	// rollback, as after a separate BEGIN.
+	t.b.tx = txOpen
+	batch := &pgconn.Batch{}
+	batch.ExecParams("BEGIN", nil, nil, nil, nil)
+	batch.ExecPrepared(name, params, formats, resultFormats)
+	results, err := pc.ExecBatch(ctx, batch).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(results) != 2 {
+		return nil, fmt.Errorf("postgresql: %d results for BEGIN and a statement", len(results))
+	}
+	return results[1], nil
 }
 
 // maxPrepared bounds the statements prepared on one connection.
