@@ -39,6 +39,9 @@ type streamer struct {
 	// rbuf is the read buffer in front of repl's (replStreamConn); nil
 	// when the connection has none.
 	rbuf *bufio.Reader
+	// catchUp is told whether the stream is far behind the server (nil:
+	// no such reader).
+	catchUp *catchUpReader
 
 	relations map[uint32]*relation
 	byTable   map[tableID]*table
@@ -105,11 +108,11 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 	if start == 0 {
 		start = off.lsn
 	}
-	repl, rbuf, err := t.cfg.replStreamConn(ctx)
+	repl, rbuf, cr, err := t.cfg.replStreamConn(ctx)
 	if err != nil {
 		return err
 	}
-	s.repl, s.rbuf = repl, rbuf
+	s.repl, s.rbuf, s.catchUp = repl, rbuf, cr
 	defer func() {
 		_ = s.repl.Close(context.WithoutCancel(ctx))
 		if t.cfg.dropSlotOnStop && t.conn != nil {
@@ -152,7 +155,7 @@ func (t *pgTask) stream(ctx context.Context, w connect.RecordWriter, off *offset
 				case <-time.After(delay):
 				}
 				_ = s.repl.Close(context.WithoutCancel(ctx))
-				if s.repl, s.rbuf, err = t.cfg.replStreamConn(ctx); err != nil {
+				if s.repl, s.rbuf, s.catchUp, err = t.cfg.replStreamConn(ctx); err != nil {
 					return err
 				}
 				continue
@@ -296,6 +299,9 @@ func (s *streamer) loop(ctx context.Context) error {
 				}
 				if xld.WALStart > s.received {
 					s.received = xld.WALStart
+				}
+				if s.catchUp != nil {
+					s.catchUp.behind.Store(xld.ServerWALEnd > xld.WALStart+catchUpBehind)
 				}
 				if err := s.handle(ctx, xld); err != nil {
 					return err
