@@ -216,11 +216,10 @@ func TestIncrementalSnapshotConverges(t *testing.T) {
 				c.failAt = 0
 				c.mu.Unlock()
 				run = e.startLogged(t, Plugin(), props, c, sink, hook)
-				line := sink.Wait(t, time.Minute, "incremental snapshot in progress; continuing")
+				line := sink.WaitConsume(t, time.Minute, "incremental snapshot in progress; continuing")
 				if !strings.Contains(line, "after_key=<start>") {
 					resumed++
 				}
-				sink.Reset()
 			}
 			sink.Wait(t, 10*time.Minute, "incremental snapshot completed")
 			took := time.Since(signalSent)

@@ -64,21 +64,44 @@ func (l *Log) Lines() []string {
 	return append([]string(nil), *l.lines...)
 }
 
-// Reset forgets the lines logged so far.
-func (l *Log) Reset() {
-	l.mu.Lock()
-	*l.lines = nil
-	l.mu.Unlock()
+// WaitConsume is Wait that also forgets the line it found and every line
+// before it, so that the next Wait looks only at what came after. Lines
+// logged after the match are kept: a fast task may already have logged
+// what the test waits for next (forgetting the whole log lost a
+// snapshot's completion that came 48 ms after its resumption).
+func (l *Log) WaitConsume(t testing.TB, timeout time.Duration, parts ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		l.mu.Lock()
+		for i, line := range *l.lines {
+			if containsAll(line, parts) {
+				*l.lines = append([]string(nil), (*l.lines)[i+1:]...)
+				l.mu.Unlock()
+				return line
+			}
+		}
+		l.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q within %s", parts, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func containsAll(line string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(line, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // Find returns the first line containing every part.
 func (l *Log) Find(parts ...string) (string, bool) {
 	for _, line := range l.Lines() {
-		ok := true
-		for _, p := range parts {
-			ok = ok && strings.Contains(line, p)
-		}
-		if ok {
+		if containsAll(line, parts) {
 			return line, true
 		}
 	}
