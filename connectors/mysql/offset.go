@@ -192,21 +192,12 @@ func (o *offsetState) offset() map[string]any {
 	m := map[string]any{}
 	b := &o.boxes
 	if o.serverID != 0 {
-		if b.offServerIDV == nil || b.offServerID != o.serverID {
-			b.offServerID, b.offServerIDV = o.serverID, o.serverID
-		}
-		m[offServerID] = b.offServerIDV
+		m[offServerID] = b.serverID.Get(o.serverID)
 	}
 	if o.restartGtidSet != "" {
-		if b.offGtidsV == nil || b.offGtids != o.restartGtidSet {
-			b.offGtids, b.offGtidsV = o.restartGtidSet, o.restartGtidSet
-		}
-		m[offGtids] = b.offGtidsV
+		m[offGtids] = b.offGtids.Get(o.restartGtidSet)
 	}
-	if b.offFileV == nil || b.offFile != o.restartFile {
-		b.offFile, b.offFileV = o.restartFile, o.restartFile
-	}
-	m[offFile] = b.offFileV
+	m[offFile] = b.offFile.Get(o.restartFile)
 	m[offPos] = o.restartPos
 	if o.restartEvents != 0 {
 		m[offEvent] = o.restartEvents
@@ -215,10 +206,7 @@ func (o *offsetState) offset() map[string]any {
 		m[offRow] = int64(o.restartRows)
 	}
 	if !o.sourceTime.IsZero() {
-		if sec := o.sourceTime.Unix(); b.offTsSecV == nil || b.offTsSec != sec {
-			b.offTsSec, b.offTsSecV = sec, sec
-		}
-		m[offTsSec] = b.offTsSecV
+		m[offTsSec] = b.offTsSec.Get(o.sourceTime.Unix())
 	}
 	if o.snapshotType != "" {
 		m[offSnapshot] = o.snapshotType
@@ -433,19 +421,15 @@ func newSourceFields(s *connect.Schema, f flavor, topicPrefix string) sourceFiel
 // connector's CPU per event. An offsetState copy gets its own copy, which
 // is safe: boxed values are never changed.
 type sourceBoxes struct {
-	ts                time.Time
-	tsMs, tsUs, tsNs  any
-	db, file, gtid    string
-	dbV, fileV, gtidV any
-	tableV            any
-	tables            []TableID
-	serverID          int64
-	serverIDV         any
-	// the offset map's (offset)
-	offServerID, offTsSec   int64
-	offGtids, offFile       string
-	offServerIDV, offTsSecV any
-	offGtidsV, offFileV     any
+	ts             debezium.TimeBox
+	db, file, gtid debezium.Box[string]
+	serverID       debezium.Box[int64]
+	tableV         any
+	tables         []TableID
+	// the offset map's own (offset): the restart position's GTID set and
+	// file, and the event's second
+	offGtids, offFile debezium.Box[string]
+	offTsSec          debezium.Box[int64]
 }
 
 // sourceStruct is BinlogSourceInfoStructMaker.struct, with the common
@@ -462,11 +446,8 @@ func (c *connectorState) sourceStruct(o *offsetState) *connect.StructValue {
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	if b.tsMs == nil || !ts.Equal(b.ts) {
-		b.ts, b.tsMs, b.tsUs, b.tsNs = ts, ts.UnixMilli(), ts.UnixMicro(), ts.UnixNano()
-	}
 	v[f.version], v[f.connector], v[f.name] = f.versionV, f.connectorV, f.nameV
-	v[f.tsMs], v[f.tsUs], v[f.tsNs] = b.tsMs, b.tsUs, b.tsNs
+	v[f.tsMs], v[f.tsUs], v[f.tsNs] = b.ts.Get(ts)
 	if o.snapshotRc != "" && o.snapshotRc != debezium.SnapshotFalse {
 		v[f.snapshot] = o.snapshotRc
 	} else {
@@ -474,24 +455,12 @@ func (c *connectorState) sourceStruct(o *offsetState) *connect.StructValue {
 		// is what converters write.
 		v[f.snapshot] = f.snapshotFalseV
 	}
-	if b.dbV == nil || db != b.db {
-		b.db, b.dbV = db, db
-	}
-	v[f.db] = b.dbV
-	if b.serverIDV == nil || o.serverID != b.serverID {
-		b.serverID, b.serverIDV = o.serverID, o.serverID
-	}
-	v[f.serverID] = b.serverIDV
+	v[f.db] = b.db.Get(db)
+	v[f.serverID] = b.serverID.Get(o.serverID)
 	if o.gtid != "" {
-		if b.gtidV == nil || o.gtid != b.gtid {
-			b.gtid, b.gtidV = o.gtid, o.gtid
-		}
-		v[f.gtid] = b.gtidV
+		v[f.gtid] = b.gtid.Get(o.gtid)
 	}
-	if b.fileV == nil || o.file != b.file {
-		b.file, b.fileV = o.file, o.file
-	}
-	v[f.file] = b.fileV
+	v[f.file] = b.file.Get(o.file)
 	v[f.pos] = o.pos
 	v[f.row] = int32(o.row)
 	if o.threadID >= 0 {

@@ -104,16 +104,16 @@ func (o *offsetState) offsetMap() map[string]any {
 	b := &o.boxes
 	m := make(map[string]any, 8)
 	if !o.ts.IsZero() {
-		m[keyTsUsec] = b.times(o.ts).us
+		_, m[keyTsUsec], _ = b.ts.Get(o.ts)
 	}
 	if o.txID != nil {
-		m[keyTxID] = b.txID.get(*o.txID)
+		m[keyTxID] = b.txID.Get(*o.txID)
 	}
 	if o.lsn != 0 {
 		m[keyLSN] = b.lsnBox(o.lsn)
 	}
 	if o.xmin != nil {
-		m[keyXmin] = b.xmin.get(*o.xmin)
+		m[keyXmin] = b.xmin.Get(*o.xmin)
 	}
 	kind := o.snapshotType
 	if o.snapshotRunning {
@@ -185,9 +185,8 @@ func messageTypeValue(t string) any {
 // (parallel snapshot readers, incremental snapshot windows) may share
 // them.
 type offsetBoxes struct {
-	lsn, lsnPrev, txID, xmin box64
-	ts                       time.Time
-	tv                       timeBoxes
+	lsn, lsnPrev, txID, xmin debezium.Box[int64]
+	ts                       debezium.TimeBox
 	seqCommit, seqLSN        pglogrepl.LSN
 	seq                      any
 
@@ -195,35 +194,10 @@ type offsetBoxes struct {
 	// with the table or the configuration.
 	src                  *connect.Schema
 	ix                   sourceIndexes
-	name, db             string
-	nameV, dbV           any
+	name, db             debezium.Box[string]
 	table                tableID
 	schemaV, tableV      any
 	connectorV, versionV any
-}
-
-// box64 is one boxed int64.
-type box64 struct {
-	v int64
-	b any
-}
-
-func (x *box64) get(v int64) any {
-	if x.b == nil || x.v != v {
-		x.v, x.b = v, v
-	}
-	return x.b
-}
-
-// timeBoxes are a timestamp's boxed ms, µs and ns.
-type timeBoxes struct{ ms, us, ns any }
-
-func (b *offsetBoxes) times(ts time.Time) timeBoxes {
-	if b.tv.ms == nil || !ts.Equal(b.ts) {
-		b.ts = ts
-		b.tv = timeBoxes{ms: ts.UnixMilli(), us: ts.UnixMicro(), ns: ts.UnixNano()}
-	}
-	return b.tv
 }
 
 // lsnBox boxes an LSN, sharing the box of the last two LSNs boxed: an
@@ -231,15 +205,14 @@ func (b *offsetBoxes) times(ts time.Time) timeBoxes {
 // previous commit's.
 func (b *offsetBoxes) lsnBox(l pglogrepl.LSN) any {
 	v := int64(l)
-	switch {
-	case b.lsn.b != nil && b.lsn.v == v:
-		return b.lsn.b
-	case b.lsnPrev.b != nil && b.lsnPrev.v == v:
-		return b.lsnPrev.b
+	if x, ok := b.lsn.Peek(v); ok {
+		return x
 	}
-	b.lsnPrev = b.lsn
-	b.lsn = box64{v: v, b: v}
-	return b.lsn.b
+	if x, ok := b.lsnPrev.Peek(v); ok {
+		return x
+	}
+	b.lsnPrev, b.lsn = b.lsn, debezium.Box[int64]{}
+	return b.lsn.Get(v)
 }
 
 // sourceIndexes are the source schema's field indexes (-1: absent).
@@ -420,13 +393,9 @@ func (o *offsetState) sourceStruct(s *connect.Schema, serverName, db string, id 
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	tv := b.times(ts)
 	vals[ix.version], vals[ix.connector] = b.versionV, b.connectorV
-	if b.nameV == nil || b.name != serverName {
-		b.name, b.nameV = serverName, serverName
-	}
-	vals[ix.name] = b.nameV
-	vals[ix.tsMs], vals[ix.tsUs], vals[ix.tsNs] = tv.ms, tv.us, tv.ns
+	vals[ix.name] = b.name.Get(serverName)
+	vals[ix.tsMs], vals[ix.tsUs], vals[ix.tsNs] = b.ts.Get(ts)
 	if snapshot != "" && snapshot != debezium.SnapshotFalse {
 		vals[ix.snapshot] = snapshot
 	} else {
@@ -434,10 +403,7 @@ func (o *offsetState) sourceStruct(s *connect.Schema, serverName, db string, id 
 		// is what converters write.
 		vals[ix.snapshot] = debezium.SnapshotFalse
 	}
-	if b.dbV == nil || b.db != db {
-		b.db, b.dbV = db, db
-	}
-	vals[ix.db] = b.dbV
+	vals[ix.db] = b.db.Get(db)
 	if b.seq == nil || b.seqCommit != o.lsnCommit || b.seqLSN != o.lsn {
 		b.seqCommit, b.seqLSN, b.seq = o.lsnCommit, o.lsn, o.sequence()
 	}
@@ -447,13 +413,13 @@ func (o *offsetState) sourceStruct(s *connect.Schema, serverName, db string, id 
 	}
 	vals[ix.schema], vals[ix.table] = b.schemaV, b.tableV
 	if o.txID != nil {
-		vals[ix.txID] = b.txID.get(*o.txID)
+		vals[ix.txID] = b.txID.Get(*o.txID)
 	}
 	if o.lsn != 0 {
 		vals[ix.lsn] = b.lsnBox(o.lsn)
 	}
 	if o.xmin != nil {
-		vals[ix.xmin] = b.xmin.get(*o.xmin)
+		vals[ix.xmin] = b.xmin.Get(*o.xmin)
 	}
 	if o.originName != "" {
 		vals[ix.origin] = o.originName
