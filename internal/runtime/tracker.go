@@ -27,7 +27,12 @@ type tracker struct {
 	// bytes in flight and their bound (0: unbounded); see reserve.
 	bytes     int
 	byteLimit int
-	failed    error
+	// byteWaiters wait in reserve until bytes falls to byteWake; and
+	// countWaiters in submit until a record's room is free. ack wakes
+	// them only then (see ack).
+	byteWaiters, countWaiters int
+	byteWake                  int
+	failed                    error
 	// uncommitted counts records submitted and not yet taken by a
 	// successful commit (committable, then committed).
 	uncommitted int
@@ -137,7 +142,9 @@ func (t *tracker) submit(partition, offset map[string]any) (*submitted, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for t.inflight >= t.limit && t.failed == nil {
+		t.countWaiters++
 		t.cond.Wait()
+		t.countWaiters--
 	}
 	if t.failed != nil {
 		return nil, t.failed
@@ -153,11 +160,27 @@ func (t *tracker) submit(partition, offset map[string]any) (*submitted, error) {
 // reserve accounts n bytes to a submitted record about to be sent,
 // blocking while the bytes in flight would exceed the bound. One record
 // is always let through, however large, so progress never stops.
+//
+// Once the bound is reached it waits until acknowledgements have freed
+// half of it, not just room for this record: the producer acknowledges
+// a whole request's records one by one, and waking the conversion stage
+// for each of them made it convert one record per wake-up, the two
+// goroutines trading the CPU for every record.
 func (t *tracker) reserve(s *submitted, n int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for t.byteLimit > 0 && t.bytes > 0 && t.bytes+n > t.byteLimit && t.failed == nil {
-		t.cond.Wait()
+	if t.byteLimit > 0 && t.bytes > 0 && t.bytes+n > t.byteLimit {
+		wake := max(min(t.byteLimit/2, t.byteLimit-n), 0)
+		for t.bytes > wake && t.failed == nil {
+			// Several waiters (not the writer's case) wake at the
+			// highest mark and each waits again for its own.
+			if t.byteWaiters == 0 || wake > t.byteWake {
+				t.byteWake = wake
+			}
+			t.byteWaiters++
+			t.cond.Wait()
+			t.byteWaiters--
+		}
 	}
 	if t.failed != nil {
 		return t.failed
@@ -229,8 +252,20 @@ func (t *tracker) ack(s *submitted, err error) {
 		if q := s.q; q != nil && q.head < len(q.queue) && q.queue[q.head] == s {
 			t.popPrefix(q)
 		}
+		if !t.ackWakes() {
+			return
+		}
 	}
 	t.cond.Broadcast()
+}
+
+// ackWakes reports whether an acknowledgement must wake the waiters: the
+// last one in flight (drain, waitAcked), room for a waiting submit, or
+// the bytes down to a waiting reserve's mark. t.mu must be held.
+func (t *tracker) ackWakes() bool {
+	return t.inflight == 0 ||
+		(t.countWaiters > 0 && t.inflight < t.limit) ||
+		(t.byteWaiters > 0 && t.bytes <= t.byteWake)
 }
 
 // popPrefix collapses q's acknowledged prefix into q.ready. t.mu must be
