@@ -109,6 +109,7 @@ while running start, reconfigure (restarting only that connector) and delete con
 			defer stopRegistry()
 			if file.Sink != nil {
 				// A Kafka-less pipeline: the sources' events go to the sink.
+				releasePages(log, "configuration")
 				return g.pipelineRunner(log).Run(cmd.Context(), file)
 			}
 			env, err := newWorkerEnv(g)

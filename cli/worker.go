@@ -201,6 +201,8 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		}
 	}
 
+	releasePages(log, "configuration")
+
 	// Offsets are in Kafka in distributed mode, and in standalone mode with
 	// offset.storage.topic; only then can exactly-once be enabled.
 	eos, err := runtime.WorkerExactlyOnce(wv, distributed || wv.String("offset.storage.topic") != "")
@@ -456,6 +458,8 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		wg.Add(1)
 		go func() { defer wg.Done(); w.run(runCtx, h) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); releaseWhenSettled(runCtx, h.Ready, log) }()
 	if env.onReady != nil {
 		env.onReady(workerURL)
 	}
