@@ -17,6 +17,12 @@ import (
 // left alone: their pages may be private copies that reclaim would swap,
 // not drop. Pages other processes also map (a second process running the
 // same binary) are skipped by the kernel.
+//
+// The mappings are then marked MADV_RANDOM: a page faulted back in is
+// read alone instead of with the 128 KB read-around whose cached pages
+// the next faults would map 64 KB at a time. Streaming a backlog mapped
+// 19 MB of the executable again without it and 10-11 MB with it; the
+// price is a 4 KB read for each page first used after the release.
 func Release() (Released, error) {
 	var r Released
 	var st unix.Stat_t
@@ -40,6 +46,9 @@ func Release() (Released, error) {
 	for _, m := range ranges {
 		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_PAGEOUT); errno != 0 {
 			return r, fmt.Errorf("madvise(MADV_PAGEOUT) of the executable's mapping %#x-%#x: %w", m.start, m.end, errno)
+		}
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_RANDOM); errno != 0 {
+			return r, fmt.Errorf("madvise(MADV_RANDOM) of the executable's mapping %#x-%#x: %w", m.start, m.end, errno)
 		}
 		r.Mapped += int64(m.end - m.start)
 	}

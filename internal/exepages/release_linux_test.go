@@ -1,6 +1,10 @@
 package exepages
 
 import (
+	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -72,8 +76,34 @@ func TestReleaseDropsFilePages(t *testing.T) {
 	if r.FileBefore < 1<<20 || r.FileAfter > r.FileBefore/2 {
 		t.Errorf("RssFile %d -> %d bytes: the executable's pages were not released", r.FileBefore, r.FileAfter)
 	}
-	// The released code runs again: it faults back in.
-	if _, err := rssFile(); err != nil {
+	// The released code runs again: it faults back in, a page at a time.
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
 		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &st); err != nil {
+		t.Fatal(err)
+	}
+	// smaps: a header line ("start-end perms offset dev inode path"),
+	// then "Key: value" lines ending with VmFlags.
+	random, readOnly := 0, 0
+	var header []string
+	for _, line := range strings.Split(string(smaps), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			header = f
+			continue
+		}
+		if len(f) == 0 || f[0] != "VmFlags:" || header == nil || header[4] != strconv.FormatUint(st.Ino, 10) || header[1][1] == 'w' {
+			continue
+		}
+		readOnly++
+		if slices.Contains(f[1:], "rr") {
+			random++
+		}
+	}
+	if readOnly < 2 || random != readOnly {
+		t.Errorf("%d of the executable's %d read-only mappings have the random-read hint (rr) after Release, want all", random, readOnly)
 	}
 }
