@@ -2,15 +2,12 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -92,98 +89,47 @@ const (
 )
 
 func (e *env) idleRun(ctx context.Context, bin, caseName, name string, conn map[string]string, topic string) error {
-	dir := filepath.Join(e.dir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	cfg := map[string]any{
-		"worker": map[string]string{
-			"bootstrap.servers":            e.brokers[0],
-			"offset.storage.file.filename": filepath.Join(dir, "offsets.json"),
-		},
-		"connectors": []map[string]any{{"name": name, "config": conn}},
-	}
-	b, err := json.Marshal(cfg)
+	p, err := e.startWorkerProcess(bin, name, conn)
 	if err != nil {
 		return err
-	}
-	file := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(file, b, 0o600); err != nil {
-		return err
-	}
-	cmd := exec.Command(bin, "run", "-c", file, "--log-level", "warn")
-	// gctrace prints a line per GC to the log: the Go heap after the
-	// last one is reported beside the RSS.
-	cmd.Env = append(os.Environ(), "GODEBUG="+strings.Trim(os.Getenv("GODEBUG")+",gctrace=1", ","))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	logf, err := os.Create(filepath.Join(dir, "log"))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s run: %w", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			return err
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("%s did not stop within 30s of SIGTERM; killed", name)
-		}
-	}
-	fail := func(err error) error {
-		_ = stop()
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		return fmt.Errorf("%w\n%s log:\n%s", err, name, tail(string(log), 2000))
 	}
 	// Settled: the 10-row snapshot is in Kafka, the connector streams.
-	if err := e.waitTopic(ctx, topic, 10, time.Minute, exited); err != nil {
-		return fail(err)
+	if err := e.waitTopic(ctx, topic, 10, time.Minute, p.exited); err != nil {
+		return p.fail(err)
 	}
 	select {
 	case <-time.After(idleSettle):
-	case err := <-exited:
-		return fail(fmt.Errorf("%s exited: %v", name, err))
+	case err := <-p.exited:
+		return p.fail(fmt.Errorf("%s exited: %v", name, err))
 	}
-	pid := cmd.Process.Pid
+	pid := p.pid()
 	t0, err := procCPUTicks(pid)
 	if err != nil {
-		return fail(err)
+		return p.fail(err)
 	}
 	start := time.Now()
 	select {
 	case <-time.After(idleWindow):
-	case err := <-exited:
-		return fail(fmt.Errorf("%s exited: %v", name, err))
+	case err := <-p.exited:
+		return p.fail(fmt.Errorf("%s exited: %v", name, err))
 	}
 	t1, err := procCPUTicks(pid)
 	if err != nil {
-		return fail(err)
+		return p.fail(err)
 	}
 	secs := time.Since(start).Seconds()
 	pm, err := readProcMem(strconv.Itoa(pid))
 	if err != nil {
-		return fail(err)
+		return p.fail(err)
 	}
-	if err := stop(); err != nil {
+	if err := p.stop(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	log, err := os.ReadFile(filepath.Join(dir, "log"))
-	if err != nil {
-		return err
-	}
 	cpu := float64(t1-t0) / clockTicks
-	e.add(Result{Scenario: Idle, Case: caseName, Name: "tributary run (separate process)", Seconds: secs,
+	e.add(Result{Scenario: Idle, Case: caseName, Name: nameProcess, Seconds: secs,
 		CPUSeconds: ptr(cpu), PeakRSSMB: ptr(float64(pm.RSS) / 1024), RSSAnonMB: ptr(float64(pm.Anon) / 1024), RSSFileMB: ptr(float64(pm.File) / 1024),
 		Note: fmt.Sprintf("RSS after settling: RssAnon %.1f MB (private) + RssFile %.1f MB (the executable's pages); peak since start %.1f MB; %d threads; %s; CPU %.2f%% of a core",
-			float64(pm.Anon)/1024, float64(pm.File)/1024, float64(pm.HWM)/1024, pm.Threads, lastGC(string(log)), cpu/secs*100)})
+			float64(pm.Anon)/1024, float64(pm.File)/1024, float64(pm.HWM)/1024, pm.Threads, lastGC(p.log()), cpu/secs*100)})
 	return nil
 }
 

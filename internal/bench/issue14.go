@@ -65,6 +65,15 @@ func (e *env) issue14PG(ctx context.Context) error {
 	}
 	n := e.i14Counts(1)
 	slots := []string{"i14_json", "i14_avro", "i14_peek", "i14_recv"}
+	// The same backlog in `tributary run` as its own process, for its RSS.
+	bin := ""
+	if e.cfg.TributaryBinary != "" {
+		var err error
+		if bin, err = copyExecutable(e.cfg.TributaryBinary, filepath.Join(e.dir, "tributary-issue14")); err != nil {
+			return err
+		}
+		slots = append(slots, "i14_json_proc", "i14_avro_proc")
+	}
 	defer e.pgDropSlots(ctx, slots...)
 	if err := e.pg.ExecContext(ctx, pgDB, "DROP TABLE IF EXISTS issue14", i14PGDDL,
 		"DROP PUBLICATION IF EXISTS issue14_pub", "CREATE PUBLICATION issue14_pub FOR TABLE issue14"); err != nil {
@@ -94,19 +103,25 @@ func (e *env) issue14PG(ctx context.Context) error {
 			e.report.Skipped = append(e.report.Skipped, PGStreamIssue14+" with Avro: no Avro converter in this binary")
 			continue
 		}
-		prefix := "i14" + conv
-		props := e.pgSourceProps(prefix, "i14_"+conv)
-		props["snapshot.mode"] = "no_data"
-		props["table.include.list"] = "public.issue14"
-		props["publication.name"] = "issue14_pub"
 		label := "JsonConverter (schemas on)"
 		if conv == "avro" {
 			label = "AvroConverter + registry"
-			for _, side := range []string{"key.converter", "value.converter"} {
-				props[side] = "io.confluent.connect.avro.AvroConverter"
-				props[side+".schema.registry.url"] = e.registry
-			}
 		}
+		caseProps := func(prefix, slot string) map[string]string {
+			props := e.pgSourceProps(prefix, slot)
+			props["snapshot.mode"] = "no_data"
+			props["table.include.list"] = "public.issue14"
+			props["publication.name"] = "issue14_pub"
+			if conv == "avro" {
+				for _, side := range []string{"key.converter", "value.converter"} {
+					props[side] = "io.confluent.connect.avro.AvroConverter"
+					props[side+".schema.registry.url"] = e.registry
+				}
+			}
+			return props
+		}
+		prefix := "i14" + conv
+		props := caseProps(prefix, "i14_"+conv)
 		r, run, err := e.catchUpCase(ctx, PGStreamIssue14, "bench-pg-issue14-"+conv, props, want, caseName+", "+label)
 		if err != nil {
 			return err
@@ -123,6 +138,15 @@ func (e *env) issue14PG(ctx context.Context) error {
 		}
 		if err := e.i14PGLimits(ctx, r, peek, recv, lsn, want); err != nil {
 			return err
+		}
+		if bin != "" {
+			pprefix := prefix + "proc"
+			err := e.catchUpProcess(ctx, PGStreamIssue14, bin, "bench-pg-issue14-"+conv+"-process", caseProps(pprefix, "i14_"+conv+"_proc"),
+				pprefix+".public.issue14", want, caseName+", "+label)
+			e.deleteTopics(pprefix + ".public.issue14")
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -15,6 +15,7 @@ const (
 	goalP99Ms         = 50.0 // at goalRate
 	goalRate          = 10000.0
 	goalIdleRSSMB     = 30.0
+	goalStreamRSSMB   = 64.0 // issue 14: peak of a separate `tributary run` streaming a backlog
 	goalSnapshotRSSMB = 128.0 // "bounded": well below the data volume of a large snapshot
 	goalSMTOverhead   = 0.10  // CPU per streamed event added by SMTChain
 )
@@ -146,6 +147,12 @@ func goals(r *Report) []Goal {
 				Goal:     fmt.Sprintf("idle RSS < %.0f MB (%s)", goalIdleRSSMB, x.Case),
 				Measured: idleMeasured(x),
 				Met:      *x.PeakRSSMB < goalIdleRSSMB,
+			})
+		case !x.Limit && x.Scenario == PGStreamIssue14 && x.Name == nameProcess && x.PeakRSSMB != nil:
+			out = append(out, Goal{
+				Goal:     fmt.Sprintf("%s, %s: peak RSS streaming <= %.0f MB (%s)", x.Scenario, x.Case, goalStreamRSSMB, nameProcess),
+				Measured: fmt.Sprintf("%.0f MB", *x.PeakRSSMB),
+				Met:      *x.PeakRSSMB <= goalStreamRSSMB,
 			})
 		case !x.Limit && strings.HasSuffix(x.Scenario, "snapshot") && x.PeakRSSMB != nil:
 			out = append(out, Goal{
