@@ -37,8 +37,12 @@ type JSON struct {
 	// reason: parsing the schema of every consumed message was most of a
 	// sink's CPU time. Set by NewJSON.
 	parsed *parsedCache
-	// sizeHint is the last message size, to allocate the buffer once.
+	// sizeHint is the last message size, to allocate the buffer once,
+	// for a converter without a schema cache (each cached schema keeps
+	// the size of its own last message).
 	sizeHint atomic.Int64
+	// buffers are FromConnectBuffer's.
+	buffers bufferPool
 }
 
 // schemaCache maps *connect.Schema to its rendered JSON. It is emptied
@@ -48,6 +52,15 @@ type schemaCache struct {
 	m   sync.Map
 	n   atomic.Int64
 	max int64
+}
+
+// schemaEntry is a cached schema's JSON and the size of the last message
+// written with it: the next one is nearly always as large, and the
+// messages of one converter differ by schema (one topic's rows are ten
+// times another's).
+type schemaEntry struct {
+	json []byte
+	size atomic.Int64
 }
 
 // parsedCache maps a schema's JSON text to the parsed schema; emptied when
@@ -92,19 +105,19 @@ func (c *parsedCache) store(raw []byte, s *connect.Schema) {
 	c.last.Store(cs)
 }
 
-func (c *schemaCache) get(j *JSON, s *connect.Schema) []byte {
+func (c *schemaCache) get(j *JSON, s *connect.Schema) *schemaEntry {
 	if v, ok := c.m.Load(s); ok {
-		return v.([]byte)
+		return v.(*schemaEntry)
 	}
 	var b bytes.Buffer
 	j.writeSchema(&b, s, "")
-	out := b.Bytes()
+	e := &schemaEntry{json: b.Bytes()}
 	if c.n.Add(1) > c.max {
 		c.m.Clear()
 		c.n.Store(1)
 	}
-	c.m.Store(s, out)
-	return out
+	c.m.Store(s, e)
+	return e
 }
 
 // NewJSON configures a JsonConverter from its properties (without the
@@ -155,36 +168,75 @@ func NewJSON(props map[string]string) (*JSON, error) {
 // FromConnect implements Converter. A nil value (tombstone) is written as a
 // null Kafka value, as the Java converter does.
 func (j *JSON) FromConnect(topic string, s *connect.Schema, v any) ([]byte, error) {
-	if s == nil && v == nil {
+	if j.null(s, v) {
 		return nil, nil
 	}
+	e, size := j.lastSize(s)
 	var b bytes.Buffer
-	b.Grow(int(j.sizeHint.Load()) + 64)
-	defer func() { j.sizeHint.Store(int64(b.Len())) }()
+	b.Grow(int(size) + 64)
+	if err := j.write(&b, e, topic, s, v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// FromConnectBuffer implements Pooled: FromConnect into a buffer from the
+// converter's pool, large enough for the last message of the same schema.
+func (j *JSON) FromConnectBuffer(topic string, s *connect.Schema, v any) (*Buffer, error) {
+	if j.null(s, v) {
+		return nil, nil
+	}
+	e, size := j.lastSize(s)
+	b := j.buffers.get(int(size) + 64)
+	if err := j.write(&b.buf, e, topic, s, v); err != nil {
+		b.Release()
+		return nil, err
+	}
+	return b, nil
+}
+
+// null reports whether v converts to a null Kafka key or value.
+func (j *JSON) null(s *connect.Schema, v any) bool {
+	return v == nil && (s == nil || !j.SchemasEnabled)
+}
+
+// lastSize returns the schema's cache entry (nil without one) and the
+// size of the last message written with it.
+func (j *JSON) lastSize(s *connect.Schema) (*schemaEntry, int64) {
+	if j.schemas == nil || s == nil {
+		return nil, j.sizeHint.Load()
+	}
+	e := j.schemas.get(j, s)
+	return e, e.size.Load()
+}
+
+// write writes the message for v into b; e is the schema's cache entry,
+// or nil.
+func (j *JSON) write(b *bytes.Buffer, e *schemaEntry, topic string, s *connect.Schema, v any) error {
 	if j.SchemasEnabled {
 		b.WriteString(`{"schema":`)
 		switch {
 		case s == nil:
 			b.WriteString("null")
-		case j.schemas != nil:
-			b.Write(j.schemas.get(j, s))
+		case e != nil:
+			b.Write(e.json)
 		default:
-			j.writeSchema(&b, s, "")
+			j.writeSchema(b, s, "")
 		}
 		b.WriteString(`,"payload":`)
-		if err := j.writeValue(&b, s, v, rootPath("payload")); err != nil {
-			return nil, fmt.Errorf("topic %s: %w", topic, err)
+		if err := j.writeValue(b, s, v, rootPath("payload")); err != nil {
+			return fmt.Errorf("topic %s: %w", topic, err)
 		}
 		b.WriteByte('}')
-	} else {
-		if v == nil {
-			return nil, nil
-		}
-		if err := j.writeValue(&b, s, v, rootPath("value")); err != nil {
-			return nil, fmt.Errorf("topic %s: %w", topic, err)
-		}
+	} else if err := j.writeValue(b, s, v, rootPath("value")); err != nil {
+		return fmt.Errorf("topic %s: %w", topic, err)
 	}
-	return b.Bytes(), nil
+	if e != nil {
+		e.size.Store(int64(b.Len()))
+	} else {
+		j.sizeHint.Store(int64(b.Len()))
+	}
+	return nil
 }
 
 // toConnectCached is ToConnect for an envelope whose schema text was seen
@@ -412,9 +464,12 @@ func (j *JSON) writeSchema(b *bytes.Buffer, s *connect.Schema, field string) {
 	b.WriteByte('}')
 }
 
-// jpath names the value being written, for error messages. The full
-// path string is only built for composite values (a few per message) and
-// on error, never for each leaf field.
+// jpath names the value being written or read, for error messages. The
+// full path string is only built on error, or when reading composite
+// values; never for each leaf field. The writer gives a value only its
+// name within the enclosing one and each enclosing value prefixes its own
+// name to an error on its way out (inPath): building "payload.after" and
+// "payload.source" for every change event was an allocation each.
 type jpath struct {
 	parent string // path of the enclosing value; "" at the root
 	name   string // field name or map key, when index < 0
@@ -424,6 +479,15 @@ type jpath struct {
 func rootPath(name string) jpath              { return jpath{name: name, index: -1} }
 func fieldPath(parent, name string) jpath     { return jpath{parent: parent, name: name, index: -1} }
 func elemPath(parent string, index int) jpath { return jpath{parent: parent, index: index} }
+
+// inPath prefixes the path of the composite value p to err, from its
+// element or field at the relative path child.
+func inPath(p, child jpath, err error) error {
+	if child.index >= 0 {
+		return fmt.Errorf("%s%w", p.String(), err)
+	}
+	return fmt.Errorf("%s.%w", p.String(), err)
+}
 
 func (p jpath) String() string {
 	switch {
@@ -512,14 +576,13 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 		if !ok {
 			return fmt.Errorf("%s: array field holds %T", path.String(), v)
 		}
-		ps := path.String()
 		b.WriteByte('[')
 		for i, e := range arr {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := j.writeValue(b, s.Value, e, elemPath(ps, i)); err != nil {
-				return err
+			if err := j.writeValue(b, s.Value, e, elemPath("", i)); err != nil {
+				return inPath(path, elemPath("", i), err)
 			}
 		}
 		b.WriteByte(']')
@@ -528,7 +591,6 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 		if !ok {
 			return fmt.Errorf("%s: map field holds %T", path.String(), v)
 		}
-		ps := path.String()
 		if s.Key.Type == connect.String {
 			b.WriteByte('{')
 			for i, e := range m {
@@ -538,8 +600,8 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 				k, _ := e.Key.(string)
 				writeString(b, k)
 				b.WriteByte(':')
-				if err := j.writeValue(b, s.Value, e.Value, fieldPath(ps, k)); err != nil {
-					return err
+				if err := j.writeValue(b, s.Value, e.Value, fieldPath("", k)); err != nil {
+					return inPath(path, fieldPath("", k), err)
 				}
 			}
 			b.WriteByte('}')
@@ -551,12 +613,12 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 				b.WriteByte(',')
 			}
 			b.WriteByte('[')
-			if err := j.writeValue(b, s.Key, e.Key, fieldPath(ps, "key")); err != nil {
-				return err
+			if err := j.writeValue(b, s.Key, e.Key, fieldPath("", "key")); err != nil {
+				return inPath(path, fieldPath("", "key"), err)
 			}
 			b.WriteByte(',')
-			if err := j.writeValue(b, s.Value, e.Value, fieldPath(ps, "value")); err != nil {
-				return err
+			if err := j.writeValue(b, s.Value, e.Value, fieldPath("", "value")); err != nil {
+				return inPath(path, fieldPath("", "value"), err)
 			}
 			b.WriteByte(']')
 		}
@@ -566,7 +628,6 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 		if !ok {
 			return fmt.Errorf("%s: struct field holds %T", path.String(), v)
 		}
-		ps := path.String()
 		b.WriteByte('{')
 		for i, f := range s.Fields {
 			if i > 0 {
@@ -578,8 +639,8 @@ func (j *JSON) writeValue(b *bytes.Buffer, s *connect.Schema, v any, path jpath)
 			if i < len(sv.Values) {
 				fv = sv.Values[i]
 			}
-			if err := j.writeValue(b, f.Schema, fv, fieldPath(ps, f.Name)); err != nil {
-				return err
+			if err := j.writeValue(b, f.Schema, fv, fieldPath("", f.Name)); err != nil {
+				return inPath(path, fieldPath("", f.Name), err)
 			}
 		}
 		b.WriteByte('}')

@@ -90,6 +90,7 @@ func TestErrorPaths(t *testing.T) {
 	s := connect.StructBuilder().Name("outer").
 		Field("list", connect.ArrayOf(inner).MustBuild()).
 		Field("m", connect.MapOf(connect.Prim(connect.String), inner).Optional().MustBuild()).
+		Field("one", connect.StructBuilder().Name("one").Optional().Field("in", inner).MustBuild()).
 		MustBuild()
 	for _, tc := range []struct {
 		v    *connect.StructValue
@@ -99,6 +100,8 @@ func TestErrorPaths(t *testing.T) {
 			"payload.list[1].req: null value for required field"},
 		{connect.NewStruct(s).Set("list", []any{}).Set("m", connect.MapValue{{Key: "k1", Value: connect.NewStruct(inner).Set("req", "x")}}),
 			"payload.m.k1.req: int32 field holds string"},
+		{connect.NewStruct(s).Set("list", []any{}).Set("one", connect.NewStruct(s.Fields[2].Schema).Set("in", connect.NewStruct(inner).Set("req", 1.5))),
+			"topic t: payload.one.in.req: int32 field holds float64"},
 	} {
 		j, _ := NewJSON(nil)
 		_, err := j.FromConnect("t", s, tc.v)

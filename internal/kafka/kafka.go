@@ -191,4 +191,16 @@ func (p *Producer) Close() error {
 type Pending struct {
 	Partition int32 // explicit partition, or -1 for the key-hash default
 	Ack       func(err error)
+	// KeyBuf and ValueBuf, when set, hold the message's key and value
+	// bytes. The at-least-once producer releases them after Ack(nil):
+	// the broker has the bytes and kgo reads them no more (it re-encodes
+	// a retried batch from the records until then). The transactional
+	// producer never releases them (sarama may still hold a message it
+	// has reported), nor does anything after a failure: the garbage
+	// collector reclaims those as any bytes.
+	KeyBuf, ValueBuf Releaser
 }
+
+// Releaser is a pooled buffer that its holder gives back once nothing
+// reads its bytes any more.
+type Releaser interface{ Release() }

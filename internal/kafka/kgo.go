@@ -256,9 +256,18 @@ func (p *Producer) kgoPromise(r *kgo.Record, err error) {
 		return
 	}
 	if err != nil {
-		err = kgoProduceError(r.Topic, err)
+		pc.pending.Ack(kgoProduceError(r.Topic, err))
+		return
 	}
-	pc.pending.Ack(err)
+	pc.pending.Ack(nil)
+	// kgo calls the promise once the record's batch is finished and keeps
+	// no reference to the record after it.
+	if b := pc.pending.KeyBuf; b != nil {
+		b.Release()
+	}
+	if b := pc.pending.ValueBuf; b != nil {
+		b.Release()
+	}
 }
 
 // kgoProduceError is produceError for kgo's errors: the same messages.

@@ -161,7 +161,7 @@ func (s *Source) Run(ctx context.Context) error {
 	taskCtx, cancelTask := context.WithCancel(ctx)
 	defer cancelTask()
 
-	w := &writer{s: s, tr: tr}
+	w := &writer{s: s, tr: tr, pooled: true}
 	// The conversion stage runs until Run returns, after the drain: the
 	// records a task submitted before it stopped must still be sent.
 	// Its context outlives the task's (a stopping task's records are
@@ -358,6 +358,13 @@ type writer struct {
 	queueMu   sync.Mutex
 	queueCond *sync.Cond
 	queued    int
+	// pooled converts into the converters' pooled buffers (when they
+	// have them), handed to the producer in the message's Pending: the
+	// at-least-once producer releases them once the broker has the
+	// bytes; any other Sender keeps them and the garbage collector
+	// reclaims them. Off for the transactional writer, whose producer
+	// never releases them.
+	pooled bool
 }
 
 // stageBatch is one Write's records, submitted to the tracker.
@@ -561,7 +568,13 @@ func (w *writer) send(ctx context.Context, rec *connect.Record, sub *submitted, 
 	if part < 0 {
 		part = -1
 	}
-	msg.Metadata = &kafka.Pending{Partition: part, Ack: func(err error) {
+	pend, _ := msg.Metadata.(*kafka.Pending) // convert's, with its buffers
+	if pend == nil {
+		pend = &kafka.Pending{}
+		msg.Metadata = pend
+	}
+	pend.Partition = part
+	pend.Ack = func(err error) {
 		if err == nil {
 			s.Stats.Written.Add(1)
 			if !ts.IsZero() {
@@ -569,7 +582,7 @@ func (w *writer) send(ctx context.Context, rec *connect.Record, sub *submitted, 
 			}
 		}
 		w.tr.ack(sub, err)
-	}}
+	}
 	w.tr.sending(sub, msg.Topic, part)
 	if err := s.Producer.Send(ctx, msg); err != nil {
 		w.tr.cancel(rec.SourcePartition, sub)
@@ -591,11 +604,11 @@ func (w *writer) convert(rec *connect.Record) (*sarama.ProducerMessage, error) {
 			return nil, nil
 		}
 	}
-	key, err := s.KeyConverter.FromConnect(out.Topic, out.KeySchema, out.Key)
+	key, keyBuf, err := w.fromConnect(s.KeyConverter, out.Topic, out.KeySchema, out.Key)
 	if err != nil {
 		return nil, fmt.Errorf("converting key of record for topic %s at offset %v: %w", out.Topic, out.SourceOffset, err)
 	}
-	val, err := s.ValueConverter.FromConnect(out.Topic, out.ValueSchema, out.Value)
+	val, valBuf, err := w.fromConnect(s.ValueConverter, out.Topic, out.ValueSchema, out.Value)
 	if err != nil {
 		return nil, fmt.Errorf("converting value of record for topic %s at offset %v: %w", out.Topic, out.SourceOffset, err)
 	}
@@ -606,6 +619,17 @@ func (w *writer) convert(rec *connect.Record) (*sarama.ProducerMessage, error) {
 	if val != nil {
 		m.Value = sarama.ByteEncoder(val)
 	}
+	if keyBuf != nil || valBuf != nil {
+		pend := &kafka.Pending{}
+		// Typed nils would be released.
+		if keyBuf != nil {
+			pend.KeyBuf = keyBuf
+		}
+		if valBuf != nil {
+			pend.ValueBuf = valBuf
+		}
+		m.Metadata = pend
+	}
 	for _, h := range out.Headers {
 		hv, err := headerBytes(h)
 		if err != nil {
@@ -614,6 +638,20 @@ func (w *writer) convert(rec *connect.Record) (*sarama.ProducerMessage, error) {
 		m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: hv})
 	}
 	return m, nil
+}
+
+// fromConnect converts with c, into one of its pooled buffers when the
+// writer hands them to the producer.
+func (w *writer) fromConnect(c converter.Converter, topic string, s *connect.Schema, v any) ([]byte, *converter.Buffer, error) {
+	if p, ok := c.(converter.Pooled); ok && w.pooled {
+		b, err := p.FromConnectBuffer(topic, s, v)
+		if err != nil || b == nil {
+			return nil, nil, err
+		}
+		return b.Bytes(), b, nil
+	}
+	data, err := c.FromConnect(topic, s, v)
+	return data, nil, err
 }
 
 // messageSize is what a message holds in memory until acknowledged: the
