@@ -457,14 +457,15 @@ func (c *connectorState) recordSchemaChange(ctx context.Context, em *emitter, o 
 	})
 }
 
-// dataRecords builds the records of one row change: for an update that
-// changes the key, a delete (plus tombstone) and a create, as Debezium's
-// RelationalChangeRecordEmitter does.
-func (c *connectorState) dataRecords(ts *tableSchema, op debezium.Op, beforeKey, before, afterKey, after *connect.StructValue, o *offsetState, tx *txTracker) []*connect.Record {
+// dataRecords appends to dst the records of one row change: for an
+// update that changes the key, a delete (plus tombstone) and a create, as
+// Debezium's RelationalChangeRecordEmitter does. Appending to the
+// caller's slice saves a slice per row change.
+func (c *connectorState) dataRecords(dst []*connect.Record, ts *tableSchema, op debezium.Op, beforeKey, before, afterKey, after *connect.StructValue, o *offsetState, tx *txTracker) []*connect.Record {
 	now := c.now()
 	src := c.sourceStruct(o)
 	off := o.offset()
-	mk := func(op debezium.Op, key *connect.StructValue, b, a *connect.StructValue, headers []connect.Header) []*connect.Record {
+	mk := func(op debezium.Op, key *connect.StructValue, b, a *connect.StructValue, headers []connect.Header) {
 		var txb *debezium.Transaction
 		if tx != nil {
 			txb = tx.dataEvent(ts.table.ID)
@@ -476,27 +477,27 @@ func (c *connectorState) dataRecords(ts *tableSchema, op debezium.Op, beforeKey,
 		if ts.keyS != nil {
 			keyAny, keyS = key, ts.keyS
 		}
-		r := &connect.Record{SourcePartition: c.partition, SourceOffset: off, Topic: ts.topic, Partition: -1,
-			KeySchema: keyS, Key: keyAny, ValueSchema: ts.envelope, Value: env, Timestamp: now, Headers: headers}
-		out := []*connect.Record{r}
+		dst = append(dst, &connect.Record{SourcePartition: c.partition, SourceOffset: off, Topic: ts.topic, Partition: -1,
+			KeySchema: keyS, Key: keyAny, ValueSchema: ts.envelope, Value: env, Timestamp: now, Headers: headers})
 		if op == debezium.OpDelete && c.cfg.tombstones {
-			out = append(out, &connect.Record{SourcePartition: c.partition, SourceOffset: off, Topic: ts.topic, Partition: -1,
+			dst = append(dst, &connect.Record{SourcePartition: c.partition, SourceOffset: off, Topic: ts.topic, Partition: -1,
 				KeySchema: keyS, Key: keyAny, Timestamp: now, Headers: headers})
 		}
-		return out
 	}
 	switch op {
 	case debezium.OpUpdate:
 		if ts.keyS != nil && beforeKey != nil && !connect.Equal(beforeKey, afterKey) {
-			recs := mk(debezium.OpDelete, beforeKey, before, nil, []connect.Header{{Key: "__debezium.newkey", Schema: ts.keyS, Value: afterKey}})
-			return append(recs, mk(debezium.OpCreate, afterKey, nil, after, []connect.Header{{Key: "__debezium.oldkey", Schema: ts.keyS, Value: beforeKey}})...)
+			mk(debezium.OpDelete, beforeKey, before, nil, []connect.Header{{Key: "__debezium.newkey", Schema: ts.keyS, Value: afterKey}})
+			mk(debezium.OpCreate, afterKey, nil, after, []connect.Header{{Key: "__debezium.oldkey", Schema: ts.keyS, Value: beforeKey}})
+			return dst
 		}
-		return mk(op, afterKey, before, after, nil)
+		mk(op, afterKey, before, after, nil)
 	case debezium.OpDelete:
-		return mk(op, beforeKey, before, nil, nil)
+		mk(op, beforeKey, before, nil, nil)
 	default:
-		return mk(op, afterKey, nil, after, nil)
+		mk(op, afterKey, nil, after, nil)
 	}
+	return dst
 }
 
 // txTracker is the TransactionMonitor of provide.transaction.metadata.

@@ -320,9 +320,11 @@ func (i *incremental) sendWindow(ctx context.Context) error {
 		off.query = nil // as BinlogReadOnlyIncrementalSnapshotChangeEventSource.sendEvent
 	}
 	off.tableEvent(i.id.DB, []TableID{i.id}, c.now())
+	var recs []*connect.Record
 	return i.Send(func(row *windowRow) error {
 		i.ctx.Sent(row.chunkKey)
-		for _, rec := range c.dataRecords(i.ts, debezium.OpRead, nil, nil, row.key, row.value, &off, nil) {
+		recs = c.dataRecords(recs[:0], i.ts, debezium.OpRead, nil, nil, row.key, row.value, &off, nil)
+		for _, rec := range recs {
 			if err := i.r.em.emit(ctx, rec); err != nil {
 				return err
 			}

@@ -346,6 +346,8 @@ func (t *task) snapshotTable(ctx context.Context, conn *sql.Conn, em *emitter, o
 	}
 	var n int64
 	lastLog := time.Now()
+	ids := []TableID{id}
+	var recs []*connect.Record
 	hasNext := rows.Next()
 	for hasNext {
 		if err := rows.Scan(ptrs...); err != nil {
@@ -363,8 +365,9 @@ func (t *task) snapshotTable(ctx context.Context, conn *sql.Conn, em *emitter, o
 		}
 		hasNext = rows.Next()
 		o.snapshotRc = snapshotMarker(firstTable && n == 1, lastTable && !hasNext, n == 1, !hasNext)
-		o.tableEvent(id.DB, []TableID{id}, c.now())
-		for _, r := range c.dataRecords(ts, debezium.OpRead, nil, nil, key, value, o, nil) {
+		o.tableEvent(id.DB, ids, c.now())
+		recs = c.dataRecords(recs[:0], ts, debezium.OpRead, nil, nil, key, value, o, nil)
+		for _, r := range recs {
 			if err := em.emit(ctx, r); err != nil {
 				return err
 			}
