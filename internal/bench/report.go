@@ -15,7 +15,7 @@ const (
 	goalP99Ms         = 50.0 // at goalRate
 	goalRate          = 10000.0
 	goalIdleRSSMB     = 30.0
-	goalStreamRSSMB   = 64.0 // issue 14: peak of a separate `tributary run` streaming a backlog
+	goalStreamRSSMB   = 64.0  // issue 14: peak of a separate `tributary run` streaming a backlog
 	goalSnapshotRSSMB = 128.0 // "bounded": well below the data volume of a large snapshot
 	goalSMTOverhead   = 0.10  // CPU per streamed event added by SMTChain
 )
