@@ -352,6 +352,7 @@ func (e *env) catchUp(ctx context.Context, scenario, name string, props map[stri
 
 // catchUpCase is catchUp reporting the measurement under caseName.
 func (e *env) catchUpCase(ctx context.Context, scenario, name string, props map[string]string, want int64, caseName string) (Result, *sourceRun, error) {
+	broker := e.brokerCPU()
 	m := startMeter()
 	run, err := e.startSource(ctx, name, props)
 	if err != nil {
@@ -366,7 +367,7 @@ func (e *env) catchUpCase(ctx context.Context, scenario, name string, props map[
 	}
 	r := Result{Scenario: scenario, Case: caseName, Name: "tributary",
 		Events: run.written(), Bytes: run.sender.bytes.Load(), Seconds: elapsed.Seconds(), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
-		Note: "connector start to last ack; " + m.memNote()}
+		Note: "connector start to last ack; " + m.memNote() + broker()}
 	e.add(r)
 	return r, run, nil
 }
