@@ -118,7 +118,11 @@ func TestSignalChannels(t *testing.T) {
 			}
 		}},
 	}
-	const stoppedRows = 30000
+	// The paused and the stopped snapshots are long enough (about 2 s)
+	// that their signals, separate transactions, arrive while they run:
+	// in CI a second INSERT once came 500 ms after the first, when a
+	// 3000-row snapshot had already completed.
+	const bigRows, stoppedRows = 30000, 30000
 	for _, c := range channels {
 		t.Run(c.name, func(t *testing.T) {
 			ch := c.name
@@ -128,11 +132,9 @@ func TestSignalChannels(t *testing.T) {
 			for _, n := range []string{"small", "big", "stopped", "blocked"} {
 				rows := 300
 				if n == "big" {
-					rows = 3000
+					rows = bigRows
 				}
 				if n == "stopped" {
-					// Long enough (about 2 s) that the stop signal, a
-					// separate transaction, arrives while it runs.
 					rows = stoppedRows
 				}
 				e.exec(t, fmt.Sprintf("CREATE TABLE %s (id bigint PRIMARY KEY, v int NOT NULL, pad text NOT NULL)", tbl(n)),
@@ -172,12 +174,12 @@ func TestSignalChannels(t *testing.T) {
 			time.Sleep(300 * time.Millisecond) // the chunk in flight closes
 			paused := reads("big")
 			time.Sleep(time.Second)
-			if n := reads("big"); n != paused || n >= 3000 {
+			if n := reads("big"); n != paused || n >= bigRows {
 				t.Fatalf("reads went on while paused: %d, then %d", paused, n)
 			}
 			send(t, "resume-1", "resume-snapshot", "")
-			sink.Wait(t, time.Minute, "finished table", "table=public."+tbl("big"), "rows=3000")
-			t.Logf("paused after %d of 3000 rows", paused)
+			sink.Wait(t, time.Minute, "finished table", "table=public."+tbl("big"), fmt.Sprintf("rows=%d", bigRows))
+			t.Logf("paused after %d of %d rows", paused, bigRows)
 
 			// stop-snapshot
 			send(t, "inc-3", "execute-snapshot", fmt.Sprintf(`{"data-collections": ["public.%s"]}`, tbl("stopped")))
