@@ -171,10 +171,13 @@ type env struct {
 	broker   *childProc
 	brokers  []string
 	registry string // schema registry URL (in the broker child)
-	raw      *kafka.Raw
-	admin    sarama.ClusterAdmin
-	offsets  offsets.Store
-	worker   map[string]string
+	// processBin is the copy of cfg.TributaryBinary that separate
+	// `tributary run` processes run (processBinary).
+	processBin string
+	raw        *kafka.Raw
+	admin      sarama.ClusterAdmin
+	offsets    offsets.Store
+	worker     map[string]string
 
 	pg     *testdb.Postgres
 	my     *testdb.MariaDB

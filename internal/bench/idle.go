@@ -22,7 +22,7 @@ func (e *env) idle(ctx context.Context) error {
 		e.progress("   skipped: no tributary binary")
 		return nil
 	}
-	bin, err := copyExecutable(e.cfg.TributaryBinary, filepath.Join(e.dir, "tributary-idle"))
+	bin, err := e.processBinary()
 	if err != nil {
 		return err
 	}
@@ -55,6 +55,19 @@ func (e *env) idle(ctx context.Context) error {
 	myConn := e.mySourceProps("idlemy", 5410)
 	myConn["table.include.list"] = "bench.idle"
 	return e.idleRun(ctx, bin, "MariaDB connector, no changes", "idle-mariadb", myConn, "idlemy.bench.idle")
+}
+
+// processBinary copies cfg.TributaryBinary once for every scenario that
+// runs `tributary run` as its own process (see copyExecutable).
+func (e *env) processBinary() (string, error) {
+	if e.processBin == "" {
+		bin, err := copyExecutable(e.cfg.TributaryBinary, filepath.Join(e.dir, "tributary-run"))
+		if err != nil {
+			return "", err
+		}
+		e.processBin = bin
+	}
+	return e.processBin, nil
 }
 
 // copyExecutable copies the binary the idle process runs with plain

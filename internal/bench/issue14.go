@@ -69,7 +69,7 @@ func (e *env) issue14PG(ctx context.Context) error {
 	bin := ""
 	if e.cfg.TributaryBinary != "" {
 		var err error
-		if bin, err = copyExecutable(e.cfg.TributaryBinary, filepath.Join(e.dir, "tributary-issue14")); err != nil {
+		if bin, err = e.processBinary(); err != nil {
 			return err
 		}
 		slots = append(slots, "i14_json_proc", "i14_avro_proc")

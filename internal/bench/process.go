@@ -29,7 +29,7 @@ type workerProcess struct {
 }
 
 // startWorkerProcess starts bin (a copy of the tributary executable, see
-// copyExecutable) with the connector conn, offsets in a file of its own
+// processBinary) with the connector conn, offsets in a file of its own
 // and the bench's broker. Its log (gctrace included) goes to dir/log.
 func (e *env) startWorkerProcess(bin, name string, conn map[string]string) (*workerProcess, error) {
 	dir := filepath.Join(e.dir, name)
