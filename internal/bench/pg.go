@@ -365,9 +365,12 @@ func (e *env) catchUpCase(ctx context.Context, scenario, name string, props map[
 		run.stop()
 		return Result{}, nil, err
 	}
+	// The produce requests show how the producer batched: the broker's
+	// CPU, which shares the machine, grows with their number.
+	_, requests := run.prod.WireStats()
 	r := Result{Scenario: scenario, Case: caseName, Name: "tributary",
 		Events: run.written(), Bytes: run.sender.bytes.Load(), Seconds: elapsed.Seconds(), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
-		Note: "connector start to last ack; " + m.memNote() + broker()}
+		Note: fmt.Sprintf("connector start to last ack; %d produce requests (%.0f events each); ", requests, float64(run.written())/float64(max(requests, 1))) + m.memNote() + broker()}
 	e.add(r)
 	return r, run, nil
 }
