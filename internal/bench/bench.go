@@ -90,6 +90,10 @@ type Config struct {
 	// TributaryBinary is the tributary executable the idle scenario runs
 	// as `tributary run`; empty skips that scenario.
 	TributaryBinary string
+	// BrokerCPUProfile, if set, is where the broker child writes a CPU
+	// profile of its whole life (the broker shares the machine's cores
+	// with the connector, so its cost shows in the wall times).
+	BrokerCPUProfile string
 
 	// Progress receives one line per phase; nil is silent.
 	Progress io.Writer
@@ -368,7 +372,7 @@ func (e *env) addLimit(trib Result, l Result) {
 func ptr[T any](v T) *T { return &v }
 
 func (e *env) startBroker(ctx context.Context) error {
-	c, err := startChild(e.cfg.ChildExe, e.cfg.ChildArgs, childSpec{Role: "broker"})
+	c, err := startChild(e.cfg.ChildExe, e.cfg.ChildArgs, childSpec{Role: "broker", CPUProfile: e.cfg.BrokerCPUProfile})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,9 @@ const childEnv = "TRIBUTARY_BENCH_CHILD"
 // childSpec tells a child process what to do.
 type childSpec struct {
 	Role string `json:"role"` // "broker", "load" or "webhook"
+
+	// broker: write a CPU profile of the broker's whole life here.
+	CPUProfile string `json:"cpu_profile,omitempty"`
 
 	// load: run SQL (one placeholder, bound to a random id in 1..IDs)
 	// as single-statement autocommit transactions.
@@ -81,7 +85,25 @@ func RunChild(ctx context.Context) error {
 	case "broker":
 		// The broker and, for the Avro converter, a schema registry (in
 		// memory) live in this child.
-		emb, err := kafka.StartEmbedded(0, "", nil)
+		if spec.CPUProfile != "" {
+			stop, err := startCPUProfile(spec.CPUProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
+		// Its log is written to files (page cache, no fsync per batch) as
+		// a Kafka broker's is: kfake's in-memory log grows each segment
+		// by copying it into a buffer twice its size, which cost the
+		// broker 5.2-5.7 s of CPU for mariadb-stream-issue14's 200k
+		// events against 1.3-1.5 s with files, on the cores the
+		// connector shares with it (BENCHMARKS.md).
+		dir, err := os.MkdirTemp("", "tributary-bench-broker-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		emb, err := kafka.StartEmbeddedWith(kafka.EmbeddedConfig{Addr: "127.0.0.1:0", DataDir: dir})
 		if err != nil {
 			return err
 		}
@@ -106,6 +128,22 @@ func RunChild(ctx context.Context) error {
 		return runWebhookReceiver(ctx)
 	}
 	return fmt.Errorf("%s: unknown role %q", childEnv, spec.Role)
+}
+
+// startCPUProfile profiles this process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("broker CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("broker CPU profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func runLoad(ctx context.Context, spec childSpec) loadResult {

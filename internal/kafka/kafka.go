@@ -32,25 +32,50 @@ func StartEmbedded(port int, dataDir string, logger *slog.Logger) (*Embedded, er
 
 // StartEmbeddedAddr is StartEmbedded listening on addr (HOST:PORT, port 0
 // for a free one). The broker advertises the address it listens on, so
-// HOST must be one its clients can reach.
+// HOST must be one its clients can reach. A data directory is written
+// with an fsync per batch.
 func StartEmbeddedAddr(addr, dataDir string, logger *slog.Logger) (*Embedded, error) {
+	return StartEmbeddedWith(EmbeddedConfig{Addr: addr, DataDir: dataDir, SyncWrites: dataDir != "", Logger: logger})
+}
+
+// EmbeddedConfig configures an embedded broker.
+type EmbeddedConfig struct {
+	// Addr is HOST:PORT to listen on and advertise (port 0: a free one).
+	Addr string
+	// DataDir, if set, holds the topics' log segments; empty keeps them
+	// in memory.
+	DataDir string
+	// SyncWrites fsyncs every batch written to DataDir. Without it
+	// segments are written to the page cache and synced on roll and
+	// shutdown, as Kafka does by default.
+	SyncWrites bool
+	// Logger, if set, gets the warning that this is not a production
+	// broker.
+	Logger *slog.Logger
+}
+
+// StartEmbeddedWith starts a single-broker in-process cluster as cfg says.
+func StartEmbeddedWith(cfg EmbeddedConfig) (*Embedded, error) {
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1),
 		kfake.ListenFn(func(network, _ string) (netListener, error) {
-			return listen(network, addr)
+			return listen(network, cfg.Addr)
 		})}
-	if dataDir != "" {
-		if err := os.MkdirAll(dataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("embedded broker data dir %s: %w", dataDir, err)
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("embedded broker data dir %s: %w", cfg.DataDir, err)
 		}
-		opts = append(opts, kfake.DataDir(dataDir), kfake.SyncWrites())
+		opts = append(opts, kfake.DataDir(cfg.DataDir))
+		if cfg.SyncWrites {
+			opts = append(opts, kfake.SyncWrites())
+		}
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded broker: %w", err)
 	}
-	if logger != nil {
-		logger.Warn("no bootstrap.servers configured: using the embedded in-process Kafka broker (for development and tests only)",
-			"bootstrap.servers", strings.Join(c.ListenAddrs(), ","), "data.dir", dataDir)
+	if cfg.Logger != nil {
+		cfg.Logger.Warn("no bootstrap.servers configured: using the embedded in-process Kafka broker (for development and tests only)",
+			"bootstrap.servers", strings.Join(c.ListenAddrs(), ","), "data.dir", cfg.DataDir)
 	}
 	return &Embedded{cluster: c}, nil
 }

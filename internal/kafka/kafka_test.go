@@ -140,3 +140,51 @@ func TestTopicCreatorCreatesWithPartitions(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddedDataDir: a broker with a data directory keeps its topics
+// across a restart whether or not it fsyncs each batch (without, segments
+// are synced when the broker closes, as Kafka does).
+func TestEmbeddedDataDir(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sync=%v", sync), func(t *testing.T) {
+			cfg := EmbeddedConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SyncWrites: sync}
+			ctx := context.Background()
+			const n = 200
+			for round := 0; round < 2; round++ {
+				e, err := StartEmbeddedWith(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sc, err := ClientConfig{Brokers: e.Addrs()}.SaramaConfig()
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, err := NewRaw(e.Addrs(), sc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if round == 0 {
+					for i := 0; i < n; i++ {
+						if err := raw.ProduceSync(ctx, "kept", []byte("k"), []byte(fmt.Sprint(i))); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				kvs, err := raw.ReadAll(ctx, "kept")
+				raw.Close()
+				e.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(kvs) != n {
+					t.Fatalf("round %d: read %d records, want %d", round, len(kvs), n)
+				}
+				for i, kv := range kvs {
+					if string(kv.Value) != fmt.Sprint(i) {
+						t.Fatalf("round %d: record %d has value %q", round, i, kv.Value)
+					}
+				}
+			}
+		})
+	}
+}
