@@ -192,7 +192,7 @@ func (e *env) i14PGLimits(ctx context.Context, trib Result, peekSlot, recvSlot, 
 	if err != nil {
 		return err
 	}
-	recvRes := Result{Name: "pg_recvlogical -f /dev/null --endpos", Events: changes, Seconds: secs, CPUSeconds: ptr(cpu),
+	recvRes := Result{Name: limitRecvNull, Events: changes, Seconds: secs, CPUSeconds: ptr(cpu),
 		Note: fmt.Sprintf("%.1f µs CPU/event (the tool's own rusage)", cpu*1e6/float64(changes))}
 	e.i14Last = []Result{peekRes, recvRes}
 	for _, l := range e.i14Last {

@@ -111,7 +111,7 @@ func ReadReport(r io.Reader) (*Report, error) {
 func goals(r *Report) []Goal {
 	var out []Goal
 	for _, x := range r.Results {
-		if !x.Limit || x.Ratio == nil {
+		if !x.Limit || x.Ratio == nil || isIssue14(x.Scenario) {
 			continue
 		}
 		switch {
@@ -166,7 +166,7 @@ func goals(r *Report) []Goal {
 	if g, ok := smtGoal(r.Results); ok {
 		out = append(out, g)
 	}
-	return out
+	return append(out, issue14Goals(r.Results)...)
 }
 
 // idleMeasured is an idle row's RSS with its private and file-backed
