@@ -86,28 +86,35 @@ func readProcMem(pid string) (procMem, error) {
 
 // procCPUTicks returns utime+stime of /proc/<pid>/stat in clock ticks.
 func procCPUTicks(pid int) (int64, error) {
+	ut, st, err := procCPUSplit(pid)
+	return ut + st, err
+}
+
+// procCPUSplit returns utime and stime of /proc/<pid>/stat in clock
+// ticks.
+func procCPUSplit(pid int) (ut, st int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name (field 2) may hold spaces; fields after the last
 	// ')' are plain.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
 	f := strings.Fields(s[i+1:])
 	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: only %d fields", pid, len(f)+2)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: only %d fields", pid, len(f)+2)
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime %q %q", pid, f[11], f[12])
+		return 0, 0, fmt.Errorf("/proc/%d/stat: bad utime/stime %q %q", pid, f[11], f[12])
 	}
-	return ut + st, nil
+	return ut, st, nil
 }
 
 // clockTicks is USER_HZ, which Linux fixes at 100 for /proc on every
@@ -121,6 +128,7 @@ const clockTicks = 100
 type meter struct {
 	start    time.Time
 	cpu0     float64
+	ru0, ru1 rusage
 	hwmReset bool
 
 	stop    chan struct{}
@@ -149,6 +157,7 @@ func startMeter() *meter {
 	m.hwmReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	m.start = time.Now()
 	m.cpu0 = cpuSeconds()
+	m.ru0 = readRusage()
 	go m.sample()
 	return m
 }
@@ -193,6 +202,7 @@ func (m *meter) end() (elapsed time.Duration, cpu float64, peakMB float64) {
 	default:
 		m.elapsed = time.Since(m.start)
 		m.cpu = cpuSeconds() - m.cpu0
+		m.ru1 = readRusage()
 		close(m.stop)
 		<-m.done
 		_, hwm, err := procStatus("self")

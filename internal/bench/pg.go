@@ -370,7 +370,7 @@ func (e *env) catchUpCase(ctx context.Context, scenario, name string, props map[
 	_, requests := run.prod.WireStats()
 	r := Result{Scenario: scenario, Case: caseName, Name: "tributary",
 		Events: run.written(), Bytes: run.sender.bytes.Load(), Seconds: elapsed.Seconds(), CPUSeconds: ptr(cpu), PeakRSSMB: ptr(rss),
-		Note: fmt.Sprintf("connector start to last ack; %d produce requests (%.0f events each); ", requests, float64(run.written())/float64(max(requests, 1))) + m.memNote() + broker()}
+		Note: fmt.Sprintf("connector start to last ack; %d produce requests (%.0f events each); ", requests, float64(run.written())/float64(max(requests, 1))) + m.schedNote(run.written()) + m.memNote() + broker()}
 	e.add(r)
 	return r, run, nil
 }

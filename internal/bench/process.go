@@ -161,7 +161,7 @@ func (e *env) catchUpProcess(ctx context.Context, scenario, bin, name string, pr
 	if err != nil {
 		return p.fail(err)
 	}
-	ticks, err := procCPUTicks(p.pid())
+	ru, err := procRusage(p.pid())
 	if err != nil {
 		return p.fail(err)
 	}
@@ -172,11 +172,11 @@ func (e *env) catchUpProcess(ctx context.Context, scenario, bin, name string, pr
 	if err := p.stop(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	cpu := float64(ticks) / clockTicks
+	cpu := ru.user + ru.sys
 	e.add(Result{Scenario: scenario, Case: caseName, Name: nameProcess, Events: want, Seconds: secs,
 		CPUSeconds: ptr(cpu), PeakRSSMB: ptr(float64(pm.HWM) / 1024),
-		Note: fmt.Sprintf("%.1f µs CPU/event; process start to the last event in %s, start-up included; peak RSS (VmHWM) over its whole life; peak RssAnon %.0f MB (RssFile %.0f MB beside it); %s",
-			cpu*1e6/float64(want), topic, float64(anon)/1024, float64(file)/1024, lastGC(p.log())) + broker()})
+		Note: fmt.Sprintf("%.1f µs CPU/event; process start to the last event in %s, start-up included; peak RSS (VmHWM) over its whole life; %speak RssAnon %.0f MB (RssFile %.0f MB beside it); %s",
+			cpu*1e6/float64(want), topic, schedNote(rusage{}, ru, want), float64(anon)/1024, float64(file)/1024, lastGC(p.log())) + broker()})
 	return nil
 }
 
