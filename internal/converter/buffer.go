@@ -23,6 +23,23 @@ func (b *Buffer) Bytes() []byte { return b.buf.Bytes() }
 // Release gives the buffer back to its converter's pool.
 func (b *Buffer) Release() { b.pool.put(b) }
 
+// AvailableBuffer returns an empty slice over the buffer's free
+// capacity, for a converter that appends (the AvroConverter); SetBytes
+// stores what the appending returned.
+func (b *Buffer) AvailableBuffer() []byte { return b.buf.AvailableBuffer() }
+
+// SetBytes makes p the buffer's contents. p is AvailableBuffer's slice
+// appended to: the same memory, or a larger array when it grew, which the
+// pool then keeps in its larger class.
+func (b *Buffer) SetBytes(p []byte) { b.buf = *bytes.NewBuffer(p) }
+
+// BufferPool hands out Buffers, in the size classes the JSON converter
+// uses, to converters of other packages.
+type BufferPool struct{ p bufferPool }
+
+// Get returns an empty buffer with room for size bytes.
+func (p *BufferPool) Get(size int) *Buffer { return p.p.get(size) }
+
 // Pooled is implemented by converters that can write into pooled
 // buffers: the JSON converter's output was the largest allocation per
 // record of a change stream (3.5 KB per MariaDB event through

@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-io/tributary/connect"
+	"github.com/tributary-io/tributary/internal/converter"
 	"github.com/tributary-io/tributary/schema/avsc"
 	"github.com/tributary-io/tributary/schema/compat"
 	"github.com/tributary-io/tributary/schema/registry"
@@ -266,6 +268,8 @@ type Converter struct {
 	// schema text, bounded and expiring as latest.cache.size and
 	// latest.cache.ttl.sec say.
 	latest *registry.Cache[string, *target]
+	// buffers are FromConnectBuffer's.
+	buffers converter.BufferPool
 }
 
 // plan is everything needed to write values of one Connect schema.
@@ -276,6 +280,11 @@ type plan struct {
 
 	mu      sync.RWMutex
 	targets map[string]*target // by subject
+	// byTopic skips naming the subject (a string built per call) for a
+	// topic seen before: the plan, the converter's strategy and side fix
+	// the subject a topic maps to. Not used with use.latest.version
+	// without auto-registration, whose targets expire.
+	byTopic map[string]*target
 }
 
 // target is the id and encoder used for one subject: normally the plan's
@@ -283,6 +292,10 @@ type plan struct {
 type target struct {
 	id  int
 	enc *encoder
+	// size is the length of the last message written for the target,
+	// which the next one's buffer is made to hold: one allocation per
+	// message instead of growing from 64 bytes.
+	size atomic.Int64
 }
 
 type reader struct {
@@ -345,7 +358,7 @@ func (c *Converter) plan(s *connect.Schema) (*plan, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p, ok = c.byText[text]; !ok || !connectEqual(p.cs, s) {
-		p = &plan{cs: s, avro: as, text: text, targets: map[string]*target{}}
+		p = &plan{cs: s, avro: as, text: text, targets: map[string]*target{}, byTopic: map[string]*target{}}
 		if len(c.byText) >= c.cfg.CacheSize {
 			c.byText = map[string]*plan{}
 		}
@@ -469,12 +482,75 @@ func (c *Converter) FromConnect(topic string, s *connect.Schema, v any) ([]byte,
 		// A null is a Kafka null (a tombstone), not an Avro null.
 		return nil, nil
 	}
+	t, err := c.targetFor(topic, s)
+	if err != nil {
+		return nil, err
+	}
+	out, err := t.write(make([]byte, 0, t.nextSize()), v)
+	if err != nil {
+		return nil, fmt.Errorf("failed to serialize Avro data from topic %s: %w", topic, err)
+	}
+	return out, nil
+}
+
+// FromConnectBuffer implements converter.Pooled: FromConnect into a
+// buffer from the converter's pool, large enough for the last message
+// of the same target.
+func (c *Converter) FromConnectBuffer(topic string, s *connect.Schema, v any) (*converter.Buffer, error) {
+	if v == nil {
+		return nil, nil
+	}
+	t, err := c.targetFor(topic, s)
+	if err != nil {
+		return nil, err
+	}
+	b := c.buffers.Get(t.nextSize())
+	out, err := t.write(b.AvailableBuffer(), v)
+	if err != nil {
+		b.Release()
+		return nil, fmt.Errorf("failed to serialize Avro data from topic %s: %w", topic, err)
+	}
+	b.SetBytes(out)
+	return b, nil
+}
+
+// nextSize is the capacity for the next message: the last one's length
+// and a little room for longer values.
+func (t *target) nextSize() int {
+	if n := t.size.Load(); n > 0 {
+		return int(n) + 16
+	}
+	return 64
+}
+
+// write appends the framed message for v to out.
+func (t *target) write(out []byte, v any) ([]byte, error) {
+	out = append(out, MagicByte, byte(t.id>>24), byte(t.id>>16), byte(t.id>>8), byte(t.id))
+	out, err := t.enc.encode(out, v)
+	if err != nil {
+		return nil, err
+	}
+	t.size.Store(int64(len(out)))
+	return out, nil
+}
+
+// targetFor finds the target a value of s on topic is written with.
+func (c *Converter) targetFor(topic string, s *connect.Schema) (*target, error) {
 	if s == nil {
 		return nil, fmt.Errorf("topic %s: schemaless data is not supported by the Avro converter", topic)
 	}
 	p, err := c.plan(s)
 	if err != nil {
 		return nil, fmt.Errorf("failed to serialize Avro data from topic %s: %w", topic, err)
+	}
+	expiring := c.cfg.UseLatestVersion && !c.cfg.AutoRegister
+	if !expiring {
+		p.mu.RLock()
+		t, ok := p.byTopic[topic]
+		p.mu.RUnlock()
+		if ok {
+			return t, nil
+		}
 	}
 	subject, err := c.strategy().Subject(topic, c.isKey, p.avro)
 	if err != nil {
@@ -484,13 +560,15 @@ func (c *Converter) FromConnect(topic string, s *connect.Schema, v any) ([]byte,
 	if err != nil {
 		return nil, fmt.Errorf("failed to serialize Avro data from topic %s: %w", topic, err)
 	}
-	out := make([]byte, HeaderLen, 64)
-	out[0] = MagicByte
-	out[1], out[2], out[3], out[4] = byte(t.id>>24), byte(t.id>>16), byte(t.id>>8), byte(t.id)
-	if out, err = t.enc.encode(out, v); err != nil {
-		return nil, fmt.Errorf("failed to serialize Avro data from topic %s: %w", topic, err)
+	if !expiring {
+		p.mu.Lock()
+		if len(p.byTopic) >= c.cfg.CacheSize {
+			p.byTopic = map[string]*target{}
+		}
+		p.byTopic[topic] = t
+		p.mu.Unlock()
 	}
-	return out, nil
+	return t, nil
 }
 
 // ToConnect implements converter.Converter: it reads the writer schema by

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-io/tributary/connect"
@@ -28,6 +29,10 @@ type encoder struct {
 	valIdx  int
 	members []unionMember // Connect union struct: one branch per field
 	opts    *Options
+	// equal is the last struct schema found equal to cs or alt under
+	// another pointer: a connector that rebuilt an equal schema would
+	// otherwise compare it field by field on every value.
+	equal atomic.Pointer[connect.Schema]
 }
 
 type encField struct {
@@ -477,8 +482,11 @@ func (e *encoder) encode(b []byte, v any) ([]byte, error) {
 		if !ok {
 			return nil, typeErr(e.cs, v)
 		}
-		if sv.Schema != e.cs && sv.Schema != e.alt && !connectEqual(sv.Schema, e.cs) && (e.alt == nil || !connectEqual(sv.Schema, e.alt)) {
-			return nil, fmt.Errorf("mismatching struct schema: value has %s, schema is %s", sv.Schema, e.cs)
+		if eq := e.equal.Load(); sv.Schema != e.cs && sv.Schema != e.alt && (eq == nil || sv.Schema != eq) {
+			if !connectEqual(sv.Schema, e.cs) && (e.alt == nil || !connectEqual(sv.Schema, e.alt)) {
+				return nil, fmt.Errorf("mismatching struct schema: value has %s, schema is %s", sv.Schema, e.cs)
+			}
+			e.equal.Store(sv.Schema)
 		}
 		for _, f := range e.fields {
 			fv := structField(sv, f.pos, e.cs.Fields[f.pos].Schema, e.opts.IgnoreDefaultForNullables)
