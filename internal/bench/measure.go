@@ -130,19 +130,18 @@ type meter struct {
 	cpu0     float64
 	ru0, ru1 rusage
 	hwmReset bool
+	mem      *procMemSampler
 
-	stop    chan struct{}
-	done    chan struct{}
 	mu      sync.Mutex
-	maxRSS  int64
+	ended   bool
 	elapsed time.Duration
 	cpu     float64
 	peakKB  int64
-	// maxAnon is the largest RssAnon sampled (kB) and fileAtMax the
-	// RssFile beside it; maxHeap and maxGoal are the largest Go heap
-	// (objects, live or not yet swept) and GC heap goal sampled (bytes).
-	maxAnon, fileAtMax int64
-	maxHeap, maxGoal   uint64
+	peak    memPeak
+	// maxHeap and maxGoal are the largest Go heap (objects, live or not
+	// yet swept) and GC heap goal sampled (bytes).
+	maxHeap, maxGoal uint64
+	samples          []metrics.Sample
 }
 
 // memSamples are the runtime/metrics the meter samples.
@@ -153,66 +152,57 @@ var memSamples = []string{"/memory/classes/heap/objects:bytes", "/gc/heap/goal:b
 func startMeter() *meter {
 	runtime.GC()
 	debug.FreeOSMemory()
-	m := &meter{stop: make(chan struct{}), done: make(chan struct{})}
+	m := &meter{samples: make([]metrics.Sample, len(memSamples))}
+	for i, n := range memSamples {
+		m.samples[i].Name = n
+	}
 	m.hwmReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	m.start = time.Now()
 	m.cpu0 = cpuSeconds()
 	m.ru0 = readRusage()
-	go m.sample()
+	m.mem = sampleProcMem("self", m.sampleHeap)
 	return m
 }
 
-func (m *meter) sample() {
-	defer close(m.done)
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	samples := make([]metrics.Sample, len(memSamples))
-	for i, n := range memSamples {
-		samples[i].Name = n
+// sampleHeap keeps the Go heap's peaks; the memory sampler's goroutine
+// calls it every sample.
+func (m *meter) sampleHeap() {
+	metrics.Read(m.samples)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if v := m.samples[0].Value; v.Kind() == metrics.KindUint64 {
+		m.maxHeap = max(m.maxHeap, v.Uint64())
 	}
-	for {
-		metrics.Read(samples)
-		pm, err := readProcMem("self")
-		m.mu.Lock()
-		if err == nil {
-			m.maxRSS = max(m.maxRSS, pm.RSS)
-			if pm.Anon > m.maxAnon {
-				m.maxAnon, m.fileAtMax = pm.Anon, pm.File
-			}
-		}
-		if v := samples[0].Value; v.Kind() == metrics.KindUint64 {
-			m.maxHeap = max(m.maxHeap, v.Uint64())
-		}
-		if v := samples[1].Value; v.Kind() == metrics.KindUint64 {
-			m.maxGoal = max(m.maxGoal, v.Uint64())
-		}
-		m.mu.Unlock()
-		select {
-		case <-m.stop:
-			return
-		case <-t.C:
-		}
+	if v := m.samples[1].Value; v.Kind() == metrics.KindUint64 {
+		m.maxGoal = max(m.maxGoal, v.Uint64())
 	}
 }
 
 // end stops the meter; calling it again returns the same figures.
 func (m *meter) end() (elapsed time.Duration, cpu float64, peakMB float64) {
-	select {
-	case <-m.stop:
-	default:
+	m.mu.Lock()
+	ended := m.ended
+	if !ended {
+		m.ended = true
 		m.elapsed = time.Since(m.start)
 		m.cpu = cpuSeconds() - m.cpu0
 		m.ru1 = readRusage()
-		close(m.stop)
-		<-m.done
+	}
+	m.mu.Unlock()
+	if !ended {
+		// Not under m.mu: the sampler's last tick takes it.
+		peak := m.mem.end()
 		_, hwm, err := procStatus("self")
 		m.mu.Lock()
-		m.peakKB = m.maxRSS
+		m.peak = peak
+		m.peakKB = peak.rss
 		if m.hwmReset && err == nil && hwm > m.peakKB {
 			m.peakKB = hwm
 		}
 		m.mu.Unlock()
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	return m.elapsed, m.cpu, float64(m.peakKB) / 1024
 }
 
@@ -224,5 +214,5 @@ func (m *meter) memNote() string {
 	defer m.mu.Unlock()
 	const mb = 1 << 20
 	return fmt.Sprintf("peak RssAnon %.0f MB (RssFile %.0f MB beside it), Go heap peak %.0f MB, GC goal peak %.0f MB",
-		float64(m.maxAnon)/1024, float64(m.fileAtMax)/1024, float64(m.maxHeap)/mb, float64(m.maxGoal)/mb)
+		float64(m.peak.anon)/1024, float64(m.peak.fileAtAnon)/1024, float64(m.maxHeap)/mb, float64(m.maxGoal)/mb)
 }

@@ -97,29 +97,41 @@ func (p *workerProcess) log() string {
 	return string(b)
 }
 
-// procMemSampler samples another process's memory every 50 ms and keeps
-// the largest RssAnon with the RssFile beside it; VmHWM (read at the end)
-// is its peak RSS over its whole life, start-up included.
+// procMemSampler samples a process's memory every 50 ms and keeps the
+// largest RSS, and the largest RssAnon with the RssFile beside it; for
+// another process VmHWM (read at the end) is its peak RSS over its whole
+// life, start-up included. tick, if set, runs at every sample (the meter
+// reads the Go heap of this process with it).
 type procMemSampler struct {
-	pid       string
-	stop      chan struct{}
-	done      chan struct{}
-	mu        sync.Mutex
-	maxAnon   int64
-	fileAtMax int64
+	pid  string
+	tick func()
+	stop chan struct{}
+	done chan struct{}
+	mu   sync.Mutex
+	peak memPeak
 }
 
-func sampleProcMem(pid int) *procMemSampler {
-	s := &procMemSampler{pid: fmt.Sprint(pid), stop: make(chan struct{}), done: make(chan struct{})}
+// memPeak is what a procMemSampler found (kB).
+type memPeak struct {
+	rss, anon, fileAtAnon int64
+}
+
+// sampleProcMem samples process pid ("self" for this one).
+func sampleProcMem(pid string, tick func()) *procMemSampler {
+	s := &procMemSampler{pid: pid, tick: tick, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
+			if s.tick != nil {
+				s.tick()
+			}
 			if pm, err := readProcMem(s.pid); err == nil {
 				s.mu.Lock()
-				if pm.Anon > s.maxAnon {
-					s.maxAnon, s.fileAtMax = pm.Anon, pm.File
+				s.peak.rss = max(s.peak.rss, pm.RSS)
+				if pm.Anon > s.peak.anon {
+					s.peak.anon, s.peak.fileAtAnon = pm.Anon, pm.File
 				}
 				s.mu.Unlock()
 			}
@@ -133,14 +145,17 @@ func sampleProcMem(pid int) *procMemSampler {
 	return s
 }
 
-// end stops sampling and returns the largest RssAnon and the RssFile
-// beside it (kB).
-func (s *procMemSampler) end() (anon, file int64) {
-	close(s.stop)
+// end stops sampling (once) and returns the peaks.
+func (s *procMemSampler) end() memPeak {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.maxAnon, s.fileAtMax
+	return s.peak
 }
 
 // catchUpProcess streams a backlog of want events with the connector
@@ -154,10 +169,11 @@ func (e *env) catchUpProcess(ctx context.Context, scenario, bin, name string, pr
 	if err != nil {
 		return err
 	}
-	mem := sampleProcMem(p.pid())
+	mem := sampleProcMem(fmt.Sprint(p.pid()), nil)
 	err = e.waitTopic(ctx, topic, want, timeoutFor(int(want)), p.exited)
 	secs := time.Since(start).Seconds()
-	anon, file := mem.end()
+	peak := mem.end()
+	anon, file := peak.anon, peak.fileAtAnon
 	if err != nil {
 		return p.fail(err)
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -38,10 +39,14 @@ func TestStreamRSSGoal(t *testing.T) {
 }
 
 func TestProcMemSampler(t *testing.T) {
-	s := sampleProcMem(os.Getpid())
+	ticks := 0
+	s := sampleProcMem(fmt.Sprint(os.Getpid()), func() { ticks++ })
 	time.Sleep(120 * time.Millisecond)
-	anon, file := s.end()
-	if anon <= 0 || file <= 0 {
-		t.Fatalf("sampled RssAnon %d kB, RssFile %d kB of this process; want both positive", anon, file)
+	p := s.end()
+	if p.anon <= 0 || p.fileAtAnon <= 0 || p.rss < p.anon+p.fileAtAnon {
+		t.Fatalf("sampled %+v (kB) of this process; want RssAnon and RssFile positive and RSS at least their sum", p)
+	}
+	if ticks < 2 {
+		t.Fatalf("tick ran %d times in 120 ms of 50 ms samples", ticks)
 	}
 }
