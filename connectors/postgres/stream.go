@@ -39,7 +39,7 @@ type streamer struct {
 	// rbuf is the read buffer in front of repl's (replStreamConn); nil
 	// when the connection has none.
 	rbuf *bufio.Reader
-	// catchUp is told whether the stream is far behind the server (nil:
+	// catchUp is told whether the stream is far behind its commits (nil:
 	// no such reader).
 	catchUp *catchUpReader
 
@@ -276,6 +276,7 @@ func (s *streamer) loop(ctx context.Context) error {
 				if err != nil {
 					return fmt.Errorf("replication stream: %w", err)
 				}
+				s.catchUp.sawKeepalive(ka.ReplyRequested)
 				if !s.inTx && len(s.batch) > 0 {
 					// The batch holds completed transactions only (see
 					// COMMIT): hand them over first, as before batching,
@@ -299,9 +300,6 @@ func (s *streamer) loop(ctx context.Context) error {
 				}
 				if xld.WALStart > s.received {
 					s.received = xld.WALStart
-				}
-				if s.catchUp != nil {
-					s.catchUp.behind.Store(xld.ServerWALEnd > xld.WALStart+catchUpBehind)
 				}
 				if err := s.handle(ctx, xld); err != nil {
 					return err
@@ -711,6 +709,7 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		return nil
 	case *pglogrepl.BeginMessage:
 		s.inTx, s.xid, s.commitTime = true, m.Xid, m.CommitTime.UTC()
+		s.catchUp.sawBegin(xld.ServerTime, m.CommitTime)
 		s.skipTx = s.resume != nil && s.resume.lsnCommit != 0 && m.FinalLSN < s.resume.lsnCommit
 		// The stored offset is inside this transaction when it names its
 		// xid and a change: changes up to that change's LSN were handed to
