@@ -15,14 +15,14 @@ import (
 
 func newBenchCmd(g *globalFlags) *cobra.Command {
 	var (
-		rows, small               int
-		rates                     []float64
-		duration                  time.Duration
-		scenarios                 []string
-		jsonPath, cpuProfile      string
-		memProfile, brokerProfile string
-		markdown, noIdleBin       bool
-		reportPath                string
+		rows, small                          int
+		rates                                []float64
+		duration                             time.Duration
+		scenarios                            []string
+		jsonPath, cpuProfile                 string
+		memProfile, brokerProfile, brokerLog string
+		markdown, noIdleBin                  bool
+		reportPath                           string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -65,7 +65,7 @@ load generators run in child processes); the idle scenario measures a separate '
 			cfg := bench.Config{
 				Rows: rows, SmallTxns: small, Rates: rates, Duration: duration, Scenarios: scenarios,
 				Plugins: g.plugins(), Converters: g.converters(), Transforms: g.transformRegistry(), Sinks: g.pipelineRunner(log).Sinks,
-				ChildExe: exe, ChildArgs: []string{"bench"}, TributaryBinary: exe, BrokerCPUProfile: brokerProfile,
+				ChildExe: exe, ChildArgs: []string{"bench"}, TributaryBinary: exe, BrokerCPUProfile: brokerProfile, BrokerLog: brokerLog,
 				Progress: cmd.ErrOrStderr(), Logger: log,
 			}
 			if noIdleBin {
@@ -133,6 +133,7 @@ load generators run in child processes); the idle scenario measures a separate '
 	f.StringSliceVar(&scenarios, "scenarios", nil, "comma-separated scenarios to run (default all): "+strings.Join(bench.Scenarios, ","))
 	f.StringVar(&jsonPath, "json", "", "also write the results as JSON to this file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	f.StringVar(&brokerLog, "broker-log", "", "where the broker child keeps topics: files or memory (default: memory when a sink scenario runs, files otherwise)")
 	f.StringVar(&brokerProfile, "broker-cpuprofile", "", "write a CPU profile of the broker child process (kfake and the schema registry) to this file")
 	f.StringVar(&memProfile, "memprofile", "", "write an allocation profile (alloc and inuse) at the end to this file")
 	f.BoolVar(&markdown, "markdown", false, "print the table as Markdown")

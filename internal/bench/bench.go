@@ -94,6 +94,10 @@ type Config struct {
 	// profile of its whole life (the broker shares the machine's cores
 	// with the connector, so its cost shows in the wall times).
 	BrokerCPUProfile string
+	// BrokerLog is where the broker child keeps its topics:
+	// BrokerLogFiles, BrokerLogMemory, or "" to choose by the scenarios
+	// (brokerLogFor).
+	BrokerLog string
 
 	// Progress receives one line per phase; nil is silent.
 	Progress io.Writer
@@ -167,10 +171,12 @@ type Machine struct {
 // env holds the servers and clients shared by the scenarios; each is
 // started on first use.
 type env struct {
-	cfg    Config
-	log    *slog.Logger
-	dir    string
-	report *Report
+	// brokerLog is the broker child's log (brokerLogFor).
+	brokerLog string
+	cfg       Config
+	log       *slog.Logger
+	dir       string
+	report    *Report
 
 	broker   *childProc
 	brokers  []string
@@ -242,6 +248,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Machine: describeMachine(), Rows: cfg.Rows, Started: time.Now()}
 	e := &env{cfg: cfg, log: log, dir: dir, report: rep, tables: map[string]bool{}, topics: map[string]bool{}}
 	defer e.close()
+	if e.brokerLog, err = brokerLogFor(cfg.BrokerLog, selected); err != nil {
+		return nil, err
+	}
+	e.progress("broker log: %s", e.brokerLog)
 	if err := e.startBroker(ctx); err != nil {
 		return nil, err
 	}
@@ -265,6 +275,41 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Machine.LoadAvgEnd = loadAvg()
 	rep.Goals = goals(rep)
 	return rep, nil
+}
+
+// The broker child's log. kfake's costs differ by direction, neither
+// like a Kafka broker's: in memory, appending grows each segment by
+// copying it (mariadb-stream-issue14's 200k events cost the broker
+// 5.2-5.7 s of CPU with 100 MiB segments, 3.6-4.2 s with 1 MiB ones,
+// 1.3-1.6 s in files); in files, every batch fetched is a seek and a
+// read on the broker's one goroutine (sink-pg-tasks at tasks.max=4:
+// 43-48k events/s from files, 50-68k from memory). The broker shares the
+// cores with what is measured, so each scenario gets the cheaper one for
+// its direction.
+const (
+	BrokerLogFiles  = "files"
+	BrokerLogMemory = "memory"
+)
+
+// sinkScenarios read their topics back at volume.
+var sinkScenarios = []string{SinkPG, SinkPGTasks, SinkMy}
+
+// brokerLogFor is want, or when want is empty: memory when a sink
+// scenario is selected, files otherwise.
+func brokerLogFor(want string, selected []string) (string, error) {
+	switch want {
+	case BrokerLogFiles, BrokerLogMemory:
+		return want, nil
+	case "":
+	default:
+		return "", fmt.Errorf("bench: broker log %q: want %s or %s", want, BrokerLogFiles, BrokerLogMemory)
+	}
+	for _, s := range selected {
+		if slices.Contains(sinkScenarios, s) {
+			return BrokerLogMemory, nil
+		}
+	}
+	return BrokerLogFiles, nil
 }
 
 func selectScenarios(names []string) ([]string, error) {
@@ -372,7 +417,7 @@ func (e *env) addLimit(trib Result, l Result) {
 func ptr[T any](v T) *T { return &v }
 
 func (e *env) startBroker(ctx context.Context) error {
-	c, err := startChild(e.cfg.ChildExe, e.cfg.ChildArgs, childSpec{Role: "broker", CPUProfile: e.cfg.BrokerCPUProfile})
+	c, err := startChild(e.cfg.ChildExe, e.cfg.ChildArgs, childSpec{Role: "broker", CPUProfile: e.cfg.BrokerCPUProfile, Log: e.brokerLog})
 	if err != nil {
 		return err
 	}

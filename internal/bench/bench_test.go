@@ -172,3 +172,24 @@ func TestLatencyPercentiles(t *testing.T) {
 		t.Errorf("percentiles = %d %v %v %v, want 1000 500 990 1000", n, p50, p99, pmax)
 	}
 }
+
+func TestBrokerLogFor(t *testing.T) {
+	for _, tt := range []struct {
+		want     string
+		selected []string
+		got      string
+		err      bool
+	}{
+		{"", []string{PGStreamIssue14, MyStreamIssue14}, BrokerLogFiles, false},
+		{"", []string{PGStreamIssue14, SinkPGTasks}, BrokerLogMemory, false},
+		{"", []string{SinkMy}, BrokerLogMemory, false},
+		{BrokerLogFiles, []string{SinkPG}, BrokerLogFiles, false},
+		{BrokerLogMemory, []string{PGStream}, BrokerLogMemory, false},
+		{"disk", nil, "", true},
+	} {
+		got, err := brokerLogFor(tt.want, tt.selected)
+		if got != tt.got || (err != nil) != tt.err {
+			t.Errorf("brokerLogFor(%q, %v) = %q, %v; want %q (error %v)", tt.want, tt.selected, got, err, tt.got, tt.err)
+		}
+	}
+}

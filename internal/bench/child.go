@@ -37,6 +37,8 @@ type childSpec struct {
 
 	// broker: write a CPU profile of the broker's whole life here.
 	CPUProfile string `json:"cpu_profile,omitempty"`
+	// broker: BrokerLogFiles or BrokerLogMemory.
+	Log string `json:"log,omitempty"`
 
 	// load: run SQL (one placeholder, bound to a random id in 1..IDs)
 	// as single-statement autocommit transactions.
@@ -98,12 +100,21 @@ func RunChild(ctx context.Context) error {
 		// broker 5.2-5.7 s of CPU for mariadb-stream-issue14's 200k
 		// events against 1.3-1.5 s with files, on the cores the
 		// connector shares with it (BENCHMARKS.md).
-		dir, err := os.MkdirTemp("", "tributary-bench-broker-")
-		if err != nil {
-			return err
+		bcfg := kafka.EmbeddedConfig{Addr: "127.0.0.1:0"}
+		switch spec.Log {
+		case BrokerLogFiles:
+			dir, err := os.MkdirTemp("", "tributary-bench-broker-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			bcfg.DataDir = dir
+		default:
+			// Small segments: kfake grows an in-memory segment by copying
+			// it into a buffer twice its size.
+			bcfg.SegmentBytes = 1 << 20
 		}
-		defer os.RemoveAll(dir)
-		emb, err := kafka.StartEmbeddedWith(kafka.EmbeddedConfig{Addr: "127.0.0.1:0", DataDir: dir})
+		emb, err := kafka.StartEmbeddedWith(bcfg)
 		if err != nil {
 			return err
 		}

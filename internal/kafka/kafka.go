@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -49,6 +50,8 @@ type EmbeddedConfig struct {
 	// segments are written to the page cache and synced on roll and
 	// shutdown, as Kafka does by default.
 	SyncWrites bool
+	// SegmentBytes, if set, is the broker's log.segment.bytes.
+	SegmentBytes int
 	// Logger, if set, gets the warning that this is not a production
 	// broker.
 	Logger *slog.Logger
@@ -60,6 +63,9 @@ func StartEmbeddedWith(cfg EmbeddedConfig) (*Embedded, error) {
 		kfake.ListenFn(func(network, _ string) (netListener, error) {
 			return listen(network, cfg.Addr)
 		})}
+	if cfg.SegmentBytes > 0 {
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(cfg.SegmentBytes)}))
+	}
 	if cfg.DataDir != "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("embedded broker data dir %s: %w", cfg.DataDir, err)
