@@ -440,3 +440,45 @@ func TestConverterConcurrentUse(t *testing.T) {
 		t.Fatal("concurrent encode failed")
 	}
 }
+
+// A nil *StructValue is null: written as an optional field's null branch
+// and refused with the field's name where the struct is required, never
+// dereferenced.
+func TestNilStructPointerIsNull(t *testing.T) {
+	reg := newCountingRegistry(t)
+	inner := connect.StructBuilder().Name("i").Field("n", connect.Prim(connect.Int64)).MustBuild()
+	optInner := connect.StructBuilder().Name("o").Optional().Field("n", connect.Prim(connect.Int64)).MustBuild()
+	var nilStruct *connect.StructValue
+	for _, tt := range []struct {
+		name    string
+		field   *connect.Schema
+		wantErr string
+	}{
+		{"optional", optInner, ""},
+		{"required", inner, "inner: null value for non-optional schema"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := connect.StructBuilder().Name("r_"+tt.name).Field("inner", tt.field).MustBuild()
+			c := newConverter(t, reg.URL, false, nil)
+			v := connect.NewStruct(s)
+			v.Values[0] = nilStruct
+			got, err := c.FromConnect("t_"+tt.name, s, v)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := c.FromConnect("t_"+tt.name, s, connect.NewStruct(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("nil pointer wrote %x, a null field %x", got, want)
+			}
+		})
+	}
+}

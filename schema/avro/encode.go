@@ -309,6 +309,11 @@ func appendBytes(b []byte, s []byte) []byte {
 // a required type, rejected like AvroData's "null value for non-optional
 // schema".
 func (e *encoder) encode(b []byte, v any) ([]byte, error) {
+	if sv, ok := v.(*connect.StructValue); ok && sv == nil {
+		// A nil struct pointer in an interface is Go's form of Java's
+		// null struct: the same null, never a dereference.
+		v = nil
+	}
 	if v == nil {
 		switch {
 		case (e.kind == encUnion || e.kind == encConnectUnion) && e.nullIdx >= 0:
