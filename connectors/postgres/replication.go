@@ -122,10 +122,10 @@ func (c *pgConfig) replStreamConn(ctx context.Context) (*pgconn.PgConn, *bufio.R
 // Behind is judged from each BEGIN: the walsender sent it more than
 // catchUpLag after the transaction committed, both on the server's
 // clock; a keepalive that asks for no reply says the walsender waits for
-// WAL, so the stream caught up. XLogData's "end of WAL on the server" cannot say it: a logical
-// walsender writes the message's own LSN there (WalSndPrepareWrite), or
-// 0 inside a transaction, so the WAL-end test this replaced never
-// waited.
+// WAL, so the stream caught up. XLogData's "end of WAL on the server"
+// cannot say it: a logical walsender writes the message's own LSN there
+// (WalSndPrepareWrite), or 0 inside a transaction, so the WAL-end test
+// this replaced never waited.
 type catchUpReader struct {
 	r      io.Reader
 	behind atomic.Bool
