@@ -72,15 +72,11 @@ load generators run in child processes); the idle scenario measures a separate '
 				cfg.TributaryBinary = ""
 			}
 			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
+				stop, err := bench.StartCPUProfile(cpuProfile)
 				if err != nil {
 					return fmt.Errorf("--cpuprofile: %w", err)
 				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return fmt.Errorf("--cpuprofile: %w", err)
-				}
-				defer pprof.StopCPUProfile()
+				defer stop()
 			}
 			rep, err := bench.Run(cmd.Context(), cfg)
 			if rep != nil {

@@ -88,18 +88,14 @@ func RunChild(ctx context.Context) error {
 		// The broker and, for the Avro converter, a schema registry (in
 		// memory) live in this child.
 		if spec.CPUProfile != "" {
-			stop, err := startCPUProfile(spec.CPUProfile)
+			stop, err := StartCPUProfile(spec.CPUProfile)
 			if err != nil {
-				return err
+				return fmt.Errorf("broker CPU profile: %w", err)
 			}
 			defer stop()
 		}
-		// Its log is written to files (page cache, no fsync per batch) as
-		// a Kafka broker's is: kfake's in-memory log grows each segment
-		// by copying it into a buffer twice its size, which cost the
-		// broker 5.2-5.7 s of CPU for mariadb-stream-issue14's 200k
-		// events against 1.3-1.5 s with files, on the cores the
-		// connector shares with it (BENCHMARKS.md).
+		// Its log is in files (page cache, no fsync per batch, as a Kafka
+		// broker's) or in memory, as brokerLogFor chose.
 		bcfg := kafka.EmbeddedConfig{Addr: "127.0.0.1:0"}
 		switch spec.Log {
 		case BrokerLogFiles:
@@ -141,15 +137,16 @@ func RunChild(ctx context.Context) error {
 	return fmt.Errorf("%s: unknown role %q", childEnv, spec.Role)
 }
 
-// startCPUProfile profiles this process into path until stop is called.
-func startCPUProfile(path string) (stop func(), err error) {
+// StartCPUProfile profiles this process into path until stop is called
+// (the bench's --cpuprofile and its broker child's).
+func StartCPUProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("broker CPU profile: %w", err)
+		return nil, err
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("broker CPU profile %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return func() {
 		pprof.StopCPUProfile()

@@ -157,7 +157,7 @@ func (e *env) annotate(r *Result) {
 	if r.CPUSeconds == nil || r.Events == 0 {
 		return
 	}
-	r.Note = fmt.Sprintf("%.1f µs CPU/event; %s", *r.CPUSeconds*1e6/float64(r.Events), r.Note)
+	r.Note = fmt.Sprintf("%.1f µs CPU/event; %s", cpuMicros(*r), r.Note)
 	e.progress("   %s: %s, peak RSS %.0f MB", r.Case, r.Note, *r.PeakRSSMB)
 }
 

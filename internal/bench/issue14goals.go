@@ -33,7 +33,7 @@ func issue14Goals(rs []Result) []Goal {
 			continue
 		}
 		label := fmt.Sprintf("%s, %s (%s)", x.Scenario, x.Case, x.Name)
-		cpu := *x.CPUSeconds * 1e6 / float64(x.Events)
+		cpu := cpuMicros(x)
 		switch {
 		case strings.Contains(x.Case, "MariaDB"):
 			tool, ok := caseLimit(rs, x.Case, limitBinlog+" > /dev/null")

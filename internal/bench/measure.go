@@ -15,17 +15,6 @@ import (
 	"time"
 )
 
-// cpuSeconds is the user+system CPU time this process has used so far.
-// Child processes (databases, the broker, loaders) are not included:
-// RUSAGE_SELF covers only Tributary's own process.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
-}
-
 func tvSeconds(tv syscall.Timeval) float64 {
 	return float64(tv.Sec) + float64(tv.Usec)/1e6
 }
@@ -126,8 +115,9 @@ const clockTicks = 100
 // through /proc/self/clear_refs, with sampled VmRSS as a fallback where
 // the reset is not permitted.
 type meter struct {
-	start    time.Time
-	cpu0     float64
+	start time.Time
+	// ru0 and ru1 are this process's rusage at the start and the end;
+	// child processes (databases, the broker, loaders) are not in it.
 	ru0, ru1 rusage
 	hwmReset bool
 	mem      *procMemSampler
@@ -158,7 +148,6 @@ func startMeter() *meter {
 	}
 	m.hwmReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	m.start = time.Now()
-	m.cpu0 = cpuSeconds()
 	m.ru0 = readRusage()
 	m.mem = sampleProcMem("self", m.sampleHeap)
 	return m
@@ -185,8 +174,8 @@ func (m *meter) end() (elapsed time.Duration, cpu float64, peakMB float64) {
 	if !ended {
 		m.ended = true
 		m.elapsed = time.Since(m.start)
-		m.cpu = cpuSeconds() - m.cpu0
 		m.ru1 = readRusage()
+		m.cpu = m.ru1.cpu() - m.ru0.cpu()
 	}
 	m.mu.Unlock()
 	if !ended {

@@ -188,7 +188,7 @@ func (e *env) catchUpProcess(ctx context.Context, scenario, bin, name string, pr
 	if err := p.stop(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	cpu := ru.user + ru.sys
+	cpu := ru.cpu()
 	e.add(Result{Scenario: scenario, Case: caseName, Name: nameProcess, Events: want, Seconds: secs,
 		CPUSeconds: ptr(cpu), PeakRSSMB: ptr(float64(pm.HWM) / 1024),
 		Note: fmt.Sprintf("%.1f µs CPU/event; process start to the last event in %s, start-up included; peak RSS (VmHWM) over its whole life; %speak RssAnon %.0f MB (RssFile %.0f MB beside it); %s",

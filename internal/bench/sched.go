@@ -21,6 +21,9 @@ type rusage struct {
 	vcsw, ivcsw int64
 }
 
+// cpu is user plus system time.
+func (r rusage) cpu() float64 { return r.user + r.sys }
+
 func readRusage() rusage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
