@@ -167,11 +167,8 @@ type pgConfig struct {
 	// slotLagInterval is how often the slot's retained WAL is measured
 	// (30 s; tests shorten it).
 	slotLagInterval time.Duration
-	// catchUpSleep replaces the catch-up reader's time.Sleep and
-	// catchUpJudged sees whether each BEGIN found the stream behind
-	// (tests); nil in use.
-	catchUpSleep  func(time.Duration)
-	catchUpJudged func(behind bool)
+	// catchUpHooks let tests see the catch-up reader; nil in use.
+	catchUpHooks *catchUpHooks
 	// snapshotDelay is snapshot.delay.ms, the wait before a snapshot.
 	snapshotDelay time.Duration
 

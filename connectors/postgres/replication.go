@@ -1,20 +1,16 @@
 package postgres
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/tributary-io/tributary/internal/debezium"
 )
@@ -86,95 +82,6 @@ func (c *pgConfig) replConn(ctx context.Context) (*pgconn.PgConn, error) {
 // read brings a whole burst, and the stream can tell that the next
 // message is already here (streamer.buffered).
 const replReadSize = 64 << 10
-
-// replStreamConn is replConn with a 64 KiB read buffer between the socket
-// and pgproto3; the buffer is returned so the stream can see what it
-// holds.
-func (c *pgConfig) replStreamConn(ctx context.Context) (*pgconn.PgConn, *bufio.Reader, *catchUpReader, error) {
-	cfg, err := pgconn.ParseConfig(c.dsn(true))
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open replication connection to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, explainConnect(err))
-	}
-	var rb *bufio.Reader
-	var cr *catchUpReader
-	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
-		cr = &catchUpReader{r: r, sleep: c.catchUpSleep, judged: c.catchUpJudged}
-		rb = bufio.NewReaderSize(cr, replReadSize)
-		return pgproto3.NewFrontend(rb, w)
-	}
-	conn, err := pgconn.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open replication connection to %s:%d/%s as %s: %w", c.host, c.port, c.dbname, c.user, explainConnect(err))
-	}
-	return conn, rb, cr, nil
-}
-
-// catchUpReader makes reads larger while the stream is far behind its
-// transactions' commits. Then the walsender is the slower side: it sends
-// each message as it decodes it, and a reader that keeps up reads them
-// one small read at a time, a system call and a goroutine wake-up per
-// message (read(2), epoll and futex were 60% of the process's CPU in a
-// pg-stream-issue14 Avro run). Behind, after a read that brought less
-// than a burst, the next read waits catchUpWait first, so that it finds
-// a burst; the stream is behind anyway, so no event waits for it that
-// would not have waited for the backlog. Caught up, reads never wait.
-//
-// Behind is judged from each BEGIN: the walsender sent it more than
-// catchUpLag after the transaction committed, both on the server's
-// clock; a keepalive that asks for no reply says the walsender waits for
-// WAL, so the stream caught up. XLogData's "end of WAL on the server"
-// cannot say it: a logical walsender writes the message's own LSN there
-// (WalSndPrepareWrite), or 0 inside a transaction, so the WAL-end test
-// this replaced never waited.
-type catchUpReader struct {
-	r      io.Reader
-	behind atomic.Bool
-	small  bool                // the last read brought less than catchUpBurst
-	sleep  func(time.Duration) // time.Sleep when nil (tests count the waits)
-	judged func(behind bool)   // tests see each BEGIN's judgement; nil in use
-}
-
-const (
-	catchUpLag   = time.Second // a transaction sent this long after its commit is a backlog's
-	catchUpBurst = 16 << 10
-	catchUpWait  = 500 * time.Microsecond
-)
-
-// sawBegin records how late the walsender sent a transaction's BEGIN
-// (sent: the XLogData's send time) after its commit.
-func (c *catchUpReader) sawBegin(sent, committed time.Time) {
-	if c == nil || sent.IsZero() || committed.IsZero() {
-		return
-	}
-	behind := sent.Sub(committed) > catchUpLag
-	c.behind.Store(behind)
-	if c.judged != nil {
-		c.judged(behind)
-	}
-}
-
-// sawKeepalive records a keepalive that asks for no reply: a logical
-// walsender sends one when it has decoded all flushed WAL and waits for
-// more (WalSndWaitForWal), so the stream has caught up. (The keepalives
-// it sends while behind, when a reply is overdue, ask for one.)
-func (c *catchUpReader) sawKeepalive(replyRequested bool) {
-	if c != nil && !replyRequested {
-		c.behind.Store(false)
-	}
-}
-
-func (c *catchUpReader) Read(p []byte) (int, error) {
-	if c.small && c.behind.Load() {
-		if c.sleep != nil {
-			c.sleep(catchUpWait)
-		} else {
-			time.Sleep(catchUpWait)
-		}
-	}
-	n, err := c.r.Read(p)
-	c.small = n < catchUpBurst
-	return n, err
-}
 
 // createSlot creates the logical slot with pgoutput. With export, the
 // returned snapshot name can be imported by a REPEATABLE READ transaction
