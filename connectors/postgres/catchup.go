@@ -138,7 +138,7 @@ func (c *catchUpReader) Read(p []byte) (int, error) {
 			want = catchUpLowat
 		}
 		if c.lowat.Load() != want {
-			if err := c.setLowat(want); err != nil {
+			if err := c.setLowat(c.sock, want); err != nil {
 				// No low-water mark here: sleep instead.
 				c.sock = nil
 				return c.Read(p)
@@ -153,7 +153,9 @@ func (c *catchUpReader) Read(p []byte) (int, error) {
 			wait = c.hooks.maxWait
 		}
 		if c.wake == nil {
-			c.wake = time.AfterFunc(wait, func() { _ = c.setLowat(1) })
+			// The timer keeps its own copy of sock: Read may drop it.
+			sock := c.sock
+			c.wake = time.AfterFunc(wait, func() { _ = c.setLowat(sock, 1) })
 		} else {
 			c.wake.Reset(wait)
 		}
@@ -182,10 +184,10 @@ func (c *catchUpReader) heldBack() {
 
 // setLowat sets the socket's receive low-water mark. Lowering it makes
 // the kernel report data already there as readable at once.
-func (c *catchUpReader) setLowat(n int32) error {
+func (c *catchUpReader) setLowat(sock syscall.RawConn, n int32) error {
 	c.lowat.Store(n)
 	var serr error
-	if err := c.sock.Control(func(fd uintptr) { serr = setRcvLowat(fd, int(n)) }); err != nil {
+	if err := sock.Control(func(fd uintptr) { serr = setRcvLowat(fd, int(n)) }); err != nil {
 		return err
 	}
 	return serr
