@@ -221,6 +221,12 @@ loop:
 				break loop
 			}
 			if err := commit(ctx); err != nil {
+				if ctx.Err() != nil {
+					// A stop interrupted the commit: not a failure. The
+					// task ends with ctx; the final commit below stores
+					// what Kafka acknowledged.
+					continue
+				}
 				runErr = err
 				cancelTask()
 				stopSends()
@@ -309,6 +315,7 @@ func (s *Source) commit(ctx context.Context, tr *tracker, log *slog.Logger) erro
 	}
 	start := time.Now()
 	if err := s.Offsets.Put(ctx, s.Name, entries); err != nil {
+		tr.commitFailed()
 		return fmt.Errorf("connector %s: committing offsets: %w", s.Name, err)
 	}
 	tr.committed()

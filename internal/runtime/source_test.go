@@ -245,6 +245,59 @@ func TestStopDuringBlockedSendCommitsAckedPrefix(t *testing.T) {
 	}
 }
 
+// stallingStore's first Put with offsets waits for its context to end,
+// as a remote offset store does when the stop arrives mid-commit.
+type stallingStore struct {
+	offsets.Store
+	once    sync.Once
+	stalled chan struct{}
+}
+
+func (s *stallingStore) Put(ctx context.Context, connector string, entries []offsets.Entry) error {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		close(s.stalled)
+		<-ctx.Done()
+		return fmt.Errorf("offset store: %w", ctx.Err())
+	}
+	return s.Store.Put(ctx, connector, entries)
+}
+
+// A stop that arrives while a periodic commit is in flight is a clean
+// stop, and the final commit still stores the acknowledged offsets (a
+// NATS KV store once failed TestOutage's stop with "committing offsets:
+// context canceled").
+func TestStopDuringPeriodicCommitIsClean(t *testing.T) {
+	store := &stallingStore{Store: offsets.NewMemory(), stalled: make(chan struct{})}
+	task := &countingTask{n: 10}
+	task.offsets = OffsetReader{Store: store, Connector: "c"}
+	j := &converter.JSON{SchemasEnabled: true}
+	src := &Source{Name: "c", Task: task, Producer: &blockingSender{n: 10}, Offsets: store, KeyConverter: j, ValueConverter: j,
+		FlushInterval: 20 * time.Millisecond, ShutdownTimeout: 30 * time.Second, Stats: &Stats{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	select {
+	case <-store.stalled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no periodic commit")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v, want a clean stop", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after the stop")
+	}
+	off, _ := store.Get(context.Background(), "c", part)
+	if off["pos"] != int64(9) {
+		t.Fatalf("committed %v, want pos 9 (the last acknowledged record)", off)
+	}
+}
+
 // flakyConverter fails its first failures calls with a refused
 // connection, as a converter whose schema registry is down does.
 type flakyConverter struct {

@@ -37,6 +37,9 @@ type tracker struct {
 	// successful commit (committable, then committed).
 	uncommitted int
 	taken       int // popped by committable, awaiting committed
+	// takenReady are the records whose offsets committable returned;
+	// commitFailed gives them back.
+	takenReady []*submitted
 	// popped counts records popped by ack (collapsed into their queue's
 	// ready) and not yet taken by committable.
 	popped int
@@ -291,6 +294,7 @@ func (t *tracker) committable() []offsets.Entry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []offsets.Entry
+	t.takenReady = t.takenReady[:0]
 	for k, q := range t.parts {
 		// ack pops as records are acknowledged; a prefix acknowledged
 		// before a withdrawn head was removed is popped here.
@@ -299,6 +303,7 @@ func (t *tracker) committable() []offsets.Entry {
 		q.ready = nil
 		if last != nil && last.offset != nil {
 			out = append(out, offsets.Entry{Partition: q.partition, Offset: last.offset})
+			t.takenReady = append(t.takenReady, last)
 		}
 		if len(q.queue) == 0 && last == nil {
 			delete(t.parts, k)
@@ -318,6 +323,26 @@ func (t *tracker) committed() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.uncommitted -= t.taken
+	t.taken = 0
+	clear(t.takenReady)
+	t.takenReady = t.takenReady[:0]
+}
+
+// commitFailed gives back the offsets taken by the last committable, whose
+// commit failed, so that the next commit stores them unless their queue
+// has a newer one by then (a stop that interrupts a periodic commit
+// leaves them to the final commit).
+func (t *tracker) commitFailed() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.takenReady {
+		if s.q.ready == nil {
+			s.q.ready = s
+		}
+	}
+	clear(t.takenReady)
+	t.takenReady = t.takenReady[:0]
+	t.popped += t.taken
 	t.taken = 0
 }
 
