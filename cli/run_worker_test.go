@@ -419,3 +419,25 @@ func TestRunWorkerEndsWhenItsConnectorsFinish(t *testing.T) {
 		}
 	}
 }
+
+// A stop that arrives while `run` is still submitting its connectors (a
+// SIGTERM right after start) ends the worker cleanly, as any other stop.
+func TestRunWorkerStoppedWhileStartingIsClean(t *testing.T) {
+	plugin := &connect.Plugin{Class: "test.Done", Type: connect.SourcePlugin, Config: func() *config.Def { return config.NewDef() },
+		NewSourceTask: func(context.Context, *config.Values, connect.TaskContext) (connect.SourceTask, error) {
+			return &doneSource{n: 3}, nil
+		}}
+	var out syncBuffer
+	env, worker := testRunEnv(t, slog.New(slog.NewTextHandler(&out, nil)), plugin)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	stopped := make(chan struct{})
+	env.onBrokers = func([]string) { cancel(); close(stopped) }
+	err := runConnectors(ctx, env, &config.File{Worker: worker, Connectors: []config.Connector{
+		{Name: "d1", Config: map[string]string{"connector.class": "test.Done"}},
+	}})
+	<-stopped
+	if err != nil {
+		t.Fatalf("run stopped while starting: %v, want a clean stop\n%s", err, out.String())
+	}
+}

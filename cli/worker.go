@@ -445,8 +445,13 @@ func runWorker(ctx context.Context, env *workerEnv, file *config.File, distribut
 		}
 		if err != nil {
 			cancel()
-			<-herderDone
+			herr := <-herderDone
 			wg.Wait()
+			if ctx.Err() != nil {
+				// A SIGTERM while the connectors were being submitted
+				// is a stop, not a failure: Kafka Connect exits 0 then.
+				return herr
+			}
 			return err
 		}
 	}
