@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -38,16 +39,27 @@ func Main(ext Extensions) int {
 	defer stop()
 	root := newRootCmd(ext)
 	root.SetArgs(os.Args[1:])
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return ee.code
-		}
-		return 1
+	return exitStatus(ctx, root.ExecuteContext(ctx), os.Stderr)
+}
+
+// exitStatus is the process's exit status for a command that returned
+// err under ctx, the context that SIGINT and SIGTERM cancel.
+func exitStatus(ctx context.Context, err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
 	}
-	return 0
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// The signal arrived while the command was still starting (a
+		// store being opened, a connector being submitted): a stop, not
+		// a failure, as Kafka Connect's workers exit 0 on SIGTERM.
+		return 0
+	}
+	fmt.Fprintln(stderr, "error:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
 }
 
 type globalFlags struct {
