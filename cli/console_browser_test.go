@@ -153,7 +153,7 @@ config:
 	if len(seen) < 2 || seen[0] >= 100 {
 		t.Fatalf("the page showed no snapshot progress before 100%%: %v", seen)
 	}
-	label, err := chromedp.Run(ctx, chromedp.Text(`.bar.snapshot[data-connector="big-pg"] .label`))
+	label, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const l = document.querySelector('.bar.snapshot[data-connector="big-pg"] .label'); return l ? l.textContent.trim() : ""; })()`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,29 +177,39 @@ config:
 		}
 	}()
 	defer close(stop)
-	var rate string
+	// The page re-renders its rows every second: the row is read in one
+	// script, so a row replaced between two reads cannot fail the test
+	// ("No node with given id found").
+	type streamRow struct {
+		Rate   string `json:"rate"`
+		Total  string `json:"total"`
+		Points string `json:"points"`
+	}
+	const readRow = `(() => {
+		const r = document.querySelector('tr[data-connector="big-pg"]');
+		if (!r) return {rate: "", total: "", points: ""};
+		const q = (s) => r.querySelector(s);
+		return {
+			rate: q('.events-rate') ? q('.events-rate').textContent : "",
+			total: q('.events-total') ? (q('.events-total').getAttribute('data-records') || "") : "",
+			points: q('svg.spark.rate') ? (q('svg.spark.rate').getAttribute('data-points') || "") : "",
+		};
+	})()`
+	var row streamRow
 	deadline = time.Now().Add(60 * time.Second)
 	for {
-		if rate, err = chromedp.Run(ctx, chromedp.Text(`tr[data-connector="big-pg"] .events-rate`)); err != nil {
+		if row, err = chromedp.Run(ctx, chromedp.Evaluate[streamRow](readRow)); err != nil {
 			t.Fatal(err)
 		}
-		total, err := chromedp.Run(ctx, chromedp.AttributeValue(`tr[data-connector="big-pg"] .events-total`, "data-records"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Streamed events, beyond the snapshot's 400k, at a rate above 0.
-		n, _ := strconv.Atoi(total.Value)
-		if v, err := strconv.ParseFloat(strings.ReplaceAll(rate, ",", ""), 64); err == nil && v > 0 && n > 400_000 {
-			points, err := chromedp.Run(ctx, chromedp.AttributeValue(`tr[data-connector="big-pg"] svg.spark.rate`, "data-points"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n, _ := strconv.Atoi(points.Value); n >= 3 {
-				break
-			}
+		// Streamed events, beyond the snapshot's 400k, at a rate above 0,
+		// and a sparkline of at least 3 points.
+		n, _ := strconv.Atoi(row.Total)
+		points, _ := strconv.Atoi(row.Points)
+		if v, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSpace(row.Rate), ",", ""), 64); err == nil && v > 0 && n > 400_000 && points >= 3 {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no streaming in the page (events/s %q, total %s)", rate, total.Value)
+			t.Fatalf("no streaming in the page (events/s %q, total %q, sparkline points %q)", row.Rate, row.Total, row.Points)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
