@@ -210,7 +210,22 @@ func (e *env) pgStreamEOSMode(ctx context.Context, slot, prefix, mode, boundary 
 	note := "latency: row stamp to Kafka ack"
 	if clock != nil {
 		// Each sample runs to the first commit after its message was
-		// handed to the producer: the commit that made it visible.
+		// handed to the producer: the commit that made it visible. The
+		// samples are frozen and their own last send waited for, not
+		// only the send seen when the count was reached: an event
+		// acknowledged after that (a row the load generator committed
+		// but did not count, its deadline having cut the reply) may
+		// still be in an open transaction.
+		rec.mu.Lock()
+		rec.frozen = true
+		var last int64
+		for _, s := range rec.sentUs {
+			last = max(last, s)
+		}
+		rec.mu.Unlock()
+		if err := clock.waitAfter(ctx, last); err != nil {
+			return err
+		}
 		rec.mu.Lock()
 		for i := range rec.us {
 			v := clock.visibleAt(rec.sentUs[i])

@@ -189,10 +189,12 @@ type latencyRec struct {
 	// first transaction commit after that).
 	keepSent bool
 	mu       sync.Mutex
-	us       []int64
-	stamps   []int64
-	sentUs   []int64
-	bad      atomic.Int64 // messages whose stamp could not be read
+	// frozen ends the sampling: acknowledgements after it add nothing.
+	frozen bool
+	us     []int64
+	stamps []int64
+	sentUs []int64
+	bad    atomic.Int64 // messages whose stamp could not be read
 }
 
 var (
@@ -228,10 +230,12 @@ func (l *latencyRec) attach(m *sarama.ProducerMessage) {
 		if err == nil {
 			now := time.Now().UnixMicro()
 			l.mu.Lock()
-			l.us = append(l.us, now-stamp)
-			if l.keepSent {
-				l.stamps = append(l.stamps, stamp)
-				l.sentUs = append(l.sentUs, sent)
+			if !l.frozen {
+				l.us = append(l.us, now-stamp)
+				if l.keepSent {
+					l.stamps = append(l.stamps, stamp)
+					l.sentUs = append(l.sentUs, sent)
+				}
 			}
 			l.mu.Unlock()
 		}
